@@ -1,0 +1,163 @@
+//! Command-line arguments (clap derive): raw values only; [`crate::config`] resolves them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+const AFTER_HELP: &str = "\
+Examples:
+  execaudit audit sample-data/                       one-shot: sessions, failed attempts, exec changes
+  execaudit ingest s3-export/AWSLogs/ --store ./st   read trail files into the local store
+  execaudit sessions --store ./st --since 7d --principal 'alice*'
+  execaudit sessions --cluster payments-prod --format csv > sessions.csv
+  execaudit attempts --since 2024-05-01 --until 2024-05-08
+  execaudit control --kind tampering --format json
+
+Inputs are files or folders (walked recursively), plain or gzip, recognised by content:
+CloudTrail S3 log files ({\"Records\":[...]}, organisation trails too), JSON arrays, JSON Lines,
+LookupEvents responses, EventBridge events, CloudTrail Lake rows, CloudWatch Logs exports of a
+trail. CloudTrail-Digest/ folders are passed over.
+
+Exit status:
+  0  everything was read
+  2  an error: bad arguments or an unusable store (nothing done), or some input or record could
+     not be read (it is named on stderr; everything else was still read and stored)";
+
+/// Audit AWS ECS Exec: who opened a shell in which container, when, and whether it was allowed.
+#[derive(Debug, Parser)]
+#[command(name = "execaudit", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One shot, no store: read the inputs and print sessions, failed attempts and exec changes.
+    Audit(AuditArgs),
+    /// Read inputs into the local Parquet store (idempotent: re-reading adds nothing).
+    Ingest(IngestArgs),
+    /// List exec sessions from the store (one row per session id).
+    Sessions(QueryArgs),
+    /// List failed ExecuteCommand calls from the store.
+    Attempts(QueryArgs),
+    /// List control-plane events from the store: exec enabled, logging changed, SSM/KMS session
+    /// events, changes that can silence exec logging.
+    Control(ControlArgs),
+    /// Print the columns of every table (the README's schema is this output).
+    Schema,
+    /// Write a synthetic organisation trail (sample data or a benchmark corpus).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArg {
+    /// Store folder [default: $EXECAUDIT_STORE, else ~/.local/share/execaudit/store]
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print secrets found in commands as they are (default: replaced by <redacted:hash>)
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// Principal: user/session name, role name or ARN, or SSO permission set; exact
+    /// (case-insensitive) or a glob with * and ?
+    #[arg(long, value_name = "P")]
+    pub principal: Option<String>,
+    /// Cluster name or ARN (glob allowed)
+    #[arg(long, value_name = "C")]
+    pub cluster: Option<String>,
+    /// Task id or ARN (glob allowed)
+    #[arg(long, value_name = "T")]
+    pub task: Option<String>,
+    /// Container name (glob allowed)
+    #[arg(long, value_name = "N")]
+    pub container: Option<String>,
+    /// From this time on: 2024-05-14, 2024-05-14T09:00:00Z, or 7d / 36h / 90m ago
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Before this time (same forms as --since)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Files or folders to read
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format (csv is not offered: the report has several tables)
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// Print secrets found in commands as they are
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or folders to read
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Do not list each skipped file and bad record, only the counts
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Only this kind: exec_enablement, exec_logging, ssm_session, kms_session, tampering
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write (created; existing files with the same names are replaced)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Background records to write, spread over the week (the scenario's exec activity is
+    /// scaled with it)
+    #[arg(long, default_value_t = 6000)]
+    pub records: u64,
+    /// Seed for the deterministic generator
+    #[arg(long, default_value_t = 20241118)]
+    pub seed: u64,
+    /// Also write session transcripts (S3 object form) under <out>/exec-logs/
+    #[arg(long)]
+    pub transcripts: bool,
+}

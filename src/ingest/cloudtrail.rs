@@ -1,0 +1,626 @@
+//! CloudTrail scanner: bytes of one input -> the exec and control events in it.
+//!
+//! Most of a trail is irrelevant (S3 reads, KMS decrypts, EC2 describes), so records are not
+//! parsed unless they can match: one Aho-Corasick pass over the decompressed bytes finds the
+//! prefilter needles ([`PREFILTER_NEEDLES`]) and, on the same pass, counts records. Only the
+//! record around a hit is parsed, then [`classify`] confirms it exactly.
+//!
+//! CloudTrail's own files (`{"Records":[{"eventVersion":...},...]}`, what S3 delivery writes)
+//! take the fast path: a record starts at the `{` before its `"eventVersion"` key, which CloudTrail
+//! always writes first, so the record around a hit is found from the last `"eventVersion"` seen.
+//! Every other shape (JSON arrays, JSON Lines, LookupEvents responses, EventBridge envelopes,
+//! CloudTrail Lake rows, CloudWatch Logs exports of a trail) is detected from its content and
+//! parsed whole: those are exports of modest size.
+
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+use serde_json::{Map, Value};
+
+use crate::model::normalize::{classify, Classified, PREFILTER_NEEDLES};
+
+/// The kind of input a file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InputKind {
+    /// `{"Records":[...]}` as CloudTrail delivers to S3.
+    TrailFile,
+    /// A JSON array of records (or of EventBridge envelopes / LookupEvents events).
+    RecordArray,
+    /// One JSON record (or envelope) per line.
+    JsonLines,
+    /// A raw `LookupEvents` response (`Events[].CloudTrailEvent` as JSON strings).
+    LookupEvents,
+    /// One EventBridge delivery (`detail` holds the record).
+    EventBridge,
+    /// CloudTrail Lake `GetQueryResults` rows.
+    LakeRows,
+    /// CloudWatch Logs `GetLogEvents`/`FilterLogEvents` output of a trail delivered to Logs.
+    LogEvents,
+    /// A single record object.
+    SingleRecord,
+    /// A CloudTrail digest file (integrity validation): recognised and skipped.
+    Digest,
+    /// An ECS Exec session transcript (`script` output): recognised, read by the transcript reader.
+    Transcript,
+}
+
+impl InputKind {
+    /// Short name for summaries.
+    pub fn label(self) -> &'static str {
+        match self {
+            InputKind::TrailFile => "trail file",
+            InputKind::RecordArray => "record array",
+            InputKind::JsonLines => "JSON Lines",
+            InputKind::LookupEvents => "LookupEvents response",
+            InputKind::EventBridge => "EventBridge event",
+            InputKind::LakeRows => "CloudTrail Lake rows",
+            InputKind::LogEvents => "CloudWatch Logs events",
+            InputKind::SingleRecord => "single record",
+            InputKind::Digest => "digest file (skipped)",
+            InputKind::Transcript => "session transcript",
+        }
+    }
+}
+
+/// Why a whole input could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScanError {
+    #[error("empty file")]
+    Empty,
+    #[error("not JSON (starts with {0:?})")]
+    NotJson(String),
+    #[error("truncated JSON: {0}")]
+    Truncated(String),
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("JSON that is not CloudTrail ({0})")]
+    NotCloudTrail(String),
+}
+
+/// What one input yielded.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub kind: Option<InputKind>,
+    /// Records seen (counted, not parsed, on the fast path).
+    pub records: u64,
+    /// Records the prefilter passed to the parser.
+    pub candidates: u64,
+    pub events: Vec<Classified>,
+    /// Records that could not be used, with the reason (the file itself was readable).
+    pub bad_records: Vec<String>,
+    /// Something wrong with the input as a whole that did not stop it being read.
+    pub warning: Option<String>,
+}
+
+const EVENT_VERSION: usize = 0;
+
+/// `"eventVersion"` (pattern 0, to count and delimit records) and the prefilter needles.
+static MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let mut patterns = vec!["\"eventVersion\""];
+    patterns.extend_from_slice(PREFILTER_NEEDLES);
+    AhoCorasick::new(patterns).expect("static patterns compile")
+});
+
+/// Whether the bytes contain any prefilter needle.
+pub fn may_match(bytes: &[u8]) -> bool {
+    MATCHER.find_iter(bytes).any(|m| m.pattern().as_usize() != EVENT_VERSION)
+}
+
+fn skip_ws(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    &b[start..]
+}
+
+/// Consumes an exact token after optional whitespace.
+fn eat<'a>(b: &'a [u8], token: &[u8]) -> Option<&'a [u8]> {
+    skip_ws(b).strip_prefix(token)
+}
+
+/// Where the first record starts in a `{"Records":[{"eventVersion"` document.
+fn trail_records_start(bytes: &[u8]) -> Option<usize> {
+    let rest = eat(bytes, b"{")?;
+    let rest = eat(rest, b"\"Records\"")?;
+    let rest = eat(rest, b":")?;
+    let rest = eat(rest, b"[")?;
+    let rest = skip_ws(rest);
+    let after_brace = eat(rest, b"{")?;
+    eat(after_brace, b"\"eventVersion\"")?;
+    Some(bytes.len() - rest.len())
+}
+
+/// True when the text is a `script` transcript rather than JSON.
+pub fn looks_like_transcript(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(512)];
+    head.starts_with(b"Script started on") || memchr::memmem::find(head, b"Script started on").is_some()
+}
+
+/// Scans one input's (decompressed) bytes. `source` names it in the events and messages.
+pub fn scan(bytes: &[u8], source: &str) -> Result<Scanned, ScanError> {
+    let body = skip_ws(bytes);
+    if body.is_empty() {
+        return Err(ScanError::Empty);
+    }
+    if looks_like_transcript(bytes) {
+        return Ok(Scanned { kind: Some(InputKind::Transcript), ..Scanned::default() });
+    }
+    match body[0] {
+        b'{' | b'[' => {}
+        _ => {
+            let head: String = String::from_utf8_lossy(&body[..body.len().min(16)]).into();
+            return Err(ScanError::NotJson(head));
+        }
+    }
+    if let Some(start) = trail_records_start(bytes) {
+        if let Some(found) = scan_trail_fast(bytes, start, source) {
+            return Ok(found);
+        }
+    }
+    if body[0] == b'{' {
+        if let Some(found) = scan_json_lines(body, source) {
+            return Ok(found);
+        }
+    }
+    scan_whole(body, source)
+}
+
+/// Parses the one JSON value at the start of `bytes`; returns it and the bytes it spans.
+fn parse_prefix(bytes: &[u8]) -> Result<(Value, usize), serde_json::Error> {
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
+    match stream.next() {
+        Some(Ok(v)) => Ok((v, stream.byte_offset())),
+        Some(Err(e)) => Err(e),
+        None => Err(serde::de::Error::custom("no value")),
+    }
+}
+
+/// The fast path. `None` when the file breaks its assumptions (then it is parsed whole).
+fn scan_trail_fast(bytes: &[u8], first: usize, source: &str) -> Option<Scanned> {
+    let mut out = Scanned { kind: Some(InputKind::TrailFile), ..Scanned::default() };
+    let mut last_record_key: Option<usize> = None;
+    let mut parsed_until = first;
+    let mut last_attempt: Option<usize> = None;
+    for m in MATCHER.find_iter(&bytes[first..]) {
+        let at = first + m.start();
+        if m.pattern().as_usize() == EVENT_VERSION {
+            out.records += 1;
+            last_record_key = Some(at);
+            continue;
+        }
+        if at < parsed_until {
+            continue; // inside the record already parsed
+        }
+        // The hit lies after the last parsed record: its record must start at the `{` just
+        // before the latest `"eventVersion"` key, or the file is not laid out as CloudTrail's.
+        let key = last_record_key.filter(|&k| k >= parsed_until)?;
+        let start = bytes[..key].iter().rposition(|c| !c.is_ascii_whitespace())?;
+        if bytes[start] != b'{' {
+            return None;
+        }
+        if last_attempt == Some(start) {
+            continue; // a record already reported as broken
+        }
+        last_attempt = Some(start);
+        out.candidates += 1;
+        match parse_prefix(&bytes[start..]) {
+            Ok((record, len)) => {
+                if start + len <= at {
+                    return None; // the hit is outside this record: not CloudTrail's key order
+                }
+                parsed_until = start + len;
+                push_classified(&mut out, &record, source);
+            }
+            Err(e) if e.is_eof() => {
+                out.bad_records.push(format!("record at byte {start} is cut off"));
+                parsed_until = bytes.len();
+            }
+            Err(e) => out.bad_records.push(format!("record at byte {start}: {e}")),
+        }
+    }
+    if !ends_records_array(bytes) {
+        out.warning = Some(format!(
+            "truncated JSON: the file ends inside the Records array ({} record(s) begun before the cut)",
+            out.records
+        ));
+    }
+    Some(out)
+}
+
+fn skip_ws_rev(b: &[u8]) -> &[u8] {
+    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    &b[..end]
+}
+
+/// True when the document ends `]` `}` (whitespace allowed between).
+fn ends_records_array(tail: &[u8]) -> bool {
+    let t = skip_ws_rev(tail);
+    t.strip_suffix(b"}").map(skip_ws_rev).is_some_and(|t| t.ends_with(b"]"))
+}
+
+fn push_classified(out: &mut Scanned, record: &Value, source: &str) {
+    match classify(record, source) {
+        Ok(Some(c)) => out.events.push(c),
+        Ok(None) => {}
+        Err(e) => out.bad_records.push(format!(
+            "event {}: {e}",
+            record.get("eventID").and_then(Value::as_str).unwrap_or("without eventID")
+        )),
+    }
+}
+
+/// One JSON value per line. `None` when the first line is not a complete JSON object on its own.
+fn scan_json_lines(body: &[u8], source: &str) -> Option<Scanned> {
+    let first_end = memchr::memchr(b'\n', body)?;
+    let first: Value = serde_json::from_slice(&body[..first_end]).ok()?;
+    if !first.is_object() {
+        return None;
+    }
+    let mut out = Scanned { kind: Some(InputKind::JsonLines), ..Scanned::default() };
+    for (n, line) in body.split(|&c| c == b'\n').enumerate() {
+        let line = skip_ws(line);
+        if line.is_empty() {
+            continue;
+        }
+        out.records += 1;
+        if !may_match(line) {
+            continue;
+        }
+        out.candidates += 1;
+        match serde_json::from_slice::<Value>(line) {
+            Ok(v) => {
+                let mut inner = Scanned::default();
+                if dispatch(v, source, &mut inner).is_err() {
+                    out.bad_records.push(format!("line {}: not a CloudTrail record", n + 1));
+                }
+                out.events.append(&mut inner.events);
+                out.bad_records.append(&mut inner.bad_records);
+            }
+            Err(e) => out.bad_records.push(format!("line {}: {e}", n + 1)),
+        }
+    }
+    Some(out)
+}
+
+/// Parses the whole document and walks whatever shape it has.
+fn scan_whole(body: &[u8], source: &str) -> Result<Scanned, ScanError> {
+    let doc: Value = serde_json::from_slice(body).map_err(|e| {
+        if e.is_eof() {
+            ScanError::Truncated(e.to_string())
+        } else {
+            ScanError::InvalidJson(e.to_string())
+        }
+    })?;
+    let mut out = Scanned::default();
+    let kind = dispatch(doc, source, &mut out)?;
+    out.kind = Some(kind);
+    Ok(out)
+}
+
+fn is_record(o: &Map<String, Value>) -> bool {
+    o.contains_key("eventName") && (o.contains_key("eventTime") || o.contains_key("eventSource"))
+}
+
+/// Recognises one JSON value's shape and classifies the records in it.
+fn dispatch(doc: Value, source: &str, out: &mut Scanned) -> Result<InputKind, ScanError> {
+    let Value::Object(mut o) = doc else {
+        let Value::Array(items) = doc else {
+            return Err(ScanError::NotCloudTrail("a bare JSON value".into()));
+        };
+        let mut any = items.is_empty();
+        for item in items {
+            if dispatch(item, source, out).is_ok() {
+                any = true;
+            } else {
+                out.records += 1;
+                out.bad_records.push("array element that is not a CloudTrail record".into());
+            }
+        }
+        return if any { Ok(InputKind::RecordArray) } else { Err(ScanError::NotCloudTrail("an array of non-records".into())) };
+    };
+    if let Some(Value::Array(records)) = o.remove("Records") {
+        for r in records {
+            record(r, source, out);
+        }
+        return Ok(InputKind::TrailFile);
+    }
+    if let Some(Value::Array(events)) = o.get("Events") {
+        for e in events {
+            lookup_event(e, source, out);
+        }
+        return Ok(InputKind::LookupEvents);
+    }
+    if let Some(Value::Array(rows)) = o.get("QueryResultRows") {
+        for row in rows {
+            out.records += 1;
+            match lake_row(row) {
+                Some(r) => {
+                    out.candidates += 1;
+                    push_classified(out, &r, source);
+                }
+                None => out.bad_records.push("Lake row without eventTime".into()),
+            }
+        }
+        return Ok(InputKind::LakeRows);
+    }
+    if o.contains_key("detail-type") {
+        if let Some(detail) = o.remove("detail") {
+            record(detail, source, out);
+            return Ok(InputKind::EventBridge);
+        }
+    }
+    if o.contains_key("CloudTrailEvent") {
+        lookup_event(&Value::Object(o), source, out);
+        return Ok(InputKind::LookupEvents);
+    }
+    if o.contains_key("digestStartTime") || o.contains_key("logFiles") && o.contains_key("digestS3Object") {
+        return Ok(InputKind::Digest);
+    }
+    if let Some(Value::Array(events)) = o.get("events") {
+        if events.iter().all(|e| e.get("message").is_some()) {
+            for e in events {
+                let msg = e.get("message").and_then(Value::as_str).unwrap_or("");
+                out.records += 1;
+                if looks_like_transcript(msg.as_bytes()) {
+                    return Ok(InputKind::Transcript);
+                }
+                match serde_json::from_str::<Value>(msg) {
+                    Ok(v) => {
+                        out.records -= 1;
+                        let _ = dispatch(v, source, out);
+                    }
+                    Err(_) => out.bad_records.push("log event whose message is not a CloudTrail record".into()),
+                }
+            }
+            return Ok(InputKind::LogEvents);
+        }
+    }
+    if is_record(&o) {
+        record(Value::Object(o), source, out);
+        return Ok(InputKind::SingleRecord);
+    }
+    let keys: Vec<&str> = o.keys().take(4).map(String::as_str).collect();
+    Err(ScanError::NotCloudTrail(format!("an object with keys {}", keys.join(", "))))
+}
+
+fn record(r: Value, source: &str, out: &mut Scanned) {
+    out.records += 1;
+    match r {
+        Value::Object(ref o) if is_record(o) => {
+            out.candidates += 1;
+            push_classified(out, &r, source);
+        }
+        Value::Object(ref o) if o.contains_key("detail-type") => {
+            out.records -= 1;
+            if let Some(d) = o.get("detail") {
+                record(d.clone(), source, out);
+            }
+        }
+        _ => out.bad_records.push("record that is not a CloudTrail event".into()),
+    }
+}
+
+fn lookup_event(e: &Value, source: &str, out: &mut Scanned) {
+    out.records += 1;
+    let Some(text) = e.get("CloudTrailEvent").and_then(Value::as_str) else {
+        out.bad_records.push("LookupEvents entry without CloudTrailEvent".into());
+        return;
+    };
+    if !may_match(text.as_bytes()) {
+        return;
+    }
+    out.candidates += 1;
+    match serde_json::from_str::<Value>(text) {
+        Ok(r) => push_classified(out, &r, source),
+        Err(err) => out.bad_records.push(format!(
+            "LookupEvents entry {}: CloudTrailEvent is not JSON: {err}",
+            e.get("EventId").and_then(Value::as_str).unwrap_or("?")
+        )),
+    }
+}
+
+/// Rebuilds a record from one Lake result row (a list of single-key maps, values as strings,
+/// nested objects as JSON text). Column names are matched case-insensitively, with or without
+/// their `userIdentity.`/`requestParameters.` prefixes.
+fn lake_row(row: &Value) -> Option<Value> {
+    let mut rec = Map::new();
+    let mut ui = Map::new();
+    let mut issuer = Map::new();
+    let mut req = Map::new();
+    let mut resp = Map::new();
+    let parse_map = |v: &Value| -> Map<String, Value> {
+        let m = match v {
+            Value::String(t) => serde_json::from_str::<Value>(t).ok(),
+            other => Some(other.clone()),
+        };
+        m.and_then(|m| m.as_object().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(t) if t.starts_with('{') || t.starts_with('[') => {
+                    (k, serde_json::from_str(&t).unwrap_or(Value::String(t)))
+                }
+                Value::String(t) if t == "true" || t == "false" => (k, Value::Bool(t == "true")),
+                other => (k, other),
+            })
+            .collect()
+    };
+    for cell in row.as_array()? {
+        let Some((k, v)) = cell.as_object().and_then(|o| o.iter().next()) else { continue };
+        if v.is_null() {
+            continue;
+        }
+        let key = k.to_ascii_lowercase();
+        let key = key.rsplit('.').next().unwrap_or(&key).to_owned();
+        let top = |name: &str| (name.to_owned(), v.clone());
+        let (map, (name, value)) = match key.as_str() {
+            "eventtime" => (&mut rec, top("eventTime")),
+            "eventid" => (&mut rec, top("eventID")),
+            "eventname" => (&mut rec, top("eventName")),
+            "eventsource" => (&mut rec, top("eventSource")),
+            "awsregion" => (&mut rec, top("awsRegion")),
+            "sourceipaddress" => (&mut rec, top("sourceIPAddress")),
+            "useragent" => (&mut rec, top("userAgent")),
+            "errorcode" => (&mut rec, top("errorCode")),
+            "errormessage" => (&mut rec, top("errorMessage")),
+            "recipientaccountid" => (&mut rec, top("recipientAccountId")),
+            "eventversion" => (&mut rec, top("eventVersion")),
+            "arn" if k.to_ascii_lowercase().contains("sessionissuer") => (&mut issuer, top("arn")),
+            "arn" => (&mut ui, top("arn")),
+            "type" => (&mut ui, top("type")),
+            "principalid" => (&mut ui, top("principalId")),
+            "accountid" => (&mut ui, top("accountId")),
+            "username" => (&mut ui, top("userName")),
+            "requestparameters" => {
+                req.extend(parse_map(v));
+                continue;
+            }
+            "responseelements" => {
+                resp.extend(parse_map(v));
+                continue;
+            }
+            "cluster" | "task" | "container" | "command" => (&mut req, top(&key)),
+            "interactive" => (&mut req, ("interactive".to_owned(), Value::Bool(v.as_str() == Some("true") || v == &Value::Bool(true)))),
+            "clusterarn" => (&mut resp, top("clusterArn")),
+            "taskarn" => (&mut resp, top("taskArn")),
+            "containername" => (&mut resp, top("containerName")),
+            "sessionid" => {
+                resp.insert("session".into(), serde_json::json!({ "sessionId": v }));
+                continue;
+            }
+            _ => continue,
+        };
+        map.insert(name, value);
+    }
+    rec.get("eventTime")?;
+    if !rec.contains_key("eventName") && (resp.contains_key("session") || req.contains_key("command")) {
+        rec.insert("eventName".into(), "ExecuteCommand".into());
+    }
+    if !rec.contains_key("eventSource") && rec.get("eventName").and_then(Value::as_str) == Some("ExecuteCommand") {
+        rec.insert("eventSource".into(), "ecs.amazonaws.com".into());
+    }
+    if !ui.contains_key("type") {
+        let kind = match ui.get("arn").and_then(Value::as_str) {
+            Some(a) if a.contains(":assumed-role/") => Some("AssumedRole"),
+            Some(a) if a.contains(":user/") => Some("IAMUser"),
+            Some(a) if a.ends_with(":root") => Some("Root"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            ui.insert("type".into(), kind.into());
+        }
+    }
+    if !issuer.is_empty() {
+        ui.insert("sessionContext".into(), serde_json::json!({ "sessionIssuer": issuer }));
+    }
+    rec.insert("userIdentity".into(), Value::Object(ui));
+    if !req.is_empty() {
+        rec.insert("requestParameters".into(), Value::Object(req));
+    }
+    if !resp.is_empty() {
+        rec.insert("responseElements".into(), Value::Object(resp));
+    }
+    Some(Value::Object(rec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec_record(id: &str, session: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"bob"}},"eventTime":"2024-05-14T09:12:31Z","eventSource":"ecs.amazonaws.com","eventName":"ExecuteCommand","awsRegion":"us-east-1","requestParameters":{{"cluster":"c","task":"t","command":"/bin/sh","interactive":true}},"responseElements":{{"session":{{"sessionId":"{session}"}}}},"eventID":"{id}"}}"#
+        )
+    }
+
+    fn noise(id: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"x"}},"eventTime":"2024-05-14T09:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"note":"{{\"a\":\"}}\"}}"}},"eventID":"{id}"}}"#
+        )
+    }
+
+    fn sessions(s: &Scanned) -> Vec<String> {
+        s.events
+            .iter()
+            .filter_map(|e| match e {
+                Classified::Exec(e) => e.session_id.clone(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn trail_fast_path_finds_exec_records_among_noise() {
+        let doc = format!(
+            r#"{{"Records":[{},{},{},{}]}}"#,
+            noise("n1"),
+            exec_record("e1", "ecs-execute-command-aaa"),
+            noise("n2"),
+            exec_record("e2", "ecs-execute-command-bbb")
+        );
+        let s = scan(doc.as_bytes(), "f").unwrap();
+        assert_eq!(s.kind, Some(InputKind::TrailFile));
+        assert_eq!(s.records, 4);
+        assert_eq!(s.candidates, 2);
+        assert_eq!(sessions(&s), ["ecs-execute-command-aaa", "ecs-execute-command-bbb"]);
+        assert!(s.warning.is_none() && s.bad_records.is_empty());
+    }
+
+    #[test]
+    fn truncated_trail_keeps_the_complete_records_and_warns() {
+        let doc = format!(r#"{{"Records":[{},{}"#, exec_record("e1", "ecs-execute-command-aaa"), exec_record("e2", "ecs-execute-command-bbb"));
+        let cut = &doc[..doc.len() - 40];
+        let s = scan(cut.as_bytes(), "f").unwrap();
+        assert_eq!(sessions(&s), ["ecs-execute-command-aaa"]);
+        assert_eq!(s.bad_records.len(), 1, "{:?}", s.bad_records);
+        assert!(s.warning.unwrap().contains("truncated"));
+    }
+
+    #[test]
+    fn mention_in_a_policy_is_a_candidate_but_not_an_event() {
+        let rec = r#"{"eventVersion":"1.09","eventTime":"2024-05-14T09:00:00Z","eventSource":"iam.amazonaws.com","eventName":"PutRolePolicy","requestParameters":{"policyDocument":"{\"Action\":\"ecs:ExecuteCommand\"}"},"eventID":"p"}"#;
+        let doc = format!(r#"{{"Records":[{rec}]}}"#);
+        let s = scan(doc.as_bytes(), "f").unwrap();
+        assert_eq!((s.candidates, s.events.len()), (1, 0));
+    }
+
+    #[test]
+    fn other_key_orders_fall_back_to_a_full_parse() {
+        let rec = r#"{"eventTime":"2024-05-14T09:12:31Z","eventSource":"ecs.amazonaws.com","eventName":"ExecuteCommand","eventVersion":"1.08","responseElements":{"session":{"sessionId":"ecs-execute-command-ccc"}},"eventID":"x"}"#;
+        let doc = format!(r#"{{"Records":[{rec}]}}"#);
+        let s = scan(doc.as_bytes(), "f").unwrap();
+        assert_eq!(sessions(&s), ["ecs-execute-command-ccc"]);
+    }
+
+    #[test]
+    fn json_lines_and_arrays_and_envelopes() {
+        let lines = format!("{}\n{}\n\n{}\n", noise("n"), exec_record("a", "ecs-execute-command-l1"), exec_record("b", "ecs-execute-command-l2"));
+        let s = scan(lines.as_bytes(), "f").unwrap();
+        assert_eq!(s.kind, Some(InputKind::JsonLines));
+        assert_eq!((s.records, s.candidates), (3, 2));
+        assert_eq!(sessions(&s).len(), 2);
+
+        let arr = format!("[\n{},\n{}\n]", noise("n"), exec_record("a", "ecs-execute-command-arr"));
+        let s = scan(arr.as_bytes(), "f").unwrap();
+        assert_eq!(s.kind, Some(InputKind::RecordArray));
+        assert_eq!(sessions(&s), ["ecs-execute-command-arr"]);
+
+        let eb = format!(r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.ecs","detail":{}}}"#, exec_record("a", "ecs-execute-command-eb"));
+        let s = scan(eb.as_bytes(), "f").unwrap();
+        assert_eq!(s.kind, Some(InputKind::EventBridge));
+        assert_eq!(sessions(&s), ["ecs-execute-command-eb"]);
+    }
+
+    #[test]
+    fn bad_inputs_are_named_errors() {
+        assert_eq!(scan(b"  \n", "f").unwrap_err(), ScanError::Empty);
+        assert!(matches!(scan(b"\x00\x01garbage", "f"), Err(ScanError::NotJson(_))));
+        assert!(matches!(scan(br#"[{"eventName":"#, "f"), Err(ScanError::Truncated(_))));
+        assert!(matches!(scan(br#"{"a":1,}"#, "f"), Err(ScanError::InvalidJson(_))));
+        assert!(matches!(scan(br#"{"name":"package","version":"1"}"#, "f"), Err(ScanError::NotCloudTrail(_))));
+    }
+
+    #[test]
+    fn transcripts_are_recognised_not_parsed() {
+        let s = scan(b"Script started on 2024-05-14 09:31:07+00:00 [COMMAND=\"cat x\"]\n$ id\r\r\n", "f").unwrap();
+        assert_eq!(s.kind, Some(InputKind::Transcript));
+    }
+}

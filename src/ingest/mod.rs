@@ -1,0 +1,121 @@
+//! Ingest: inputs -> deduplicated exec and control events, with an account of every file.
+//!
+//! Files are scanned in parallel (rayon, one [`local::Reader`] per worker); results come back in
+//! input order and are merged with first-seen-wins deduplication on `eventID`, so the output
+//! does not depend on the thread count.
+
+pub mod cloudtrail;
+pub mod local;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::model::normalize::Classified;
+use crate::model::{ControlEvent, ExecEvent};
+use cloudtrail::InputKind;
+
+/// What happened to one input file.
+#[derive(Debug, Clone, Default)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub kind: Option<InputKind>,
+    /// Bytes after decompression.
+    pub bytes: u64,
+    pub records: u64,
+    pub candidates: u64,
+    pub exec_events: u64,
+    pub control_events: u64,
+    /// Unusable records inside an otherwise readable file.
+    pub bad_records: Vec<String>,
+    /// A problem that did not stop the file being read (e.g. truncated, complete records kept).
+    pub warning: Option<String>,
+    /// Why the file was skipped entirely.
+    pub error: Option<String>,
+}
+
+/// Everything one ingest pass produced.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    pub exec: Vec<ExecEvent>,
+    pub control: Vec<ControlEvent>,
+    pub files: Vec<FileReport>,
+    pub digests: Vec<PathBuf>,
+    /// Events dropped because an identical `eventID` was already read in this pass.
+    pub duplicates: u64,
+}
+
+impl ScanOutput {
+    /// Files skipped entirely (errors).
+    pub fn skipped(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.error.is_some())
+    }
+}
+
+fn scan_one(reader: &mut local::Reader, path: PathBuf) -> (FileReport, Vec<Classified>) {
+    let mut report = FileReport { path: path.clone(), ..FileReport::default() };
+    let source = path.display().to_string();
+    let bytes = match reader.read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return (report, Vec::new());
+        }
+    };
+    report.bytes = bytes.len() as u64;
+    match cloudtrail::scan(bytes, &source) {
+        Ok(s) => {
+            report.kind = s.kind;
+            report.records = s.records;
+            report.candidates = s.candidates;
+            report.bad_records = s.bad_records;
+            report.warning = s.warning;
+            (report, s.events)
+        }
+        Err(e) => {
+            report.error = Some(e.to_string());
+            (report, Vec::new())
+        }
+    }
+}
+
+/// Scans files and directories and merges what they hold.
+pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+    let inputs = local::collect(paths);
+    let mut out = ScanOutput { digests: inputs.digests, ..ScanOutput::default() };
+    for (path, why) in inputs.unreadable {
+        out.files.push(FileReport { path, error: Some(format!("cannot read: {why}")), ..FileReport::default() });
+    }
+    let results: Vec<(FileReport, Vec<Classified>)> =
+        inputs.files.into_par_iter().map_init(local::Reader::default, scan_one).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    for (mut report, events) in results {
+        for event in events {
+            let id = match &event {
+                Classified::Exec(e) => e.event_id.clone(),
+                Classified::Control(c) => c.event_id.clone(),
+            };
+            if let Some(id) = id {
+                if !seen.insert(id) {
+                    out.duplicates += 1;
+                    continue;
+                }
+            }
+            match event {
+                Classified::Exec(e) => {
+                    report.exec_events += 1;
+                    out.exec.push(*e);
+                }
+                Classified::Control(c) => {
+                    report.control_events += 1;
+                    out.control.push(*c);
+                }
+            }
+        }
+        out.files.push(report);
+    }
+    out.exec.sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    out.control.sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    out
+}

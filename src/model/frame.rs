@@ -1,0 +1,254 @@
+//! The only place that turns typed records into polars frames and back.
+//!
+//! Every table (exec events, control events, sessions, attempts) is declared once with
+//! [`crate::table!`]: the struct, its frame columns, their types and their documentation all come
+//! from that one declaration, so the Parquet files, the CLI's output columns and the schema the
+//! README lists cannot drift apart.
+
+use polars::prelude::*;
+
+/// Milliseconds since the Unix epoch, UTC; stored as a polars `Datetime(ms)` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Parses CloudTrail's `eventTime` and the other ISO 8601 forms met in exports
+    /// (`2024-05-14T09:12:31Z`, fractional seconds, offsets, Lake's `2024-05-14 09:12:31.000`,
+    /// and the basic form `20131102T010628Z`).
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        use chrono::{DateTime, NaiveDateTime};
+        let t = text.trim();
+        if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+            return Some(Timestamp(dt.timestamp_millis()));
+        }
+        let bare = t.trim_end_matches('Z');
+        for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y%m%dT%H%M%S"] {
+            if let Ok(n) = NaiveDateTime::parse_from_str(bare, fmt) {
+                return Some(Timestamp(n.and_utc().timestamp_millis()));
+            }
+        }
+        None
+    }
+
+    /// RFC 3339 with second precision (milliseconds only when present), always `Z`.
+    pub fn to_rfc3339(self) -> String {
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(dt) if self.0 % 1000 == 0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => self.0.to_string(),
+        }
+    }
+
+    /// The UTC day, `YYYY-MM-DD`: the store's partition key.
+    pub fn day(self) -> String {
+        match chrono::DateTime::from_timestamp_millis(self.0) {
+            Some(dt) => dt.format("%Y-%m-%d").to_string(),
+            None => "invalid".to_string(),
+        }
+    }
+}
+
+/// A value one frame column holds; implemented for the few types the tables use.
+pub trait FrameValue: Sized {
+    /// The type as the README's schema tables print it.
+    const TYPE_NAME: &'static str;
+    /// Builds the column from one value per row.
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column
+    where
+        Self: 'a;
+    /// Reads the column back. `None` when the frame has no such column (an older store):
+    /// optional values then read as null, required ones fail.
+    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>>;
+    /// The value as JSON, for the json/jsonl/csv/table renderers.
+    fn to_json(&self) -> serde_json::Value;
+}
+
+impl FrameValue for Option<String> {
+    const TYPE_NAME: &'static str = "string";
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        StringChunked::from_iter_options(name.into(), values.map(|v| v.as_deref())).into_column()
+    }
+    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
+        match column {
+            Some(c) => Ok(c.str()?.iter().map(|v| v.map(str::to_owned)).collect()),
+            None => Ok(vec![None; height]),
+        }
+    }
+    fn to_json(&self) -> serde_json::Value {
+        self.as_deref().map_or(serde_json::Value::Null, Into::into)
+    }
+}
+
+impl FrameValue for Option<bool> {
+    const TYPE_NAME: &'static str = "bool";
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        BooleanChunked::from_iter_options(name.into(), values.copied()).into_column()
+    }
+    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
+        match column {
+            Some(c) => Ok(c.bool()?.iter().collect()),
+            None => Ok(vec![None; height]),
+        }
+    }
+    fn to_json(&self) -> serde_json::Value {
+        self.map_or(serde_json::Value::Null, Into::into)
+    }
+}
+
+impl FrameValue for Option<i64> {
+    const TYPE_NAME: &'static str = "int64";
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        Int64Chunked::from_iter_options(name.into(), values.copied()).into_column()
+    }
+    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
+        match column {
+            Some(c) => Ok(c.i64()?.iter().collect()),
+            None => Ok(vec![None; height]),
+        }
+    }
+    fn to_json(&self) -> serde_json::Value {
+        self.map_or(serde_json::Value::Null, Into::into)
+    }
+}
+
+impl FrameValue for Timestamp {
+    const TYPE_NAME: &'static str = "datetime[ms, UTC]";
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        Int64Chunked::from_iter_values(name.into(), values.map(|t| t.0))
+            .into_datetime(TimeUnit::Milliseconds, None)
+            .into_column()
+    }
+    fn read(column: Option<&Column>, _height: usize) -> PolarsResult<Vec<Self>> {
+        let Some(c) = column else {
+            polars_bail!(ColumnNotFound: "a required time column is missing from the store")
+        };
+        let dt = c.datetime()?;
+        let scale = match dt.time_unit() {
+            TimeUnit::Milliseconds => 1,
+            TimeUnit::Microseconds => 1_000,
+            TimeUnit::Nanoseconds => 1_000_000,
+        };
+        Ok(dt.physical().iter().map(|v| Timestamp(v.unwrap_or(0) / scale)).collect())
+    }
+    fn to_json(&self) -> serde_json::Value {
+        self.to_rfc3339().into()
+    }
+}
+
+/// One column of a table, as documented in the README.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub type_name: &'static str,
+    pub doc: &'static str,
+}
+
+/// A table whose rows can be rendered and framed.
+pub trait Table: Sized {
+    /// The table's name (`exec_events`, `sessions`, ...).
+    const NAME: &'static str;
+    /// Its columns, in order.
+    fn columns() -> Vec<ColumnSpec>;
+    /// The rows as a polars frame.
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame>;
+    /// The rows back from a frame (missing optional columns read as null).
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>>;
+    /// One row as JSON values in column order.
+    fn json_values(&self) -> Vec<serde_json::Value>;
+}
+
+/// Declares a table struct: `table! { /// doc  pub struct Name("name") { /// doc  field: Type, ... } }`.
+#[macro_export]
+macro_rules! table {
+    (
+        $(#[doc = $sdoc:literal])*
+        pub struct $name:ident($table:literal) {
+            $( $(#[doc = $doc:literal])+ $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[doc = $sdoc])*
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct $name {
+            $( $(#[doc = $doc])+ pub $field: $ty ),*
+        }
+
+        impl $crate::model::frame::Table for $name {
+            const NAME: &'static str = $table;
+            fn columns() -> Vec<$crate::model::frame::ColumnSpec> {
+                vec![$( $crate::model::frame::ColumnSpec {
+                    name: stringify!($field),
+                    type_name: <$ty as $crate::model::frame::FrameValue>::TYPE_NAME,
+                    doc: concat!($($doc),+).trim_ascii(),
+                } ),*]
+            }
+            fn to_frame(rows: &[Self]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+                use $crate::model::frame::FrameValue;
+                polars::prelude::DataFrame::new(rows.len(), vec![$(
+                    <$ty>::column(stringify!($field), rows.iter().map(|r| &r.$field))
+                ),*])
+            }
+            fn from_frame(df: &polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Vec<Self>> {
+                use $crate::model::frame::FrameValue;
+                let h = df.height();
+                $( let mut $field = <$ty>::read(df.column(stringify!($field)).ok(), h)?.into_iter(); )*
+                Ok((0..h).map(|_| $name { $( $field: $field.next().unwrap_or_default() ),* }).collect())
+            }
+            fn json_values(&self) -> Vec<serde_json::Value> {
+                use $crate::model::frame::FrameValue;
+                vec![$( self.$field.to_json() ),*]
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::table! {
+        /// A test table.
+        pub struct Demo("demo") {
+            /// When.
+            at: Timestamp,
+            /// A name.
+            name: Option<String>,
+            /// A flag.
+            flag: Option<bool>,
+        }
+    }
+
+    #[test]
+    fn frame_round_trip_keeps_values_and_nulls() {
+        let rows = vec![
+            Demo { at: Timestamp(1_715_677_951_000), name: Some("a".into()), flag: Some(true) },
+            Demo { at: Timestamp(0), name: None, flag: None },
+        ];
+        let df = Demo::to_frame(&rows).unwrap();
+        assert_eq!(df.height(), 2);
+        assert_eq!(Demo::from_frame(&df).unwrap(), rows);
+    }
+
+    #[test]
+    fn missing_optional_column_reads_as_null() {
+        let rows = vec![Demo { at: Timestamp(5), name: Some("x".into()), flag: Some(false) }];
+        let df = Demo::to_frame(&rows).unwrap().drop("flag").unwrap();
+        assert_eq!(Demo::from_frame(&df).unwrap()[0].flag, None);
+    }
+
+    #[test]
+    fn timestamps_parse_every_form_met_in_exports() {
+        let want = Timestamp(1_715_677_951_000);
+        for text in [
+            "2024-05-14T09:12:31Z",
+            "2024-05-14T09:12:31.000Z",
+            "2024-05-14T11:12:31+02:00",
+            "2024-05-14 09:12:31.000",
+            "20240514T091231Z",
+        ] {
+            assert_eq!(Timestamp::parse(text), Some(want), "{text}");
+        }
+        assert_eq!(Timestamp::parse("yesterday"), None);
+        assert_eq!(want.to_rfc3339(), "2024-05-14T09:12:31Z");
+        assert_eq!(want.day(), "2024-05-14");
+    }
+}

@@ -1,0 +1,242 @@
+//! Typed records of the pipeline: what ingest produces and analysis consumes.
+//!
+//! `exec_events` and `control_events` are what ingest keeps from CloudTrail (one row per
+//! `eventID`); `sessions` and `attempts` are views built from `exec_events` by
+//! [`crate::correlate`]. Each table is declared once with [`crate::table!`], which is also where
+//! the README's schema comes from (`execaudit schema`).
+
+pub mod frame;
+pub mod normalize;
+
+pub use frame::{ColumnSpec, Table, Timestamp};
+
+crate::table! {
+    /// One `ecs:ExecuteCommand` call, successful or not.
+    pub struct ExecEvent("exec_events") {
+        /// CloudTrail `eventID`, the deduplication key.
+        event_id: Option<String>,
+        /// CloudTrail `eventTime` (the session start for successful calls).
+        event_time: Timestamp,
+        /// Account that owns the target (from the cluster/task ARN, else `recipientAccountId`).
+        account: Option<String>,
+        /// `awsRegion`.
+        region: Option<String>,
+        /// The human behind the call: `sourceIdentity` when set, else the Identity Center user
+        /// name, the IAM user name or the role session name (see `principal_source`).
+        principal: Option<String>,
+        /// Where `principal` came from: `source_identity`, `identity_center`, `role_session`,
+        /// `iam_user`, `federated_user`, `identity_center_user`, `root`, `service`, `account`, `unknown`.
+        principal_source: Option<String>,
+        /// `userIdentity.type` (`AssumedRole`, `IAMUser`, `Root`, ...).
+        principal_type: Option<String>,
+        /// `userIdentity.arn` as logged (an STS ARN for assumed roles).
+        principal_arn: Option<String>,
+        /// The IAM role ARN with its path (from `sessionContext.sessionIssuer`); for federated
+        /// users, the IAM user that federated.
+        role_arn: Option<String>,
+        /// The role name (last segment of `role_arn`).
+        role_name: Option<String>,
+        /// The Identity Center permission set, when the role is `AWSReservedSSO_<set>_<hex>`.
+        sso_permission_set: Option<String>,
+        /// `sessionContext.sourceIdentity`, when the organisation enforces it.
+        source_identity: Option<String>,
+        /// `userIdentity.onBehalfOf.userId` (Identity Center user id), when present.
+        on_behalf_of: Option<String>,
+        /// `userIdentity.accountId`: the caller's account (differs from `account` across accounts).
+        caller_account: Option<String>,
+        /// `userIdentity.accessKeyId` (an identifier, not a secret).
+        access_key_id: Option<String>,
+        /// `sessionContext.attributes.mfaAuthenticated`; null when not logged.
+        mfa: Option<bool>,
+        /// `sourceIPAddress`.
+        source_ip: Option<String>,
+        /// `userAgent`.
+        user_agent: Option<String>,
+        /// Cluster name (from `clusterArn`, else the request; `default` when the request named none).
+        cluster: Option<String>,
+        /// Cluster ARN when logged.
+        cluster_arn: Option<String>,
+        /// Task id (32 hex, or the old-style id).
+        task_id: Option<String>,
+        /// Task ARN (`responseElements.taskArn` preferred over the request).
+        task_arn: Option<String>,
+        /// Container name (response, else request).
+        container: Option<String>,
+        /// ECS Exec session id (`ecs-execute-command-...`), the join key to transcripts; null on failure.
+        session_id: Option<String>,
+        /// The command string as the user gave it (`/bin/sh`, `sh -c '...'`).
+        command: Option<String>,
+        /// `requestParameters.interactive`.
+        interactive: Option<bool>,
+        /// `requestParameters.dryrun`, when present (a dry run opens no session).
+        dry_run: Option<bool>,
+        /// `success` or `failed`.
+        outcome: Option<String>,
+        /// `errorCode` on failure (`AccessDenied`, `InvalidParameterException`, ...).
+        error_code: Option<String>,
+        /// `errorMessage` on failure.
+        error_message: Option<String>,
+        /// True when `session.tokenValue` was logged unredacted (a leaked credential); the value
+        /// itself is never kept.
+        token_unredacted: Option<bool>,
+        /// `eventVersion`.
+        event_version: Option<String>,
+        /// The input the event was first read from (file path).
+        source: Option<String>,
+    }
+}
+
+crate::table! {
+    /// A control-plane event around exec: enabling it, configuring its logging, SSM sessions,
+    /// KMS use for a session, and changes that can silence exec logging.
+    pub struct ControlEvent("control_events") {
+        /// CloudTrail `eventID`, the deduplication key.
+        event_id: Option<String>,
+        /// CloudTrail `eventTime`.
+        event_time: Timestamp,
+        /// `recipientAccountId` (else the caller's account).
+        account: Option<String>,
+        /// `awsRegion`.
+        region: Option<String>,
+        /// `eventSource` (`ecs.amazonaws.com`, `kms.amazonaws.com`, ...).
+        event_source: Option<String>,
+        /// `eventName`.
+        event_name: Option<String>,
+        /// `exec_enablement`, `exec_logging`, `ssm_session`, `kms_session` or `tampering`.
+        kind: Option<String>,
+        /// The human behind the call (same rules as in `exec_events`).
+        principal: Option<String>,
+        /// Where `principal` came from.
+        principal_source: Option<String>,
+        /// `userIdentity.type`.
+        principal_type: Option<String>,
+        /// `userIdentity.arn` as logged.
+        principal_arn: Option<String>,
+        /// IAM role ARN with its path.
+        role_arn: Option<String>,
+        /// `sourceIPAddress`.
+        source_ip: Option<String>,
+        /// `userAgent`.
+        user_agent: Option<String>,
+        /// `errorCode` when the call failed.
+        error_code: Option<String>,
+        /// `errorMessage` when the call failed.
+        error_message: Option<String>,
+        /// Cluster name, when the event names one.
+        cluster: Option<String>,
+        /// Service name (`CreateService`/`UpdateService`).
+        service: Option<String>,
+        /// Task ids started (`RunTask`/`StartTask`) or targeted (SSM/KMS), comma-separated.
+        task_ids: Option<String>,
+        /// `enableExecuteCommand` as requested.
+        enable_execute_command: Option<bool>,
+        /// Container command overrides (`RunTask`/`StartTask`): `name: shell-quoted command`, `; `-separated.
+        command_overrides: Option<String>,
+        /// `executeCommandConfiguration.logging` (`NONE`, `DEFAULT`, `OVERRIDE`).
+        exec_logging: Option<String>,
+        /// `logConfiguration.cloudWatchLogGroupName`.
+        exec_log_group: Option<String>,
+        /// `logConfiguration.s3BucketName`.
+        exec_s3_bucket: Option<String>,
+        /// `logConfiguration.s3KeyPrefix`.
+        exec_s3_prefix: Option<String>,
+        /// `executeCommandConfiguration.kmsKeyId` (channel encryption key).
+        exec_kms_key: Option<String>,
+        /// `logConfiguration.cloudWatchEncryptionEnabled`.
+        exec_cw_encryption: Option<bool>,
+        /// `logConfiguration.s3EncryptionEnabled`.
+        exec_s3_encryption: Option<bool>,
+        /// SSM or KMS-context session id (`aws:ssm:SessionId`).
+        session_id: Option<String>,
+        /// SSM target (`ecs:<cluster>_<task>_<runtime>` or an instance id).
+        ssm_target: Option<String>,
+        /// SSM document name.
+        ssm_document: Option<String>,
+        /// KMS key used or changed.
+        kms_key: Option<String>,
+        /// The resource a tampering event changed (log group, bucket, key, trail).
+        resource: Option<String>,
+        /// Compact JSON of the request parameters (cut at 4 KiB).
+        detail: Option<String>,
+        /// The input the event was first read from (file path).
+        source: Option<String>,
+    }
+}
+
+crate::table! {
+    /// One ECS Exec session: a successful `ExecuteCommand`, one row per session id.
+    pub struct Session("sessions") {
+        /// ECS Exec session id.
+        session_id: Option<String>,
+        /// When the session started (`ExecuteCommand` event time).
+        start_time: Timestamp,
+        /// Target account.
+        account: Option<String>,
+        /// Region.
+        region: Option<String>,
+        /// Cluster name.
+        cluster: Option<String>,
+        /// Task id.
+        task_id: Option<String>,
+        /// Container name.
+        container: Option<String>,
+        /// The human behind the session.
+        principal: Option<String>,
+        /// Where `principal` came from.
+        principal_source: Option<String>,
+        /// `userIdentity.type`.
+        principal_type: Option<String>,
+        /// IAM role ARN with its path.
+        role_arn: Option<String>,
+        /// Identity Center permission set.
+        sso_permission_set: Option<String>,
+        /// MFA as logged.
+        mfa: Option<bool>,
+        /// Source IP.
+        source_ip: Option<String>,
+        /// User agent.
+        user_agent: Option<String>,
+        /// The initial command.
+        command: Option<String>,
+        /// Cluster ARN.
+        cluster_arn: Option<String>,
+        /// Task ARN.
+        task_arn: Option<String>,
+        /// The `ExecuteCommand` event id.
+        event_id: Option<String>,
+    }
+}
+
+crate::table! {
+    /// A failed `ExecuteCommand` call: who tried what, and why it was refused.
+    pub struct Attempt("attempts") {
+        /// When.
+        event_time: Timestamp,
+        /// Target account.
+        account: Option<String>,
+        /// Region.
+        region: Option<String>,
+        /// Who tried.
+        principal: Option<String>,
+        /// `userIdentity.type`.
+        principal_type: Option<String>,
+        /// IAM role ARN with its path.
+        role_arn: Option<String>,
+        /// Source IP.
+        source_ip: Option<String>,
+        /// Cluster name.
+        cluster: Option<String>,
+        /// Task id.
+        task_id: Option<String>,
+        /// Container name.
+        container: Option<String>,
+        /// Command asked for.
+        command: Option<String>,
+        /// `errorCode`.
+        error_code: Option<String>,
+        /// `errorMessage`.
+        error_message: Option<String>,
+        /// The event id.
+        event_id: Option<String>,
+    }
+}

@@ -1,0 +1,308 @@
+//! The local Parquet store: one dataset per table, partitioned by UTC event day.
+//!
+//! ```text
+//! <store>/exec_events/day=2024-05-14/part-<ms>-<pid>-<n>.parquet
+//! <store>/control_events/day=2024-05-14/part-....parquet
+//! ```
+//!
+//! Appends are idempotent: rows whose `event_id` is already in that day's partition (an event's
+//! day never changes, so a duplicate can only be there) are dropped before writing. Each part is
+//! written to a temporary name and renamed into place, so a failed or interrupted run leaves
+//! either a whole part or none; readers also drop repeated ids, so even a crash in the middle
+//! of a compaction cannot show an event twice. One writer at a time holds `<store>/.lock`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polars::prelude::*;
+
+use crate::model::{ControlEvent, ExecEvent, Table, Timestamp};
+
+/// Parts in one day's partition before they are merged into one.
+const COMPACT_AT: usize = 24;
+
+/// Store failures, each naming the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Parquet { path: PathBuf, source: PolarsError },
+    #[error("{0}: another execaudit process is writing to this store; try again when it ends")]
+    Locked(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_owned(), source }
+}
+
+fn pq(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
+    move |source| StoreError::Parquet { path: path.to_owned(), source }
+}
+
+/// A row the store can partition and deduplicate.
+pub trait Stored: Table {
+    fn event_id(&self) -> Option<&str>;
+    fn time(&self) -> Timestamp;
+}
+
+impl Stored for ExecEvent {
+    fn event_id(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
+    fn time(&self) -> Timestamp {
+        self.event_time
+    }
+}
+
+impl Stored for ControlEvent {
+    fn event_id(&self) -> Option<&str> {
+        self.event_id.as_deref()
+    }
+    fn time(&self) -> Timestamp {
+        self.event_time
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub added: u64,
+    pub already_stored: u64,
+}
+
+/// An opened store.
+pub struct Store {
+    root: PathBuf,
+    _lock: Option<fs::File>,
+}
+
+static PART_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Store {
+    /// Opens (creating if needed) a store for writing; takes the writer lock.
+    pub fn open_for_write(root: &Path) -> Result<Store, StoreError> {
+        fs::create_dir_all(root).map_err(io(root))?;
+        let lock_path = root.join(".lock");
+        let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(root.to_owned())),
+            Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
+        let store = Store { root: root.to_owned(), _lock: Some(lock) };
+        store.remove_stale_temporaries()?;
+        Ok(store)
+    }
+
+    /// Opens a store for reading; a missing store reads as empty.
+    pub fn open_for_read(root: &Path) -> Store {
+        Store { root: root.to_owned(), _lock: None }
+    }
+
+    /// The store's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn table_dir<T: Table>(&self) -> PathBuf {
+        self.root.join(T::NAME)
+    }
+
+    /// Temporary parts left by an interrupted writer are never complete: remove them.
+    fn remove_stale_temporaries(&self) -> Result<(), StoreError> {
+        for table in [ExecEvent::NAME, ControlEvent::NAME] {
+            for day in list_dir(&self.root.join(table))? {
+                for f in list_dir(&day)? {
+                    if f.extension().is_some_and(|e| e == "tmp") {
+                        fs::remove_file(&f).map_err(io(&f))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends rows not already stored; returns how many were added and skipped.
+    pub fn append<T: Stored>(&self, rows: Vec<T>) -> Result<Appended, StoreError> {
+        let mut by_day: BTreeMap<String, Vec<T>> = BTreeMap::new();
+        for row in rows {
+            by_day.entry(row.time().day()).or_default().push(row);
+        }
+        let mut report = Appended::default();
+        for (day, rows) in by_day {
+            let dir = self.table_dir::<T>().join(format!("day={day}"));
+            let existing = read_ids(&dir)?;
+            let before = rows.len() as u64;
+            let mut seen = HashSet::new();
+            let fresh: Vec<T> = rows
+                .into_iter()
+                .filter(|r| r.event_id().is_none_or(|id| !existing.contains(id) && seen.insert(id.to_owned())))
+                .collect();
+            report.already_stored += before - fresh.len() as u64;
+            if fresh.is_empty() {
+                continue;
+            }
+            report.added += fresh.len() as u64;
+            fs::create_dir_all(&dir).map_err(io(&dir))?;
+            write_part(&dir, &fresh)?;
+            if parts(&dir)?.len() >= COMPACT_AT {
+                self.compact::<T>(&dir)?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Merges a day's parts into one.
+    fn compact<T: Stored>(&self, dir: &Path) -> Result<(), StoreError> {
+        let old = parts(dir)?;
+        let rows: Vec<T> = read_parts(&old)?;
+        write_part(dir, &rows)?;
+        for p in old {
+            fs::remove_file(&p).map_err(io(&p))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a table, optionally only the days in `[first, last]` (`YYYY-MM-DD`, inclusive).
+    pub fn read<T: Stored>(&self, days: Option<(&str, &str)>) -> Result<Vec<T>, StoreError> {
+        let mut files = Vec::new();
+        for day_dir in list_dir(&self.table_dir::<T>())? {
+            let Some(day) = day_dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("day=")) else {
+                continue;
+            };
+            if days.is_some_and(|(first, last)| day < first || day > last) {
+                continue;
+            }
+            files.extend(parts(&day_dir)?);
+        }
+        let mut rows: Vec<T> = read_parts(&files)?;
+        rows.sort_by(|a, b| (a.time(), a.event_id()).cmp(&(b.time(), b.event_id())));
+        Ok(rows)
+    }
+}
+
+fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    match fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut out: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            out.sort();
+            Ok(out)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(io(dir)(e)),
+    }
+}
+
+fn parts(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    Ok(list_dir(dir)?.into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect())
+}
+
+fn read_ids(dir: &Path) -> Result<HashSet<String>, StoreError> {
+    let mut ids = HashSet::new();
+    for part in parts(dir)? {
+        let file = fs::File::open(&part).map_err(io(&part))?;
+        let df = ParquetReader::new(file).with_columns(Some(vec!["event_id".into()])).finish().map_err(pq(&part))?;
+        let col = df.column("event_id").map_err(pq(&part))?;
+        ids.extend(col.str().map_err(pq(&part))?.iter().flatten().map(str::to_owned));
+    }
+    Ok(ids)
+}
+
+/// Reads parts into rows, dropping any `event_id` seen before.
+fn read_parts<T: Stored>(files: &[PathBuf]) -> Result<Vec<T>, StoreError> {
+    let mut rows = Vec::new();
+    let mut seen = HashSet::new();
+    for part in files {
+        let file = fs::File::open(part).map_err(io(part))?;
+        let df = ParquetReader::new(file).finish().map_err(pq(part))?;
+        for row in T::from_frame(&df).map_err(pq(part))? {
+            if row.event_id().is_none_or(|id| seen.insert(id.to_owned())) {
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn write_part<T: Table>(dir: &Path, rows: &[T]) -> Result<PathBuf, StoreError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let name = format!("part-{now}-{}-{}.parquet", std::process::id(), PART_SEQ.fetch_add(1, Ordering::Relaxed));
+    let final_path = dir.join(&name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut df = T::to_frame(rows).map_err(pq(&final_path))?;
+    let file = fs::File::create(&tmp).map_err(io(&tmp))?;
+    ParquetWriter::new(&file).finish(&mut df).map_err(pq(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, &final_path).map_err(io(&final_path))?;
+    Ok(final_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: &str, t: i64) -> ExecEvent {
+        ExecEvent { event_id: Some(id.into()), event_time: Timestamp(t), principal: Some("p".into()), ..Default::default() }
+    }
+
+    const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn appends_are_idempotent_and_partitioned_by_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_for_write(dir.path()).unwrap();
+        let first = store.append(vec![ev("a", 0), ev("b", DAY), ev("a", 0)]).unwrap();
+        assert_eq!(first, Appended { added: 2, already_stored: 1 });
+        let again = store.append(vec![ev("a", 0), ev("b", DAY), ev("c", DAY + 5)]).unwrap();
+        assert_eq!(again, Appended { added: 1, already_stored: 2 });
+        let all: Vec<ExecEvent> = store.read(None).unwrap();
+        assert_eq!(all.iter().map(|e| e.event_id.clone().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        let day2: Vec<ExecEvent> = store.read(Some(("1970-01-02", "1970-01-02"))).unwrap();
+        assert_eq!(day2.len(), 2);
+        assert!(dir.path().join("exec_events/day=1970-01-01").is_dir());
+    }
+
+    #[test]
+    fn compaction_keeps_every_row_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_for_write(dir.path()).unwrap();
+        for i in 0..(COMPACT_AT as i64 + 3) {
+            store.append(vec![ev(&format!("e{i}"), i)]).unwrap();
+        }
+        let day = dir.path().join("exec_events/day=1970-01-01");
+        assert!(parts(&day).unwrap().len() < COMPACT_AT);
+        assert_eq!(store.read::<ExecEvent>(None).unwrap().len(), COMPACT_AT + 3);
+    }
+
+    #[test]
+    fn readers_drop_duplicates_left_by_an_interrupted_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_for_write(dir.path()).unwrap();
+        store.append(vec![ev("a", 0)]).unwrap();
+        let day = dir.path().join("exec_events/day=1970-01-01");
+        write_part(&day, &[ev("a", 0)]).unwrap();
+        assert_eq!(store.read::<ExecEvent>(None).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_and_stale_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_for_write(dir.path()).unwrap();
+        assert!(matches!(Store::open_for_write(dir.path()), Err(StoreError::Locked(_))));
+        drop(store);
+        let day = dir.path().join("exec_events/day=1970-01-01");
+        fs::create_dir_all(&day).unwrap();
+        fs::write(day.join(".part-x.parquet.tmp"), b"half").unwrap();
+        let _store = Store::open_for_write(dir.path()).unwrap();
+        assert!(list_dir(&day).unwrap().is_empty());
+    }
+
+    #[test]
+    fn missing_store_reads_empty() {
+        let store = Store::open_for_read(Path::new("/nonexistent/execaudit-store"));
+        assert!(store.read::<ExecEvent>(None).unwrap().is_empty());
+    }
+}
