@@ -5,6 +5,7 @@
 //! does not depend on the thread count.
 
 pub mod cloudtrail;
+pub mod gzip;
 pub mod local;
 
 use std::collections::HashSet;
