@@ -190,6 +190,13 @@ struct Record {
     tls_details: Option<Value>,
 }
 
+/// A delivered trail file body.
+#[derive(Serialize)]
+struct TrailFile<'a> {
+    #[serde(rename = "Records")]
+    records: Vec<&'a Record>,
+}
+
 /// A record placed in the trail: which account/region stream, and when.
 struct Placed {
     account: &'static str,
@@ -543,8 +550,9 @@ pub fn generate(out: &Path, background_records: u64, seed: u64, transcripts: boo
             let stamp = chrono::DateTime::from_timestamp_millis(delivered.0).map(|d| d.format("%Y%m%dT%H%MZ").to_string()).unwrap_or_default();
             let dir = out.join(format!("AWSLogs/{ORG}/{account}/CloudTrail/{region}/{day}"));
             let path = dir.join(format!("{account}_CloudTrail_{region}_{stamp}_{}.json.gz", rng.alnum(16, true)));
-            let body: Vec<&Record> = records.iter().map(|p| &p.record).collect();
-            write_gz(&path, &serde_json::to_vec(&json!({"Records": body}))?)?;
+            // Serialised from the structs, not through `json!`, which would sort the keys.
+            let file = TrailFile { records: records.iter().map(|p| &p.record).collect() };
+            write_gz(&path, &serde_json::to_vec(&file)?)?;
             Ok(records.len() as u64)
         })
         .collect();

@@ -351,6 +351,9 @@ fn dispatch(doc: Value, source: &str, out: &mut Scanned) -> Result<InputKind, Sc
         lookup_event(&Value::Object(o), source, out);
         return Ok(InputKind::LookupEvents);
     }
+    if o.contains_key("sessionData") && o.contains_key("sessionId") {
+        return Ok(InputKind::Transcript); // Session Manager JSON streaming form
+    }
     if o.contains_key("digestStartTime") || o.contains_key("logFiles") && o.contains_key("digestS3Object") {
         return Ok(InputKind::Digest);
     }
