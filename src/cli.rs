@@ -8,7 +8,7 @@ use crate::report::Format;
 
 const AFTER_HELP: &str = "\
 Examples:
-  execaudit audit sample-data/                       one-shot: sessions, failed attempts, exec changes
+  execaudit audit sample-data/                      one shot over files, no store
   execaudit ingest s3-export/AWSLogs/ --store ./st   read trail files into the local store
   execaudit sessions --store ./st --since 7d --principal 'alice*'
   execaudit sessions --cluster payments-prod --format csv > sessions.csv

@@ -36,7 +36,7 @@ const TAMPERING: &[(&str, &[&str])] = &[
 pub const PREFILTER_NEEDLES: &[&str] = &[
     "ExecuteCommand",  // ExecuteCommand, enableExecuteCommand
     "executeCommand",  // executeCommandConfiguration
-    "aws:ssm:SessionId",
+    "ssm:SessionId", // aws:ssm:SessionId; "aws" itself is in every ARN and host name
     "StartSession",
     "ResumeSession",
     "TerminateSession",
