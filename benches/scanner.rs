@@ -12,7 +12,9 @@ fn corpus() -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
     let mut files: Vec<_> = walkdir::WalkDir::new(dir.path())
         .into_iter()
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && !e.path().to_string_lossy().contains("CloudTrail-Digest"))
+        .filter(|e| {
+            e.file_type().is_file() && !e.path().to_string_lossy().contains("CloudTrail-Digest")
+        })
         .map(|e| e.into_path())
         .collect();
     files.sort();
@@ -21,7 +23,10 @@ fn corpus() -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
 
 fn scanner(c: &mut Criterion) {
     let (_dir, files) = corpus();
-    let raw: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).expect("read")).collect();
+    let raw: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(f).expect("read"))
+        .collect();
     let mut inflater = Inflater::default();
     let plain: Vec<Vec<u8>> = raw
         .iter()

@@ -26,7 +26,9 @@ impl Pattern {
     }
 
     fn any(&self, values: &[&Option<String>]) -> bool {
-        values.iter().any(|v| v.as_deref().is_some_and(|v| self.matches(v)))
+        values
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|v| self.matches(v)))
     }
 }
 
@@ -77,23 +79,47 @@ impl Filter {
     pub fn matches_exec(&self, e: &ExecEvent) -> bool {
         self.time_ok(e.event_time)
             && self.principal.as_ref().is_none_or(|p| {
-                p.any(&[&e.principal, &e.principal_arn, &e.role_arn, &e.role_name, &e.sso_permission_set, &e.source_identity])
+                p.any(&[
+                    &e.principal,
+                    &e.principal_arn,
+                    &e.role_arn,
+                    &e.role_name,
+                    &e.sso_permission_set,
+                    &e.source_identity,
+                ])
             })
-            && self.cluster.as_ref().is_none_or(|p| p.any(&[&e.cluster, &e.cluster_arn]))
-            && self.task.as_ref().is_none_or(|p| p.any(&[&e.task_id, &e.task_arn]))
-            && self.container.as_ref().is_none_or(|p| p.any(&[&e.container]))
+            && self
+                .cluster
+                .as_ref()
+                .is_none_or(|p| p.any(&[&e.cluster, &e.cluster_arn]))
+            && self
+                .task
+                .as_ref()
+                .is_none_or(|p| p.any(&[&e.task_id, &e.task_arn]))
+            && self
+                .container
+                .as_ref()
+                .is_none_or(|p| p.any(&[&e.container]))
     }
 
     /// Whether a control event passes (task and container filters apply where the event names them).
     pub fn matches_control(&self, e: &ControlEvent) -> bool {
         self.time_ok(e.event_time)
-            && self.principal.as_ref().is_none_or(|p| p.any(&[&e.principal, &e.principal_arn, &e.role_arn]))
+            && self
+                .principal
+                .as_ref()
+                .is_none_or(|p| p.any(&[&e.principal, &e.principal_arn, &e.role_arn]))
             && self.cluster.as_ref().is_none_or(|p| p.any(&[&e.cluster]))
             && self.task.as_ref().is_none_or(|p| {
-                e.task_ids.as_deref().is_some_and(|ids| ids.split(',').any(|id| p.matches(id)))
+                e.task_ids
+                    .as_deref()
+                    .is_some_and(|ids| ids.split(',').any(|id| p.matches(id)))
             })
             && self.container.as_ref().is_none_or(|p| {
-                e.command_overrides.as_deref().is_some_and(|o| o.split("; ").any(|c| p.matches(c.split(':').next().unwrap_or(""))))
+                e.command_overrides.as_deref().is_some_and(|o| {
+                    o.split("; ")
+                        .any(|c| p.matches(c.split(':').next().unwrap_or("")))
+                })
             })
     }
 
@@ -102,15 +128,23 @@ impl Filter {
         if self.since.is_none() && self.until.is_none() {
             return None;
         }
-        let first = self.since.map_or_else(|| "0000-00-00".to_owned(), Timestamp::day);
-        let last = self.until.map_or_else(|| "9999-99-99".to_owned(), |u| Timestamp(u.0 - 1).day());
+        let first = self
+            .since
+            .map_or_else(|| "0000-00-00".to_owned(), Timestamp::day);
+        let last = self
+            .until
+            .map_or_else(|| "9999-99-99".to_owned(), |u| Timestamp(u.0 - 1).day());
         Some((first, last))
     }
 }
 
 /// Parses `--since`/`--until`: RFC 3339, `YYYY-MM-DD[THH:MM[:SS]]` (UTC), or a duration ago
 /// (`90m`, `36h`, `7d`, `2w`).
-pub fn parse_time(flag: &'static str, text: &str, now: Timestamp) -> Result<Timestamp, ConfigError> {
+pub fn parse_time(
+    flag: &'static str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Timestamp, ConfigError> {
     let t = text.trim();
     if let Some(ts) = Timestamp::parse(t) {
         return Ok(ts);
@@ -121,7 +155,12 @@ pub fn parse_time(flag: &'static str, text: &str, now: Timestamp) -> Result<Time
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(Timestamp(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()));
+        return Ok(Timestamp(
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp_millis(),
+        ));
     }
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
@@ -159,6 +198,36 @@ pub fn store_path(flag: Option<PathBuf>) -> PathBuf {
     data.join("execaudit").join("store")
 }
 
+impl Filter {
+    /// Resolves the filter flags; `now` anchors relative times.
+    pub fn from_args(args: &crate::cli::FilterArgs, now: Timestamp) -> Result<Filter, ConfigError> {
+        let time =
+            |flag, v: &Option<String>| v.as_deref().map(|t| parse_time(flag, t, now)).transpose();
+        let filter = Filter {
+            principal: args.principal.as_deref().map(Pattern::new),
+            cluster: args.cluster.as_deref().map(Pattern::new),
+            task: args.task.as_deref().map(Pattern::new),
+            container: args.container.as_deref().map(Pattern::new),
+            since: time("--since", &args.since)?,
+            until: time("--until", &args.until)?,
+        };
+        if let (Some(s), Some(u)) = (filter.since, filter.until) {
+            if u <= s {
+                return Err(ConfigError {
+                    flag: "--until",
+                    message: "must be later than --since".into(),
+                });
+            }
+        }
+        Ok(filter)
+    }
+}
+
+/// Now, as a [`Timestamp`].
+pub fn now() -> Timestamp {
+    Timestamp(chrono::Utc::now().timestamp_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,9 +245,18 @@ mod tests {
     #[test]
     fn times_absolute_and_relative() {
         let now = Timestamp(1_000_000_000_000);
-        assert_eq!(parse_time("--since", "7d", now).unwrap(), Timestamp(now.0 - 7 * 86_400_000));
-        assert_eq!(parse_time("--since", "2024-05-14", now).unwrap(), Timestamp::parse("2024-05-14T00:00:00Z").unwrap());
-        assert_eq!(parse_time("--since", "2024-05-14T09:30", now).unwrap(), Timestamp::parse("2024-05-14T09:30:00Z").unwrap());
+        assert_eq!(
+            parse_time("--since", "7d", now).unwrap(),
+            Timestamp(now.0 - 7 * 86_400_000)
+        );
+        assert_eq!(
+            parse_time("--since", "2024-05-14", now).unwrap(),
+            Timestamp::parse("2024-05-14T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_time("--since", "2024-05-14T09:30", now).unwrap(),
+            Timestamp::parse("2024-05-14T09:30:00Z").unwrap()
+        );
         assert!(parse_time("--since", "last tuesday", now).is_err());
     }
 
@@ -189,32 +267,9 @@ mod tests {
             until: Timestamp::parse("2024-05-16T00:00:00Z"),
             ..Filter::default()
         };
-        assert_eq!(f.day_range(), Some(("2024-05-14".into(), "2024-05-15".into())));
+        assert_eq!(
+            f.day_range(),
+            Some(("2024-05-14".into(), "2024-05-15".into()))
+        );
     }
-}
-
-impl Filter {
-    /// Resolves the filter flags; `now` anchors relative times.
-    pub fn from_args(args: &crate::cli::FilterArgs, now: Timestamp) -> Result<Filter, ConfigError> {
-        let time = |flag, v: &Option<String>| v.as_deref().map(|t| parse_time(flag, t, now)).transpose();
-        let filter = Filter {
-            principal: args.principal.as_deref().map(Pattern::new),
-            cluster: args.cluster.as_deref().map(Pattern::new),
-            task: args.task.as_deref().map(Pattern::new),
-            container: args.container.as_deref().map(Pattern::new),
-            since: time("--since", &args.since)?,
-            until: time("--until", &args.until)?,
-        };
-        if let (Some(s), Some(u)) = (filter.since, filter.until) {
-            if u <= s {
-                return Err(ConfigError { flag: "--until", message: "must be later than --since".into() });
-            }
-        }
-        Ok(filter)
-    }
-}
-
-/// Now, as a [`Timestamp`].
-pub fn now() -> Timestamp {
-    Timestamp(chrono::Utc::now().timestamp_millis())
 }

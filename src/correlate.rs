@@ -15,7 +15,11 @@ pub fn sessions(events: &[ExecEvent], filter: &Filter) -> Vec<Session> {
     events
         .iter()
         .filter(|e| e.outcome.as_deref() == Some("success") && e.dry_run != Some(true))
-        .filter(|e| e.session_id.as_ref().is_some_and(|id| seen.insert(id.clone())))
+        .filter(|e| {
+            e.session_id
+                .as_ref()
+                .is_some_and(|id| seen.insert(id.clone()))
+        })
         .filter(|e| filter.matches_exec(e))
         .map(|e| Session {
             session_id: e.session_id.clone(),
@@ -87,7 +91,10 @@ mod tests {
             ev("1", Some("s1"), "success", 1),
             ev("2", Some("s1"), "success", 2),
             ev("3", None, "failed", 3),
-            ExecEvent { dry_run: Some(true), ..ev("4", Some("s2"), "success", 4) },
+            ExecEvent {
+                dry_run: Some(true),
+                ..ev("4", Some("s2"), "success", 4)
+            },
         ];
         let s = sessions(&events, &Filter::default());
         assert_eq!(s.len(), 1);

@@ -38,7 +38,9 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// Short stable hash of a secret (FNV-1a 64, first 8 hex digits).
 pub fn fingerprint(secret: &str) -> String {
-    let h = secret.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let h = secret.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     format!("{:08x}", h >> 32)
 }
 
@@ -55,7 +57,12 @@ pub fn redact(text: &str) -> Cow<'_, str> {
                 let secret = c.get(1).unwrap_or(whole);
                 let (a, b) = (secret.start() - whole.start(), secret.end() - whole.start());
                 let w = whole.as_str();
-                format!("{}<redacted:{}>{}", &w[..a], fingerprint(secret.as_str()), &w[b..])
+                format!(
+                    "{}<redacted:{}>{}",
+                    &w[..a],
+                    fingerprint(secret.as_str()),
+                    &w[b..]
+                )
             })
             .into_owned();
         out = Cow::Owned(replaced);

@@ -19,10 +19,27 @@ pub const EXIT_OK: i32 = 0;
 /// Exit status for errors, including inputs or records that could not be read.
 pub const EXIT_ERROR: i32 = 2;
 
-const SESSION_COLUMNS: &[&str] =
-    &["start_time", "principal", "account", "region", "cluster", "task_id", "container", "command", "session_id"];
-const ATTEMPT_COLUMNS: &[&str] =
-    &["event_time", "principal", "account", "cluster", "task_id", "container", "error_code", "command"];
+const SESSION_COLUMNS: &[&str] = &[
+    "start_time",
+    "principal",
+    "account",
+    "region",
+    "cluster",
+    "task_id",
+    "container",
+    "command",
+    "session_id",
+];
+const ATTEMPT_COLUMNS: &[&str] = &[
+    "event_time",
+    "principal",
+    "account",
+    "cluster",
+    "task_id",
+    "container",
+    "error_code",
+    "command",
+];
 const CONTROL_COLUMNS: &[&str] = &[
     "event_time",
     "kind",
@@ -61,7 +78,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Generate(g) => {
             let written = crate::sample::generate(&g.out, g.records, g.seed, g.transcripts)
                 .with_context(|| format!("writing {}", g.out.display()))?;
-            eprintln!("wrote {} files ({} records) under {}", written.files, written.records, g.out.display());
+            eprintln!(
+                "wrote {} files ({} records) under {}",
+                written.files,
+                written.records,
+                g.out.display()
+            );
             Ok(EXIT_OK)
         }
     }
@@ -71,9 +93,16 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 pub fn schema_markdown() -> String {
     let mut out = String::new();
     let mut table = |name: &str, cols: Vec<crate::model::ColumnSpec>| {
-        out.push_str(&format!("### `{name}`\n\n| column | type | meaning |\n| --- | --- | --- |\n"));
+        out.push_str(&format!(
+            "### `{name}`\n\n| column | type | meaning |\n| --- | --- | --- |\n"
+        ));
         for c in cols {
-            out.push_str(&format!("| `{}` | {} | {} |\n", c.name, c.type_name, c.doc.replace('\n', " ")));
+            out.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                c.name,
+                c.type_name,
+                c.doc.replace('\n', " ")
+            ));
         }
         out.push('\n');
     };
@@ -137,11 +166,18 @@ fn summary_json(scan: &ScanOutput, stored: Option<(Appended, Appended)>) -> Valu
 
 /// True when anything (file or record) could not be read.
 fn had_problems(scan: &ScanOutput) -> bool {
-    scan.files.iter().any(|f| f.error.is_some() || f.warning.is_some() || !f.bad_records.is_empty())
+    scan.files
+        .iter()
+        .any(|f| f.error.is_some() || f.warning.is_some() || !f.bad_records.is_empty())
 }
 
 /// The human summary of a scan.
-fn print_summary(out: &mut dyn Write, scan: &ScanOutput, stored: Option<(Appended, Appended)>, quiet: bool) -> io::Result<()> {
+fn print_summary(
+    out: &mut dyn Write,
+    scan: &ScanOutput,
+    stored: Option<(Appended, Appended)>,
+    quiet: bool,
+) -> io::Result<()> {
     let s = summary_json(scan, stored);
     let kinds: Vec<String> = s["kinds"]
         .as_object()
@@ -151,13 +187,24 @@ fn print_summary(out: &mut dyn Write, scan: &ScanOutput, stored: Option<(Appende
         "read {} files ({}): {}",
         scan.files.len(),
         human_bytes(s["bytes"].as_u64().unwrap_or(0)),
-        if kinds.is_empty() { "nothing usable".to_owned() } else { kinds.join(", ") }
+        if kinds.is_empty() {
+            "nothing usable".to_owned()
+        } else {
+            kinds.join(", ")
+        }
     );
     if !scan.digests.is_empty() {
-        read_line.push_str(&format!("; {} CloudTrail digest files passed over", scan.digests.len()));
+        read_line.push_str(&format!(
+            "; {} CloudTrail digest files passed over",
+            scan.digests.len()
+        ));
     }
     writeln!(out, "{read_line}")?;
-    let sessions = scan.exec.iter().filter(|e| e.outcome.as_deref() == Some("success")).count();
+    let sessions = scan
+        .exec
+        .iter()
+        .filter(|e| e.outcome.as_deref() == Some("success"))
+        .count();
     writeln!(
         out,
         "records {} · parsed {} candidates · kept {} exec events ({} successful, {} failed) and {} control events · {} duplicates dropped",
@@ -169,7 +216,11 @@ fn print_summary(out: &mut dyn Write, scan: &ScanOutput, stored: Option<(Appende
         scan.control.len(),
         scan.duplicates
     )?;
-    let transcripts = scan.files.iter().filter(|f| f.kind == Some(ingest::cloudtrail::InputKind::Transcript)).count();
+    let transcripts = scan
+        .files
+        .iter()
+        .filter(|f| f.kind == Some(ingest::cloudtrail::InputKind::Transcript))
+        .count();
     if transcripts > 0 {
         writeln!(out, "{transcripts} session transcripts recognised (transcript analysis is not in this version; they were not read)")?;
     }
@@ -186,15 +237,29 @@ fn print_summary(out: &mut dyn Write, scan: &ScanOutput, stored: Option<(Appende
     if !skipped.is_empty() {
         writeln!(out, "skipped {} files:", skipped.len())?;
         for f in skipped.iter().take(if quiet { 0 } else { usize::MAX }) {
-            writeln!(out, "  {}: {}", f.path.display(), f.error.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                "  {}: {}",
+                f.path.display(),
+                f.error.as_deref().unwrap_or("")
+            )?;
         }
     }
-    for f in scan.files.iter().filter(|f| f.warning.is_some() || !f.bad_records.is_empty()) {
+    for f in scan
+        .files
+        .iter()
+        .filter(|f| f.warning.is_some() || !f.bad_records.is_empty())
+    {
         if let Some(w) = &f.warning {
             writeln!(out, "warning: {}: {w}", f.path.display())?;
         }
         if !f.bad_records.is_empty() {
-            writeln!(out, "warning: {}: {} records skipped", f.path.display(), f.bad_records.len())?;
+            writeln!(
+                out,
+                "warning: {}: {} records skipped",
+                f.path.display(),
+                f.bad_records.len()
+            )?;
             for r in f.bad_records.iter().take(if quiet { 0 } else { 5 }) {
                 writeln!(out, "  {r}")?;
             }
@@ -219,12 +284,19 @@ fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     match a.format {
         AuditFormat::Table => {
             print_summary(&mut io::stderr(), &scan, None, false)?;
-            let style = Style { format: Format::Table, show_secrets: a.show_secrets };
+            let style = Style {
+                format: Format::Table,
+                show_secrets: a.show_secrets,
+            };
             writeln!(out, "== Sessions ({}) ==", sessions.len())?;
             report::render(&mut out, &sessions, style, SESSION_COLUMNS)?;
             writeln!(out, "\n== Failed attempts ({}) ==", attempts.len())?;
             report::render(&mut out, &attempts, style, ATTEMPT_COLUMNS)?;
-            writeln!(out, "\n== Exec enablement, logging changes, SSM sessions, tampering ({}) ==", control.len())?;
+            writeln!(
+                out,
+                "\n== Exec enablement, logging changes, SSM sessions, tampering ({}) ==",
+                control.len()
+            )?;
             report::render(&mut out, &control, style, CONTROL_COLUMNS)?;
         }
         AuditFormat::Json | AuditFormat::Jsonl => {
@@ -236,7 +308,9 @@ fn audit(a: AuditArgs) -> anyhow::Result<i32> {
                     .map(|r| {
                         let mut o = report::object(&names, r);
                         if a.format == AuditFormat::Jsonl {
-                            o.as_object_mut().expect("object").insert("table".into(), name.into());
+                            o.as_object_mut()
+                                .expect("object")
+                                .insert("table".into(), name.into());
                         }
                         o
                     })
@@ -258,17 +332,35 @@ fn audit(a: AuditArgs) -> anyhow::Result<i32> {
         }
     }
     out.flush()?;
-    Ok(if had_problems(&scan) { EXIT_ERROR } else { EXIT_OK })
+    Ok(if had_problems(&scan) {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
 }
 
 fn ingest_cmd(a: IngestArgs) -> anyhow::Result<i32> {
     let root = config::store_path(a.store.store);
-    let store = Store::open_for_write(&root).with_context(|| format!("opening the store at {}", root.display()))?;
+    let store = Store::open_for_write(&root)
+        .with_context(|| format!("opening the store at {}", root.display()))?;
     let scan = ingest::scan_paths(&a.paths);
-    let exec_added = store.append(scan.exec.clone()).context("writing exec events to the store")?;
-    let control_added = store.append(scan.control.clone()).context("writing control events to the store")?;
-    print_summary(&mut io::stdout().lock(), &scan, Some((exec_added, control_added)), a.quiet)?;
-    Ok(if had_problems(&scan) { EXIT_ERROR } else { EXIT_OK })
+    let exec_added = store
+        .append(scan.exec.clone())
+        .context("writing exec events to the store")?;
+    let control_added = store
+        .append(scan.control.clone())
+        .context("writing control events to the store")?;
+    print_summary(
+        &mut io::stdout().lock(),
+        &scan,
+        Some((exec_added, control_added)),
+        a.quiet,
+    )?;
+    Ok(if had_problems(&scan) {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
 }
 
 /// A query command's resolved settings and store.
@@ -291,13 +383,23 @@ impl Query {
             );
         }
         let days = filter.day_range();
-        let style = Style { format: q.output.format, show_secrets: q.output.show_secrets };
-        Ok(Query { filter, store: Store::open_for_read(&root), days, style })
+        let style = Style {
+            format: q.output.format,
+            show_secrets: q.output.show_secrets,
+        };
+        Ok(Query {
+            filter,
+            store: Store::open_for_read(&root),
+            days,
+            style,
+        })
     }
 
     fn read<T: Stored>(&self) -> anyhow::Result<Vec<T>> {
         let days = self.days.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
-        self.store.read(days).with_context(|| format!("reading the store at {}", self.store.root().display()))
+        self.store
+            .read(days)
+            .with_context(|| format!("reading the store at {}", self.store.root().display()))
     }
 
     fn emit<T: Table>(&self, rows: &[T], columns: &[&str]) -> anyhow::Result<i32> {
@@ -310,7 +412,13 @@ impl Query {
 }
 
 fn control(c: ControlArgs) -> anyhow::Result<i32> {
-    const KINDS: &[&str] = &["exec_enablement", "exec_logging", "ssm_session", "kms_session", "tampering"];
+    const KINDS: &[&str] = &[
+        "exec_enablement",
+        "exec_logging",
+        "ssm_session",
+        "kms_session",
+        "tampering",
+    ];
     if let Some(k) = &c.kind {
         if !KINDS.contains(&k.as_str()) {
             anyhow::bail!("--kind: unknown kind {k:?}; one of {}", KINDS.join(", "));
@@ -320,7 +428,12 @@ fn control(c: ControlArgs) -> anyhow::Result<i32> {
     let rows: Vec<ControlEvent> = q
         .read::<ControlEvent>()?
         .into_iter()
-        .filter(|e| q.filter.matches_control(e) && c.kind.as_deref().is_none_or(|k| e.kind.as_deref() == Some(k)))
+        .filter(|e| {
+            q.filter.matches_control(e)
+                && c.kind
+                    .as_deref()
+                    .is_none_or(|k| e.kind.as_deref() == Some(k))
+        })
         .collect();
     q.emit(&rows, CONTROL_COLUMNS)
 }

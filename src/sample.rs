@@ -46,20 +46,41 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
     fn hex(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b"0123456789abcdef"[self.below(16) as usize])).collect()
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[self.below(16) as usize]))
+            .collect()
     }
     fn alnum(&mut self, n: usize, upper: bool) -> String {
-        let set: &[u8] = if upper { b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" } else { b"abcdefghijklmnopqrstuvwxyz0123456789" };
-        (0..n).map(|_| char::from(set[self.below(set.len() as u64) as usize])).collect()
+        let set: &[u8] = if upper {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+        } else {
+            b"abcdefghijklmnopqrstuvwxyz0123456789"
+        };
+        (0..n)
+            .map(|_| char::from(set[self.below(set.len() as u64) as usize]))
+            .collect()
     }
     fn uuid(&mut self) -> String {
         let h = self.hex(32);
-        format!("{}-{}-4{}-{}{}-{}", &h[..8], &h[8..12], &h[13..16], ["8", "9", "a", "b"][self.below(4) as usize], &h[17..20], &h[20..])
+        format!(
+            "{}-{}-4{}-{}{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[13..16],
+            ["8", "9", "a", "b"][self.below(4) as usize],
+            &h[17..20],
+            &h[20..]
+        )
     }
 }
 
 fn hash_seed(parts: &[&str]) -> u64 {
-    parts.iter().flat_map(|p| p.bytes().chain([0])).fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    parts
+        .iter()
+        .flat_map(|p| p.bytes().chain([0]))
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 const ORG: &str = "o-7kq2m9x4ab";
@@ -106,7 +127,10 @@ enum Who {
 
 fn user_identity(who: Who, account: &str, rng: &mut Rng) -> Value {
     let assumed = |role_path: &str, role: &str, session: &str, mfa: bool, rng: &mut Rng| {
-        let role_id = format!("AROA{}", Rng::new(hash_seed(&[account, role])).alnum(17, true));
+        let role_id = format!(
+            "AROA{}",
+            Rng::new(hash_seed(&[account, role])).alnum(17, true)
+        );
         json!({
             "type": "AssumedRole",
             "principalId": format!("{role_id}:{session}"),
@@ -122,9 +146,27 @@ fn user_identity(who: Who, account: &str, rng: &mut Rng) -> Value {
         })
     };
     match who {
-        Who::BreakGlass(user) => assumed("/aws-reserved/sso.amazonaws.com/", "AWSReservedSSO_BreakGlass_8f3c2a1b0e9d7c6f", user, false, rng),
-        Who::Developer(user) => assumed("/aws-reserved/sso.amazonaws.com/eu-west-1/", "AWSReservedSSO_Developer_1a2b3c4d5e6f7a8b", user, false, rng),
-        Who::Ci(run) => assumed("/ci/", "gha-deployer", &format!("GitHubActions-{run}"), false, rng),
+        Who::BreakGlass(user) => assumed(
+            "/aws-reserved/sso.amazonaws.com/",
+            "AWSReservedSSO_BreakGlass_8f3c2a1b0e9d7c6f",
+            user,
+            false,
+            rng,
+        ),
+        Who::Developer(user) => assumed(
+            "/aws-reserved/sso.amazonaws.com/eu-west-1/",
+            "AWSReservedSSO_Developer_1a2b3c4d5e6f7a8b",
+            user,
+            false,
+            rng,
+        ),
+        Who::Ci(run) => assumed(
+            "/ci/",
+            "gha-deployer",
+            &format!("GitHubActions-{run}"),
+            false,
+            rng,
+        ),
         Who::TaskRole(task) => assumed("/", "payments-task-role", task, false, rng),
         Who::LegacyUser => json!({
             "type": "IAMUser", "principalId": "AIDA5EXAMPLEOPSLEG01",
@@ -220,7 +262,11 @@ struct Call<'a> {
 }
 
 fn make(c: Call, rng: &mut Rng) -> Placed {
-    let host = format!("{}.{}.amazonaws.com", c.source.trim_end_matches(".amazonaws.com"), c.region);
+    let host = format!(
+        "{}.{}.amazonaws.com",
+        c.source.trim_end_matches(".amazonaws.com"),
+        c.region
+    );
     let service = matches!(c.who, Who::Service(_));
     Placed {
         account: c.account,
@@ -285,11 +331,36 @@ const PRIYA: Who = Who::Developer("priya.n@example.com");
 
 fn scenario_execs() -> Vec<ExecPlan> {
     use TranscriptPlan::*;
-    let p = |day, hour, minute, who, cluster, task, container, command, typed, minutes, transcript| ExecPlan {
-        day, hour, minute, who, cluster, task, container, command, error: None, typed, minutes, transcript,
-    };
+    let p =
+        |day, hour, minute, who, cluster, task, container, command, typed, minutes, transcript| {
+            ExecPlan {
+                day,
+                hour,
+                minute,
+                who,
+                cluster,
+                task,
+                container,
+                command,
+                error: None,
+                typed,
+                minutes,
+                transcript,
+            }
+        };
     let failed = |day, hour, minute, who, cluster, task, container, error| ExecPlan {
-        day, hour, minute, who, cluster, task, container, command: "/bin/sh", error: Some(error), typed: &[], minutes: 0, transcript: Missing,
+        day,
+        hour,
+        minute,
+        who,
+        cluster,
+        task,
+        container,
+        command: "/bin/sh",
+        error: Some(error),
+        typed: &[],
+        minutes: 0,
+        transcript: Missing,
     };
     vec![
         p(0, 9, 12, MARIA, "payments-prod", 1, "api", "/bin/bash", &[("id", "uid=0(root) gid=0(root) groups=0(root)"), ("env | grep -c AWS", "4"), ("tail -n 3 /var/log/app/error.log", "2024-11-18T09:01:02Z ERROR ledger timeout\n2024-11-18T09:05:40Z ERROR ledger timeout\n2024-11-18T09:11:58Z ERROR ledger timeout"), ("exit", "exit")], 14, CloudWatch),
@@ -319,7 +390,14 @@ fn scenario_execs() -> Vec<ExecPlan> {
     ]
 }
 
-fn error_message(code: &str, who: Who, account: &str, region: &str, cluster: &str, task: &str) -> String {
+fn error_message(
+    code: &str,
+    who: Who,
+    account: &str,
+    region: &str,
+    cluster: &str,
+    task: &str,
+) -> String {
     match code {
         "AccessDenied" => {
             let arn = user_identity(who, account, &mut Rng::new(0))["arn"].as_str().unwrap_or("").to_owned();
@@ -343,7 +421,12 @@ fn scenario(seed: u64, extra_sessions: u64) -> (Vec<Placed>, Vec<(String, ExecPl
     let mut sessions = Vec::new();
     let mut plans = scenario_execs();
     let people = [MARIA, KIM, TOM, PRIYA, Who::LegacyUser];
-    let clusters = ["payments-prod", "payments-staging", "web-prod", "web-staging"];
+    let clusters = [
+        "payments-prod",
+        "payments-staging",
+        "web-prod",
+        "web-staging",
+    ];
     for i in 0..extra_sessions {
         let mut r = Rng::new(seed ^ i.wrapping_mul(0x51_7cc1));
         plans.push(ExecPlan {
@@ -351,11 +434,15 @@ fn scenario(seed: u64, extra_sessions: u64) -> (Vec<Placed>, Vec<(String, ExecPl
             hour: r.below(24) as i64,
             minute: r.below(60) as i64,
             who: *r.pick(&people),
-            cluster: *r.pick(&clusters),
+            cluster: clusters[r.below(clusters.len() as u64) as usize],
             task: 10 + r.below(40) as u32,
             container: "app",
             command: "/bin/sh",
-            error: if r.below(8) == 0 { Some("AccessDenied") } else { None },
+            error: if r.below(8) == 0 {
+                Some("AccessDenied")
+            } else {
+                None
+            },
             typed: &[("id", "uid=0(root) gid=0(root)"), ("exit", "")],
             minutes: 1 + r.below(20) as i64,
             transcript: TranscriptPlan::Missing,
@@ -365,9 +452,16 @@ fn scenario(seed: u64, extra_sessions: u64) -> (Vec<Placed>, Vec<(String, ExecPl
         let account = cluster_account(plan.cluster);
         let region = cluster_region(plan.cluster);
         let task = task_id(plan.cluster, plan.task);
-        let at = WEEK_START + plan.day * DAY + plan.hour * HOUR + plan.minute * 60_000 + rng.below(59) as i64 * 1000;
+        let at = WEEK_START
+            + plan.day * DAY
+            + plan.hour * HOUR
+            + plan.minute * 60_000
+            + rng.below(59) as i64 * 1000;
         let cluster_arn = format!("arn:aws:ecs:{region}:{account}:cluster/{}", plan.cluster);
-        let task_arn = format!("arn:aws:ecs:{region}:{account}:task/{}/{task}", plan.cluster);
+        let task_arn = format!(
+            "arn:aws:ecs:{region}:{account}:task/{}/{task}",
+            plan.cluster
+        );
         let by_arn = matches!(plan.who, Who::Ci(_));
         let req = json!({
             "cluster": if by_arn { cluster_arn.clone() } else { plan.cluster.to_owned() },
@@ -387,8 +481,14 @@ fn scenario(seed: u64, extra_sessions: u64) -> (Vec<Placed>, Vec<(String, ExecPl
                 // Channel encryption on payments-prod: the human's GenerateDataKey and the task
                 // role's Decrypt carry the session id (formats.md §1.6).
                 if plan.cluster == "payments-prod" {
-                    let target = format!("ecs:{}_{task}_{task}-{}", plan.cluster, 1_000_000_000 + rng.below(3_000_000_000));
-                    let key = format!("arn:aws:kms:{region}:{account}:key/6f1d2e3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f");
+                    let target = format!(
+                        "ecs:{}_{task}_{task}-{}",
+                        plan.cluster,
+                        1_000_000_000 + rng.below(3_000_000_000)
+                    );
+                    let key = format!(
+                        "arn:aws:kms:{region}:{account}:key/6f1d2e3c-4b5a-4c6d-9e8f-0a1b2c3d4e5f"
+                    );
                     let ctx = json!({"aws:ssm:SessionId": sid, "aws:ssm:TargetId": target});
                     out.push(make(Call { who: plan.who, account, region, at: at + 2000, source: "kms.amazonaws.com", name: "GenerateDataKey", cli: "ecs.execute-command",
                         req: json!({"keyId": key, "numberOfBytes": 64, "encryptionContext": ctx}), resp: Value::Null, error: None, read_only: true }, &mut rng));
@@ -398,13 +498,48 @@ fn scenario(seed: u64, extra_sessions: u64) -> (Vec<Placed>, Vec<(String, ExecPl
                 sessions.push((sid, ExecPlan { ..plan_copy(&plan) }, at));
                 (resp, None)
             }
-            Some(code) => (Value::Null, Some((code, error_message(code, plan.who, account, region, plan.cluster, &task)))),
+            Some(code) => (
+                Value::Null,
+                Some((
+                    code,
+                    error_message(code, plan.who, account, region, plan.cluster, &task),
+                )),
+            ),
         };
-        out.push(make(Call { who: plan.who, account, region, at, source: "ecs.amazonaws.com", name: "ExecuteCommand", cli: "ecs.execute-command", req, resp, error, read_only: false }, &mut rng));
+        out.push(make(
+            Call {
+                who: plan.who,
+                account,
+                region,
+                at,
+                source: "ecs.amazonaws.com",
+                name: "ExecuteCommand",
+                cli: "ecs.execute-command",
+                req,
+                resp,
+                error,
+                read_only: false,
+            },
+            &mut rng,
+        ));
         // The AWS CLI looks the task up right after (formats.md §1.6): noise with the same words.
         if plan.error.is_none() && !matches!(plan.who, Who::Ci(_)) {
-            out.push(make(Call { who: plan.who, account, region, at: at + 1000, source: "ecs.amazonaws.com", name: "DescribeTasks", cli: "ecs.execute-command",
-                req: json!({"cluster": plan.cluster, "tasks": [task]}), resp: Value::Null, error: None, read_only: true }, &mut rng));
+            out.push(make(
+                Call {
+                    who: plan.who,
+                    account,
+                    region,
+                    at: at + 1000,
+                    source: "ecs.amazonaws.com",
+                    name: "DescribeTasks",
+                    cli: "ecs.execute-command",
+                    req: json!({"cluster": plan.cluster, "tasks": [task]}),
+                    resp: Value::Null,
+                    error: None,
+                    read_only: true,
+                },
+                &mut rng,
+            ));
         }
     }
     out.extend(control_scenario(&mut rng));
@@ -412,12 +547,25 @@ fn scenario(seed: u64, extra_sessions: u64) -> (Vec<Placed>, Vec<(String, ExecPl
 }
 
 fn plan_copy(p: &ExecPlan) -> ExecPlan {
-    ExecPlan { day: p.day, hour: p.hour, minute: p.minute, who: p.who, cluster: p.cluster, task: p.task, container: p.container,
-        command: p.command, error: p.error, typed: p.typed, minutes: p.minutes, transcript: p.transcript }
+    ExecPlan {
+        day: p.day,
+        hour: p.hour,
+        minute: p.minute,
+        who: p.who,
+        cluster: p.cluster,
+        task: p.task,
+        container: p.container,
+        command: p.command,
+        error: p.error,
+        typed: p.typed,
+        minutes: p.minutes,
+        transcript: p.transcript,
+    }
 }
 
 fn control_scenario(rng: &mut Rng) -> Vec<Placed> {
-    let at = |day: i64, hour: i64, minute: i64| WEEK_START + day * DAY + hour * HOUR + minute * 60_000;
+    let at =
+        |day: i64, hour: i64, minute: i64| WEEK_START + day * DAY + hour * HOUR + minute * 60_000;
     let mut out = Vec::new();
     let (use1, euw1) = ("us-east-1", "eu-west-1");
     // Monday: CI sets payments-prod exec logging to CloudWatch + S3 with channel encryption.
@@ -447,8 +595,22 @@ fn control_scenario(rng: &mut Rng) -> Vec<Placed> {
         req: json!({"target": format!("ecs:payments-staging_{t1}_{t1}-3378201745")}),
         resp: json!({"sessionId": sid, "tokenValue": "Value hidden due to security reasons.", "streamUrl": format!("wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/{sid}?role=publish_subscribe")}), error: None, read_only: false }, rng));
     // Saturday: the exec log group loses a stream and its retention drops to one day.
-    out.push(make(Call { who: Who::LegacyUser, account: PROD, region: use1, at: at(5, 3, 31), source: "logs.amazonaws.com", name: "PutRetentionPolicy", cli: "logs.put-retention-policy",
-        req: json!({"logGroupName": "/ecs/exec/payments-prod", "retentionInDays": 1}), resp: Value::Null, error: None, read_only: false }, rng));
+    out.push(make(
+        Call {
+            who: Who::LegacyUser,
+            account: PROD,
+            region: use1,
+            at: at(5, 3, 31),
+            source: "logs.amazonaws.com",
+            name: "PutRetentionPolicy",
+            cli: "logs.put-retention-policy",
+            req: json!({"logGroupName": "/ecs/exec/payments-prod", "retentionInDays": 1}),
+            resp: Value::Null,
+            error: None,
+            read_only: false,
+        },
+        rng,
+    ));
     out.push(make(Call { who: Who::LegacyUser, account: PROD, region: use1, at: at(5, 3, 33), source: "logs.amazonaws.com", name: "DeleteLogStream", cli: "logs.delete-log-stream",
         req: json!({"logGroupName": "/ecs/exec/payments-prod", "logStreamName": "ecs-execute-command-placeholder"}), resp: Value::Null, error: None, read_only: false }, rng));
     // A policy edit that mentions ecs:ExecuteCommand: the prefilter sees it, classification must not keep it.
@@ -460,54 +622,202 @@ fn control_scenario(rng: &mut Rng) -> Vec<Placed> {
 
 /// Background traffic: many services, principals and outcomes, none of it exec-related.
 fn background(rng: &mut Rng, account: &'static str, region: &'static str, at: i64) -> Placed {
-    let people = [MARIA, KIM, TOM, PRIYA, Who::LegacyUser, Who::Ci(8812000 + rng.below(900) as u32)];
+    let people = [
+        MARIA,
+        KIM,
+        TOM,
+        PRIYA,
+        Who::LegacyUser,
+        Who::Ci(8812000 + rng.below(900) as u32),
+    ];
     let who = *rng.pick(&people);
     let bucket = format!("app-assets-{account}");
-    let task = task_id(if account == PROD { "payments-prod" } else { "payments-staging" }, rng.below(8) as u32);
+    let task = task_id(
+        if account == PROD {
+            "payments-prod"
+        } else {
+            "payments-staging"
+        },
+        rng.below(8) as u32,
+    );
     let r = rng.below(100);
     let (who, source, name, req, read_only): (Who, &str, &str, Value, bool) = match r {
-        0..=17 => (Who::Service("ecs-tasks.amazonaws.com"), "kms.amazonaws.com", "Decrypt",
-            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:s3:arn": format!("arn:aws:s3:::{bucket}/static/{}.js", rng.hex(12))}}), true),
-        18..=29 => (Who::Service("ecs.amazonaws.com"), "sts.amazonaws.com", "AssumeRole",
-            json!({"roleArn": format!("arn:aws:iam::{account}:role/payments-task-role"), "roleSessionName": task, "durationSeconds": 3600}), true),
-        30..=41 => (who, "ecs.amazonaws.com", *rng.pick(&["DescribeTasks", "ListTasks", "DescribeServices", "DescribeClusters", "ListClusters"]),
-            json!({"cluster": rng.pick(&["payments-prod", "web-prod", "payments-staging", "web-staging"]), "tasks": [task]}), true),
-        42..=51 => (Who::Service("ecs.amazonaws.com"), "ec2.amazonaws.com", *rng.pick(&["CreateNetworkInterface", "DescribeNetworkInterfaces", "DeleteNetworkInterface"]),
-            json!({"subnetId": format!("subnet-{}", rng.hex(17)), "description": format!("arn:aws:ecs:{region}:{account}:attachment/{}", rng.uuid())}), false),
-        52..=60 => (Who::Service("ecs-tasks.amazonaws.com"), "ssm.amazonaws.com", "GetParameters",
-            json!({"names": [format!("/payments/{}/db-url", if account == PROD { "prod" } else { "staging" })], "withDecryption": true}), true),
-        61..=66 => (Who::Service("ecs-tasks.amazonaws.com"), "secretsmanager.amazonaws.com", "GetSecretValue",
-            json!({"secretId": format!("arn:aws:secretsmanager:{region}:{account}:secret:payments/api-key-{}", rng.alnum(6, false))}), true),
-        67..=72 => (who, "logs.amazonaws.com", *rng.pick(&["DescribeLogGroups", "FilterLogEvents", "GetLogEvents", "CreateLogStream"]),
-            json!({"logGroupName": rng.pick(&["/ecs/payments-api", "/ecs/web", "/ecs/exec/payments-prod"]), "limit": 100}), true),
-        73..=77 => (Who::Service("ecs-tasks.amazonaws.com"), "ecr.amazonaws.com", *rng.pick(&["GetAuthorizationToken", "BatchGetImage", "GetDownloadUrlForLayer"]),
-            json!({"repositoryName": rng.pick(&["payments-api", "web"]), "registryId": account}), true),
-        78..=82 => (who, "s3.amazonaws.com", *rng.pick(&["ListBuckets", "GetBucketAcl", "GetBucketPolicy", "GetBucketLocation", "GetBucketVersioning"]),
-            json!({"bucketName": bucket, "Host": format!("{bucket}.s3.{region}.amazonaws.com")}), true),
-        83..=86 => (who, "sts.amazonaws.com", "GetCallerIdentity", Value::Null, true),
-        87..=89 => (who, "cloudwatch.amazonaws.com", *rng.pick(&["GetMetricData", "DescribeAlarms"]),
-            json!({"startTime": "Nov 18, 2024, 8:00:00 AM", "endTime": "Nov 18, 2024, 9:00:00 AM"}), true),
-        90..=92 => (who, "iam.amazonaws.com", *rng.pick(&["GetRole", "ListAttachedRolePolicies", "GetRolePolicy"]),
-            json!({"roleName": rng.pick(&["payments-task-role", "gha-deployer", "web-task-role"])}), true),
-        93..=95 => (who, "ecs.amazonaws.com", *rng.pick(&["RegisterTaskDefinition", "UpdateService", "TagResource"]),
-            json!({"family": "payments-api", "service": "api", "desiredCount": 3, "containerDefinitions": [{"name": "api", "image": format!("{account}.dkr.ecr.{region}.amazonaws.com/payments-api:{}", rng.hex(7))}]}), false),
-        96..=97 => (who, "cloudtrail.amazonaws.com", *rng.pick(&["LookupEvents", "DescribeTrails", "GetTrailStatus"]),
-            json!({"lookupAttributes": [{"attributeKey": "EventName", "attributeValue": "ConsoleLogin"}]}), true),
-        _ => (who, "kms.amazonaws.com", *rng.pick(&["DescribeKey", "ListAliases", "GenerateDataKey"]),
-            json!({"keyId": format!("alias/{}", rng.pick(&["aws/s3", "payments", "logs"]))}), true),
+        0..=17 => (
+            Who::Service("ecs-tasks.amazonaws.com"),
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:s3:arn": format!("arn:aws:s3:::{bucket}/static/{}.js", rng.hex(12))}}),
+            true,
+        ),
+        18..=29 => (
+            Who::Service("ecs.amazonaws.com"),
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({"roleArn": format!("arn:aws:iam::{account}:role/payments-task-role"), "roleSessionName": task, "durationSeconds": 3600}),
+            true,
+        ),
+        30..=41 => (
+            who,
+            "ecs.amazonaws.com",
+            *rng.pick(&[
+                "DescribeTasks",
+                "ListTasks",
+                "DescribeServices",
+                "DescribeClusters",
+                "ListClusters",
+            ]),
+            json!({"cluster": rng.pick(&["payments-prod", "web-prod", "payments-staging", "web-staging"]), "tasks": [task]}),
+            true,
+        ),
+        42..=51 => (
+            Who::Service("ecs.amazonaws.com"),
+            "ec2.amazonaws.com",
+            *rng.pick(&[
+                "CreateNetworkInterface",
+                "DescribeNetworkInterfaces",
+                "DeleteNetworkInterface",
+            ]),
+            json!({"subnetId": format!("subnet-{}", rng.hex(17)), "description": format!("arn:aws:ecs:{region}:{account}:attachment/{}", rng.uuid())}),
+            false,
+        ),
+        52..=60 => (
+            Who::Service("ecs-tasks.amazonaws.com"),
+            "ssm.amazonaws.com",
+            "GetParameters",
+            json!({"names": [format!("/payments/{}/db-url", if account == PROD { "prod" } else { "staging" })], "withDecryption": true}),
+            true,
+        ),
+        61..=66 => (
+            Who::Service("ecs-tasks.amazonaws.com"),
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            json!({"secretId": format!("arn:aws:secretsmanager:{region}:{account}:secret:payments/api-key-{}", rng.alnum(6, false))}),
+            true,
+        ),
+        67..=72 => (
+            who,
+            "logs.amazonaws.com",
+            *rng.pick(&[
+                "DescribeLogGroups",
+                "FilterLogEvents",
+                "GetLogEvents",
+                "CreateLogStream",
+            ]),
+            json!({"logGroupName": rng.pick(&["/ecs/payments-api", "/ecs/web", "/ecs/exec/payments-prod"]), "limit": 100}),
+            true,
+        ),
+        73..=77 => (
+            Who::Service("ecs-tasks.amazonaws.com"),
+            "ecr.amazonaws.com",
+            *rng.pick(&[
+                "GetAuthorizationToken",
+                "BatchGetImage",
+                "GetDownloadUrlForLayer",
+            ]),
+            json!({"repositoryName": rng.pick(&["payments-api", "web"]), "registryId": account}),
+            true,
+        ),
+        78..=82 => (
+            who,
+            "s3.amazonaws.com",
+            *rng.pick(&[
+                "ListBuckets",
+                "GetBucketAcl",
+                "GetBucketPolicy",
+                "GetBucketLocation",
+                "GetBucketVersioning",
+            ]),
+            json!({"bucketName": bucket, "Host": format!("{bucket}.s3.{region}.amazonaws.com")}),
+            true,
+        ),
+        83..=86 => (
+            who,
+            "sts.amazonaws.com",
+            "GetCallerIdentity",
+            Value::Null,
+            true,
+        ),
+        87..=89 => (
+            who,
+            "cloudwatch.amazonaws.com",
+            *rng.pick(&["GetMetricData", "DescribeAlarms"]),
+            json!({"startTime": "Nov 18, 2024, 8:00:00 AM", "endTime": "Nov 18, 2024, 9:00:00 AM"}),
+            true,
+        ),
+        90..=92 => (
+            who,
+            "iam.amazonaws.com",
+            *rng.pick(&["GetRole", "ListAttachedRolePolicies", "GetRolePolicy"]),
+            json!({"roleName": rng.pick(&["payments-task-role", "gha-deployer", "web-task-role"])}),
+            true,
+        ),
+        93..=95 => (
+            who,
+            "ecs.amazonaws.com",
+            *rng.pick(&["RegisterTaskDefinition", "UpdateService", "TagResource"]),
+            json!({"family": "payments-api", "service": "api", "desiredCount": 3, "containerDefinitions": [{"name": "api", "image": format!("{account}.dkr.ecr.{region}.amazonaws.com/payments-api:{}", rng.hex(7))}]}),
+            false,
+        ),
+        96..=97 => (
+            who,
+            "cloudtrail.amazonaws.com",
+            *rng.pick(&["LookupEvents", "DescribeTrails", "GetTrailStatus"]),
+            json!({"lookupAttributes": [{"attributeKey": "EventName", "attributeValue": "ConsoleLogin"}]}),
+            true,
+        ),
+        _ => (
+            who,
+            "kms.amazonaws.com",
+            *rng.pick(&["DescribeKey", "ListAliases", "GenerateDataKey"]),
+            json!({"keyId": format!("alias/{}", rng.pick(&["aws/s3", "payments", "logs"]))}),
+            true,
+        ),
     };
     let denied = !matches!(who, Who::Service(_)) && rng.below(40) == 0;
     let error = denied.then(|| {
-        let arn = user_identity(who, account, &mut Rng::new(0))["arn"].as_str().unwrap_or("").to_owned();
-        ("AccessDenied", format!("User: {arn} is not authorized to perform: {}:{name}", source.split('.').next().unwrap_or("")))
+        let arn = user_identity(who, account, &mut Rng::new(0))["arn"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        (
+            "AccessDenied",
+            format!(
+                "User: {arn} is not authorized to perform: {}:{name}",
+                source.split('.').next().unwrap_or("")
+            ),
+        )
     });
-    let resp = if read_only || denied { Value::Null } else { json!({"requestId": rng.uuid()}) };
-    make(Call { who, account, region, at, source, name, cli: "", req, resp, error, read_only }, rng)
+    let resp = if read_only || denied {
+        Value::Null
+    } else {
+        json!({"requestId": rng.uuid()})
+    };
+    make(
+        Call {
+            who,
+            account,
+            region,
+            at,
+            source,
+            name,
+            cli: "",
+            req,
+            resp,
+            error,
+            read_only,
+        },
+        rng,
+    )
 }
 
 /// Writes the corpus: `<out>/AWSLogs/<org>/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`,
 /// digest files beside, and, with `transcripts`, session transcripts under `<out>/exec-logs/`.
-pub fn generate(out: &Path, background_records: u64, seed: u64, transcripts: bool) -> io::Result<Written> {
+pub fn generate(
+    out: &Path,
+    background_records: u64,
+    seed: u64,
+    transcripts: bool,
+) -> io::Result<Written> {
     let (scenario_records, sessions) = scenario(seed, background_records / 20_000);
     // Files per account/region/day: at least 4 deliveries a day, about 3,000 records per file.
     let streams = (ACCOUNTS.len() * REGIONS.len()) as u64;
@@ -525,7 +835,9 @@ pub fn generate(out: &Path, background_records: u64, seed: u64, transcripts: boo
     let remainder = background_records % slots.len() as u64;
     let mut by_slot: Vec<Vec<Placed>> = (0..slots.len()).map(|_| Vec::new()).collect();
     for p in scenario_records {
-        if let Some(i) = slots.iter().position(|&(a, r, start)| a == p.account && r == p.region && p.at >= start && p.at < start + window) {
+        if let Some(i) = slots.iter().position(|&(a, r, start)| {
+            a == p.account && r == p.region && p.at >= start && p.at < start + window
+        }) {
             by_slot[i].push(p);
         }
     }
@@ -547,11 +859,18 @@ pub fn generate(out: &Path, background_records: u64, seed: u64, transcripts: boo
             }
             let delivered = Timestamp(start + window + (1 + rng.below(5) as i64) * 60_000);
             let day = delivered.day().replace('-', "/");
-            let stamp = chrono::DateTime::from_timestamp_millis(delivered.0).map(|d| d.format("%Y%m%dT%H%MZ").to_string()).unwrap_or_default();
+            let stamp = chrono::DateTime::from_timestamp_millis(delivered.0)
+                .map(|d| d.format("%Y%m%dT%H%MZ").to_string())
+                .unwrap_or_default();
             let dir = out.join(format!("AWSLogs/{ORG}/{account}/CloudTrail/{region}/{day}"));
-            let path = dir.join(format!("{account}_CloudTrail_{region}_{stamp}_{}.json.gz", rng.alnum(16, true)));
+            let path = dir.join(format!(
+                "{account}_CloudTrail_{region}_{stamp}_{}.json.gz",
+                rng.alnum(16, true)
+            ));
             // Serialised from the structs, not through `json!`, which would sort the keys.
-            let file = TrailFile { records: records.iter().map(|p| &p.record).collect() };
+            let file = TrailFile {
+                records: records.iter().map(|p| &p.record).collect(),
+            };
             write_gz(&path, &serde_json::to_vec(&file)?)?;
             Ok(records.len() as u64)
         })
@@ -579,7 +898,8 @@ pub fn generate(out: &Path, background_records: u64, seed: u64, transcripts: boo
 
 fn write_gz(path: &Path, data: &[u8]) -> io::Result<()> {
     fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-    let mut enc = flate2::write::GzEncoder::new(fs::File::create(path)?, flate2::Compression::new(6));
+    let mut enc =
+        flate2::write::GzEncoder::new(fs::File::create(path)?, flate2::Compression::new(6));
     enc.write_all(data)?;
     enc.finish()?.sync_all()
 }
@@ -596,7 +916,9 @@ fn prompt(plan: &ExecPlan, cwd: &str) -> String {
 /// The `script` typescript the agent uploads (formats.md §4.3): header and footer in the
 /// util-linux >= 2.35 form, `\r\r\n` line ends, bash's bracketed-paste toggles kept.
 fn transcript_text(plan: &ExecPlan, end: Timestamp) -> String {
-    let stamp = chrono::DateTime::from_timestamp_millis(end.0).map(|d| d.format("%Y-%m-%d %H:%M:%S+00:00").to_string()).unwrap_or_default();
+    let stamp = chrono::DateTime::from_timestamp_millis(end.0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S+00:00").to_string())
+        .unwrap_or_default();
     let mut body = String::new();
     if plan.transcript != TranscriptPlan::EmptyStub {
         if plan.typed.is_empty() {
@@ -634,13 +956,19 @@ fn write_transcripts(out: &Path, sessions: &[(String, ExecPlan, i64)]) -> io::Re
                 let msg = msg.strip_suffix('\n').unwrap_or(&msg);
                 let doc = json!({"events": [{"timestamp": end.0 + 1000, "message": msg, "ingestionTime": end.0 + 1400}],
                     "nextForwardToken": format!("f/{}", "3".repeat(56)), "nextBackwardToken": format!("b/{}", "3".repeat(56))});
-                let p = out.join(format!("exec-logs/cloudwatch/{account}/ecs/exec/{}/{sid}.json", plan.cluster));
+                let p = out.join(format!(
+                    "exec-logs/cloudwatch/{account}/ecs/exec/{}/{sid}.json",
+                    plan.cluster
+                ));
                 fs::create_dir_all(p.parent().unwrap_or(Path::new(".")))?;
                 fs::write(&p, serde_json::to_vec_pretty(&doc)?)?;
                 n += 1;
                 continue;
             }
-            TranscriptPlan::S3 | TranscriptPlan::EmptyStub => out.join(format!("exec-logs/s3/exec-logs-{account}/{}/{sid}.log", plan.cluster)),
+            TranscriptPlan::S3 | TranscriptPlan::EmptyStub => out.join(format!(
+                "exec-logs/s3/exec-logs-{account}/{}/{sid}.log",
+                plan.cluster
+            )),
         };
         fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
         fs::write(&path, text)?;
@@ -660,13 +988,27 @@ mod tests {
         let wa = generate(a.path(), 500, 7, true).unwrap();
         generate(b.path(), 500, 7, true).unwrap();
         let list = |d: &Path| {
-            let mut v: Vec<_> = walkdir::WalkDir::new(d).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file())
-                .map(|e| (e.path().strip_prefix(d).unwrap().to_owned(), fs::read(e.path()).unwrap())).collect();
+            let mut v: Vec<_> = walkdir::WalkDir::new(d)
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file())
+                .map(|e| {
+                    (
+                        e.path().strip_prefix(d).unwrap().to_owned(),
+                        fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect();
             v.sort();
             v
         };
         assert_eq!(list(a.path()), list(b.path()));
         assert!(wa.records >= 500);
-        assert!(a.path().join(format!("AWSLogs/{ORG}/{PROD}/CloudTrail/us-east-1/2024/11/18")).is_dir());
+        assert!(a
+            .path()
+            .join(format!(
+                "AWSLogs/{ORG}/{PROD}/CloudTrail/us-east-1/2024/11/18"
+            ))
+            .is_dir());
     }
 }

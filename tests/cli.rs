@@ -26,12 +26,17 @@ fn stderr(o: &Output) -> String {
 
 fn json(args: &[&str]) -> (Value, Output) {
     let o = run(args);
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&o), stderr(&o)));
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&o), stderr(&o)));
     (v, o)
 }
 
 fn column<'a>(rows: &'a Value, name: &str) -> Vec<&'a str> {
-    rows.as_array().unwrap().iter().map(|r| r[name].as_str().unwrap_or("")).collect()
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[name].as_str().unwrap_or(""))
+        .collect()
 }
 
 #[test]
@@ -42,28 +47,64 @@ fn audit_on_sample_data_reports_the_scenario() {
     assert_eq!(sessions.as_array().unwrap().len(), 20);
     let mut codes = column(&v["attempts"], "error_code");
     codes.sort();
-    assert_eq!(codes, ["AccessDenied", "ClusterNotFoundException", "InvalidParameterException", "TargetNotConnectedException"]);
+    assert_eq!(
+        codes,
+        [
+            "AccessDenied",
+            "ClusterNotFoundException",
+            "InvalidParameterException",
+            "TargetNotConnectedException"
+        ]
+    );
 
-    let by = |principal: &str| sessions.as_array().unwrap().iter().find(|s| s["principal"] == principal).unwrap().clone();
+    let by = |principal: &str| {
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["principal"] == principal)
+            .unwrap()
+            .clone()
+    };
     let maria = by("maria.garcia@example.com");
     assert_eq!(maria["sso_permission_set"], "BreakGlass");
     assert_eq!(maria["principal_source"], "identity_center");
-    assert!(maria["role_arn"].as_str().unwrap().contains(":role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_BreakGlass_"));
+    assert!(maria["role_arn"]
+        .as_str()
+        .unwrap()
+        .contains(":role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_BreakGlass_"));
     assert_eq!(by("ops-legacy")["principal_type"], "IAMUser");
     let ci = by("GitHubActions-8812734");
-    assert_eq!(ci["role_arn"], "arn:aws:iam::444455556666:role/ci/gha-deployer");
+    assert_eq!(
+        ci["role_arn"],
+        "arn:aws:iam::444455556666:role/ci/gha-deployer"
+    );
     // CI named the cluster and task by ARN: the names are still normalised.
     assert_eq!(ci["cluster"], "payments-staging");
     assert_eq!(ci["task_id"].as_str().unwrap().len(), 32);
 
     let control = v["control_events"].as_array().unwrap();
-    let find = |name: &str| control.iter().filter(|c| c["event_name"] == name).cloned().collect::<Vec<_>>();
+    let find = |name: &str| {
+        control
+            .iter()
+            .filter(|c| c["event_name"] == name)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let run_task = &find("RunTask")[0];
-    assert_eq!(run_task["command_overrides"], "api: sh -c 'while true; do sleep 3600; done'");
+    assert_eq!(
+        run_task["command_overrides"],
+        "api: sh -c 'while true; do sleep 3600; done'"
+    );
     assert_eq!(run_task["enable_execute_command"], true);
     assert_eq!(find("UpdateService")[0]["enable_execute_command"], true);
-    assert!(find("UpdateCluster").iter().any(|c| c["exec_logging"] == "NONE" && c["cluster"] == "web-staging"));
-    assert!(find("StartSession")[0]["ssm_target"].as_str().unwrap().starts_with("ecs:payments-staging_"));
+    assert!(find("UpdateCluster")
+        .iter()
+        .any(|c| c["exec_logging"] == "NONE" && c["cluster"] == "web-staging"));
+    assert!(find("StartSession")[0]["ssm_target"]
+        .as_str()
+        .unwrap()
+        .starts_with("ecs:payments-staging_"));
     assert!(!find("DeleteLogStream").is_empty() && !find("PutRetentionPolicy").is_empty());
     // The IAM policy that merely mentions ecs:ExecuteCommand is not kept.
     assert!(find("PutRolePolicy").is_empty());
@@ -71,8 +112,14 @@ fn audit_on_sample_data_reports_the_scenario() {
     assert_eq!(v["summary"]["digest_files_passed_over"], 2);
     // CloudTrail's key order keeps the scanner on its fast path: only records holding a
     // needle are parsed (a generator that sorted keys once made every record a candidate).
-    let (records, candidates) = (v["summary"]["records"].as_u64().unwrap(), v["summary"]["candidates"].as_u64().unwrap());
-    assert!(records > 6000 && candidates < 60, "{records} records, {candidates} candidates");
+    let (records, candidates) = (
+        v["summary"]["records"].as_u64().unwrap(),
+        v["summary"]["candidates"].as_u64().unwrap(),
+    );
+    assert!(
+        records > 6000 && candidates < 60,
+        "{records} records, {candidates} candidates"
+    );
 }
 
 #[test]
@@ -101,7 +148,10 @@ fn json_files(dir: &Path) -> Vec<String> {
 
 #[test]
 fn every_real_log_parses_and_none_is_an_exec_event() {
-    let files = json_files(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/realdata")));
+    let files = json_files(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/realdata"
+    )));
     assert_eq!(files.len(), 90);
     let mut args = vec!["audit".to_owned(), "--format".into(), "json".into()];
     args.extend(files);
@@ -115,7 +165,11 @@ fn every_real_log_parses_and_none_is_an_exec_event() {
     assert!(s["records"].as_u64().unwrap() > 3000);
     // Stratus's SSM sessions (EC2 targets) and its trail tampering are control events.
     let names = column(&v["control_events"], "event_name");
-    assert!(names.contains(&"StartSession") && names.contains(&"StopLogging") && names.contains(&"DeleteTrail"));
+    assert!(
+        names.contains(&"StartSession")
+            && names.contains(&"StopLogging")
+            && names.contains(&"DeleteTrail")
+    );
 }
 
 #[test]
@@ -127,41 +181,103 @@ fn every_example_is_recognised_with_the_right_columns() {
     // the first is refused by name, the second is recognised as a transcript.
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
-    assert!(out.contains("ecs-api-executecommand-response-sdk-example.json: JSON that is not CloudTrail"), "{out}");
-    assert!(!out.contains("cloudwatch-ssm-streaming-event-message.json:"), "{out}");
-    assert!(!out.contains("AAEAAcVb7ww10N9aNUI5Cl7K"), "a token was printed");
+    assert!(
+        out.contains(
+            "ecs-api-executecommand-response-sdk-example.json: JSON that is not CloudTrail"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("cloudwatch-ssm-streaming-event-message.json:"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("AAEAAcVb7ww10N9aNUI5Cl7K"),
+        "a token was printed"
+    );
 
     let (sessions, _) = json(&["sessions", "--store", store, "--format", "json"]);
     // The SSO session is in four files (event, LookupEvents, EventBridge, Lake): once here.
-    assert_eq!(column(&sessions, "session_id"), ["ecs-execute-command-7u4kq2b9x3m8p1c6r5s0t2vwyz", "ecs-execute-command-q9w8e7r6t5y4u3i2o1p0a9s8d7"]);
+    assert_eq!(
+        column(&sessions, "session_id"),
+        [
+            "ecs-execute-command-7u4kq2b9x3m8p1c6r5s0t2vwyz",
+            "ecs-execute-command-q9w8e7r6t5y4u3i2o1p0a9s8d7"
+        ]
+    );
     let sso = &sessions[0];
     assert_eq!(sso["principal"], "jane.doe@example.com");
     assert_eq!(sso["sso_permission_set"], "AdministratorAccess");
     assert_eq!(sso["role_arn"], "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef");
     assert_eq!(sso["cluster"], "demo-cluster");
-    assert_eq!(sso["task_arn"], "arn:aws:ecs:us-east-1:111122223333:task/demo-cluster/0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+    assert_eq!(
+        sso["task_arn"],
+        "arn:aws:ecs:us-east-1:111122223333:task/demo-cluster/0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    );
     assert_eq!(sso["mfa"], false);
     let bob = &sessions[1];
-    assert_eq!((bob["principal"].as_str(), bob["principal_type"].as_str()), (Some("ops-bob"), Some("IAMUser")));
+    assert_eq!(
+        (bob["principal"].as_str(), bob["principal_type"].as_str()),
+        (Some("ops-bob"), Some("IAMUser"))
+    );
     assert_eq!(bob["command"], "/bin/bash -c 'cat /etc/hostname'");
     assert_eq!(bob["task_id"], "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
 
     let (attempts, _) = json(&["attempts", "--store", store, "--format", "json"]);
     let mut codes = column(&attempts, "error_code");
     codes.sort();
-    assert_eq!(codes, ["AccessDenied", "ClusterNotFoundException", "InvalidParameterException", "TargetNotConnectedException"]);
+    assert_eq!(
+        codes,
+        [
+            "AccessDenied",
+            "ClusterNotFoundException",
+            "InvalidParameterException",
+            "TargetNotConnectedException"
+        ]
+    );
 
-    let (kms, _) = json(&["control", "--store", store, "--kind", "kms_session", "--format", "json"]);
+    let (kms, _) = json(&[
+        "control",
+        "--store",
+        store,
+        "--kind",
+        "kms_session",
+        "--format",
+        "json",
+    ]);
     assert_eq!(column(&kms, "event_name"), ["GenerateDataKey", "Decrypt"]);
-    assert!(column(&kms, "session_id").iter().all(|s| *s == "ecs-execute-command-7u4kq2b9x3m8p1c6r5s0t2vwyz"));
+    assert!(column(&kms, "session_id")
+        .iter()
+        .all(|s| *s == "ecs-execute-command-7u4kq2b9x3m8p1c6r5s0t2vwyz"));
     assert_eq!(kms[1]["principal"], "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
     assert_eq!(kms[1]["task_ids"], "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
 
-    let (logging, _) = json(&["control", "--store", store, "--kind", "exec_logging", "--format", "json"]);
-    let create = logging.as_array().unwrap().iter().find(|c| c["event_name"] == "CreateCluster").unwrap();
+    let (logging, _) = json(&[
+        "control",
+        "--store",
+        store,
+        "--kind",
+        "exec_logging",
+        "--format",
+        "json",
+    ]);
+    let create = logging
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["event_name"] == "CreateCluster")
+        .unwrap();
     assert_eq!(create["exec_logging"], "OVERRIDE");
     assert!(create["exec_s3_bucket"].is_string() && create["exec_log_group"].is_string());
-    let (ssm, _) = json(&["control", "--store", store, "--kind", "ssm_session", "--format", "json"]);
+    let (ssm, _) = json(&[
+        "control",
+        "--store",
+        store,
+        "--kind",
+        "ssm_session",
+        "--format",
+        "json",
+    ]);
     assert!(column(&ssm, "event_name").contains(&"ResumeSession"));
 }
 
@@ -171,33 +287,69 @@ fn ingest_is_idempotent_and_queries_filter() {
     let store = dir.path().to_str().unwrap();
     let first = run(&["ingest", "sample-data", "--store", store]);
     assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
-    assert!(stdout(&first).contains("store: added 24 exec and 17 control events; 0 were already stored"), "{}", stdout(&first));
+    assert!(
+        stdout(&first)
+            .contains("store: added 24 exec and 17 control events; 0 were already stored"),
+        "{}",
+        stdout(&first)
+    );
     let again = run(&["ingest", "sample-data", "--store", store]);
-    assert!(stdout(&again).contains("store: added 0 exec and 0 control events; 41 were already stored"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("store: added 0 exec and 0 control events; 41 were already stored"),
+        "{}",
+        stdout(&again)
+    );
 
     let (all, _) = json(&["sessions", "--store", store, "--format", "json"]);
     let (audit, _) = json(&["audit", "sample-data", "--format", "json"]);
-    assert_eq!(all, audit["sessions"], "the store and the one-shot audit agree");
+    assert_eq!(
+        all, audit["sessions"],
+        "the store and the one-shot audit agree"
+    );
 
     let count = |extra: &[&str]| {
         let mut args = vec!["sessions", "--store", store, "--format", "jsonl"];
         args.extend_from_slice(extra);
         let o = run(&args);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        stdout(&o).lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).count()
+        stdout(&o)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+            .len()
     };
     assert_eq!(count(&["--principal", "maria*"]), 5);
     assert_eq!(count(&["--principal", "BreakGlass"]), 5);
     assert_eq!(count(&["--cluster", "web-staging"]), 6);
-    assert_eq!(count(&["--cluster", "arn:aws:ecs:eu-west-1:444455556666:cluster/web-staging"]), 6);
+    assert_eq!(
+        count(&[
+            "--cluster",
+            "arn:aws:ecs:eu-west-1:444455556666:cluster/web-staging"
+        ]),
+        6
+    );
     assert_eq!(count(&["--since", "2024-11-23"]), 5);
-    assert_eq!(count(&["--since", "2024-11-23", "--until", "2024-11-24"]), 2);
+    assert_eq!(
+        count(&["--since", "2024-11-23", "--until", "2024-11-24"]),
+        2
+    );
     assert_eq!(count(&["--container", "worker"]), 2);
 
-    let csv = run(&["sessions", "--store", store, "--format", "csv", "--cluster", "web-prod"]);
+    let csv = run(&[
+        "sessions",
+        "--store",
+        store,
+        "--format",
+        "csv",
+        "--cluster",
+        "web-prod",
+    ]);
     let text = stdout(&csv);
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("session_id,start_time,account,region,cluster,task_id,container,principal"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("session_id,start_time,account,region,cluster,task_id,container,principal"));
     assert_eq!(lines.count(), 2);
 }
 
@@ -216,13 +368,19 @@ fn bad_inputs_are_named_skipped_and_the_rest_is_stored_once() {
             ("binary-garbage.json.gz", "not JSON"),
             ("not-cloudtrail.json", "not CloudTrail"),
         ] {
-            assert!(out.lines().any(|l| l.contains(file) && l.contains(reason)), "{file}: {reason} not in\n{out}");
+            assert!(
+                out.lines().any(|l| l.contains(file) && l.contains(reason)),
+                "{file}: {reason} not in\n{out}"
+            );
         }
         assert!(out.contains("truncated-json.json: truncated JSON"), "{out}");
         assert!(out.contains("skipped 5 files"), "{out}");
     }
     let (sessions, _) = json(&["sessions", "--store", store, "--format", "json"]);
-    assert_eq!(column(&sessions, "session_id"), ["ecs-execute-command-goodfileafterbadones01"]);
+    assert_eq!(
+        column(&sessions, "session_id"),
+        ["ecs-execute-command-goodfileafterbadones01"]
+    );
 }
 
 #[test]
@@ -234,11 +392,20 @@ fn secrets_in_commands_are_redacted_unless_asked() {
     let p = path.to_str().unwrap();
     for format in ["table", "json", "jsonl"] {
         let out = stdout(&run(&["audit", p, "--format", format]));
-        assert!(!out.contains("wJalrXUtnFEMI") && out.contains("<redacted:"), "{format}: {out}");
-        assert!(!out.contains("AAEAAcVb7ww10N9aNUI5Cl7K"), "{format}: token printed");
+        assert!(
+            !out.contains("wJalrXUtnFEMI") && out.contains("<redacted:"),
+            "{format}: {out}"
+        );
+        assert!(
+            !out.contains("AAEAAcVb7ww10N9aNUI5Cl7K"),
+            "{format}: token printed"
+        );
     }
     let (v, _) = json(&["audit", p, "--format", "json", "--show-secrets"]);
-    assert!(v["sessions"][0]["command"].as_str().unwrap().contains("wJalrXUtnFEMI"));
+    assert!(v["sessions"][0]["command"]
+        .as_str()
+        .unwrap()
+        .contains("wJalrXUtnFEMI"));
     let (events, _) = json(&["audit", p, "--format", "json"]);
     assert_eq!(events["sessions"].as_array().unwrap().len(), 1);
 }
@@ -246,7 +413,17 @@ fn secrets_in_commands_are_redacted_unless_asked() {
 #[test]
 fn one_thread_and_many_give_the_same_output() {
     let out = |threads: &str| {
-        let o = bin().args(["audit", "sample-data", "tests/data/examples", "--format", "json"]).env("RAYON_NUM_THREADS", threads).output().unwrap();
+        let o = bin()
+            .args([
+                "audit",
+                "sample-data",
+                "tests/data/examples",
+                "--format",
+                "json",
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
         o.stdout
     };
     assert_eq!(out("1"), out("4"));
@@ -254,7 +431,13 @@ fn one_thread_and_many_give_the_same_output() {
 
 #[test]
 fn usage_errors_exit_2_with_a_message() {
-    let o = run(&["sessions", "--since", "last tuesday", "--store", "/nonexistent"]);
+    let o = run(&[
+        "sessions",
+        "--since",
+        "last tuesday",
+        "--store",
+        "/nonexistent",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--since"), "{}", stderr(&o));
     let o = run(&["control", "--kind", "nope", "--store", "/nonexistent"]);
@@ -266,15 +449,25 @@ fn usage_errors_exit_2_with_a_message() {
 
 #[test]
 fn readme_lists_every_column_of_every_table() {
-    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
     let schema = stdout(&run(&["schema"]));
-    assert!(readme.contains(schema.trim()), "README schema is stale: paste `execaudit schema` into it");
+    assert!(
+        readme.contains(schema.trim()),
+        "README schema is stale: paste `execaudit schema` into it"
+    );
 }
 
 #[test]
 fn sample_data_is_what_the_committed_generator_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&["generate", "--out", dir.path().to_str().unwrap(), "--transcripts"]);
+    let o = run(&[
+        "generate",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--transcripts",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let tree = |root: &Path| {
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
@@ -285,18 +478,28 @@ fn sample_data_is_what_the_committed_generator_writes() {
                 if p.is_dir() {
                     stack.push(p);
                 } else {
-                    files.push((p.strip_prefix(root).unwrap().to_owned(), std::fs::read(&p).unwrap()));
+                    files.push((
+                        p.strip_prefix(root).unwrap().to_owned(),
+                        std::fs::read(&p).unwrap(),
+                    ));
                 }
             }
         }
         files.sort();
         files
     };
-    let committed = tree(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data")));
+    let committed = tree(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sample-data"
+    )));
     let fresh = tree(dir.path());
     assert_eq!(committed.len(), fresh.len());
     for ((a, x), (b, y)) in committed.iter().zip(&fresh) {
         assert_eq!(a, b);
-        assert!(x == y, "{} differs: regenerate with `execaudit generate --out sample-data --transcripts`", a.display());
+        assert!(
+            x == y,
+            "{} differs: regenerate with `execaudit generate --out sample-data --transcripts`",
+            a.display()
+        );
     }
 }

@@ -110,11 +110,16 @@ static MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
 
 /// Whether the bytes contain any prefilter needle.
 pub fn may_match(bytes: &[u8]) -> bool {
-    MATCHER.find_iter(bytes).any(|m| m.pattern().as_usize() != EVENT_VERSION)
+    MATCHER
+        .find_iter(bytes)
+        .any(|m| m.pattern().as_usize() != EVENT_VERSION)
 }
 
 fn skip_ws(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     &b[start..]
 }
 
@@ -130,13 +135,15 @@ fn trail_records_start(bytes: &[u8]) -> Option<usize> {
     let rest = eat(rest, b":")?;
     let rest = eat(rest, b"[")?;
     let rest = skip_ws(rest);
-    rest.starts_with(b"{\"eventVersion\"").then(|| bytes.len() - rest.len())
+    rest.starts_with(b"{\"eventVersion\"")
+        .then(|| bytes.len() - rest.len())
 }
 
 /// True when the text is a `script` transcript rather than JSON.
 pub fn looks_like_transcript(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
-    head.starts_with(b"Script started on") || memchr::memmem::find(head, b"Script started on").is_some()
+    head.starts_with(b"Script started on")
+        || memchr::memmem::find(head, b"Script started on").is_some()
 }
 
 /// Scans one input's (decompressed) bytes. `source` names it in the events and messages.
@@ -146,7 +153,10 @@ pub fn scan(bytes: &[u8], source: &str) -> Result<Scanned, ScanError> {
         return Err(ScanError::Empty);
     }
     if looks_like_transcript(bytes) {
-        return Ok(Scanned { kind: Some(InputKind::Transcript), ..Scanned::default() });
+        return Ok(Scanned {
+            kind: Some(InputKind::Transcript),
+            ..Scanned::default()
+        });
     }
     match body[0] {
         b'{' | b'[' => {}
@@ -180,7 +190,10 @@ fn parse_prefix(bytes: &[u8]) -> Result<(Value, usize), serde_json::Error> {
 
 /// The fast path. `None` when the file breaks its assumptions (then it is parsed whole).
 fn scan_trail_fast(bytes: &[u8], first: usize, source: &str) -> Option<Scanned> {
-    let mut out = Scanned { kind: Some(InputKind::TrailFile), ..Scanned::default() };
+    let mut out = Scanned {
+        kind: Some(InputKind::TrailFile),
+        ..Scanned::default()
+    };
     let mut last_record_key: Option<usize> = None;
     let mut parsed_until = first;
     let mut last_attempt: Option<usize> = None;
@@ -211,7 +224,8 @@ fn scan_trail_fast(bytes: &[u8], first: usize, source: &str) -> Option<Scanned> 
                 push_classified(&mut out, &record, source);
             }
             Err(e) if e.is_eof() => {
-                out.bad_records.push(format!("record at byte {start} is cut off"));
+                out.bad_records
+                    .push(format!("record at byte {start} is cut off"));
                 parsed_until = bytes.len();
             }
             Err(e) => out.bad_records.push(format!("record at byte {start}: {e}")),
@@ -227,14 +241,19 @@ fn scan_trail_fast(bytes: &[u8], first: usize, source: &str) -> Option<Scanned> 
 }
 
 fn skip_ws_rev(b: &[u8]) -> &[u8] {
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
     &b[..end]
 }
 
 /// True when the document ends `]` `}` (whitespace allowed between).
 fn ends_records_array(tail: &[u8]) -> bool {
     let t = skip_ws_rev(tail);
-    t.strip_suffix(b"}").map(skip_ws_rev).is_some_and(|t| t.ends_with(b"]"))
+    t.strip_suffix(b"}")
+        .map(skip_ws_rev)
+        .is_some_and(|t| t.ends_with(b"]"))
 }
 
 fn push_classified(out: &mut Scanned, record: &Value, source: &str) {
@@ -243,7 +262,10 @@ fn push_classified(out: &mut Scanned, record: &Value, source: &str) {
         Ok(None) => {}
         Err(e) => out.bad_records.push(format!(
             "event {}: {e}",
-            record.get("eventID").and_then(Value::as_str).unwrap_or("without eventID")
+            record
+                .get("eventID")
+                .and_then(Value::as_str)
+                .unwrap_or("without eventID")
         )),
     }
 }
@@ -255,7 +277,10 @@ fn scan_json_lines(body: &[u8], source: &str) -> Option<Scanned> {
     if !first.is_object() {
         return None;
     }
-    let mut out = Scanned { kind: Some(InputKind::JsonLines), ..Scanned::default() };
+    let mut out = Scanned {
+        kind: Some(InputKind::JsonLines),
+        ..Scanned::default()
+    };
     for (n, line) in body.split(|&c| c == b'\n').enumerate() {
         let line = skip_ws(line);
         if line.is_empty() {
@@ -270,7 +295,8 @@ fn scan_json_lines(body: &[u8], source: &str) -> Option<Scanned> {
             Ok(v) => {
                 let mut inner = Scanned::default();
                 if dispatch(v, source, &mut inner).is_err() {
-                    out.bad_records.push(format!("line {}: not a CloudTrail record", n + 1));
+                    out.bad_records
+                        .push(format!("line {}: not a CloudTrail record", n + 1));
                 }
                 out.events.append(&mut inner.events);
                 out.bad_records.append(&mut inner.bad_records);
@@ -312,10 +338,15 @@ fn dispatch(doc: Value, source: &str, out: &mut Scanned) -> Result<InputKind, Sc
                 any = true;
             } else {
                 out.records += 1;
-                out.bad_records.push("array element that is not a CloudTrail record".into());
+                out.bad_records
+                    .push("array element that is not a CloudTrail record".into());
             }
         }
-        return if any { Ok(InputKind::RecordArray) } else { Err(ScanError::NotCloudTrail("an array of non-records".into())) };
+        return if any {
+            Ok(InputKind::RecordArray)
+        } else {
+            Err(ScanError::NotCloudTrail("an array of non-records".into()))
+        };
     };
     if let Some(Value::Array(records)) = o.remove("Records") {
         for r in records {
@@ -355,7 +386,9 @@ fn dispatch(doc: Value, source: &str, out: &mut Scanned) -> Result<InputKind, Sc
     if o.contains_key("sessionData") && o.contains_key("sessionId") {
         return Ok(InputKind::Transcript); // Session Manager JSON streaming form
     }
-    if o.contains_key("digestStartTime") || o.contains_key("logFiles") && o.contains_key("digestS3Object") {
+    if o.contains_key("digestStartTime")
+        || o.contains_key("logFiles") && o.contains_key("digestS3Object")
+    {
         return Ok(InputKind::Digest);
     }
     if let Some(Value::Array(events)) = o.get("events") {
@@ -371,7 +404,9 @@ fn dispatch(doc: Value, source: &str, out: &mut Scanned) -> Result<InputKind, Sc
                         out.records -= 1;
                         let _ = dispatch(v, source, out);
                     }
-                    Err(_) => out.bad_records.push("log event whose message is not a CloudTrail record".into()),
+                    Err(_) => out
+                        .bad_records
+                        .push("log event whose message is not a CloudTrail record".into()),
                 }
             }
             return Ok(InputKind::LogEvents);
@@ -382,7 +417,10 @@ fn dispatch(doc: Value, source: &str, out: &mut Scanned) -> Result<InputKind, Sc
         return Ok(InputKind::SingleRecord);
     }
     let keys: Vec<&str> = o.keys().take(4).map(String::as_str).collect();
-    Err(ScanError::NotCloudTrail(format!("an object with keys {}", keys.join(", "))))
+    Err(ScanError::NotCloudTrail(format!(
+        "an object with keys {}",
+        keys.join(", ")
+    )))
 }
 
 fn record(r: Value, source: &str, out: &mut Scanned) {
@@ -398,14 +436,17 @@ fn record(r: Value, source: &str, out: &mut Scanned) {
                 record(d.clone(), source, out);
             }
         }
-        _ => out.bad_records.push("record that is not a CloudTrail event".into()),
+        _ => out
+            .bad_records
+            .push("record that is not a CloudTrail event".into()),
     }
 }
 
 fn lookup_event(e: &Value, source: &str, out: &mut Scanned) {
     out.records += 1;
     let Some(text) = e.get("CloudTrailEvent").and_then(Value::as_str) else {
-        out.bad_records.push("LookupEvents entry without CloudTrailEvent".into());
+        out.bad_records
+            .push("LookupEvents entry without CloudTrailEvent".into());
         return;
     };
     if !may_match(text.as_bytes()) {
@@ -448,7 +489,9 @@ fn lake_row(row: &Value) -> Option<Value> {
             .collect()
     };
     for cell in row.as_array()? {
-        let Some((k, v)) = cell.as_object().and_then(|o| o.iter().next()) else { continue };
+        let Some((k, v)) = cell.as_object().and_then(|o| o.iter().next()) else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }
@@ -482,7 +525,13 @@ fn lake_row(row: &Value) -> Option<Value> {
                 continue;
             }
             "cluster" | "task" | "container" | "command" => (&mut req, top(&key)),
-            "interactive" => (&mut req, ("interactive".to_owned(), Value::Bool(v.as_str() == Some("true") || v == &Value::Bool(true)))),
+            "interactive" => (
+                &mut req,
+                (
+                    "interactive".to_owned(),
+                    Value::Bool(v.as_str() == Some("true") || v == &Value::Bool(true)),
+                ),
+            ),
             "clusterarn" => (&mut resp, top("clusterArn")),
             "taskarn" => (&mut resp, top("taskArn")),
             "containername" => (&mut resp, top("containerName")),
@@ -495,10 +544,14 @@ fn lake_row(row: &Value) -> Option<Value> {
         map.insert(name, value);
     }
     rec.get("eventTime")?;
-    if !rec.contains_key("eventName") && (resp.contains_key("session") || req.contains_key("command")) {
+    if !rec.contains_key("eventName")
+        && (resp.contains_key("session") || req.contains_key("command"))
+    {
         rec.insert("eventName".into(), "ExecuteCommand".into());
     }
-    if !rec.contains_key("eventSource") && rec.get("eventName").and_then(Value::as_str) == Some("ExecuteCommand") {
+    if !rec.contains_key("eventSource")
+        && rec.get("eventName").and_then(Value::as_str) == Some("ExecuteCommand")
+    {
         rec.insert("eventSource".into(), "ecs.amazonaws.com".into());
     }
     if !ui.contains_key("type") {
@@ -513,7 +566,10 @@ fn lake_row(row: &Value) -> Option<Value> {
         }
     }
     if !issuer.is_empty() {
-        ui.insert("sessionContext".into(), serde_json::json!({ "sessionIssuer": issuer }));
+        ui.insert(
+            "sessionContext".into(),
+            serde_json::json!({ "sessionIssuer": issuer }),
+        );
     }
     rec.insert("userIdentity".into(), Value::Object(ui));
     if !req.is_empty() {
@@ -564,13 +620,20 @@ mod tests {
         assert_eq!(s.kind, Some(InputKind::TrailFile));
         assert_eq!(s.records, 4);
         assert_eq!(s.candidates, 2);
-        assert_eq!(sessions(&s), ["ecs-execute-command-aaa", "ecs-execute-command-bbb"]);
+        assert_eq!(
+            sessions(&s),
+            ["ecs-execute-command-aaa", "ecs-execute-command-bbb"]
+        );
         assert!(s.warning.is_none() && s.bad_records.is_empty());
     }
 
     #[test]
     fn truncated_trail_keeps_the_complete_records_and_warns() {
-        let doc = format!(r#"{{"Records":[{},{}"#, exec_record("e1", "ecs-execute-command-aaa"), exec_record("e2", "ecs-execute-command-bbb"));
+        let doc = format!(
+            r#"{{"Records":[{},{}"#,
+            exec_record("e1", "ecs-execute-command-aaa"),
+            exec_record("e2", "ecs-execute-command-bbb")
+        );
         let cut = &doc[..doc.len() - 40];
         let s = scan(cut.as_bytes(), "f").unwrap();
         assert_eq!(sessions(&s), ["ecs-execute-command-aaa"]);
@@ -596,18 +659,30 @@ mod tests {
 
     #[test]
     fn json_lines_and_arrays_and_envelopes() {
-        let lines = format!("{}\n{}\n\n{}\n", noise("n"), exec_record("a", "ecs-execute-command-l1"), exec_record("b", "ecs-execute-command-l2"));
+        let lines = format!(
+            "{}\n{}\n\n{}\n",
+            noise("n"),
+            exec_record("a", "ecs-execute-command-l1"),
+            exec_record("b", "ecs-execute-command-l2")
+        );
         let s = scan(lines.as_bytes(), "f").unwrap();
         assert_eq!(s.kind, Some(InputKind::JsonLines));
         assert_eq!((s.records, s.candidates), (3, 2));
         assert_eq!(sessions(&s).len(), 2);
 
-        let arr = format!("[\n{},\n{}\n]", noise("n"), exec_record("a", "ecs-execute-command-arr"));
+        let arr = format!(
+            "[\n{},\n{}\n]",
+            noise("n"),
+            exec_record("a", "ecs-execute-command-arr")
+        );
         let s = scan(arr.as_bytes(), "f").unwrap();
         assert_eq!(s.kind, Some(InputKind::RecordArray));
         assert_eq!(sessions(&s), ["ecs-execute-command-arr"]);
 
-        let eb = format!(r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.ecs","detail":{}}}"#, exec_record("a", "ecs-execute-command-eb"));
+        let eb = format!(
+            r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.ecs","detail":{}}}"#,
+            exec_record("a", "ecs-execute-command-eb")
+        );
         let s = scan(eb.as_bytes(), "f").unwrap();
         assert_eq!(s.kind, Some(InputKind::EventBridge));
         assert_eq!(sessions(&s), ["ecs-execute-command-eb"]);
@@ -616,10 +691,22 @@ mod tests {
     #[test]
     fn bad_inputs_are_named_errors() {
         assert_eq!(scan(b"  \n", "f").unwrap_err(), ScanError::Empty);
-        assert!(matches!(scan(b"\x00\x01garbage", "f"), Err(ScanError::NotJson(_))));
-        assert!(matches!(scan(br#"[{"eventName":"#, "f"), Err(ScanError::Truncated(_))));
-        assert!(matches!(scan(br#"{"a":1,}"#, "f"), Err(ScanError::InvalidJson(_))));
-        assert!(matches!(scan(br#"{"name":"package","version":"1"}"#, "f"), Err(ScanError::NotCloudTrail(_))));
+        assert!(matches!(
+            scan(b"\x00\x01garbage", "f"),
+            Err(ScanError::NotJson(_))
+        ));
+        assert!(matches!(
+            scan(br#"[{"eventName":"#, "f"),
+            Err(ScanError::Truncated(_))
+        ));
+        assert!(matches!(
+            scan(br#"{"a":1,}"#, "f"),
+            Err(ScanError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            scan(br#"{"name":"package","version":"1"}"#, "f"),
+            Err(ScanError::NotCloudTrail(_))
+        ));
     }
 
     /// Every record `classify` keeps contains a prefilter needle, so the fast path can never
@@ -629,7 +716,10 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut kept = 0;
         for dir in ["tests/data/examples", "tests/data/realdata", "sample-data"] {
-            for entry in walkdir::WalkDir::new(root.join(dir)).into_iter().filter_map(Result::ok) {
+            for entry in walkdir::WalkDir::new(root.join(dir))
+                .into_iter()
+                .filter_map(Result::ok)
+            {
                 let p = entry.path();
                 if !entry.file_type().is_file() || p.to_string_lossy().contains("Digest") {
                     continue;
@@ -637,11 +727,15 @@ mod tests {
                 let mut bytes = std::fs::read(p).unwrap();
                 if crate::ingest::gzip::is_gzip(&bytes) {
                     let mut out = Vec::new();
-                    let n = crate::ingest::gzip::Inflater::default().inflate(&bytes, &mut out).unwrap();
+                    let n = crate::ingest::gzip::Inflater::default()
+                        .inflate(&bytes, &mut out)
+                        .unwrap();
                     out.truncate(n);
                     bytes = out;
                 }
-                let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
+                let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {
+                    continue;
+                };
                 let records: Vec<Value> = match doc {
                     Value::Array(a) => a,
                     Value::Object(mut o) => match o.remove("Records") {
@@ -663,7 +757,11 @@ mod tests {
 
     #[test]
     fn transcripts_are_recognised_not_parsed() {
-        let s = scan(b"Script started on 2024-05-14 09:31:07+00:00 [COMMAND=\"cat x\"]\n$ id\r\r\n", "f").unwrap();
+        let s = scan(
+            b"Script started on 2024-05-14 09:31:07+00:00 [COMMAND=\"cat x\"]\n$ id\r\r\n",
+            "f",
+        )
+        .unwrap();
         assert_eq!(s.kind, Some(InputKind::Transcript));
     }
 }

@@ -59,8 +59,13 @@ impl Inflater {
         if raw.len() < 18 {
             return Err(GzipError::Truncated);
         }
-        let trailer = u32::from_le_bytes(raw[raw.len() - 4..].try_into().expect("4 bytes")) as usize;
-        let mut want = if trailer > 0 && trailer / 1100 <= raw.len() { trailer } else { raw.len() * 8 };
+        let trailer =
+            u32::from_le_bytes(raw[raw.len() - 4..].try_into().expect("4 bytes")) as usize;
+        let mut want = if trailer > 0 && trailer / 1100 <= raw.len() {
+            trailer
+        } else {
+            raw.len() * 8
+        };
         let (mut in_pos, mut out_len) = (0usize, 0usize);
         while in_pos < raw.len() {
             if raw[in_pos..].iter().all(|&b| b == 0) {
@@ -94,7 +99,9 @@ impl Inflater {
                     out_len += used_out;
                     want = (raw.len() - in_pos) * 8; // the next member's size is unknown
                 }
-                sys::libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE => want = (want * 2).max(1 << 16),
+                sys::libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE => {
+                    want = (want * 2).max(1 << 16)
+                }
                 _ if in_pos > 0 && !is_gzip(input) => return Err(GzipError::BadData(in_pos)),
                 _ if truncated_member(input) => return Err(GzipError::Truncated),
                 _ => return Err(GzipError::BadData(in_pos)),

@@ -49,7 +49,10 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
                         Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
                         Ok(_) => {}
                         Err(e) => {
-                            let p = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                            let p = e
+                                .path()
+                                .map(Path::to_path_buf)
+                                .unwrap_or_else(|| root.clone());
                             out.unreadable.push((p, e.to_string()));
                         }
                     }
@@ -92,7 +95,11 @@ mod tests {
 
     #[test]
     fn digest_folders_are_set_aside() {
-        assert!(is_digest_path(Path::new("AWSLogs/o-abc/1/CloudTrail-Digest/us-east-1/x.json.gz")));
-        assert!(!is_digest_path(Path::new("AWSLogs/1/CloudTrail/us-east-1/x.json.gz")));
+        assert!(is_digest_path(Path::new(
+            "AWSLogs/o-abc/1/CloudTrail-Digest/us-east-1/x.json.gz"
+        )));
+        assert!(!is_digest_path(Path::new(
+            "AWSLogs/1/CloudTrail/us-east-1/x.json.gz"
+        )));
     }
 }

@@ -55,7 +55,10 @@ impl ScanOutput {
 }
 
 fn scan_one(reader: &mut local::Reader, path: PathBuf) -> (FileReport, Vec<Classified>) {
-    let mut report = FileReport { path: path.clone(), ..FileReport::default() };
+    let mut report = FileReport {
+        path: path.clone(),
+        ..FileReport::default()
+    };
     let source = path.display().to_string();
     let bytes = match reader.read(&path) {
         Ok(b) => b,
@@ -84,12 +87,22 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> (FileReport, Vec<Class
 /// Scans files and directories and merges what they hold.
 pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
     let inputs = local::collect(paths);
-    let mut out = ScanOutput { digests: inputs.digests, ..ScanOutput::default() };
+    let mut out = ScanOutput {
+        digests: inputs.digests,
+        ..ScanOutput::default()
+    };
     for (path, why) in inputs.unreadable {
-        out.files.push(FileReport { path, error: Some(format!("cannot read: {why}")), ..FileReport::default() });
+        out.files.push(FileReport {
+            path,
+            error: Some(format!("cannot read: {why}")),
+            ..FileReport::default()
+        });
     }
-    let results: Vec<(FileReport, Vec<Classified>)> =
-        inputs.files.into_par_iter().map_init(local::Reader::default, scan_one).collect();
+    let results: Vec<(FileReport, Vec<Classified>)> = inputs
+        .files
+        .into_par_iter()
+        .map_init(local::Reader::default, scan_one)
+        .collect();
     let mut seen: HashSet<String> = HashSet::new();
     for (mut report, events) in results {
         for event in events {
@@ -116,7 +129,9 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
         }
         out.files.push(report);
     }
-    out.exec.sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
-    out.control.sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    out.exec
+        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    out.control
+        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
     out
 }

@@ -22,7 +22,11 @@ impl Timestamp {
             return Some(Timestamp(dt.timestamp_millis()));
         }
         let bare = t.trim_end_matches('Z');
-        for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y%m%dT%H%M%S"] {
+        for fmt in [
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y%m%dT%H%M%S",
+        ] {
             if let Ok(n) = NaiveDateTime::parse_from_str(bare, fmt) {
                 return Some(Timestamp(n.and_utc().timestamp_millis()));
             }
@@ -128,7 +132,11 @@ impl FrameValue for Timestamp {
             TimeUnit::Microseconds => 1_000,
             TimeUnit::Nanoseconds => 1_000_000,
         };
-        Ok(dt.physical().iter().map(|v| Timestamp(v.unwrap_or(0) / scale)).collect())
+        Ok(dt
+            .physical()
+            .iter()
+            .map(|v| Timestamp(v.unwrap_or(0) / scale))
+            .collect())
     }
     fn to_json(&self) -> serde_json::Value {
         self.to_rfc3339().into()
@@ -220,8 +228,16 @@ mod tests {
     #[test]
     fn frame_round_trip_keeps_values_and_nulls() {
         let rows = vec![
-            Demo { at: Timestamp(1_715_677_951_000), name: Some("a".into()), flag: Some(true) },
-            Demo { at: Timestamp(0), name: None, flag: None },
+            Demo {
+                at: Timestamp(1_715_677_951_000),
+                name: Some("a".into()),
+                flag: Some(true),
+            },
+            Demo {
+                at: Timestamp(0),
+                name: None,
+                flag: None,
+            },
         ];
         let df = Demo::to_frame(&rows).unwrap();
         assert_eq!(df.height(), 2);
@@ -230,7 +246,11 @@ mod tests {
 
     #[test]
     fn missing_optional_column_reads_as_null() {
-        let rows = vec![Demo { at: Timestamp(5), name: Some("x".into()), flag: Some(false) }];
+        let rows = vec![Demo {
+            at: Timestamp(5),
+            name: Some("x".into()),
+            flag: Some(false),
+        }];
         let df = Demo::to_frame(&rows).unwrap().drop("flag").unwrap();
         assert_eq!(Demo::from_frame(&df).unwrap()[0].flag, None);
     }

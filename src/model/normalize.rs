@@ -25,18 +25,29 @@ pub enum RecordError {
 
 /// Control-plane event names that can silence or weaken exec logging, by event source.
 const TAMPERING: &[(&str, &[&str])] = &[
-    ("logs.amazonaws.com", &["DeleteLogGroup", "DeleteLogStream", "PutRetentionPolicy"]),
+    (
+        "logs.amazonaws.com",
+        &["DeleteLogGroup", "DeleteLogStream", "PutRetentionPolicy"],
+    ),
     ("kms.amazonaws.com", &["DisableKey", "ScheduleKeyDeletion"]),
-    ("cloudtrail.amazonaws.com", &["StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"]),
+    (
+        "cloudtrail.amazonaws.com",
+        &[
+            "StopLogging",
+            "DeleteTrail",
+            "UpdateTrail",
+            "PutEventSelectors",
+        ],
+    ),
 ];
 
 /// The strings a record must contain for [`classify`] to keep it: the scanner's prefilter.
 /// Every record `classify` accepts contains one of these byte strings verbatim (a test checks
 /// this over every example), so records without any of them are never parsed.
 pub const PREFILTER_NEEDLES: &[&str] = &[
-    "ExecuteCommand",  // ExecuteCommand, enableExecuteCommand
-    "executeCommand",  // executeCommandConfiguration
-    "ssm:SessionId", // aws:ssm:SessionId; "aws" itself is in every ARN and host name
+    "ExecuteCommand", // ExecuteCommand, enableExecuteCommand
+    "executeCommand", // executeCommandConfiguration
+    "ssm:SessionId",  // aws:ssm:SessionId; "aws" itself is in every ARN and host name
     "StartSession",
     "ResumeSession",
     "TerminateSession",
@@ -59,7 +70,9 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 }
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |v, k| v.get(k)).filter(|v| !v.is_null())
+    path.iter()
+        .try_fold(v, |v, k| v.get(k))
+        .filter(|v| !v.is_null())
 }
 
 fn owned(v: Option<&str>) -> Option<String> {
@@ -90,7 +103,8 @@ fn arn_account(arn: &str) -> Option<&str> {
 /// Cluster name from `arn:aws:ecs:r:a:cluster/NAME` or a bare name.
 fn cluster_name(v: &str) -> &str {
     if v.starts_with("arn:") {
-        v.split_once(":cluster/").map_or(last_segment(v), |(_, n)| n)
+        v.split_once(":cluster/")
+            .map_or(last_segment(v), |(_, n)| n)
     } else {
         v
     }
@@ -163,15 +177,26 @@ pub fn identity(record: &Value) -> Identity {
         "AssumedRole" | "Role" => {
             // STS ARN: arn:aws:sts::<acct>:assumed-role/<role>/<session>; it has no IAM path,
             // which only the session issuer's IAM ARN carries.
-            let mut segs = arn.and_then(|a| a.split_once(":assumed-role/")).map(|(_, r)| r.splitn(2, '/'));
+            let mut segs = arn
+                .and_then(|a| a.split_once(":assumed-role/"))
+                .map(|(_, r)| r.splitn(2, '/'));
             let role = segs.as_mut().and_then(|i| i.next()).map(str::to_owned);
-            let session = segs.as_mut().and_then(|i| i.next()).map(str::to_owned).or_else(|| {
-                s(ui, &["principalId"]).and_then(|p| p.split_once(':')).map(|(_, n)| n.to_owned())
-            });
+            let session = segs
+                .as_mut()
+                .and_then(|i| i.next())
+                .map(str::to_owned)
+                .or_else(|| {
+                    s(ui, &["principalId"])
+                        .and_then(|p| p.split_once(':'))
+                        .map(|(_, n)| n.to_owned())
+                });
             let role_name = owned(s(ctx, &["sessionIssuer", "userName"])).or(role);
             id.role_arn = owned(issuer_arn).or_else(|| {
                 let acct = id.caller_account.as_deref()?;
-                Some(format!("arn:aws:iam::{acct}:role/{}", role_name.as_deref()?))
+                Some(format!(
+                    "arn:aws:iam::{acct}:role/{}",
+                    role_name.as_deref()?
+                ))
             });
             id.sso_permission_set = role_name.as_deref().and_then(sso_permission_set);
             id.role_name = role_name;
@@ -183,11 +208,19 @@ pub fn identity(record: &Value) -> Identity {
                 (session, "role_session")
             }
         }
-        "IAMUser" => (owned(s(ui, &["userName"])).or_else(|| arn.map(|a| last_segment(a).to_owned())), "iam_user"),
+        "IAMUser" => (
+            owned(s(ui, &["userName"])).or_else(|| arn.map(|a| last_segment(a).to_owned())),
+            "iam_user",
+        ),
         "FederatedUser" => {
             id.role_arn = owned(issuer_arn);
-            let name = arn.and_then(|a| a.split_once(":federated-user/")).map(|(_, n)| n.to_owned());
-            (name.or_else(|| owned(s(ui, &["principalId"]))), "federated_user")
+            let name = arn
+                .and_then(|a| a.split_once(":federated-user/"))
+                .map(|(_, n)| n.to_owned());
+            (
+                name.or_else(|| owned(s(ui, &["principalId"]))),
+                "federated_user",
+            )
         }
         "IdentityCenterUser" => (
             owned(s(ui, &["userName"])).or_else(|| id.on_behalf_of.clone()),
@@ -195,9 +228,14 @@ pub fn identity(record: &Value) -> Identity {
         ),
         "Root" => (Some("root".to_owned()), "root"),
         "AWSService" => (owned(s(ui, &["invokedBy"])), "service"),
-        "AWSAccount" => (owned(s(ui, &["accountId"])).or_else(|| owned(s(ui, &["principalId"]))), "account"),
+        "AWSAccount" => (
+            owned(s(ui, &["accountId"])).or_else(|| owned(s(ui, &["principalId"]))),
+            "account",
+        ),
         _ => (
-            owned(s(ui, &["userName"])).or_else(|| owned(s(ui, &["principalId"]))).or_else(|| owned(arn)),
+            owned(s(ui, &["userName"]))
+                .or_else(|| owned(s(ui, &["principalId"])))
+                .or_else(|| owned(arn)),
             "unknown",
         ),
     };
@@ -225,7 +263,10 @@ fn token_looks_real(token: &str) -> bool {
         || t.eq_ignore_ascii_case("HIDDEN_DUE_TO_SECURITY_REASONS")
         || t.to_ascii_lowercase().contains("hidden")
         || t.to_ascii_lowercase().contains("redacted");
-    !marker && t.len() >= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
+    !marker
+        && t.len() >= 40
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
 }
 
 /// Decides what a record is and normalises it; `Ok(None)` for records execaudit does not keep.
@@ -234,7 +275,9 @@ pub fn classify(record: &Value, source: &str) -> Result<Option<Classified>, Reco
     let event_name = s(record, &["eventName"]).unwrap_or("");
     let req = record.get("requestParameters").unwrap_or(&Value::Null);
     let kind = match (event_source, event_name) {
-        ("ecs.amazonaws.com", "ExecuteCommand") => return exec_event(record, source).map(|e| Some(Classified::Exec(Box::new(e)))),
+        ("ecs.amazonaws.com", "ExecuteCommand") => {
+            return exec_event(record, source).map(|e| Some(Classified::Exec(Box::new(e))))
+        }
         ("ecs.amazonaws.com", "RunTask" | "StartTask" | "CreateService" | "UpdateService")
             if req.get("enableExecuteCommand").is_some() =>
         {
@@ -245,14 +288,28 @@ pub fn classify(record: &Value, source: &str) -> Result<Option<Classified>, Reco
         {
             "exec_logging"
         }
-        ("ssm.amazonaws.com", "StartSession" | "ResumeSession" | "TerminateSession") => "ssm_session",
-        ("kms.amazonaws.com", _) if get(req, &["encryptionContext", "aws:ssm:SessionId"]).is_some() => "kms_session",
+        ("ssm.amazonaws.com", "StartSession" | "ResumeSession" | "TerminateSession") => {
+            "ssm_session"
+        }
+        ("kms.amazonaws.com", _)
+            if get(req, &["encryptionContext", "aws:ssm:SessionId"]).is_some() =>
+        {
+            "kms_session"
+        }
         ("s3.amazonaws.com", n)
-            if n.starts_with("PutBucketLifecycle") || n.starts_with("DeleteBucket") || n == "PutBucketPolicy" =>
+            if n.starts_with("PutBucketLifecycle")
+                || n.starts_with("DeleteBucket")
+                || n == "PutBucketPolicy" =>
         {
             "tampering"
         }
-        (src, n) if TAMPERING.iter().any(|(s, names)| *s == src && names.contains(&n)) => "tampering",
+        (src, n)
+            if TAMPERING
+                .iter()
+                .any(|(s, names)| *s == src && names.contains(&n)) =>
+        {
+            "tampering"
+        }
         _ => return Ok(None),
     };
     control_event(record, source, kind).map(|e| Some(Classified::Control(Box::new(e))))
@@ -265,13 +322,17 @@ fn event_id(record: &Value) -> Option<String> {
         let hash = record
             .to_string()
             .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
         Some(format!("noid-{hash:016x}"))
     })
 }
 
 fn event_time(record: &Value) -> Result<Timestamp, RecordError> {
-    s(record, &["eventTime"]).and_then(Timestamp::parse).ok_or(RecordError::NoTime)
+    s(record, &["eventTime"])
+        .and_then(Timestamp::parse)
+        .ok_or(RecordError::NoTime)
 }
 
 fn exec_event(record: &Value, source: &str) -> Result<ExecEvent, RecordError> {
@@ -279,7 +340,8 @@ fn exec_event(record: &Value, source: &str) -> Result<ExecEvent, RecordError> {
     let resp = record.get("responseElements").unwrap_or(&Value::Null);
     let cluster_arn = owned(s(resp, &["clusterArn"]))
         .or_else(|| owned(s(req, &["cluster"]).filter(|c| c.starts_with("arn:"))));
-    let task_arn = owned(s(resp, &["taskArn"])).or_else(|| owned(s(req, &["task"]).filter(|t| t.starts_with("arn:"))));
+    let task_arn = owned(s(resp, &["taskArn"]))
+        .or_else(|| owned(s(req, &["task"]).filter(|t| t.starts_with("arn:"))));
     let cluster = cluster_arn
         .as_deref()
         .map(cluster_name)
@@ -287,7 +349,10 @@ fn exec_event(record: &Value, source: &str) -> Result<ExecEvent, RecordError> {
         .or_else(|| task_arn.as_deref().and_then(cluster_of_task_arn))
         .map(str::to_owned)
         .or_else(|| Some("default".to_owned()));
-    let task_id = task_arn.as_deref().or_else(|| s(req, &["task"])).map(|t| last_segment(t).to_owned());
+    let task_id = task_arn
+        .as_deref()
+        .or_else(|| s(req, &["task"]))
+        .map(|t| last_segment(t).to_owned());
     let error_code = owned(s(record, &["errorCode"]));
     let account = cluster_arn
         .as_deref()
@@ -320,7 +385,14 @@ fn exec_event(record: &Value, source: &str) -> Result<ExecEvent, RecordError> {
         command: owned(s(req, &["command"])),
         interactive: boolish(req.get("interactive")),
         dry_run: boolish(req.get("dryrun")),
-        outcome: Some(if error_code.is_some() { "failed" } else { "success" }.to_owned()),
+        outcome: Some(
+            if error_code.is_some() {
+                "failed"
+            } else {
+                "success"
+            }
+            .to_owned(),
+        ),
         error_code,
         error_message: owned(s(record, &["errorMessage"])),
         token_unredacted: s(resp, &["session", "tokenValue"]).map(token_looks_real),
@@ -337,8 +409,14 @@ fn shell_join(parts: &[Value]) -> String {
     parts
         .iter()
         .map(|p| {
-            let t = p.as_str().map(str::to_owned).unwrap_or_else(|| p.to_string());
-            if !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b)) {
+            let t = p
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| p.to_string());
+            if !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b))
+            {
                 t
             } else {
                 format!("'{}'", t.replace('\'', r"'\''"))
@@ -355,7 +433,8 @@ fn control_event(record: &Value, source: &str, kind: &str) -> Result<ControlEven
     let mut e = ControlEvent {
         event_id: event_id(record),
         event_time: event_time(record)?,
-        account: owned(s(record, &["recipientAccountId"])).or_else(|| owned(s(record, &["userIdentity", "accountId"]))),
+        account: owned(s(record, &["recipientAccountId"]))
+            .or_else(|| owned(s(record, &["userIdentity", "accountId"]))),
         region: owned(s(record, &["awsRegion"])),
         event_source: owned(s(record, &["eventSource"])),
         event_name: owned(Some(event_name)),
@@ -373,15 +452,27 @@ fn control_event(record: &Value, source: &str, kind: &str) -> Result<ControlEven
         "exec_enablement" => {
             e.enable_execute_command = boolish(req.get("enableExecuteCommand"));
             e.cluster = s(req, &["cluster"]).map(|c| cluster_name(c).to_owned());
-            e.service = owned(s(req, &["service"]).or(s(req, &["serviceName"])).map(last_segment));
+            e.service = owned(
+                s(req, &["service"])
+                    .or(s(req, &["serviceName"]))
+                    .map(last_segment),
+            );
             let tasks: Vec<&str> = get(resp, &["tasks"])
                 .and_then(Value::as_array)
-                .map(|ts| ts.iter().filter_map(|t| s(t, &["taskArn"])).map(last_segment).collect())
+                .map(|ts| {
+                    ts.iter()
+                        .filter_map(|t| s(t, &["taskArn"]))
+                        .map(last_segment)
+                        .collect()
+                })
                 .unwrap_or_default();
             e.task_ids = (!tasks.is_empty()).then(|| tasks.join(","));
             if e.cluster.is_none() {
                 e.cluster = get(resp, &["tasks"])
-                    .and_then(|t| s(t, &["0", "clusterArn"]).or_else(|| t.get(0).and_then(|t| s(t, &["clusterArn"]))))
+                    .and_then(|t| {
+                        s(t, &["0", "clusterArn"])
+                            .or_else(|| t.get(0).and_then(|t| s(t, &["clusterArn"])))
+                    })
                     .or_else(|| s(resp, &["service", "clusterArn"]))
                     .map(|c| cluster_name(c).to_owned());
             }
@@ -391,14 +482,21 @@ fn control_event(record: &Value, source: &str, kind: &str) -> Result<ControlEven
                     os.iter()
                         .filter_map(|o| {
                             let cmd = o.get("command")?.as_array()?;
-                            Some(format!("{}: {}", s(o, &["name"]).unwrap_or("?"), shell_join(cmd)))
+                            Some(format!(
+                                "{}: {}",
+                                s(o, &["name"]).unwrap_or("?"),
+                                shell_join(cmd)
+                            ))
                         })
                         .collect()
                 })
                 .unwrap_or_default();
             e.command_overrides = (!overrides.is_empty()).then(|| overrides.join("; "));
             // Environment overrides can carry secrets; keep only their names in `detail`.
-            if let Some(os) = detail.pointer_mut("/overrides/containerOverrides").and_then(Value::as_array_mut) {
+            if let Some(os) = detail
+                .pointer_mut("/overrides/containerOverrides")
+                .and_then(Value::as_array_mut)
+            {
                 for o in os {
                     if let Some(env) = o.get_mut("environment").and_then(Value::as_array_mut) {
                         for var in env {
@@ -411,8 +509,11 @@ fn control_event(record: &Value, source: &str, kind: &str) -> Result<ControlEven
             }
         }
         "exec_logging" => {
-            e.cluster = s(req, &["cluster"]).or(s(req, &["clusterName"])).map(|c| cluster_name(c).to_owned());
-            let cfg = get(req, &["configuration", "executeCommandConfiguration"]).unwrap_or(&Value::Null);
+            e.cluster = s(req, &["cluster"])
+                .or(s(req, &["clusterName"]))
+                .map(|c| cluster_name(c).to_owned());
+            let cfg =
+                get(req, &["configuration", "executeCommandConfiguration"]).unwrap_or(&Value::Null);
             e.exec_logging = owned(s(cfg, &["logging"])).or_else(|| Some("DEFAULT".to_owned()));
             e.exec_kms_key = owned(s(cfg, &["kmsKeyId"]));
             let lc = cfg.get("logConfiguration").unwrap_or(&Value::Null);
@@ -501,7 +602,10 @@ mod tests {
         assert_eq!(id.principal.as_deref(), Some("alice@example.com"));
         assert_eq!(id.principal_source.as_deref(), Some("identity_center"));
         assert_eq!(id.sso_permission_set.as_deref(), Some("BreakGlass"));
-        assert!(id.role_arn.unwrap().contains("/aws-reserved/sso.amazonaws.com/eu-west-1/"));
+        assert!(id
+            .role_arn
+            .unwrap()
+            .contains("/aws-reserved/sso.amazonaws.com/eu-west-1/"));
         assert_eq!(id.mfa, Some(true));
     }
 
@@ -513,8 +617,14 @@ mod tests {
             json!({"sourceIdentity": "bob"}),
         );
         let id = identity(&r);
-        assert_eq!((id.principal.as_deref(), id.principal_source.as_deref()), (Some("bob"), Some("source_identity")));
-        assert_eq!(id.role_arn.as_deref(), Some("arn:aws:iam::111122223333:role/ci/deployer"));
+        assert_eq!(
+            (id.principal.as_deref(), id.principal_source.as_deref()),
+            (Some("bob"), Some("source_identity"))
+        );
+        assert_eq!(
+            id.role_arn.as_deref(),
+            Some("arn:aws:iam::111122223333:role/ci/deployer")
+        );
         assert_eq!(id.role_name.as_deref(), Some("deployer"));
     }
 
@@ -524,7 +634,10 @@ mod tests {
             "arn": "arn:aws:sts::111122223333:assumed-role/Admin/jdoe"}});
         let id = identity(&r);
         assert_eq!(id.principal.as_deref(), Some("jdoe"));
-        assert_eq!(id.role_arn.as_deref(), Some("arn:aws:iam::111122223333:role/Admin"));
+        assert_eq!(
+            id.role_arn.as_deref(),
+            Some("arn:aws:iam::111122223333:role/Admin")
+        );
         assert_eq!(id.mfa, None);
     }
 
@@ -537,12 +650,21 @@ mod tests {
         let fed = json!({"userIdentity": {"type": "FederatedUser", "arn": "arn:aws:sts::1:federated-user/carol",
             "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:user/broker"}}}});
         let id = identity(&fed);
-        assert_eq!((id.principal.as_deref(), id.role_arn.as_deref()), (Some("carol"), Some("arn:aws:iam::1:user/broker")));
+        assert_eq!(
+            (id.principal.as_deref(), id.role_arn.as_deref()),
+            (Some("carol"), Some("arn:aws:iam::1:user/broker"))
+        );
         let svc = json!({"userIdentity": {"type": "AWSService", "invokedBy": "ecs.amazonaws.com"}});
-        assert_eq!(identity(&svc).principal.as_deref(), Some("ecs.amazonaws.com"));
+        assert_eq!(
+            identity(&svc).principal.as_deref(),
+            Some("ecs.amazonaws.com")
+        );
         let icu = json!({"userIdentity": {"type": "IdentityCenterUser", "onBehalfOf": {"userId": "9067-abcd"}}});
         assert_eq!(identity(&icu).principal.as_deref(), Some("9067-abcd"));
-        assert_eq!(identity(&json!({})).principal_source.as_deref(), Some("unknown"));
+        assert_eq!(
+            identity(&json!({})).principal_source.as_deref(),
+            Some("unknown")
+        );
     }
 
     #[test]
@@ -550,7 +672,10 @@ mod tests {
         let t = "ecs:my_prod_cluster_0f1e2d3c4b5a69788796a5b4c3d2e1f0_0f1e2d3c4b5a69788796a5b4c3d2e1f0-2785960456";
         assert_eq!(
             parse_ecs_target(t),
-            Some(("my_prod_cluster".into(), "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into()))
+            Some((
+                "my_prod_cluster".into(),
+                "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into()
+            ))
         );
         assert_eq!(parse_ecs_target("i-0123456789abcdef0"), None);
     }
@@ -567,22 +692,68 @@ mod tests {
             json!({"policyDocument": "{\"Action\":\"ecs:ExecuteCommand\",\"Resource\":\"*\"}"}),
         );
         assert_eq!(classify(&put_policy, "x").unwrap(), None);
-        let denied_other = rec("DescribeTasks", "ecs.amazonaws.com", json!({"note": "ExecuteCommand"}));
+        let denied_other = rec(
+            "DescribeTasks",
+            "ecs.amazonaws.com",
+            json!({"note": "ExecuteCommand"}),
+        );
         assert_eq!(classify(&denied_other, "x").unwrap(), None);
         // RunTask without the exec flag is not an enablement event.
-        assert_eq!(classify(&rec("RunTask", "ecs.amazonaws.com", json!({"cluster": "c"})), "x").unwrap(), None);
+        assert_eq!(
+            classify(
+                &rec("RunTask", "ecs.amazonaws.com", json!({"cluster": "c"})),
+                "x"
+            )
+            .unwrap(),
+            None
+        );
         // UpdateCluster without exec configuration is not a logging change.
-        assert_eq!(classify(&rec("UpdateCluster", "ecs.amazonaws.com", json!({"settings": []})), "x").unwrap(), None);
+        assert_eq!(
+            classify(
+                &rec(
+                    "UpdateCluster",
+                    "ecs.amazonaws.com",
+                    json!({"settings": []})
+                ),
+                "x"
+            )
+            .unwrap(),
+            None
+        );
         // KMS Decrypt without the SSM session context is ordinary KMS use.
-        assert_eq!(classify(&rec("Decrypt", "kms.amazonaws.com", json!({"keyId": "k"})), "x").unwrap(), None);
+        assert_eq!(
+            classify(
+                &rec("Decrypt", "kms.amazonaws.com", json!({"keyId": "k"})),
+                "x"
+            )
+            .unwrap(),
+            None
+        );
         // An S3 call outside the tampering set.
-        assert_eq!(classify(&rec("GetBucketPolicy", "s3.amazonaws.com", json!({"bucketName": "b"})), "x").unwrap(), None);
+        assert_eq!(
+            classify(
+                &rec(
+                    "GetBucketPolicy",
+                    "s3.amazonaws.com",
+                    json!({"bucketName": "b"})
+                ),
+                "x"
+            )
+            .unwrap(),
+            None
+        );
     }
 
     #[test]
     fn exec_event_without_cluster_uses_default_and_missing_time_is_an_error() {
-        let r = rec("ExecuteCommand", "ecs.amazonaws.com", json!({"task": "abc", "command": "/bin/sh", "interactive": true}));
-        let Some(Classified::Exec(e)) = classify(&r, "f").unwrap() else { panic!() };
+        let r = rec(
+            "ExecuteCommand",
+            "ecs.amazonaws.com",
+            json!({"task": "abc", "command": "/bin/sh", "interactive": true}),
+        );
+        let Some(Classified::Exec(e)) = classify(&r, "f").unwrap() else {
+            panic!()
+        };
         assert_eq!(e.cluster.as_deref(), Some("default"));
         assert_eq!(e.task_id.as_deref(), Some("abc"));
         assert_eq!(e.outcome.as_deref(), Some("success"));
@@ -595,7 +766,9 @@ mod tests {
     fn real_looking_tokens_are_flagged_and_markers_are_not() {
         assert!(!token_looks_real("HIDDEN_DUE_TO_SECURITY_REASONS"));
         assert!(!token_looks_real("Value hidden due to security reasons."));
-        assert!(token_looks_real("AAEAAcVb7ww10N9aNUI5Cl7KxyzEXAMPLEEXAMPLEEXAMPLEEXAMPLE0123456789"));
+        assert!(token_looks_real(
+            "AAEAAcVb7ww10N9aNUI5Cl7KxyzEXAMPLEEXAMPLEEXAMPLEEXAMPLE0123456789"
+        ));
     }
 
     #[test]
@@ -608,10 +781,18 @@ mod tests {
                       "command": ["sh", "-c", "while true; do sleep 3600; done"],
                       "environment": [{"name": "DB_PASSWORD", "value": "hunter2"}]}]}}),
         );
-        let Some(Classified::Control(e)) = classify(&r, "f").unwrap() else { panic!() };
+        let Some(Classified::Control(e)) = classify(&r, "f").unwrap() else {
+            panic!()
+        };
         assert_eq!(e.cluster.as_deref(), Some("demo"));
-        assert_eq!(e.command_overrides.as_deref(), Some("app: sh -c 'while true; do sleep 3600; done'"));
+        assert_eq!(
+            e.command_overrides.as_deref(),
+            Some("app: sh -c 'while true; do sleep 3600; done'")
+        );
         let detail = e.detail.unwrap();
-        assert!(detail.contains("DB_PASSWORD") && !detail.contains("hunter2"), "{detail}");
+        assert!(
+            detail.contains("DB_PASSWORD") && !detail.contains("hunter2"),
+            "{detail}"
+        );
     }
 }

@@ -35,7 +35,10 @@ pub struct Style {
 /// Table rows as (column name, JSON value) lists, redacted as needed.
 pub fn rows<T: Table>(rows: &[T], show_secrets: bool) -> (Vec<&'static str>, Vec<Vec<Value>>) {
     let names: Vec<&'static str> = T::columns().iter().map(|c| c.name).collect();
-    let sensitive: Vec<bool> = names.iter().map(|n| !show_secrets && SENSITIVE.contains(n)).collect();
+    let sensitive: Vec<bool> = names
+        .iter()
+        .map(|n| !show_secrets && SENSITIVE.contains(n))
+        .collect();
     let values = rows
         .iter()
         .map(|r| {
@@ -59,7 +62,12 @@ pub fn object(names: &[&str], values: Vec<Value>) -> Value {
 
 /// Renders a table in the chosen format. `table_columns` picks the columns the `table` format
 /// shows (all formats meant for programs show every column).
-pub fn render<T: Table>(out: &mut dyn Write, data: &[T], style: Style, table_columns: &[&str]) -> io::Result<()> {
+pub fn render<T: Table>(
+    out: &mut dyn Write,
+    data: &[T],
+    style: Style,
+    table_columns: &[&str],
+) -> io::Result<()> {
     let (names, values) = rows(data, style.show_secrets);
     match style.format {
         Format::Json => {
@@ -75,9 +83,24 @@ pub fn render<T: Table>(out: &mut dyn Write, data: &[T], style: Style, table_col
             Ok(())
         }
         Format::Csv => {
-            writeln!(out, "{}", names.iter().map(|n| csv_field(n)).collect::<Vec<_>>().join(","))?;
+            writeln!(
+                out,
+                "{}",
+                names
+                    .iter()
+                    .map(|n| csv_field(n))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )?;
             for row in values {
-                writeln!(out, "{}", row.iter().map(|v| csv_field(&plain(v))).collect::<Vec<_>>().join(","))?;
+                writeln!(
+                    out,
+                    "{}",
+                    row.iter()
+                        .map(|v| csv_field(&plain(v)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )?;
             }
             Ok(())
         }
@@ -85,11 +108,16 @@ pub fn render<T: Table>(out: &mut dyn Write, data: &[T], style: Style, table_col
             let idx: Vec<usize> = if table_columns.is_empty() {
                 (0..names.len()).collect()
             } else {
-                table_columns.iter().filter_map(|c| names.iter().position(|n| n == c)).collect()
+                table_columns
+                    .iter()
+                    .filter_map(|c| names.iter().position(|n| n == c))
+                    .collect()
             };
             let header: Vec<String> = idx.iter().map(|&i| names[i].to_owned()).collect();
-            let cells: Vec<Vec<String>> =
-                values.iter().map(|r| idx.iter().map(|&i| cut(&plain(&r[i]), 48)).collect()).collect();
+            let cells: Vec<Vec<String>> = values
+                .iter()
+                .map(|r| idx.iter().map(|&i| cut(&plain(&r[i]), 48)).collect())
+                .collect();
             text_table(out, &header, &cells)
         }
     }
@@ -106,7 +134,10 @@ pub fn plain(v: &Value) -> String {
 
 fn cut(s: &str, max: usize) -> String {
     // One line per row: control characters become spaces.
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if flat.chars().count() <= max {
         flat
     } else {
@@ -133,7 +164,11 @@ pub fn text_table(out: &mut dyn Write, header: &[String], cells: &[Vec<String>])
         }
     }
     let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
-        let parts: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let parts: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         writeln!(out, "{}", parts.join("  ").trim_end())
     };
     line(out, header)?;
@@ -160,7 +195,16 @@ mod tests {
 
     fn to_string(format: Format, show_secrets: bool) -> String {
         let mut out = Vec::new();
-        render(&mut out, &sample(), Style { format, show_secrets }, &["event_time", "principal", "command"]).unwrap();
+        render(
+            &mut out,
+            &sample(),
+            Style {
+                format,
+                show_secrets,
+            },
+            &["event_time", "principal", "command"],
+        )
+        .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -168,7 +212,10 @@ mod tests {
     fn every_format_redacts_unless_asked() {
         for f in [Format::Table, Format::Json, Format::Jsonl, Format::Csv] {
             let text = to_string(f, false);
-            assert!(!text.contains("hunter22") && text.contains("<redacted:"), "{f:?}: {text}");
+            assert!(
+                !text.contains("hunter22") && text.contains("<redacted:"),
+                "{f:?}: {text}"
+            );
             assert!(to_string(f, true).contains("hunter22"), "{f:?}");
         }
     }

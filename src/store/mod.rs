@@ -27,7 +27,10 @@ const COMPACT_AT: usize = 24;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
     Parquet { path: PathBuf, source: PolarsError },
     #[error("{0}: another execaudit process is writing to this store; try again when it ends")]
@@ -35,11 +38,17 @@ pub enum StoreError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_owned(), source }
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn pq(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
-    move |source| StoreError::Parquet { path: path.to_owned(), source }
+    move |source| StoreError::Parquet {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A row the store can partition and deduplicate.
@@ -86,20 +95,31 @@ impl Store {
     pub fn open_for_write(root: &Path) -> Result<Store, StoreError> {
         fs::create_dir_all(root).map_err(io(root))?;
         let lock_path = root.join(".lock");
-        let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(root.to_owned())),
             Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
-        let store = Store { root: root.to_owned(), _lock: Some(lock) };
+        let store = Store {
+            root: root.to_owned(),
+            _lock: Some(lock),
+        };
         store.remove_stale_temporaries()?;
         Ok(store)
     }
 
     /// Opens a store for reading; a missing store reads as empty.
     pub fn open_for_read(root: &Path) -> Store {
-        Store { root: root.to_owned(), _lock: None }
+        Store {
+            root: root.to_owned(),
+            _lock: None,
+        }
     }
 
     /// The store's folder.
@@ -139,7 +159,10 @@ impl Store {
             let mut seen = HashSet::new();
             let fresh: Vec<T> = rows
                 .into_iter()
-                .filter(|r| r.event_id().is_none_or(|id| !existing.contains(id) && seen.insert(id.to_owned())))
+                .filter(|r| {
+                    r.event_id()
+                        .is_none_or(|id| !existing.contains(id) && seen.insert(id.to_owned()))
+                })
                 .collect();
             report.already_stored += before - fresh.len() as u64;
             if fresh.is_empty() {
@@ -170,7 +193,11 @@ impl Store {
     pub fn read<T: Stored>(&self, days: Option<(&str, &str)>) -> Result<Vec<T>, StoreError> {
         let mut files = Vec::new();
         for day_dir in list_dir(&self.table_dir::<T>())? {
-            let Some(day) = day_dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("day=")) else {
+            let Some(day) = day_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("day="))
+            else {
                 continue;
             };
             if days.is_some_and(|(first, last)| day < first || day > last) {
@@ -197,16 +224,28 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 }
 
 fn parts(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
-    Ok(list_dir(dir)?.into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect())
+    Ok(list_dir(dir)?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect())
 }
 
 fn read_ids(dir: &Path) -> Result<HashSet<String>, StoreError> {
     let mut ids = HashSet::new();
     for part in parts(dir)? {
         let file = fs::File::open(&part).map_err(io(&part))?;
-        let df = ParquetReader::new(file).with_columns(Some(vec!["event_id".into()])).finish().map_err(pq(&part))?;
+        let df = ParquetReader::new(file)
+            .with_columns(Some(vec!["event_id".into()]))
+            .finish()
+            .map_err(pq(&part))?;
         let col = df.column("event_id").map_err(pq(&part))?;
-        ids.extend(col.str().map_err(pq(&part))?.iter().flatten().map(str::to_owned));
+        ids.extend(
+            col.str()
+                .map_err(pq(&part))?
+                .iter()
+                .flatten()
+                .map(str::to_owned),
+        );
     }
     Ok(ids)
 }
@@ -232,12 +271,19 @@ fn read_parts<T: Stored>(files: &[PathBuf]) -> Result<Vec<T>, StoreError> {
 /// does not (it changes nothing already stored, and re-running the ingest rewrites what a crash
 /// lost), and skipping it saves a disk flush per day partition.
 fn write_part<T: Table>(dir: &Path, rows: &[T], durable: bool) -> Result<PathBuf, StoreError> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let name = format!("part-{now}-{}-{}.parquet", std::process::id(), PART_SEQ.fetch_add(1, Ordering::Relaxed));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let name = format!(
+        "part-{now}-{}-{}.parquet",
+        std::process::id(),
+        PART_SEQ.fetch_add(1, Ordering::Relaxed)
+    );
     let final_path = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp"));
     let mut df = T::to_frame(rows).map_err(pq(&final_path))?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, fs::File::create(&tmp).map_err(io(&tmp))?);
+    let mut out =
+        std::io::BufWriter::with_capacity(1 << 16, fs::File::create(&tmp).map_err(io(&tmp))?);
     // Parts are small (one ingest's events of one day): Snappy and a single thread cost a
     // fraction of zstd's per-column contexts and a thread handoff, and the writes are buffered.
     ParquetWriter::new(&mut out)
@@ -251,7 +297,9 @@ fn write_part<T: Table>(dir: &Path, rows: &[T], durable: bool) -> Result<PathBuf
     }
     fs::rename(&tmp, &final_path).map_err(io(&final_path))?;
     if durable {
-        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
     }
     Ok(final_path)
 }
@@ -261,7 +309,12 @@ mod tests {
     use super::*;
 
     fn ev(id: &str, t: i64) -> ExecEvent {
-        ExecEvent { event_id: Some(id.into()), event_time: Timestamp(t), principal: Some("p".into()), ..Default::default() }
+        ExecEvent {
+            event_id: Some(id.into()),
+            event_time: Timestamp(t),
+            principal: Some("p".into()),
+            ..Default::default()
+        }
     }
 
     const DAY: i64 = 86_400_000;
@@ -270,12 +323,33 @@ mod tests {
     fn appends_are_idempotent_and_partitioned_by_day() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_for_write(dir.path()).unwrap();
-        let first = store.append(vec![ev("a", 0), ev("b", DAY), ev("a", 0)]).unwrap();
-        assert_eq!(first, Appended { added: 2, already_stored: 1 });
-        let again = store.append(vec![ev("a", 0), ev("b", DAY), ev("c", DAY + 5)]).unwrap();
-        assert_eq!(again, Appended { added: 1, already_stored: 2 });
+        let first = store
+            .append(vec![ev("a", 0), ev("b", DAY), ev("a", 0)])
+            .unwrap();
+        assert_eq!(
+            first,
+            Appended {
+                added: 2,
+                already_stored: 1
+            }
+        );
+        let again = store
+            .append(vec![ev("a", 0), ev("b", DAY), ev("c", DAY + 5)])
+            .unwrap();
+        assert_eq!(
+            again,
+            Appended {
+                added: 1,
+                already_stored: 2
+            }
+        );
         let all: Vec<ExecEvent> = store.read(None).unwrap();
-        assert_eq!(all.iter().map(|e| e.event_id.clone().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            all.iter()
+                .map(|e| e.event_id.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
         let day2: Vec<ExecEvent> = store.read(Some(("1970-01-02", "1970-01-02"))).unwrap();
         assert_eq!(day2.len(), 2);
         assert!(dir.path().join("exec_events/day=1970-01-01").is_dir());
@@ -307,7 +381,10 @@ mod tests {
     fn a_second_writer_is_refused_and_stale_temporaries_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_for_write(dir.path()).unwrap();
-        assert!(matches!(Store::open_for_write(dir.path()), Err(StoreError::Locked(_))));
+        assert!(matches!(
+            Store::open_for_write(dir.path()),
+            Err(StoreError::Locked(_))
+        ));
         drop(store);
         let day = dir.path().join("exec_events/day=1970-01-01");
         fs::create_dir_all(&day).unwrap();
