@@ -7,6 +7,7 @@
 pub mod cloudtrail;
 pub mod gzip;
 pub mod local;
+pub mod transcript;
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -1,0 +1,342 @@
+//! Transcript reader: the containers ECS Exec session logs arrive in -> terminal byte streams.
+//!
+//! - S3 objects (`<prefix>/<sessionId>.log`): the `script` typescript byte for byte, with the
+//!   header `Script started on ...` and footer `Script done on ... [COMMAND_EXIT_CODE="n"]` of
+//!   util-linux >= 2.35, or the older `%c` forms (formats.md §4.3).
+//! - CloudWatch Logs `GetLogEvents` / `FilterLogEvents` responses (also what `aws logs
+//!   get-log-events` / `filter-log-events` print): the same file split into events, `\r\n`
+//!   turned into `\n`; events are joined in timestamp order, one transcript per log stream.
+//! - Session Manager's JSON streaming messages (`sessionData` lines), one object or many.
+//!
+//! The session id comes from the log stream name, the JSON `sessionId`, or the file name.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime};
+use serde_json::Value;
+
+use crate::model::Timestamp;
+
+/// Where a transcript came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The `script` file as uploaded to S3.
+    Script,
+    /// CloudWatch Logs events of the `script` file.
+    CloudWatch,
+    /// Session Manager JSON streaming messages.
+    SessionManager,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Script => "s3",
+            Format::CloudWatch => "cloudwatch",
+            Format::SessionManager => "session_manager",
+        }
+    }
+}
+
+/// One transcript, unwrapped.
+#[derive(Debug, Clone)]
+pub struct RawTranscript {
+    pub session_id: Option<String>,
+    pub source: String,
+    pub format: Format,
+    /// The terminal stream between header and footer.
+    pub body: Vec<u8>,
+    /// Total bytes of the transcript as stored.
+    pub bytes: u64,
+    /// `Script started on` time: when the agent generated the log, i.e. the end of the session.
+    pub header_time: Option<Timestamp>,
+    /// `Script done on` time.
+    pub footer_time: Option<Timestamp>,
+    /// CloudWatch event timestamp (upload time) or Session Manager `eventTime`.
+    pub uploaded: Option<Timestamp>,
+    /// `COMMAND_EXIT_CODE` of the footer.
+    pub exit_code: Option<i64>,
+    /// The footer was present (the file was not cut off).
+    pub complete: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Finds an ECS Exec session id (`ecs-execute-command-<suffix>`) in a name or path.
+pub fn session_id_in(text: &str) -> Option<String> {
+    let start = text.rfind("ecs-execute-command-")?;
+    let rest = &text[start + "ecs-execute-command-".len()..];
+    let len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        .count();
+    (len > 0).then(|| text[start..start + "ecs-execute-command-".len() + len].to_owned())
+}
+
+/// The session id a file name gives: an ECS Exec id anywhere in the path, else the stem of a
+/// `<sessionId>.log` name (Session Manager ids of other kinds).
+fn session_id_from_source(source: &str) -> Option<String> {
+    session_id_in(source).or_else(|| {
+        let name = source.rsplit(['/', '\\']).next()?;
+        let stem = name.strip_suffix(".log")?;
+        (!stem.is_empty()).then(|| stem.to_owned())
+    })
+}
+
+/// Parses the time in a `script` header or footer line.
+fn script_time(text: &str) -> Option<Timestamp> {
+    let t = text.trim();
+    let t = t.split(" [").next().unwrap_or(t).trim();
+    if let Ok(dt) = DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%:z") {
+        return Some(Timestamp(dt.timestamp_millis()));
+    }
+    if let Ok(dt) = DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%z") {
+        return Some(Timestamp(dt.timestamp_millis()));
+    }
+    // Older util-linux: ctime-like `%c` in the C locale (the container's zone is unknown; UTC).
+    let squeezed = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    for fmt in [
+        "%a %b %d %H:%M:%S %Y",
+        "%a %d %b %Y %H:%M:%S",
+        "%a %b %d %H:%M:%S %Z %Y",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(&squeezed, fmt) {
+            return Some(Timestamp(n.and_utc().timestamp_millis()));
+        }
+    }
+    Timestamp::parse(t)
+}
+
+fn exit_code(footer: &str) -> Option<i64> {
+    let at = footer.find("COMMAND_EXIT_CODE=\"")? + "COMMAND_EXIT_CODE=\"".len();
+    footer[at..].split('"').next()?.parse().ok()
+}
+
+/// Unwraps a `script` typescript: header, body, footer.
+pub fn from_script(
+    bytes: &[u8],
+    source: &str,
+    format: Format,
+    session_id: Option<String>,
+) -> RawTranscript {
+    let mut t = RawTranscript {
+        session_id: session_id.or_else(|| session_id_from_source(source)),
+        source: source.to_owned(),
+        format,
+        body: Vec::new(),
+        bytes: bytes.len() as u64,
+        header_time: None,
+        footer_time: None,
+        uploaded: None,
+        exit_code: None,
+        complete: false,
+        warnings: Vec::new(),
+    };
+    let mut body = bytes;
+    const START: &[u8] = b"Script started on ";
+    match memchr::memmem::find(&bytes[..bytes.len().min(1024)], START) {
+        Some(at) => {
+            let line_end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |e| at + e);
+            t.header_time =
+                script_time(&String::from_utf8_lossy(&bytes[at + START.len()..line_end]));
+            if t.header_time.is_none() {
+                t.warnings.push("header time not understood".into());
+            }
+            body = &bytes[(line_end + 1).min(bytes.len())..];
+        }
+        None => t.warnings.push("no `Script started on` header".into()),
+    }
+    const DONE: &[u8] = b"Script done on ";
+    let tail_from = body.len().saturating_sub(4096);
+    match memchr::memmem::rfind(&body[tail_from..], DONE) {
+        Some(rel) => {
+            let at = tail_from + rel;
+            let footer = String::from_utf8_lossy(&body[at + DONE.len()..]).into_owned();
+            t.footer_time = script_time(footer.lines().next().unwrap_or(""));
+            t.exit_code = exit_code(&footer);
+            t.complete = true;
+            let mut end = at;
+            // `script` writes a newline of its own before the footer.
+            if end > 0 && body[end - 1] == b'\n' {
+                end -= 1;
+            }
+            body = &body[..end];
+        }
+        None => t
+            .warnings
+            .push("no `Script done on` footer: the transcript is cut off".into()),
+    }
+    t.body = body.to_vec();
+    t
+}
+
+/// Reads every transcript in one input. `doc` is the parsed JSON when the input is JSON.
+pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
+    let trimmed = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&bytes[..0], |i| &bytes[i..]);
+    if trimmed.first() != Some(&b'{') && trimmed.first() != Some(&b'[') {
+        return vec![from_script(bytes, source, Format::Script, None)];
+    }
+    let docs: Vec<Value> = match serde_json::from_slice::<Value>(trimmed) {
+        Ok(Value::Array(items)) => items,
+        Ok(v) => vec![v],
+        Err(_) => trimmed
+            .split(|&b| b == b'\n')
+            .filter_map(|l| serde_json::from_slice::<Value>(l).ok())
+            .collect(),
+    };
+    let mut streams: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
+    let mut manager: BTreeMap<String, (Vec<String>, Option<Timestamp>)> = BTreeMap::new();
+    let mut add_manager = |m: &Value, fallback: &str| {
+        let id = m
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .unwrap_or(fallback)
+            .to_owned();
+        let entry = manager.entry(id).or_default();
+        if let Some(lines) = m.get("sessionData").and_then(Value::as_array) {
+            entry
+                .0
+                .extend(lines.iter().filter_map(Value::as_str).map(str::to_owned));
+        }
+        if let Some(t) = m
+            .get("eventTime")
+            .and_then(Value::as_str)
+            .and_then(Timestamp::parse)
+        {
+            entry.1 = Some(entry.1.map_or(t, |e: Timestamp| e.max(t)));
+        }
+    };
+    let file_session = session_id_from_source(source).unwrap_or_default();
+    for doc in &docs {
+        if doc.get("sessionData").is_some() {
+            add_manager(doc, &file_session);
+            continue;
+        }
+        for e in doc
+            .get("events")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let msg = e.get("message").and_then(Value::as_str).unwrap_or("");
+            let stream = e
+                .get("logStreamName")
+                .and_then(Value::as_str)
+                .unwrap_or(&file_session)
+                .to_owned();
+            if msg.starts_with('{') {
+                if let Ok(m) = serde_json::from_str::<Value>(msg) {
+                    if m.get("sessionData").is_some() {
+                        add_manager(&m, &stream);
+                        continue;
+                    }
+                }
+            }
+            let ts = e.get("timestamp").and_then(Value::as_i64).unwrap_or(0);
+            streams
+                .entry(stream)
+                .or_default()
+                .push((ts, msg.to_owned()));
+        }
+    }
+    let mut out = Vec::new();
+    for (stream, mut events) in streams {
+        events.sort_by_key(|(ts, _)| *ts);
+        let joined = events
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let label = if stream.is_empty() {
+            source.to_owned()
+        } else {
+            format!("{source}#{stream}")
+        };
+        let sid = session_id_in(&stream).or_else(|| (!stream.is_empty()).then(|| stream.clone()));
+        let mut t = from_script(joined.as_bytes(), &label, Format::CloudWatch, sid);
+        t.uploaded = events.last().map(|(ts, _)| Timestamp(*ts));
+        out.push(t);
+    }
+    for (id, (lines, time)) in manager {
+        let mut body = lines.join("\n").into_bytes();
+        body.push(b'\n');
+        out.push(RawTranscript {
+            session_id: (!id.is_empty()).then_some(id),
+            source: source.to_owned(),
+            format: Format::SessionManager,
+            bytes: body.len() as u64,
+            body,
+            header_time: None,
+            footer_time: None,
+            uploaded: time,
+            exit_code: None,
+            complete: true,
+            warnings: Vec::new(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_header_and_footer_in_both_util_linux_forms() {
+        let new = b"Script started on 2024-05-14 09:31:07+00:00 [COMMAND=\"cat x\" <not executed on terminal>]\n$ id\r\r\n\nScript done on 2024-05-14 09:31:09+00:00 [COMMAND_EXIT_CODE=\"0\"]\n";
+        let t = from_script(
+            new,
+            "bucket/p/ecs-execute-command-abc123.log",
+            Format::Script,
+            None,
+        );
+        assert_eq!(t.session_id.as_deref(), Some("ecs-execute-command-abc123"));
+        assert_eq!(t.header_time, Timestamp::parse("2024-05-14T09:31:07Z"));
+        assert_eq!(t.footer_time, Timestamp::parse("2024-05-14T09:31:09Z"));
+        assert_eq!((t.exit_code, t.complete), (Some(0), true));
+        assert_eq!(t.body, b"$ id\r\r\n");
+        let old = b"Script started on Tue May 14 09:31:07 2024\n$ id\r\r\n\nScript done on Tue May 14 09:31:07 2024\n";
+        let t = from_script(old, "x.log", Format::Script, None);
+        assert_eq!(t.header_time, Timestamp::parse("2024-05-14T09:31:07Z"));
+        assert!(t.complete && t.exit_code.is_none());
+    }
+
+    #[test]
+    fn a_cut_off_transcript_is_incomplete() {
+        let t = from_script(
+            b"Script started on 2024-05-14 09:31:07+00:00\n$ id\r\r\nuid=0",
+            "s.log",
+            Format::Script,
+            None,
+        );
+        assert!(!t.complete);
+        assert!(t.warnings[0].contains("cut off"));
+    }
+
+    #[test]
+    fn cloudwatch_events_join_per_stream_in_time_order() {
+        let doc = br#"{"events":[
+            {"logStreamName":"ecs-execute-command-b","timestamp":5,"message":"Script started on 2024-05-14 09:00:00+00:00\n$ b"},
+            {"logStreamName":"ecs-execute-command-a","timestamp":9,"message":"$ second\r\n\nScript done on 2024-05-14 09:00:00+00:00 [COMMAND_EXIT_CODE=\"0\"]"},
+            {"logStreamName":"ecs-execute-command-a","timestamp":3,"message":"Script started on 2024-05-14 09:00:00+00:00 [COMMAND=\"cat x\"]\n$ first\r"}
+        ]}"#;
+        let ts = read(doc, "export.json");
+        assert_eq!(ts.len(), 2);
+        let a = &ts[0];
+        assert_eq!(a.session_id.as_deref(), Some("ecs-execute-command-a"));
+        assert_eq!(String::from_utf8_lossy(&a.body), "$ first\r\n$ second\r\n");
+        assert_eq!(a.uploaded, Some(Timestamp(9)));
+        assert!(a.complete && !ts[1].complete);
+    }
+
+    #[test]
+    fn session_manager_streaming_messages() {
+        let doc = br#"{"eventVersion":"1.0","eventTime":"2024-05-14T09:12:40Z","sessionId":"jane-0abc","sessionData":["sh-5.2$ whoami","ssm-user"]}"#;
+        let ts = read(doc, "m.json");
+        assert_eq!(ts[0].session_id.as_deref(), Some("jane-0abc"));
+        assert_eq!(ts[0].body, b"sh-5.2$ whoami\nssm-user\n");
+        assert_eq!(ts[0].format, Format::SessionManager);
+    }
+}
