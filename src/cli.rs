@@ -14,11 +14,16 @@ Examples:
   execaudit sessions --cluster payments-prod --format csv > sessions.csv
   execaudit attempts --since 2024-05-01 --until 2024-05-08
   execaudit control --kind tampering --format json
+  execaudit show ecs-execute-command-0abc... --transcript
+  execaudit search 'curl|wget' --regex --since 7d
+  execaudit commands --cluster payments-prod --format csv
 
 Inputs are files or folders (walked recursively), plain or gzip, recognised by content:
 CloudTrail S3 log files ({\"Records\":[...]}, organisation trails too), JSON arrays, JSON Lines,
 LookupEvents responses, EventBridge events, CloudTrail Lake rows, CloudWatch Logs exports of a
-trail. CloudTrail-Digest/ folders are passed over.
+trail; and ECS Exec session transcripts: S3 objects (<sessionId>.log), CloudWatch Logs
+GetLogEvents/FilterLogEvents output, Session Manager streaming messages. CloudTrail-Digest/
+folders are passed over.
 
 Exit status:
   0  everything was read
@@ -43,6 +48,13 @@ pub enum Command {
     Sessions(QueryArgs),
     /// List failed ExecuteCommand calls from the store.
     Attempts(QueryArgs),
+    /// Show one session: who, when, where, the initial command, the transcript's status and the
+    /// commands in order (`--transcript` adds the transcript as a person saw it).
+    Show(ShowArgs),
+    /// Search reconstructed commands and CloudTrail command strings (`--in-output`: output too).
+    Search(SearchArgs),
+    /// List every reconstructed command in order, with its session, who, when and where.
+    Commands(CommandsArgs),
     /// List control-plane events from the store: exec enabled, logging changed, SSM/KMS session
     /// events, changes that can silence exec logging.
     Control(ControlArgs),
@@ -143,6 +155,44 @@ pub struct ControlArgs {
     /// Only this kind: exec_enablement, exec_logging, ssm_session, kms_session, tampering
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Session id (or a unique part of one)
+    #[arg(value_name = "SESSION_ID")]
+    pub session: String,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Also print the cleaned transcript (escapes applied; secrets redacted unless --show-secrets)
+    #[arg(long)]
+    pub transcript: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Text to find (case-insensitive), or a regular expression with --regex
+    #[arg(value_name = "PATTERN")]
+    pub pattern: String,
+    /// PATTERN is a regular expression (Rust regex syntax; add (?i) for case-insensitive)
+    #[arg(long)]
+    pub regex: bool,
+    /// Also search what the commands printed
+    #[arg(long)]
+    pub in_output: bool,
+    #[command(flatten)]
+    pub query: QueryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CommandsArgs {
+    /// Only this session (id or a unique part of one)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    #[command(flatten)]
+    pub query: QueryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -123,6 +123,20 @@ impl Filter {
             })
     }
 
+    /// Whether a filter names who or where (then rows without a session, such as orphan
+    /// transcripts' commands, cannot match).
+    pub fn names_a_target(&self) -> bool {
+        self.principal.is_some()
+            || self.cluster.is_some()
+            || self.task.is_some()
+            || self.container.is_some()
+    }
+
+    /// Whether a time passes the time bounds.
+    pub fn time_matches(&self, t: Timestamp) -> bool {
+        self.time_ok(t)
+    }
+
     /// The store partitions (days) the time bounds can touch.
     pub fn day_range(&self) -> Option<(String, String)> {
         if self.since.is_none() && self.until.is_none() {

@@ -19,6 +19,10 @@ static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r#"(?i)(?:aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|aws_security_token)["']?\s*[=:]\s*["']?([A-Za-z0-9/+=]{16,})"#,
         // JSON Web Tokens.
         r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
+        // Tokens given by name (`"Token":"..."` in credential responses, token=...).
+        r#"(?i)\b(?:token|session_token|security_token)["']?\s*[=:]\s*["']?([A-Za-z0-9/+=._-]{16,})"#,
+        // AWS STS session tokens by their prefixes.
+        r"\b((?:IQoJ|FwoG|FQoG)[A-Za-z0-9/+=]{16,})",
         // Bearer / token authorization values.
         r"(?i)\b(?:bearer|token)\s+([A-Za-z0-9._~+/-]{16,}=*)",
         // Passwords and secrets given by name.
@@ -82,6 +86,7 @@ mod tests {
             ("mysql -u root -pS3cretPass db", "S3cretPass"),
             ("psql postgres://app:hunter22@db.internal:5432/app", "hunter22"),
             ("echo password=letmein123", "letmein123"),
+            (r#"{"AccessKeyId":"ASIA5EXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","Token":"IQoJb3JpZ2luX2VjEXAMPLETOKEN"}"#, "IQoJb3JpZ2lu"),
             ("tok eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "eyJhbGci"),
             ("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", "MIIEow"),
         ];

@@ -322,6 +322,8 @@ enum TranscriptPlan {
     CloudWatch,
     Missing,
     EmptyStub,
+    /// Cut off: the task stopped before the agent finished the upload (no footer).
+    Truncated,
 }
 
 const MARIA: Who = Who::BreakGlass("maria.garcia@example.com");
@@ -373,7 +375,7 @@ fn scenario_execs() -> Vec<ExecPlan> {
         p(2, 13, 15, PRIYA, "web-staging", 2, "web", "/bin/sh", &[("node -v", "v20.18.0"), ("npm ls --depth=0 | head -2", "web@3.4.1 /app\n+-- express@4.21.1"), ("exit", "")], 4, S3),
         p(2, 22, 47, MARIA, "payments-prod", 1, "api", "/bin/bash", &[("top -b -n 1 | head -5", "top - 22:48:01 up 3 days,  1:02,  0 users,  load average: 3.91, 3.40, 2.88\nTasks:   4 total,   1 running,   3 sleeping\n%Cpu(s): 97.0 us,  2.1 sy"), ("kill -USR1 1", ""), ("exit", "exit")], 8, CloudWatch),
         p(3, 10, 2, KIM, "payments-staging", 3, "worker", "/bin/sh", &[("celery -A app inspect active", "-> celery@worker-3: OK\n    - empty -"), ("exit", "")], 5, EmptyStub),
-        p(3, 15, 33, TOM, "web-staging", 4, "web", "/bin/sh", &[("cat /etc/os-release | head -1", "PRETTY_NAME=\"Alpine Linux v3.20\""), ("exit", "")], 2, S3),
+        p(3, 15, 33, TOM, "web-staging", 4, "web", "/bin/sh", &[("cat /etc/os-release | head -1", "PRETTY_NAME=\"Alpine Linux v3.20\""), ("apk add --no-cache curl", "fetch https://dl-cdn.alpinelinux.org/alpine/v3.20/main/x86_64/APKINDEX.tar.gz"), ("exit", "")], 2, Truncated),
         p(3, 17, 50, Who::LegacyUser, "web-staging", 4, "web", "/bin/sh", &[("ls /app/uploads | wc -l", "1842"), ("tar czf /tmp/u.tgz /app/uploads", ""), ("exit", "")], 12, Missing),
         p(4, 9, 5, Who::Ci(8813102), "payments-staging", 3, "worker", "/bin/sh -c 'celery -A app status'", &[], 1, S3),
         p(4, 11, 45, PRIYA, "payments-staging", 1, "api", "/bin/sh", &[("python -c 'import app; print(app.__version__)'", "2.31.0"), ("exit", "")], 3, S3),
@@ -938,9 +940,13 @@ fn transcript_text(plan: &ExecPlan, end: Timestamp) -> String {
             }
         }
     }
-    format!(
-        "Script started on {stamp} [COMMAND=\"cat /var/lib/amazon/ssm/ipc/ecs-exec/ipcTempFile.log\" <not executed on terminal>]\n{body}\nScript done on {stamp} [COMMAND_EXIT_CODE=\"0\"]\n"
-    )
+    let header = format!("Script started on {stamp} [COMMAND=\"cat /var/lib/amazon/ssm/ipc/ecs-exec/ipcTempFile.log\" <not executed on terminal>]\n");
+    if plan.transcript == TranscriptPlan::Truncated {
+        // The upload stopped part-way through the second command's output.
+        let cut = body.find("fetch").map_or(body.len(), |i| i + 20);
+        return format!("{header}{}", &body[..cut]);
+    }
+    format!("{header}{body}\nScript done on {stamp} [COMMAND_EXIT_CODE=\"0\"]\n")
 }
 
 fn write_transcripts(out: &Path, sessions: &[(String, ExecPlan, i64)]) -> io::Result<u64> {
@@ -965,16 +971,41 @@ fn write_transcripts(out: &Path, sessions: &[(String, ExecPlan, i64)]) -> io::Re
                 n += 1;
                 continue;
             }
-            TranscriptPlan::S3 | TranscriptPlan::EmptyStub => out.join(format!(
-                "exec-logs/s3/exec-logs-{account}/{}/{sid}.log",
-                plan.cluster
-            )),
+            TranscriptPlan::S3 | TranscriptPlan::EmptyStub | TranscriptPlan::Truncated => {
+                out.join(format!(
+                    "exec-logs/s3/exec-logs-{account}/{}/{sid}.log",
+                    plan.cluster
+                ))
+            }
         };
         fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
         fs::write(&path, text)?;
         n += 1;
     }
-    Ok(n)
+    // An orphan: a transcript in the exec log bucket whose ExecuteCommand is in no trail file
+    // here (a session opened from an account or region the trail does not cover).
+    let orphan = ExecPlan {
+        day: 5,
+        hour: 23,
+        minute: 2,
+        who: KIM,
+        cluster: "payments-prod",
+        task: 2,
+        container: "api",
+        command: "/bin/bash",
+        error: None,
+        typed: &[
+            ("cat /etc/passwd | wc -l", "23"),
+            ("history -c", ""),
+            ("exit", "exit"),
+        ],
+        minutes: 3,
+        transcript: TranscriptPlan::S3,
+    };
+    let end = Timestamp(WEEK_START + 5 * DAY + 23 * HOUR + 5 * 60_000);
+    let path = out.join("exec-logs/s3/exec-logs-111122223333/payments-prod/ecs-execute-command-0rph4nx9k2m7q5w1t8v3b6n4c0.log");
+    fs::write(&path, transcript_text(&orphan, end))?;
+    Ok(n + 1)
 }
 
 #[cfg(test)]

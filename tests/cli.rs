@@ -108,7 +108,7 @@ fn audit_on_sample_data_reports_the_scenario() {
     assert!(!find("DeleteLogStream").is_empty() && !find("PutRetentionPolicy").is_empty());
     // The IAM policy that merely mentions ecs:ExecuteCommand is not kept.
     assert!(find("PutRolePolicy").is_empty());
-    assert_eq!(v["summary"]["kinds"]["session transcript"], 18);
+    assert_eq!(v["summary"]["kinds"]["session transcript"], 19);
     assert_eq!(v["summary"]["digest_files_passed_over"], 2);
     // CloudTrail's key order keeps the scanner on its fast path: only records holding a
     // needle are parsed (a generator that sorted keys once made every record a candidate).
@@ -129,8 +129,8 @@ fn table_output_is_readable_and_summary_goes_to_stderr() {
     let out = stdout(&o);
     assert!(out.starts_with("== Sessions (20) =="), "{out}");
     assert!(out.contains("== Failed attempts (4) =="));
-    assert!(stderr(&o).contains("read 130 files"), "{}", stderr(&o));
-    assert!(!out.contains("read 130 files"));
+    assert!(stderr(&o).contains("read 131 files"), "{}", stderr(&o));
+    assert!(!out.contains("read 131 files"));
 }
 
 fn json_files(dir: &Path) -> Vec<String> {
@@ -289,13 +289,13 @@ fn ingest_is_idempotent_and_queries_filter() {
     assert_eq!(first.status.code(), Some(0), "{}", stdout(&first));
     assert!(
         stdout(&first)
-            .contains("store: added 24 exec and 17 control events; 0 were already stored"),
+            .contains("store: added 24 exec and 17 control events, 19 transcripts, 42 commands; 0 were already stored"),
         "{}",
         stdout(&first)
     );
     let again = run(&["ingest", "sample-data", "--store", store]);
     assert!(
-        stdout(&again).contains("store: added 0 exec and 0 control events; 41 were already stored"),
+        stdout(&again).contains("store: added 0 exec and 0 control events, 0 transcripts, 0 commands; 60 were already stored"),
         "{}",
         stdout(&again)
     );
@@ -502,4 +502,257 @@ fn sample_data_is_what_the_committed_generator_writes() {
             a.display()
         );
     }
+}
+
+#[test]
+fn transcripts_join_sessions_with_every_status() {
+    let (v, o) = json(&["audit", "sample-data", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        v["summary"]["transcript_status"],
+        serde_json::json!({"empty": 1, "present": 17, "truncated": 1})
+    );
+    let sessions = v["sessions"].as_array().unwrap();
+    let status = |s: &str| {
+        sessions
+            .iter()
+            .filter(|x| x["transcript_status"] == s)
+            .count()
+    };
+    assert_eq!(
+        (
+            status("present"),
+            status("missing"),
+            status("empty"),
+            status("truncated")
+        ),
+        (16, 2, 1, 1)
+    );
+    // Duration runs from the ExecuteCommand to the transcript's end.
+    let first = &sessions[0];
+    assert_eq!(
+        (first["principal"].as_str(), first["duration_s"].as_i64()),
+        (Some("maria.garcia@example.com"), Some(847))
+    );
+    assert_eq!(first["commands"], 4);
+    assert_eq!(first["shell"], "bash");
+    let orphans = v["orphan_transcripts"].as_array().unwrap();
+    assert_eq!(
+        column(&v["orphan_transcripts"], "session_id"),
+        ["ecs-execute-command-0rph4nx9k2m7q5w1t8v3b6n4c0"]
+    );
+    assert!(
+        orphans[0]["text"].is_null(),
+        "listings leave the transcript text out"
+    );
+    let commands = v["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 42);
+    // The cut-off transcript still yields the commands before the cut.
+    assert!(commands
+        .iter()
+        .any(|c| c["command"] == "apk add --no-cache curl"));
+    // CloudWatch-form transcripts (maria on payments-prod) are read too.
+    assert!(commands
+        .iter()
+        .any(|c| c["command"] == "tail -n 3 /var/log/app/error.log" && c["cwd"] == "/app"));
+}
+
+#[test]
+fn show_search_and_commands_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().to_str().unwrap();
+    assert_eq!(
+        run(&["ingest", "sample-data", "--store", store])
+            .status
+            .code(),
+        Some(0)
+    );
+
+    let show = run(&["show", "2rx0t44w", "--store", store, "--transcript"]);
+    assert_eq!(show.status.code(), Some(0), "{}", stderr(&show));
+    let text = stdout(&show);
+    for want in [
+        "ecs-execute-command-2rx0t44w9ygq262ulzzqcho8y5",
+        "ops-legacy (iam_user · IAMUser",
+        "cluster payments-prod",
+        "(9m 07s)",
+        "transcript  present",
+        "== Transcript ==",
+        "DB_PASSWORD=<redacted:",
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+    assert!(
+        !text.contains("xK9#mQ2vL8"),
+        "a secret printed in the transcript was shown"
+    );
+    assert!(stdout(&run(&[
+        "show",
+        "2rx0t44w",
+        "--store",
+        store,
+        "--transcript",
+        "--show-secrets"
+    ]))
+    .contains("xK9#mQ2vL8"));
+    let (j, _) = json(&["show", "2rx0t44w", "--store", store, "--format", "json"]);
+    assert_eq!(j["session"]["principal"], "ops-legacy");
+    assert_eq!(j["transcript"]["status"], "present");
+    assert!(j["transcript"]["text"].is_null());
+    assert_eq!(column(&j["commands"], "command")[0], "whoami");
+    // An orphan transcript can be shown; an unknown or ambiguous id is an error.
+    assert!(stdout(&run(&["show", "0rph4n", "--store", store])).contains("orphan transcript"));
+    assert_eq!(
+        run(&["show", "nosuchsession", "--store", store])
+            .status
+            .code(),
+        Some(2)
+    );
+    let ambiguous = run(&["show", "ecs-execute-command-", "--store", store]);
+    assert!(
+        stderr(&ambiguous).contains("matches"),
+        "{}",
+        stderr(&ambiguous)
+    );
+
+    let (hits, _) = json(&[
+        "search",
+        "curl|wget",
+        "--regex",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        column(&hits, "command"),
+        [
+            "wget -qO- http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "apk add --no-cache curl"
+        ]
+    );
+    assert_eq!(hits[0]["principal"], "tom.lee@example.com");
+    let (ct, _) = json(&["search", "migrate", "--store", store, "--format", "json"]);
+    assert_eq!(column(&ct, "found_in"), ["cloudtrail"]);
+    let (out, _) = json(&[
+        "search",
+        "SecretAccessKey",
+        "--in-output",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(column(&out, "found_in"), ["output"]);
+    let line = out[0]["command"].as_str().unwrap();
+    assert!(
+        line.contains("<redacted:")
+            && !line.contains("wJalrXUtnFEMI")
+            && !line.contains("IQoJb3JpZ2lu"),
+        "{line}"
+    );
+    let (none, _) = json(&[
+        "search",
+        "SecretAccessKey",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        none.as_array().unwrap().len(),
+        0,
+        "output is searched only with --in-output"
+    );
+
+    let (c, _) = json(&[
+        "commands",
+        "--store",
+        store,
+        "--principal",
+        "ops-legacy",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(c.as_array().unwrap().len(), 5);
+    let typed = column(&c, "command");
+    assert!(
+        typed
+            .iter()
+            .any(|t| t.starts_with("mysql -h ledger-db.prod.internal -u admin -p<redacted:")),
+        "{typed:?}"
+    );
+    let (one, _) = json(&[
+        "commands",
+        "--store",
+        store,
+        "--session",
+        "neudvqi7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(one.as_array().unwrap().len(), 2);
+    let (orphan_cmds, _) = json(&[
+        "commands",
+        "--store",
+        store,
+        "--session",
+        "0rph4n",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        column(&orphan_cmds, "command"),
+        ["cat /etc/passwd | wc -l", "history -c", "exit"]
+    );
+}
+
+#[test]
+fn bad_transcripts_are_named_marked_and_the_run_goes_on() {
+    let (v, o) = json(&[
+        "audit",
+        "tests/data/bad-transcripts",
+        "tests/data/examples",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "the binary one is unreadable");
+    let damaged = v["summary"]["files_with_problems"].as_array().unwrap();
+    let warning = |name: &str| {
+        damaged
+            .iter()
+            .find(|d| d["path"].as_str().unwrap().ends_with(name))
+            .map(|d| d["warning"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        warning("ecs-execute-command-emptyfile00001.log"),
+        "ecs-execute-command-emptyfile00001: empty: an empty object"
+    );
+    assert!(warning("ecs-execute-command-scriptmissing01.log")
+        .contains("empty: the agent could not record the session: `script` is missing"));
+    assert!(warning("ecs-execute-command-headeronly0001.log").contains("empty: no terminal output"));
+    assert_eq!(
+        warning("ecs-execute-command-binarygarbage01.log"),
+        "ecs-execute-command-binarygarbage01: unreadable: no `Script started on` header; binary content: not a terminal recording"
+    );
+    assert!(warning("ecs-execute-command-cutoff000000001.log").contains("truncated"));
+    // The rest was still read: the example sessions and their commands.
+    assert_eq!(v["sessions"].as_array().unwrap().len(), 2);
+    let orphans = column(&v["orphan_transcripts"], "status");
+    assert!(
+        orphans.contains(&"truncated")
+            && orphans.contains(&"unreadable")
+            && orphans.contains(&"empty")
+    );
+    let cmds = column(&v["commands"], "command");
+    assert!(
+        cmds.contains(&"tar czf /tmp/db.tgz /var/lib/db"),
+        "{cmds:?}"
+    );
+    // The example transcript (reconstructed from the AWS docs) gives its commands, in both forms.
+    assert!(
+        cmds.contains(&"ls --color=always") && cmds.contains(&"cat config.yaml"),
+        "{cmds:?}"
+    );
 }

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
-use crate::model::Timestamp;
+use crate::model::{CommandRow, Timestamp, TranscriptRow};
+use crate::terminal::Reconstruction;
 
 /// Where a transcript came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,6 +278,114 @@ pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
         });
     }
     out
+}
+
+/// Why a transcript's bytes are not a terminal recording: mostly control bytes or invalid text.
+fn binary_share(body: &[u8]) -> f64 {
+    if body.is_empty() {
+        return 0.0;
+    }
+    let text = String::from_utf8_lossy(body);
+    let odd = text
+        .chars()
+        .filter(|&c| {
+            c == '\u{fffd}'
+                || (c.is_control() && !matches!(c, '\r' | '\n' | '\t' | '\x1b' | '\x08' | '\x07'))
+        })
+        .count();
+    odd as f64 / text.chars().count().max(1) as f64
+}
+
+/// The stored rows of one transcript and its commands.
+pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<CommandRow>) {
+    let mut warnings = raw.warnings.clone();
+    let blank = raw.body.iter().all(|b| b.is_ascii_whitespace());
+    let stub = r.commands.is_empty()
+        && memchr::memmem::find(&raw.body, b"executable file not found").is_some();
+    let binary = r.commands.is_empty() && binary_share(&raw.body) > 0.25;
+    let status = if blank || stub {
+        // Header and footer remarks say nothing about a transcript with nothing in it.
+        warnings.clear();
+        warnings.push(if stub {
+            "the agent could not record the session: `script` is missing from the container image"
+                .into()
+        } else if raw.bytes == 0 {
+            "an empty object".into()
+        } else {
+            "no terminal output between header and footer".into()
+        });
+        "empty"
+    } else if binary {
+        warnings.retain(|w| !w.contains("footer"));
+        warnings.push("binary content: not a terminal recording".into());
+        "unreadable"
+    } else if !raw.complete {
+        "truncated"
+    } else {
+        "present"
+    };
+    let time = raw
+        .header_time
+        .or(raw.footer_time)
+        .or(raw.uploaded)
+        .unwrap_or_default();
+    let transcript_id = raw
+        .session_id
+        .clone()
+        .unwrap_or_else(|| format!("source:{}", raw.source));
+    let sid = raw
+        .session_id
+        .clone()
+        .unwrap_or_else(|| transcript_id.clone());
+    let commands: Vec<CommandRow> = r
+        .commands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CommandRow {
+            command_id: Some(format!("{sid}#{:05}", i + 1)),
+            session_id: raw.session_id.clone(),
+            seq: Some(i as i64 + 1),
+            time,
+            user: c.user.clone(),
+            host: c.host.clone(),
+            cwd: c.cwd.clone(),
+            command: Some(c.text.clone()),
+            edited: Some(c.edited),
+            pasted: Some(c.pasted),
+            multi_line: Some(c.multi_line),
+            abandoned: Some(c.abandoned),
+            full_screen: Some(c.full_screen),
+            output_lines: Some(c.output_lines as i64),
+            output_bytes: Some(c.output_bytes as i64),
+            output_excerpt: (!c.output_excerpt.is_empty()).then(|| c.output_excerpt.clone()),
+            confidence: Some(f64::from(c.confidence)),
+            source: Some(raw.source.clone()),
+        })
+        .collect();
+    let row = TranscriptRow {
+        transcript_id: Some(transcript_id),
+        session_id: raw.session_id.clone(),
+        time,
+        source: Some(raw.source.clone()),
+        format: Some(raw.format.label().to_owned()),
+        bytes: Some(raw.bytes as i64),
+        header_time: raw.header_time,
+        footer_time: raw.footer_time,
+        uploaded: raw.uploaded,
+        exit_code: raw.exit_code,
+        status: Some(status.to_owned()),
+        shell: if status == "present" || status == "truncated" {
+            r.shell.clone()
+        } else {
+            None
+        },
+        width: r.width.map(|w| w as i64),
+        commands: Some(commands.len() as i64),
+        output_lines: Some(r.output_lines as i64),
+        warnings: (!warnings.is_empty()).then(|| warnings.join("; ")),
+        text: (!r.lines.is_empty()).then(|| r.lines.join("\n")),
+    };
+    (row, commands)
 }
 
 #[cfg(test)]

@@ -143,6 +143,51 @@ impl FrameValue for Timestamp {
     }
 }
 
+impl FrameValue for Option<Timestamp> {
+    const TYPE_NAME: &'static str = "datetime[ms, UTC]";
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        Int64Chunked::from_iter_options(name.into(), values.map(|t| t.map(|t| t.0)))
+            .into_datetime(TimeUnit::Milliseconds, None)
+            .into_column()
+    }
+    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
+        let Some(c) = column else {
+            return Ok(vec![None; height]);
+        };
+        let dt = c.datetime()?;
+        let scale = match dt.time_unit() {
+            TimeUnit::Milliseconds => 1,
+            TimeUnit::Microseconds => 1_000,
+            TimeUnit::Nanoseconds => 1_000_000,
+        };
+        Ok(dt
+            .physical()
+            .iter()
+            .map(|v| v.map(|v| Timestamp(v / scale)))
+            .collect())
+    }
+    fn to_json(&self) -> serde_json::Value {
+        self.map_or(serde_json::Value::Null, |t| t.to_rfc3339().into())
+    }
+}
+
+impl FrameValue for Option<f64> {
+    const TYPE_NAME: &'static str = "float64";
+    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+        Float64Chunked::from_iter_options(name.into(), values.copied()).into_column()
+    }
+    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
+        match column {
+            Some(c) => Ok(c.f64()?.iter().collect()),
+            None => Ok(vec![None; height]),
+        }
+    }
+    fn to_json(&self) -> serde_json::Value {
+        self.and_then(serde_json::Number::from_f64)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
 /// One column of a table, as documented in the README.
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnSpec {

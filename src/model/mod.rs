@@ -164,6 +164,91 @@ crate::table! {
 }
 
 crate::table! {
+    /// One session transcript (the terminal recording ECS Exec uploads at the end of a session).
+    pub struct TranscriptRow("transcripts") {
+        /// Deduplication key: the session id, or `source:<source>` when the session id is unknown.
+        transcript_id: Option<String>,
+        /// The session id (from the S3 key, log stream, file name or `sessionId`).
+        session_id: Option<String>,
+        /// When the session ended as far as the transcript says (header, footer or upload time;
+        /// the epoch when none is known): the store's partition key.
+        time: Timestamp,
+        /// Where it was read: a path, `path#logStream` for CloudWatch exports.
+        source: Option<String>,
+        /// `s3` (the `script` file), `cloudwatch` or `session_manager`.
+        format: Option<String>,
+        /// Bytes of the transcript as stored.
+        bytes: Option<i64>,
+        /// `Script started on` time (written when the agent generated the log: the session's end).
+        header_time: Option<Timestamp>,
+        /// `Script done on` time.
+        footer_time: Option<Timestamp>,
+        /// CloudWatch event timestamp or Session Manager `eventTime` (upload time).
+        uploaded: Option<Timestamp>,
+        /// `COMMAND_EXIT_CODE` of the footer.
+        exit_code: Option<i64>,
+        /// `present`, `empty` (no terminal output, e.g. a stub), `truncated` (no footer: cut off) or
+        /// `unreadable` (not a terminal recording: binary or garbage).
+        status: Option<String>,
+        /// Shell whose line editor drew it: `bash`, `zsh`, `ash`, or `sh` when no editor marks were seen.
+        shell: Option<String>,
+        /// Terminal width, when a wrapped line revealed it.
+        width: Option<i64>,
+        /// Commands reconstructed (abandoned ones included).
+        commands: Option<i64>,
+        /// Output lines (not input).
+        output_lines: Option<i64>,
+        /// Problems met reading it, `; `-separated.
+        warnings: Option<String>,
+        /// The transcript as a person saw it: one line per screen line, escapes applied (redacted on output).
+        text: Option<String>,
+    }
+}
+
+crate::table! {
+    /// One command line reconstructed from a transcript.
+    pub struct CommandRow("commands") {
+        /// Deduplication key: `<session id>#<seq>`.
+        command_id: Option<String>,
+        /// The session id.
+        session_id: Option<String>,
+        /// Order in the session, from 1.
+        seq: Option<i64>,
+        /// The transcript's time (see `transcripts.time`); commands carry no time of their own.
+        time: Timestamp,
+        /// User from the prompt, when it shows one.
+        user: Option<String>,
+        /// Host from the prompt, when it shows one.
+        host: Option<String>,
+        /// Working directory from the prompt, when it shows one.
+        cwd: Option<String>,
+        /// The command as submitted (continuation lines joined with a newline).
+        command: Option<String>,
+        /// Edited before submission (erased, moved over, recalled and changed).
+        edited: Option<bool>,
+        /// Arrived as a paste.
+        pasted: Option<bool>,
+        /// Spans continuation lines (loops, here-documents, quotes, backslashes).
+        multi_line: Option<bool>,
+        /// Abandoned with Ctrl-C: typed but never run.
+        abandoned: Option<bool>,
+        /// Ran a full-screen program (vi, less, top): what it showed is not reconstructed.
+        full_screen: Option<bool>,
+        /// Lines of output that followed.
+        output_lines: Option<i64>,
+        /// Bytes of output that followed.
+        output_bytes: Option<i64>,
+        /// The first lines of that output (redacted on output).
+        output_excerpt: Option<String>,
+        /// 1.0 when the shell marked where the prompt ended; 0.95 from a learned prompt; 0.8 from a
+        /// prompt-like prefix; 0.5 when no prompt was found.
+        confidence: Option<f64>,
+        /// Where the transcript was read.
+        source: Option<String>,
+    }
+}
+
+crate::table! {
     /// One ECS Exec session: a successful `ExecuteCommand`, one row per session id.
     pub struct Session("sessions") {
         /// ECS Exec session id.
@@ -204,6 +289,16 @@ crate::table! {
         task_arn: Option<String>,
         /// The `ExecuteCommand` event id.
         event_id: Option<String>,
+        /// `present`, `empty`, `truncated`, `unreadable` (see `transcripts.status`) or `missing`.
+        transcript_status: Option<String>,
+        /// When the session ended (transcript footer, header or upload time).
+        end_time: Option<Timestamp>,
+        /// Seconds from the `ExecuteCommand` to the transcript's end.
+        duration_s: Option<i64>,
+        /// Commands reconstructed from the transcript (abandoned ones excluded).
+        commands: Option<i64>,
+        /// Shell seen in the transcript.
+        shell: Option<String>,
     }
 }
 
@@ -238,5 +333,47 @@ crate::table! {
         error_message: Option<String>,
         /// The event id.
         event_id: Option<String>,
+    }
+}
+
+crate::table! {
+    /// A reconstructed command (or a CloudTrail command string) with who, when and where: what
+    /// `commands` and `search` print.
+    pub struct CommandHit("command_hits") {
+        /// The session id.
+        session_id: Option<String>,
+        /// Order of the command in its session (null for a CloudTrail command string).
+        seq: Option<i64>,
+        /// When the session started (the transcript's time for orphan transcripts).
+        time: Timestamp,
+        /// Who.
+        principal: Option<String>,
+        /// Target account.
+        account: Option<String>,
+        /// Region.
+        region: Option<String>,
+        /// Cluster name.
+        cluster: Option<String>,
+        /// Task id.
+        task_id: Option<String>,
+        /// Container name.
+        container: Option<String>,
+        /// Where the text was found: `command` (reconstructed), `cloudtrail` (the
+        /// `ExecuteCommand` command string) or `output`.
+        found_in: Option<String>,
+        /// Working directory from the prompt.
+        cwd: Option<String>,
+        /// The command (or the matching output line).
+        command: Option<String>,
+        /// Typed, then abandoned with Ctrl-C.
+        abandoned: Option<bool>,
+        /// Edited, pasted, multi-line, full-screen, as a comma-separated list.
+        flags: Option<String>,
+        /// Lines of output that followed.
+        output_lines: Option<i64>,
+        /// The first lines of that output (redacted).
+        output_excerpt: Option<String>,
+        /// Reconstruction confidence.
+        confidence: Option<f64>,
     }
 }

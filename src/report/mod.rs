@@ -23,7 +23,14 @@ pub enum Format {
 }
 
 /// Columns whose text can hold secrets typed or passed by users.
-const SENSITIVE: &[&str] = &["command", "command_overrides", "detail", "error_message"];
+const SENSITIVE: &[&str] = &[
+    "command",
+    "command_overrides",
+    "detail",
+    "error_message",
+    "output_excerpt",
+    "text",
+];
 
 /// How to render.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@
 //! <store>/control_events/day=2024-05-14/part-....parquet
 //! ```
 //!
-//! Appends are idempotent: rows whose `event_id` is already in that day's partition (an event's
+//! Appends are idempotent: rows whose key (`event_id`, `transcript_id`, `command_id`) is already in that day's partition (a row's
 //! day never changes, so a duplicate can only be there) are dropped before writing. Each part is
 //! written to a temporary name and renamed into place, so a failed or interrupted run leaves
 //! either a whole part or none; readers also drop repeated ids, so even a crash in the middle
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use polars::prelude::*;
 
-use crate::model::{ControlEvent, ExecEvent, Table, Timestamp};
+use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, Timestamp, TranscriptRow};
 
 /// Parts in one day's partition before they are merged into one.
 const COMPACT_AT: usize = 24;
@@ -53,27 +53,39 @@ fn pq(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
 
 /// A row the store can partition and deduplicate.
 pub trait Stored: Table {
-    fn event_id(&self) -> Option<&str>;
+    /// The column that identifies a row (`event_id`, `transcript_id`, `command_id`).
+    const KEY: &'static str;
+    fn key(&self) -> Option<&str>;
+    /// The time that picks the row's day partition.
     fn time(&self) -> Timestamp;
 }
 
-impl Stored for ExecEvent {
-    fn event_id(&self) -> Option<&str> {
-        self.event_id.as_deref()
-    }
-    fn time(&self) -> Timestamp {
-        self.event_time
-    }
+macro_rules! stored {
+    ($t:ty, $key:ident, $time:ident) => {
+        impl Stored for $t {
+            const KEY: &'static str = stringify!($key);
+            fn key(&self) -> Option<&str> {
+                self.$key.as_deref()
+            }
+            fn time(&self) -> Timestamp {
+                self.$time
+            }
+        }
+    };
 }
 
-impl Stored for ControlEvent {
-    fn event_id(&self) -> Option<&str> {
-        self.event_id.as_deref()
-    }
-    fn time(&self) -> Timestamp {
-        self.event_time
-    }
-}
+stored!(ExecEvent, event_id, event_time);
+stored!(ControlEvent, event_id, event_time);
+stored!(TranscriptRow, transcript_id, time);
+stored!(CommandRow, command_id, time);
+
+/// Every table the store holds.
+const TABLES: [&str; 4] = [
+    ExecEvent::NAME,
+    ControlEvent::NAME,
+    TranscriptRow::NAME,
+    CommandRow::NAME,
+];
 
 /// What an append did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +145,7 @@ impl Store {
 
     /// Temporary parts left by an interrupted writer are never complete: remove them.
     fn remove_stale_temporaries(&self) -> Result<(), StoreError> {
-        for table in [ExecEvent::NAME, ControlEvent::NAME] {
+        for table in TABLES {
             for day in list_dir(&self.root.join(table))? {
                 for f in list_dir(&day)? {
                     if f.extension().is_some_and(|e| e == "tmp") {
@@ -154,13 +166,13 @@ impl Store {
         let mut report = Appended::default();
         for (day, rows) in by_day {
             let dir = self.table_dir::<T>().join(format!("day={day}"));
-            let existing = read_ids(&dir)?;
+            let existing = read_ids(&dir, T::KEY)?;
             let before = rows.len() as u64;
             let mut seen = HashSet::new();
             let fresh: Vec<T> = rows
                 .into_iter()
                 .filter(|r| {
-                    r.event_id()
+                    r.key()
                         .is_none_or(|id| !existing.contains(id) && seen.insert(id.to_owned()))
                 })
                 .collect();
@@ -206,7 +218,7 @@ impl Store {
             files.extend(parts(&day_dir)?);
         }
         let mut rows: Vec<T> = read_parts(&files)?;
-        rows.sort_by(|a, b| (a.time(), a.event_id()).cmp(&(b.time(), b.event_id())));
+        rows.sort_by(|a, b| (a.time(), a.key()).cmp(&(b.time(), b.key())));
         Ok(rows)
     }
 }
@@ -230,15 +242,15 @@ fn parts(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
         .collect())
 }
 
-fn read_ids(dir: &Path) -> Result<HashSet<String>, StoreError> {
+fn read_ids(dir: &Path, key: &str) -> Result<HashSet<String>, StoreError> {
     let mut ids = HashSet::new();
     for part in parts(dir)? {
         let file = fs::File::open(&part).map_err(io(&part))?;
         let df = ParquetReader::new(file)
-            .with_columns(Some(vec!["event_id".into()]))
+            .with_columns(Some(vec![key.into()]))
             .finish()
             .map_err(pq(&part))?;
-        let col = df.column("event_id").map_err(pq(&part))?;
+        let col = df.column(key).map_err(pq(&part))?;
         ids.extend(
             col.str()
                 .map_err(pq(&part))?
@@ -258,7 +270,7 @@ fn read_parts<T: Stored>(files: &[PathBuf]) -> Result<Vec<T>, StoreError> {
         let file = fs::File::open(part).map_err(io(part))?;
         let df = ParquetReader::new(file).finish().map_err(pq(part))?;
         for row in T::from_frame(&df).map_err(pq(part))? {
-            if row.event_id().is_none_or(|id| seen.insert(id.to_owned())) {
+            if row.key().is_none_or(|id| seen.insert(id.to_owned())) {
                 rows.push(row);
             }
         }

@@ -50,6 +50,8 @@ pub struct Reconstruction {
     pub width: Option<usize>,
     /// Printable output lines that were not input.
     pub output_lines: u64,
+    /// The transcript as a person saw it, one screen line per entry.
+    pub lines: Vec<String>,
 }
 
 const TERMINATORS: &[&str] = &["$ ", "# ", "% ", "> ", "❯ ", "➜ ", "» ", "λ ", "$", "#"];
@@ -244,6 +246,11 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
     };
     let mut last_was_input = false;
     for event in &events {
+        out.lines.push(match event {
+            Event::Row(row) => row.text.trim_end().to_owned(),
+            Event::FullScreen => "[full-screen program]".to_owned(),
+            Event::Clear => "[screen cleared]".to_owned(),
+        });
         match event {
             Event::Row(row) if row.input => {
                 let (prompt, mut text, confidence) = split_row(row, &learned);

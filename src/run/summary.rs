@@ -1,0 +1,243 @@
+//! What a scan read, kept and skipped, for people (stderr or stdout) and programs (JSON).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+
+use crate::ingest::ScanOutput;
+use crate::model::{
+    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Session, Table,
+    TranscriptRow,
+};
+use crate::store::Appended;
+
+/// The schema of every table as Markdown (what the README lists).
+pub fn schema_markdown() -> String {
+    let mut out = String::new();
+    let mut table = |name: &str, cols: Vec<ColumnSpec>| {
+        out.push_str(&format!(
+            "### `{name}`\n\n| column | type | meaning |\n| --- | --- | --- |\n"
+        ));
+        for c in cols {
+            out.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                c.name,
+                c.type_name,
+                c.doc.replace('\n', " ")
+            ));
+        }
+        out.push('\n');
+    };
+    table(ExecEvent::NAME, ExecEvent::columns());
+    table(ControlEvent::NAME, ControlEvent::columns());
+    table(TranscriptRow::NAME, TranscriptRow::columns());
+    table(CommandRow::NAME, CommandRow::columns());
+    table(Session::NAME, Session::columns());
+    table(Attempt::NAME, Attempt::columns());
+    table(CommandHit::NAME, CommandHit::columns());
+    out
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+/// What the store took from one ingest, per table.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stored {
+    pub exec: Appended,
+    pub control: Appended,
+    pub transcripts: Appended,
+    pub commands: Appended,
+}
+
+impl Stored {
+    fn already(&self) -> u64 {
+        self.exec.already_stored + self.control.already_stored + self.transcripts.already_stored
+    }
+}
+
+/// Counts of one scan, for the summary and JSON output.
+pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
+    let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &scan.files {
+        if let Some(k) = f.kind {
+            *kinds.entry(k.label()).or_default() += 1;
+        }
+    }
+    let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
+    for t in &scan.transcripts {
+        *statuses
+            .entry(t.status.as_deref().unwrap_or("?"))
+            .or_default() += 1;
+    }
+    let skipped: Vec<Value> = scan
+        .skipped()
+        .map(|f| json!({"path": f.path.display().to_string(), "reason": f.error}))
+        .collect();
+    let damaged: Vec<Value> = scan
+        .files
+        .iter()
+        .filter(|f| f.warning.is_some() || !f.bad_records.is_empty())
+        .map(|f| {
+            json!({"path": f.path.display().to_string(), "warning": f.warning,
+                   "bad_records": f.bad_records.len(), "examples": f.bad_records.iter().take(3).collect::<Vec<_>>()})
+        })
+        .collect();
+    let mut v = json!({
+        "files": scan.files.len(),
+        "bytes": scan.files.iter().map(|f| f.bytes).sum::<u64>(),
+        "kinds": kinds,
+        "digest_files_passed_over": scan.digests.len(),
+        "records": scan.files.iter().map(|f| f.records).sum::<u64>(),
+        "candidates": scan.files.iter().map(|f| f.candidates).sum::<u64>(),
+        "exec_events": scan.exec.len(),
+        "control_events": scan.control.len(),
+        "duplicates_in_input": scan.duplicates,
+        "transcripts": scan.transcripts.len(),
+        "transcript_status": statuses,
+        "duplicate_transcripts": scan.duplicate_transcripts,
+        "commands": scan.commands.len(),
+        "files_skipped": skipped,
+        "files_with_problems": damaged,
+        "bad_records": scan.files.iter().map(|f| f.bad_records.len()).sum::<usize>(),
+    });
+    if let Some(s) = stored {
+        v["stored"] = json!({"exec_added": s.exec.added, "control_added": s.control.added,
+                             "transcripts_added": s.transcripts.added, "commands_added": s.commands.added,
+                             "already_stored": s.already()});
+    }
+    v
+}
+
+/// True when anything could not be read: a file, a record, or a transcript that is not one.
+/// Empty and cut-off transcripts are states of the evidence, reported, not read errors.
+pub fn had_problems(scan: &ScanOutput) -> bool {
+    let transcript_file = |f: &crate::ingest::FileReport| {
+        f.kind == Some(crate::ingest::cloudtrail::InputKind::Transcript)
+    };
+    scan.files.iter().any(|f| {
+        f.error.is_some()
+            || !f.bad_records.is_empty()
+            || (f.warning.is_some() && !transcript_file(f))
+    }) || scan
+        .transcripts
+        .iter()
+        .any(|t| t.status.as_deref() == Some("unreadable"))
+}
+
+/// The human summary of a scan.
+pub fn print_summary(
+    out: &mut dyn Write,
+    scan: &ScanOutput,
+    stored: Option<Stored>,
+    quiet: bool,
+) -> io::Result<()> {
+    let s = summary_json(scan, stored);
+    let kinds: Vec<String> = s["kinds"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
+        .unwrap_or_default();
+    let mut read_line = format!(
+        "read {} files ({}): {}",
+        scan.files.len(),
+        human_bytes(s["bytes"].as_u64().unwrap_or(0)),
+        if kinds.is_empty() {
+            "nothing usable".to_owned()
+        } else {
+            kinds.join(", ")
+        }
+    );
+    if !scan.digests.is_empty() {
+        read_line.push_str(&format!(
+            "; {} CloudTrail digest files passed over",
+            scan.digests.len()
+        ));
+    }
+    writeln!(out, "{read_line}")?;
+    let sessions = scan
+        .exec
+        .iter()
+        .filter(|e| e.outcome.as_deref() == Some("success"))
+        .count();
+    writeln!(
+        out,
+        "records {} · parsed {} candidates · kept {} exec events ({} successful, {} failed) and {} control events · {} duplicates dropped",
+        s["records"],
+        s["candidates"],
+        scan.exec.len(),
+        sessions,
+        scan.exec.len() - sessions,
+        scan.control.len(),
+        scan.duplicates
+    )?;
+    if !scan.transcripts.is_empty() {
+        let statuses: Vec<String> = s["transcript_status"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
+            .unwrap_or_default();
+        let mut line = format!(
+            "transcripts {} ({}) · {} commands reconstructed",
+            scan.transcripts.len(),
+            statuses.join(", "),
+            scan.commands.len()
+        );
+        if scan.duplicate_transcripts > 0 {
+            line.push_str(&format!(
+                " · {} duplicate transcripts dropped",
+                scan.duplicate_transcripts
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    if let Some(st) = stored {
+        writeln!(
+            out,
+            "store: added {} exec and {} control events, {} transcripts, {} commands; {} were already stored",
+            st.exec.added,
+            st.control.added,
+            st.transcripts.added,
+            st.commands.added,
+            st.already()
+        )?;
+    }
+    let skipped: Vec<_> = scan.skipped().collect();
+    if !skipped.is_empty() {
+        writeln!(out, "skipped {} files:", skipped.len())?;
+        for f in skipped.iter().take(if quiet { 0 } else { usize::MAX }) {
+            writeln!(
+                out,
+                "  {}: {}",
+                f.path.display(),
+                f.error.as_deref().unwrap_or("")
+            )?;
+        }
+    }
+    for f in scan
+        .files
+        .iter()
+        .filter(|f| f.warning.is_some() || !f.bad_records.is_empty())
+    {
+        if let Some(w) = &f.warning {
+            writeln!(out, "warning: {}: {w}", f.path.display())?;
+        }
+        if !f.bad_records.is_empty() {
+            writeln!(
+                out,
+                "warning: {}: {} records skipped",
+                f.path.display(),
+                f.bad_records.len()
+            )?;
+            for r in f.bad_records.iter().take(if quiet { 0 } else { 5 }) {
+                writeln!(out, "  {r}")?;
+            }
+        }
+    }
+    Ok(())
+}
