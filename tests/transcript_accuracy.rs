@@ -121,3 +121,60 @@ fn reconstruction_matches_the_shells_own_history() {
         "precision {precision:.4} recall {recall:.4}"
     );
 }
+
+/// The flags mean what they say on the real-shell set: abandoned lines, pastes, full-screen
+/// programs, continuation lines and edits.
+#[test]
+fn flags_are_right_on_real_shells() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/cases");
+    let mut checked = 0;
+    for dir in std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()) {
+        for truth_path in std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".truth.json"))
+        {
+            let truth: Value =
+                serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+            let log = truth_path.to_string_lossy().replace(".truth.json", ".log");
+            let r = reconstruct(&transcript::read(&std::fs::read(&log).unwrap(), &log)[0].body);
+            let find = |text: &str| {
+                r.commands
+                    .iter()
+                    .find(|c| c.text == text)
+                    .unwrap_or_else(|| panic!("{log}: no {text:?} in {:?}", r.commands))
+            };
+            let shell = truth["shell"].as_str().unwrap();
+            match truth["case"].as_str().unwrap() {
+                "ctrl_c_abandon" => assert!(find("rm -rf /srv/important").abandoned, "{log}"),
+                "alt_screen" => {
+                    assert!(find("less /etc/passwd").full_screen, "{log}");
+                    assert!(!find("echo back").full_screen, "{log}");
+                }
+                "multi_line" => assert!(
+                    r.commands
+                        .iter()
+                        .any(|c| c.multi_line && c.text.starts_with("for i in 1 2 3\n")),
+                    "{log}"
+                ),
+                "backspace" => assert!(find("echo fixed").edited, "{log}"),
+                "cursor_insert" => assert!(find("echo world ok").edited, "{log}"),
+                // readline marks a bracketed paste; zsh and busybox draw it like typing.
+                "paste" if shell == "bash" => assert!(find("echo pasted text").pasted, "{log}"),
+                "basic" => assert!(
+                    r.commands
+                        .iter()
+                        .all(|c| !c.edited && !c.abandoned && c.confidence >= 0.8),
+                    "{log}"
+                ),
+                _ => continue,
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked,
+        6 * 6 + 3,
+        "six shell and prompt variants, six cases each, plus bash pastes"
+    );
+}

@@ -124,21 +124,28 @@ impl Model {
                 self.c = 0;
             }
         }
-        let (c, insert) = (self.c, self.insert_mode);
+        let (c, insert, in_input) = (self.c, self.insert_mode, self.in_input);
         let row = self.row();
         if row.len() < c {
             row.resize(c, ' ');
         }
+        let mut changed = false;
         if c < row.len() {
             if insert {
                 row.insert(c, ch);
+                changed = true;
             } else {
+                // Rewriting a character with itself is a redraw (zsh does it), not an edit.
+                changed = row[c] != ch;
                 row[c] = ch;
             }
         } else {
             row.push(ch);
         }
         self.c += 1;
+        if in_input && changed {
+            self.edited = true;
+        }
     }
 
     fn commit(&mut self) {
@@ -302,9 +309,6 @@ impl Perform for Model {
                     self.r -= 1;
                     self.c = self.width.unwrap_or(0).saturating_sub(1);
                 }
-                if self.in_input {
-                    self.edited = true;
-                }
             }
             b'\t' => {
                 let next = (self.c / 8 + 1) * 8;
@@ -372,16 +376,8 @@ impl Perform for Model {
                 if let Some(k) = self.cuf_since_cr.as_mut() {
                     *k += n;
                 }
-                if self.in_input {
-                    self.edited = true;
-                }
             }
-            'D' => {
-                self.c = self.c.saturating_sub(param(params, 0, 1));
-                if self.in_input {
-                    self.edited = true;
-                }
-            }
+            'D' => self.c = self.c.saturating_sub(param(params, 0, 1)),
             'G' | '`' => self.c = param(params, 0, 1) - 1,
             'A' => self.r = self.r.saturating_sub(param(params, 0, 1)),
             'B' => self.r += param(params, 0, 1),
@@ -395,17 +391,28 @@ impl Perform for Model {
                 let c = self.c;
                 let mode = param(params, 0, 0);
                 let row = self.row();
+                let erased = match mode {
+                    0 => row.iter().skip(c).any(|x| *x != ' '),
+                    _ => row.iter().take(c + 1).any(|x| *x != ' '),
+                };
                 match mode {
                     0 => row.truncate(c),
                     1 => row.iter_mut().take(c + 1).for_each(|x| *x = ' '),
                     _ => row.clear(),
                 }
+                if self.in_input && erased && self.row_input {
+                    self.edited = true;
+                }
             }
             'J' => match param(params, 0, 0) {
                 0 => {
                     let (r, c) = (self.r, self.c);
+                    let erased = self.row().iter().skip(c).any(|x| *x != ' ');
                     self.row().truncate(c);
                     self.rows.truncate(r + 1);
+                    if self.in_input && erased && self.row_input {
+                        self.edited = true;
+                    }
                 }
                 2 | 3 => {
                     if !self.line_is_blank() && !self.in_input {
@@ -426,9 +433,9 @@ impl Perform for Model {
                 if c < row.len() {
                     let end = (c + n).min(row.len());
                     row.drain(c..end);
-                }
-                if self.in_input {
-                    self.edited = true;
+                    if self.in_input {
+                        self.edited = true;
+                    }
                 }
             }
             '@' => {
