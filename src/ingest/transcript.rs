@@ -383,7 +383,7 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
         commands: Some(commands.len() as i64),
         output_lines: Some(r.output_lines as i64),
         warnings: (!warnings.is_empty()).then(|| warnings.join("; ")),
-        text: (!r.lines.is_empty()).then(|| r.lines.join("\n")),
+        text: (!r.text.is_empty()).then(|| r.text.clone()),
     };
     (row, commands)
 }

@@ -50,8 +50,8 @@ pub struct Reconstruction {
     pub width: Option<usize>,
     /// Printable output lines that were not input.
     pub output_lines: u64,
-    /// The transcript as a person saw it, one screen line per entry.
-    pub lines: Vec<String>,
+    /// The transcript as a person saw it, one screen line per line.
+    pub text: String,
 }
 
 const TERMINATORS: &[&str] = &["$ ", "# ", "% ", "> ", "❯ ", "➜ ", "» ", "λ ", "$", "#"];
@@ -142,9 +142,8 @@ fn prompt_parts(prompt: &str) -> (Option<String>, Option<String>, Option<String>
     (None, None, None)
 }
 
-/// Splits an input row into (prompt, command, confidence).
-fn split_row(row: &Row, learned: &[String]) -> (String, String, f32) {
-    let text = row.text.as_str();
+/// Splits an input row (`text` is its line) into (prompt, command, confidence).
+fn split_row(row: &Row, text: &str, learned: &[String]) -> (String, String, f32) {
     let exact = row.input_col.or(row.prompt_hint);
     if let Some(col) = exact {
         let at = char_to_byte(text, col);
@@ -164,17 +163,17 @@ fn split_row(row: &Row, learned: &[String]) -> (String, String, f32) {
 }
 
 /// Prompts learned from rows whose prompt end is known exactly, and from repetition.
-fn learn_prompts(rows: &[&Row]) -> Vec<String> {
+fn learn_prompts(rows: &[(&str, &Row)]) -> Vec<String> {
     let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut exact: Vec<String> = Vec::new();
-    for row in rows {
+    for (text, row) in rows {
         if let Some(col) = row.input_col.or(row.prompt_hint) {
-            let p = row.text[..char_to_byte(&row.text, col)].to_owned();
+            let p = text[..char_to_byte(text, col)].to_owned();
             if !p.trim().is_empty() && !exact.contains(&p) {
                 exact.push(p);
             }
-        } else if let Some(&end) = terminator_prefixes(&row.text).first() {
-            *counts.entry(row.text[..end].to_owned()).or_default() += 1;
+        } else if let Some(&end) = terminator_prefixes(text).first() {
+            *counts.entry(text[..end].to_owned()).or_default() += 1;
         }
     }
     exact.extend(counts.into_iter().filter(|(_, n)| *n >= 2).map(|(p, _)| p));
@@ -183,25 +182,24 @@ fn learn_prompts(rows: &[&Row]) -> Vec<String> {
 
 /// Rows of a transcript without any line-editor marks (dash, sh, cleaned Session Manager text):
 /// input rows are those that start with a prompt seen at least twice.
-fn infer_input_rows(events: &mut [Event]) {
-    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+fn infer_input_rows(events: &mut [Event], text: &str) {
+    let prompt_of = |r: &Row| -> Option<&str> {
+        let line = &text[r.start..r.end];
+        terminator_prefixes(line).first().map(|&end| &line[..end])
+    };
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for e in events.iter() {
         if let Event::Row(r) = e {
-            if let Some(&end) = terminator_prefixes(&r.text).first() {
-                let p = &r.text[..end];
-                if p.len() <= 64 && prompt_like(p) {
-                    *counts.entry(p.to_owned()).or_default() += 1;
-                }
+            if let Some(p) = prompt_of(r).filter(|p| p.len() <= 64 && prompt_like(p)) {
+                *counts.entry(p).or_default() += 1;
             }
         }
     }
     for e in events.iter_mut() {
         if let Event::Row(r) = e {
-            if let Some(&end) = terminator_prefixes(&r.text).first() {
-                if counts.get(&r.text[..end]).is_some_and(|n| *n >= 2) {
-                    r.input = true;
-                    r.input_col = Some(r.text[..end].chars().count());
-                }
+            if let Some(p) = prompt_of(r).filter(|p| counts.get(p).is_some_and(|n| *n >= 2)) {
+                r.input = true;
+                r.input_col = Some(p.chars().count());
             }
         }
     }
@@ -218,23 +216,49 @@ fn prompt_like(p: &str) -> bool {
         || (!body.contains("  ") && body.chars().all(|c| !c.is_control()) && body.len() <= 48)
 }
 
+/// Accounts output lines `text[start..end]` to the last command.
+fn output(out: &mut Reconstruction, text: &str, start: usize, end: usize, lines: u64) {
+    out.output_lines += lines;
+    let Some(cmd) = out.commands.last_mut() else {
+        return;
+    };
+    let before = cmd.output_lines as usize;
+    cmd.output_lines += lines;
+    cmd.output_bytes += (end - start) as u64 + 1;
+    for l in text[start..end]
+        .split('\n')
+        .take(EXCERPT_LINES.saturating_sub(before))
+    {
+        if cmd.output_excerpt.len() >= EXCERPT_CHARS {
+            break;
+        }
+        if before > 0 || !cmd.output_excerpt.is_empty() {
+            cmd.output_excerpt.push('\n');
+        }
+        let room = EXCERPT_CHARS - cmd.output_excerpt.len();
+        cmd.output_excerpt.push_str(&l[..char_to_byte(l, room)]);
+    }
+}
+
 /// Reconstructs the commands of one transcript body.
 pub fn reconstruct(body: &[u8]) -> Reconstruction {
     let drawn = screen::draw(body);
     let mut events = drawn.events;
+    let text = drawn.text;
     let shell = match drawn.editor {
         Editor::Readline => "bash",
         Editor::Zle => "zsh",
         Editor::Busybox => "ash",
         Editor::Unknown => {
-            infer_input_rows(&mut events);
+            infer_input_rows(&mut events, &text);
             "sh"
         }
     };
-    let input_rows: Vec<&Row> = events
+    let line = |r: &Row| &text[r.start..r.end];
+    let input_rows: Vec<(&str, &Row)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Row(r) if r.input => Some(r),
+            Event::Row(r) if r.input => Some((line(r), r)),
             _ => None,
         })
         .collect();
@@ -246,35 +270,30 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
     };
     let mut last_was_input = false;
     for event in &events {
-        out.lines.push(match event {
-            Event::Row(row) => row.text.trim_end().to_owned(),
-            Event::FullScreen => "[full-screen program]".to_owned(),
-            Event::Clear => "[screen cleared]".to_owned(),
-        });
         match event {
             Event::Row(row) if row.input => {
-                let (prompt, mut text, confidence) = split_row(row, &learned);
-                let abandoned = text.trim_end().ends_with("^C") || row.interrupted;
+                let (prompt, mut cmd, confidence) = split_row(row, line(row), &learned);
+                let abandoned = cmd.trim_end().ends_with("^C") || row.interrupted;
                 if abandoned {
-                    text = text.trim_end().trim_end_matches("^C").to_owned();
+                    cmd = cmd.trim_end().trim_end_matches("^C").to_owned();
                 }
                 let continues = last_was_input
                     && is_continuation_prompt(&prompt)
                     && out.commands.last().is_some_and(|c| !c.abandoned);
                 if continues {
-                    let cmd = out.commands.last_mut().expect("checked");
-                    cmd.text.push('\n');
-                    cmd.text.push_str(text.trim_end());
-                    cmd.multi_line = true;
-                    cmd.edited |= row.edited;
-                    cmd.pasted |= row.pasted;
-                    cmd.abandoned = abandoned;
-                    cmd.confidence = cmd.confidence.min(confidence);
-                } else if !text.trim().is_empty() {
+                    let last = out.commands.last_mut().expect("checked");
+                    last.text.push('\n');
+                    last.text.push_str(cmd.trim_end());
+                    last.multi_line = true;
+                    last.edited |= row.edited;
+                    last.pasted |= row.pasted;
+                    last.abandoned = abandoned;
+                    last.confidence = last.confidence.min(confidence);
+                } else if !cmd.trim().is_empty() {
                     let (user, host, cwd) = prompt_parts(&prompt);
                     out.commands.push(Command {
                         prompt,
-                        text: text.trim_end().to_owned(),
+                        text: cmd.trim_end().to_owned(),
                         user,
                         host,
                         cwd,
@@ -289,23 +308,11 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
             }
             Event::Row(row) => {
                 last_was_input = false;
-                out.output_lines += 1;
-                if let Some(cmd) = out.commands.last_mut() {
-                    cmd.output_lines += 1;
-                    cmd.output_bytes += row.text.len() as u64 + 1;
-                    if cmd.output_lines as usize <= EXCERPT_LINES
-                        && cmd.output_excerpt.len() < EXCERPT_CHARS
-                    {
-                        if !cmd.output_excerpt.is_empty() {
-                            cmd.output_excerpt.push('\n');
-                        }
-                        let room = EXCERPT_CHARS - cmd.output_excerpt.len();
-                        cmd.output_excerpt.push_str(
-                            &row.text
-                                [..char_to_byte(&row.text, room.min(row.text.chars().count()))],
-                        );
-                    }
-                }
+                output(&mut out, &text, row.start, row.end, 1);
+            }
+            &Event::Output { start, end, lines } => {
+                last_was_input = false;
+                output(&mut out, &text, start, end, lines);
             }
             Event::FullScreen => {
                 last_was_input = false;
@@ -316,6 +323,7 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
             Event::Clear => last_was_input = false,
         }
     }
+    out.text = text;
     out
 }
 

@@ -21,8 +21,10 @@ use vte::{Params, Parser, Perform};
 /// One line as it ended up on the screen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Row {
-    /// The line's text (soft-wrapped rows joined), trailing blanks removed.
-    pub text: String,
+    /// Where the line's text (soft-wrapped rows joined) is in [`Drawn::text`]: output lines
+    /// without trailing blanks, input lines with them (a prompt's own space must survive).
+    pub start: usize,
+    pub end: usize,
     /// The shell's line editor was reading input while this line was drawn.
     pub input: bool,
     /// Where input started, in characters, when a mark was written after the prompt (exact).
@@ -41,6 +43,13 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Row(Row),
+    /// Consecutive output lines, `text[start..end]` (once a line editor's marks were seen;
+    /// before that every line is a [`Row`], for prompts to be inferred from).
+    Output {
+        start: usize,
+        end: usize,
+        lines: u64,
+    },
     /// A full-screen program took over the screen (alternate screen on); its drawing is not kept.
     FullScreen,
     /// The screen was cleared.
@@ -62,7 +71,12 @@ pub enum Editor {
 
 #[derive(Default)]
 struct Model {
+    /// Every committed line, `\n`-separated: the transcript as a person saw it.
+    text: String,
+    /// Physical rows of the line being drawn; `rows[..used]` are live, the rest keep their
+    /// buffers for reuse (a transcript has many lines; allocating each one dominated the time).
     rows: Vec<Vec<char>>,
+    used: usize,
     r: usize,
     c: usize,
     width: Option<usize>,
@@ -90,7 +104,14 @@ struct Model {
     events: Vec<Event>,
     /// Bytes of printable output (not input) seen.
     printed: u64,
+    /// vte is in its ground state: every callback but `hook`/`put` ends a complete action.
+    ground: bool,
 }
+
+/// Cursor limits: a terminal clamps the cursor to its screen; without one, garbage such as
+/// `CSI 99999 C` in binary output would pad lines to absurd widths.
+const MAX_COL: usize = 4096;
+const MAX_ROWS: usize = 256;
 
 fn param(params: &Params, i: usize, default: usize) -> usize {
     params
@@ -105,20 +126,51 @@ impl Model {
         while self.rows.len() <= self.r {
             self.rows.push(Vec::new());
         }
+        if self.used <= self.r {
+            for row in &mut self.rows[self.used..=self.r] {
+                row.clear();
+            }
+            self.used = self.r + 1;
+        }
         &mut self.rows[self.r]
+    }
+
+    fn live(&self) -> &[Vec<char>] {
+        &self.rows[..self.used]
+    }
+
+    fn reset_line(&mut self) {
+        self.used = 0;
+        self.r = 0;
+        self.c = 0;
     }
 
     /// Column in the logical line (soft-wrapped rows counted whole).
     fn logical_col(&self) -> usize {
-        self.rows.iter().take(self.r).map(Vec::len).sum::<usize>() + self.c
+        self.live().iter().take(self.r).map(Vec::len).sum::<usize>() + self.c
     }
 
     fn line_is_blank(&self) -> bool {
-        self.rows.iter().all(|r| r.iter().all(|c| *c == ' '))
+        self.live().iter().all(|r| r.iter().all(|c| *c == ' '))
     }
 
     fn put(&mut self, ch: char) {
-        if let Some(w) = self.width {
+        // The common case: appending at the end of the row. Only input wraps at the learned
+        // width (the line editor moves across its rows); output lines are kept whole.
+        if (self.width.is_none() || !self.in_input) && !self.insert_mode {
+            if self.r >= self.used {
+                self.row();
+            }
+            if self.c == self.rows[self.r].len() {
+                self.rows[self.r].push(ch);
+                self.c += 1;
+                if self.in_input {
+                    self.row_input = true;
+                }
+                return;
+            }
+        }
+        if let Some(w) = self.width.filter(|_| self.in_input) {
             if self.c >= w {
                 self.r += 1;
                 self.c = 0;
@@ -150,18 +202,37 @@ impl Model {
 
     fn commit(&mut self) {
         let input = self.row_input;
-        let joined: String = self.rows.iter().flatten().collect();
-        // Input keeps trailing blanks: a prompt's own space must survive an empty line.
-        let text = if input {
-            joined
-        } else {
-            joined.trim_end().to_owned()
-        };
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        let start = self.text.len();
+        for row in &self.rows[..self.used] {
+            self.text.extend(row.iter());
+        }
         if !input {
-            self.printed += text.len() as u64 + 1;
+            let kept = self.text[start..].trim_end().len();
+            self.text.truncate(start + kept);
+            self.printed += kept as u64 + 1;
+            if self.editor != Editor::Unknown {
+                let end = self.text.len();
+                match self.events.last_mut() {
+                    Some(Event::Output { end: e, lines, .. }) => {
+                        *e = end;
+                        *lines += 1;
+                    }
+                    _ => self.events.push(Event::Output {
+                        start,
+                        end,
+                        lines: 1,
+                    }),
+                }
+                self.reset_line();
+                return;
+            }
         }
         self.events.push(Event::Row(Row {
-            text,
+            start,
+            end: self.text.len(),
             input,
             input_col: if input { self.input_col } else { None },
             prompt_hint: if input { self.prompt_hint } else { None },
@@ -169,9 +240,7 @@ impl Model {
             pasted: input && self.pasted,
             interrupted: input && self.interrupted,
         }));
-        self.rows.clear();
-        self.r = 0;
-        self.c = 0;
+        self.reset_line();
         self.row_input = false;
         self.input_col = None;
         self.prompt_hint = None;
@@ -181,6 +250,15 @@ impl Model {
         if self.editor == Editor::Busybox {
             self.in_input = false; // no end mark: the line feed ends the line
         }
+    }
+
+    /// A marker line in the text for what is not kept (full-screen drawing, a cleared screen).
+    fn mark(&mut self, event: Event, label: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(label);
+        self.events.push(event);
     }
 
     fn start_input(&mut self, mark: Editor) {
@@ -214,13 +292,13 @@ impl Model {
     fn resolve_soft_wrap(&mut self, next: char) {
         if let Some(blank_at) = self.cr_after_blank.take() {
             let redraw = self.width.is_none()
-                && self.rows.get(self.r).and_then(|r| r.first()) == Some(&next);
+                && self.live().get(self.r).and_then(|r| r.first()) == Some(&next);
             if redraw || blank_at < 20 || self.width.is_some_and(|w| w != blank_at) {
                 return; // a redraw from the line start, not a wrap at the margin
             }
             let r = self.r;
-            if let Some(row) = self.rows.get_mut(r) {
-                row.truncate(blank_at);
+            if r < self.used {
+                self.rows[r].truncate(blank_at);
             }
             if self.width.is_none() && blank_at >= 8 {
                 self.width = Some(blank_at);
@@ -232,7 +310,41 @@ impl Model {
 }
 
 impl Perform for Model {
+    fn hook(&mut self, _params: &Params, _intermediates: &[u8], _ignore: bool, _action: char) {
+        self.ground = false;
+    }
+
+    fn put(&mut self, _byte: u8) {
+        self.ground = false;
+    }
+
+    fn unhook(&mut self) {
+        self.ground = true;
+    }
+
+    fn osc_dispatch(&mut self, _params: &[&[u8]], _bell_terminated: bool) {
+        self.ground = true;
+    }
+
     fn print(&mut self, ch: char) {
+        self.ground = true;
+        // Output being appended to its line, the bulk of any transcript: nothing to track.
+        if !self.in_input
+            && !self.alt
+            && self.crs == 0
+            && self.cr_after_blank.is_none()
+            && self.cuf_since_cr.is_none()
+        {
+            if self.r >= self.used {
+                self.row();
+            }
+            let row = &mut self.rows[self.r];
+            if self.c == row.len() && !self.insert_mode {
+                row.push(ch);
+                self.c += 1;
+                return;
+            }
+        }
         if self.alt {
             return;
         }
@@ -250,6 +362,7 @@ impl Perform for Model {
     }
 
     fn execute(&mut self, byte: u8) {
+        self.ground = true;
         if self.alt {
             return;
         }
@@ -263,10 +376,9 @@ impl Perform for Model {
                 if pending_wrap.is_some() {
                     self.cr_after_blank = pending_wrap;
                 }
-                let row_len = self.rows.get(self.r).map_or(0, Vec::len);
-                let ends_blank =
-                    self.c == row_len && self.c > 0 && self.rows[self.r][self.c - 1] == ' ';
-                if self.in_input && ends_blank && self.rows[self.r].iter().any(|c| *c != ' ') {
+                let row: &[char] = self.live().get(self.r).map_or(&[], Vec::as_slice);
+                let ends_blank = self.c == row.len() && self.c > 0 && row[self.c - 1] == ' ';
+                if self.in_input && ends_blank && row.iter().any(|c| *c != ' ') {
                     self.cr_after_blank = Some(self.c - 1);
                 }
                 if self.in_input {
@@ -283,7 +395,7 @@ impl Perform for Model {
                     && self.newline_crs > 0
                 {
                     // busybox wraps a long input line with a newline of its own.
-                    let len = self.rows.get(self.r).map_or(0, Vec::len);
+                    let len = self.live().get(self.r).map_or(0, Vec::len);
                     self.width.get_or_insert(len);
                     self.r += 1;
                     self.c = 0;
@@ -311,7 +423,7 @@ impl Perform for Model {
                 }
             }
             b'\t' => {
-                let next = (self.c / 8 + 1) * 8;
+                let next = ((self.c / 8 + 1) * 8).min(MAX_COL);
                 while self.c < next {
                     self.put(' ');
                 }
@@ -321,6 +433,7 @@ impl Perform for Model {
     }
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
+        self.ground = true;
         let private = intermediates.first() == Some(&b'?');
         if private && (action == 'h' || action == 'l') {
             for p in params.iter() {
@@ -344,12 +457,10 @@ impl Perform for Model {
                     1049 | 1047 | 47 => {
                         if action == 'h' && !self.alt {
                             self.alt = true;
-                            self.events.push(Event::FullScreen);
+                            self.mark(Event::FullScreen, "[full-screen program]");
                         } else if action == 'l' {
                             self.alt = false;
-                            self.rows.clear();
-                            self.r = 0;
-                            self.c = 0;
+                            self.reset_line();
                         }
                     }
                     _ => {}
@@ -371,19 +482,17 @@ impl Perform for Model {
         match action {
             'n' if param(params, 0, 0) == 6 => self.start_input(Editor::Busybox),
             'C' => {
-                let n = param(params, 0, 1);
-                self.c += n;
+                let n = param(params, 0, 1).min(MAX_COL);
+                self.c = (self.c + n).min(MAX_COL);
                 if let Some(k) = self.cuf_since_cr.as_mut() {
                     *k += n;
                 }
             }
             'D' => self.c = self.c.saturating_sub(param(params, 0, 1)),
-            'G' | '`' => self.c = param(params, 0, 1) - 1,
+            'G' | '`' => self.c = (param(params, 0, 1) - 1).min(MAX_COL),
             'A' => self.r = self.r.saturating_sub(param(params, 0, 1)),
-            'B' => self.r += param(params, 0, 1),
-            'H' | 'f' => {
-                self.c = param(params, 1, 1) - 1;
-            }
+            'B' => self.r = (self.r + param(params, 0, 1)).min(MAX_ROWS),
+            'H' | 'f' => self.c = (param(params, 1, 1) - 1).min(MAX_COL),
             'K' => {
                 if self.cr_after_blank.is_some() {
                     self.resolve_soft_wrap('\0'); // zsh: overflow blank, CR, erase, then the text
@@ -409,7 +518,7 @@ impl Perform for Model {
                     let (r, c) = (self.r, self.c);
                     let erased = self.row().iter().skip(c).any(|x| *x != ' ');
                     self.row().truncate(c);
-                    self.rows.truncate(r + 1);
+                    self.used = self.used.min(r + 1);
                     if self.in_input && erased && self.row_input {
                         self.edited = true;
                     }
@@ -418,11 +527,9 @@ impl Perform for Model {
                     if !self.line_is_blank() && !self.in_input {
                         self.commit();
                     }
-                    self.rows.clear();
-                    self.r = 0;
-                    self.c = 0;
+                    self.reset_line();
                     if self.events.last() != Some(&Event::Clear) {
-                        self.events.push(Event::Clear);
+                        self.mark(Event::Clear, "[screen cleared]");
                     }
                 }
                 _ => {}
@@ -439,7 +546,7 @@ impl Perform for Model {
                 }
             }
             '@' => {
-                let (c, n) = (self.c, param(params, 0, 1));
+                let (c, n) = (self.c, param(params, 0, 1).min(MAX_COL));
                 let row = self.row();
                 if c <= row.len() {
                     for _ in 0..n {
@@ -448,7 +555,7 @@ impl Perform for Model {
                 }
             }
             'X' => {
-                let (c, n) = (self.c, param(params, 0, 1));
+                let (c, n) = (self.c, param(params, 0, 1).min(MAX_COL));
                 let row = self.row();
                 for x in row.iter_mut().skip(c).take(n) {
                     *x = ' ';
@@ -465,6 +572,7 @@ impl Perform for Model {
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+        self.ground = true;
         if self.alt || !intermediates.is_empty() {
             return;
         }
@@ -476,10 +584,8 @@ impl Perform for Model {
             b'7' => self.saved = (self.r, self.c),
             b'8' => (self.r, self.c) = self.saved,
             b'c' => {
-                self.rows.clear();
-                self.r = 0;
-                self.c = 0;
-                self.events.push(Event::Clear);
+                self.reset_line();
+                self.mark(Event::Clear, "[screen cleared]");
             }
             _ => {}
         }
@@ -509,6 +615,8 @@ fn usual_crs_per_newline(body: &[u8]) -> usize {
 #[derive(Debug, Default)]
 pub struct Drawn {
     pub events: Vec<Event>,
+    /// Every line as a person saw it, `\n`-separated; rows point into it.
+    pub text: String,
     pub editor: Editor,
     pub width: Option<usize>,
 }
@@ -526,6 +634,7 @@ pub fn draw(body: &[u8]) -> Drawn {
     }
     Drawn {
         events: model.events,
+        text: model.text,
         editor: model.editor,
         width: model.width,
     }
@@ -535,31 +644,38 @@ pub fn draw(body: &[u8]) -> Drawn {
 mod tests {
     use super::*;
 
-    fn rows(body: &[u8]) -> Vec<Row> {
-        draw(body)
-            .events
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Row(r) => Some(r),
-                _ => None,
-            })
-            .collect()
+    /// Lines with their rows (output blocks expanded into plain output rows).
+    fn rows(body: &[u8]) -> Vec<(String, Row)> {
+        let d = draw(body);
+        let mut out = Vec::new();
+        for e in d.events {
+            match e {
+                Event::Row(r) => out.push((d.text[r.start..r.end].trim_end().to_owned(), r)),
+                Event::Output { start, end, .. } => out.extend(
+                    d.text[start..end]
+                        .split('\n')
+                        .map(|l| (l.to_owned(), Row::default())),
+                ),
+                _ => {}
+            }
+        }
+        out
     }
 
     #[test]
     fn backspace_and_erase_edit_the_line() {
         let r = rows(b"\x1b[?2004hroot@vm:/# ehco\x08\x1b[K\x08\x1b[K\x08\x1b[Kcho fixed\r\r\n\x1b[?2004l\rfixed\r\r\n");
-        assert_eq!(r[0].text, "root@vm:/# echo fixed");
-        assert!(r[0].input && r[0].edited);
-        assert_eq!(r[1].text, "fixed");
-        assert!(!r[1].input);
+        assert_eq!(r[0].0, "root@vm:/# echo fixed");
+        assert!(r[0].1.input && r[0].1.edited);
+        assert_eq!(r[1].0, "fixed");
+        assert!(!r[1].1.input);
     }
 
     #[test]
     fn readline_redraw_reveals_the_prompt_length() {
         let r = rows(b"\x1b[?2004hroot@vm:/# echo wrong\r\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[C\x1b[Kecho right\r\r\n");
-        assert_eq!(r[0].text, "root@vm:/# echo right");
-        assert_eq!(r[0].prompt_hint, Some(11));
+        assert_eq!(r[0].0, "root@vm:/# echo right");
+        assert_eq!(r[0].1.prompt_hint, Some(11));
     }
 
     #[test]
@@ -570,43 +686,45 @@ mod tests {
         let Event::Row(r) = &d.events[0] else {
             panic!()
         };
-        assert_eq!(r.text, "root@vm:/# echo xxxxxxxxxxxxxxxxxxxxxxxxxxxyy");
+        assert_eq!(
+            &d.text[r.start..r.end],
+            "root@vm:/# echo xxxxxxxxxxxxxxxxxxxxxxxxxxxyy"
+        );
     }
 
     #[test]
     fn marks_after_the_prompt_give_the_exact_input_column() {
         let zle = rows(b"vm# \x1b[K\x1b[?1h\x1b=\x1b[?2004hls\x1b[?1l\x1b>\x1b[?2004l\r\r\r\n");
-        assert_eq!(
-            (zle[0].text.as_str(), zle[0].input_col),
-            ("vm# ls", Some(4))
-        );
+        assert_eq!((zle[0].0.as_str(), zle[0].1.input_col), ("vm# ls", Some(4)));
         let ash = rows(b"/ # \x1b[6nid\r\r\nuid=0(root)\r\r\n");
-        assert_eq!((ash[0].input_col, ash[0].input), (Some(4), true));
-        assert!(!ash[1].input);
+        assert_eq!((ash[0].1.input_col, ash[0].1.input), (Some(4), true));
+        assert!(!ash[1].1.input);
     }
 
     #[test]
     fn alternate_screen_drawing_is_not_kept() {
         let d = draw(b"$ \x1b[6nless x\r\n\x1b[?1049hSECRET SCREEN\r\n\x1b[?1049l$ \x1b[6nid\r\n");
         assert!(d.events.contains(&Event::FullScreen));
-        let texts: Vec<String> = d
+        let texts: Vec<&str> = d
             .events
             .iter()
             .filter_map(|e| {
                 if let Event::Row(r) = e {
-                    Some(r.text.clone())
+                    Some(d.text[r.start..r.end].trim_end())
                 } else {
                     None
                 }
             })
             .collect();
         assert_eq!(texts, ["$ less x", "$ id"]);
+        assert!(!d.text.contains("SECRET SCREEN"));
+        assert_eq!(d.text.trim_end(), "$ less x\n[full-screen program]\n$ id");
     }
 
     #[test]
     fn invalid_utf8_and_binary_do_not_break_the_model() {
         let r = rows(b"out \xff\xfe\x00\x01 bin\r\n$ \x1b[6nid\r\n");
-        assert!(r[0].text.contains('\u{fffd}'));
-        assert_eq!(r[1].text, "$ id");
+        assert!(r[0].0.contains('\u{fffd}'));
+        assert_eq!(r[1].0, "$ id");
     }
 }

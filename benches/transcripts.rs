@@ -1,0 +1,83 @@
+//! Criterion bench of transcript reconstruction (terminal model + command segmentation), in
+//! transcript bytes per second on one core: over the real-shell test set (many small
+//! sessions), and over one long session whose output dominates, as large transcripts do.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use execaudit::ingest::transcript;
+use execaudit::terminal::reconstruct;
+
+fn bodies() -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/cases");
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "log") {
+            let bytes = std::fs::read(p).expect("read case");
+            out.extend(
+                transcript::read(&bytes, &p.to_string_lossy())
+                    .into_iter()
+                    .map(|t| t.body),
+            );
+        }
+    }
+    out
+}
+
+fn transcripts(c: &mut Criterion) {
+    let cases = bodies();
+    let total: u64 = cases.iter().map(|b| b.len() as u64).sum();
+    let mut g = c.benchmark_group("transcript");
+    g.throughput(Throughput::Bytes(total));
+    g.bench_function("real-shell set", |b| {
+        b.iter(|| {
+            for body in &cases {
+                black_box(reconstruct(body).commands.len());
+            }
+        })
+    });
+    // One long session: every case's body in turn, about 16 MB.
+    let mut long = Vec::new();
+    while long.len() < 16 << 20 {
+        for body in &cases {
+            long.extend_from_slice(body);
+        }
+    }
+    g.throughput(Throughput::Bytes(long.len() as u64));
+    g.sample_size(10);
+    g.bench_function("one 16 MB session", |b| {
+        b.iter(|| black_box(reconstruct(&long).commands.len()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, transcripts, parser_ceiling);
+criterion_main!(benches);
+
+struct Nothing;
+impl vte::Perform for Nothing {}
+
+fn parser_ceiling(c: &mut Criterion) {
+    let cases = bodies();
+    let mut long = Vec::new();
+    while long.len() < 16 << 20 {
+        for body in &cases {
+            long.extend_from_slice(body);
+        }
+    }
+    let mut g = c.benchmark_group("transcript");
+    g.throughput(Throughput::Bytes(long.len() as u64));
+    g.sample_size(10);
+    g.bench_function("vte alone (ceiling)", |b| {
+        b.iter(|| {
+            let mut p = vte::Parser::new();
+            p.advance(&mut Nothing, black_box(&long));
+        })
+    });
+    g.finish();
+}
