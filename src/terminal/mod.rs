@@ -54,7 +54,6 @@ pub struct Reconstruction {
     pub text: String,
 }
 
-const TERMINATORS: &[&str] = &["$ ", "# ", "% ", "> ", "❯ ", "➜ ", "» ", "λ ", "$", "#"];
 const EXCERPT_LINES: usize = 3;
 const EXCERPT_CHARS: usize = 240;
 
@@ -69,25 +68,23 @@ fn is_continuation_prompt(p: &str) -> bool {
             && t.len() <= 24)
 }
 
-/// Prefixes of `text` that end with a prompt terminator, shortest first (byte offsets).
+/// Prefixes of `text` that end with a prompt terminator (`$ `, `# `, `% `, `> `, `❯ `, `➜ `,
+/// `» `, `λ `, or a bare `$`/`#` ending the text), shortest first, as byte offsets. One pass:
+/// this runs on every input line.
 fn terminator_prefixes(text: &str) -> Vec<usize> {
-    let mut ends: Vec<usize> = Vec::new();
-    for t in TERMINATORS {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(t) {
-            let end = from + i + t.len();
-            // A bare `$`/`#` counts only at the end of the text (a prompt with no space after it).
-            if t.len() > 1 || end == text.len() {
-                ends.push(end);
-            }
-            from = from + i + t.len();
-            if from >= text.len() {
-                break;
-            }
+    let mut ends = Vec::new();
+    let mut prev: Option<char> = None;
+    for (i, ch) in text.char_indices() {
+        if ch == ' '
+            && prev.is_some_and(|p| matches!(p, '$' | '#' | '%' | '>' | '❯' | '➜' | '»' | 'λ'))
+        {
+            ends.push(i + 1);
         }
+        prev = Some(ch);
     }
-    ends.sort_unstable();
-    ends.dedup();
+    if text.ends_with(['$', '#']) {
+        ends.push(text.len());
+    }
     ends
 }
 

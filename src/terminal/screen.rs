@@ -100,12 +100,11 @@ struct Model {
     /// Carriage returns since the last other byte, and how many a plain newline carries here
     /// (2 in a `script` file, 1 in CloudWatch): busybox wraps a long line with one more.
     crs: usize,
-    newline_crs: usize,
+    /// How many line feeds carried 0, 1, 2, 3, 4+ carriage returns so far.
+    crs_seen: [u32; 5],
     events: Vec<Event>,
     /// Bytes of printable output (not input) seen.
     printed: u64,
-    /// vte is in its ground state: every callback but `hook`/`put` ends a complete action.
-    ground: bool,
 }
 
 /// Cursor limits: a terminal clamps the cursor to its screen; without one, garbage such as
@@ -252,6 +251,36 @@ impl Model {
         }
     }
 
+    /// Everything `print` does beyond appending output to its line (kept out of line so the
+    /// per-character fast path stays small).
+    #[inline(never)]
+    fn print_slow(&mut self, ch: char) {
+        if self.alt {
+            return;
+        }
+        self.crs = 0;
+        self.resolve_soft_wrap(ch);
+        if let Some(k) = self.cuf_since_cr.take() {
+            if k > 0 && self.in_input && self.r == 0 {
+                self.prompt_hint = Some(k);
+            }
+        }
+        if self.in_input {
+            self.row_input = true;
+        }
+        self.put(ch);
+    }
+
+    /// The carriage returns most line feeds have carried so far (2 in a `script` file, 1 in
+    /// CloudWatch): busybox wraps a long input line with one more.
+    fn usual_crs(&self) -> usize {
+        self.crs_seen
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, n)| **n)
+            .map_or(0, |(crs, _)| crs)
+    }
+
     /// A marker line in the text for what is not kept (full-screen drawing, a cleared screen).
     fn mark(&mut self, event: Event, label: &str) {
         if !self.text.is_empty() {
@@ -310,59 +339,32 @@ impl Model {
 }
 
 impl Perform for Model {
-    fn hook(&mut self, _params: &Params, _intermediates: &[u8], _ignore: bool, _action: char) {
-        self.ground = false;
-    }
-
-    fn put(&mut self, _byte: u8) {
-        self.ground = false;
-    }
-
-    fn unhook(&mut self) {
-        self.ground = true;
-    }
-
-    fn osc_dispatch(&mut self, _params: &[&[u8]], _bell_terminated: bool) {
-        self.ground = true;
-    }
-
+    #[inline]
     fn print(&mut self, ch: char) {
-        self.ground = true;
-        // Output being appended to its line, the bulk of any transcript: nothing to track.
-        if !self.in_input
-            && !self.alt
+        // Text appended to its line, output or typed, is the bulk of any transcript: nothing
+        // else to track (input wraps at a learned width, so that case takes the slow path).
+        if !self.alt
             && self.crs == 0
             && self.cr_after_blank.is_none()
             && self.cuf_since_cr.is_none()
+            && !self.insert_mode
         {
             if self.r >= self.used {
                 self.row();
             }
+            let fits = !self.in_input || self.width.is_none_or(|w| self.c < w);
             let row = &mut self.rows[self.r];
-            if self.c == row.len() && !self.insert_mode {
+            if self.c == row.len() && fits {
                 row.push(ch);
                 self.c += 1;
+                self.row_input |= self.in_input;
                 return;
             }
         }
-        if self.alt {
-            return;
-        }
-        self.crs = 0;
-        self.resolve_soft_wrap(ch);
-        if let Some(k) = self.cuf_since_cr.take() {
-            if k > 0 && self.in_input && self.r == 0 {
-                self.prompt_hint = Some(k);
-            }
-        }
-        if self.in_input {
-            self.row_input = true;
-        }
-        self.put(ch);
+        self.print_slow(ch);
     }
 
     fn execute(&mut self, byte: u8) {
-        self.ground = true;
         if self.alt {
             return;
         }
@@ -388,11 +390,12 @@ impl Perform for Model {
             }
             b'\n' => {
                 let crs = std::mem::take(&mut self.crs);
+                self.crs_seen[crs.min(4)] += 1;
                 self.cuf_since_cr = None;
                 if self.editor == Editor::Busybox
                     && self.in_input
-                    && crs > self.newline_crs
-                    && self.newline_crs > 0
+                    && crs > self.usual_crs()
+                    && self.usual_crs() > 0
                 {
                     // busybox wraps a long input line with a newline of its own.
                     let len = self.live().get(self.r).map_or(0, Vec::len);
@@ -433,7 +436,6 @@ impl Perform for Model {
     }
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
-        self.ground = true;
         let private = intermediates.first() == Some(&b'?');
         if private && (action == 'h' || action == 'l') {
             for p in params.iter() {
@@ -572,7 +574,6 @@ impl Perform for Model {
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
-        self.ground = true;
         if self.alt || !intermediates.is_empty() {
             return;
         }
@@ -592,25 +593,6 @@ impl Perform for Model {
     }
 }
 
-/// The number of carriage returns most line feeds carry in this body.
-fn usual_crs_per_newline(body: &[u8]) -> usize {
-    let mut counts = [0usize; 5];
-    for at in memchr::memchr_iter(b'\n', body) {
-        let crs = body[..at]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\r')
-            .count()
-            .min(4);
-        counts[crs] += 1;
-    }
-    counts
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, n)| **n)
-        .map_or(0, |(crs, _)| crs)
-}
-
 /// What the model made of a transcript body.
 #[derive(Debug, Default)]
 pub struct Drawn {
@@ -624,10 +606,7 @@ pub struct Drawn {
 /// Runs the terminal model over a transcript body (without the `script` header and footer).
 pub fn draw(body: &[u8]) -> Drawn {
     let mut parser = Parser::new();
-    let mut model = Model {
-        newline_crs: usual_crs_per_newline(body),
-        ..Model::default()
-    };
+    let mut model = Model { ..Model::default() };
     parser.advance(&mut model, body);
     if !model.line_is_blank() {
         model.commit();
