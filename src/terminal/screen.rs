@@ -206,7 +206,12 @@ impl Model {
         }
         let start = self.text.len();
         for row in &self.rows[..self.used] {
-            self.text.extend(row.iter());
+            if row.iter().all(char::is_ascii) {
+                // SAFETY: every byte pushed is ASCII, so the String stays valid UTF-8.
+                unsafe { self.text.as_mut_vec() }.extend(row.iter().map(|&c| c as u8));
+            } else {
+                self.text.extend(row.iter());
+            }
         }
         if !input {
             let kept = self.text[start..].trim_end().len();
@@ -366,6 +371,13 @@ impl Perform for Model {
 
     fn execute(&mut self, byte: u8) {
         if self.alt {
+            return;
+        }
+        // A carriage return in output, the most common control by far: only the column moves.
+        if byte == b'\r' && !self.in_input && self.cr_after_blank.is_none() {
+            self.crs += 1;
+            self.cuf_since_cr = None;
+            self.c = 0;
             return;
         }
         let pending_wrap = self.cr_after_blank.take();
