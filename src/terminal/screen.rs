@@ -77,6 +77,10 @@ struct Model {
     /// buffers for reuse (a transcript has many lines; allocating each one dominated the time).
     rows: Vec<Vec<char>>,
     used: usize,
+    /// The line being drawn is plain output appended to `text[line_start..]` (no rows in use):
+    /// most lines never need the row model, which takes over at the first edit.
+    in_text: bool,
+    line_start: usize,
     r: usize,
     c: usize,
     width: Option<usize>,
@@ -132,6 +136,26 @@ impl Model {
             self.used = self.r + 1;
         }
         &mut self.rows[self.r]
+    }
+
+    /// Moves a line kept in the text into the row model, before anything edits it.
+    #[inline]
+    fn flush_text(&mut self) {
+        if self.in_text {
+            self.move_text_to_rows();
+        }
+    }
+
+    #[cold]
+    fn move_text_to_rows(&mut self) {
+        self.in_text = false;
+        let (c, r) = (self.c, self.r);
+        let line: Vec<char> = self.text[self.line_start..].chars().collect();
+        self.text.truncate(self.line_start.saturating_sub(1));
+        self.r = 0;
+        self.row().extend(line);
+        self.r = r;
+        self.c = c;
     }
 
     fn live(&self) -> &[Vec<char>] {
@@ -200,6 +224,16 @@ impl Model {
     }
 
     fn commit(&mut self) {
+        if self.in_text {
+            // Plain output already in the text: trim it and account it.
+            self.in_text = false;
+            let kept = self.text[self.line_start..].trim_end().len();
+            self.text.truncate(self.line_start + kept);
+            self.printed += kept as u64 + 1;
+            self.output_line(self.line_start);
+            self.reset_line();
+            return;
+        }
         let input = self.row_input;
         if !self.text.is_empty() {
             self.text.push('\n');
@@ -263,6 +297,7 @@ impl Model {
         if self.alt {
             return;
         }
+        self.flush_text();
         self.crs = 0;
         self.resolve_soft_wrap(ch);
         if let Some(k) = self.cuf_since_cr.take() {
@@ -286,8 +321,34 @@ impl Model {
             .map_or(0, |(crs, _)| crs)
     }
 
+    /// Records the output line `text[start..]`: into the running output block once a line
+    /// editor is known, else as a row of its own (prompts are inferred from rows).
+    fn output_line(&mut self, start: usize) {
+        let end = self.text.len();
+        if self.editor == Editor::Unknown {
+            self.events.push(Event::Row(Row {
+                start,
+                end,
+                ..Row::default()
+            }));
+            return;
+        }
+        match self.events.last_mut() {
+            Some(Event::Output { end: e, lines, .. }) => {
+                *e = end;
+                *lines += 1;
+            }
+            _ => self.events.push(Event::Output {
+                start,
+                end,
+                lines: 1,
+            }),
+        }
+    }
+
     /// A marker line in the text for what is not kept (full-screen drawing, a cleared screen).
     fn mark(&mut self, event: Event, label: &str) {
+        self.flush_text();
         if !self.text.is_empty() {
             self.text.push('\n');
         }
@@ -344,26 +405,44 @@ impl Model {
 }
 
 impl Perform for Model {
-    #[inline]
+    #[inline(always)]
     fn print(&mut self, ch: char) {
         // Text appended to its line, output or typed, is the bulk of any transcript: nothing
         // else to track (input wraps at a learned width, so that case takes the slow path).
         if !self.alt
-            && self.crs == 0
             && self.cr_after_blank.is_none()
             && self.cuf_since_cr.is_none()
             && !self.insert_mode
         {
-            if self.r >= self.used {
-                self.row();
-            }
-            let fits = !self.in_input || self.width.is_none_or(|w| self.c < w);
-            let row = &mut self.rows[self.r];
-            if self.c == row.len() && fits {
-                row.push(ch);
+            if self.in_text && self.crs == 0 {
+                self.text.push(ch);
                 self.c += 1;
-                self.row_input |= self.in_input;
                 return;
+            }
+            // A fresh output line (a carriage return before it changes nothing): keep it in the text.
+            if !self.in_input && !self.in_text && self.used == 0 && self.c == 0 && self.r == 0 {
+                self.crs = 0;
+                if !self.text.is_empty() {
+                    self.text.push('\n');
+                }
+                self.line_start = self.text.len();
+                self.in_text = true;
+                self.text.push(ch);
+                self.c = 1;
+                return;
+            }
+            if self.crs == 0 {
+                if self.r >= self.used {
+                    self.row();
+                }
+                let fits = !self.in_input || self.width.is_none_or(|w| self.c < w);
+                let row = &mut self.rows[self.r];
+                if self.c == row.len() && fits {
+                    row.push(ch);
+                    self.c += 1;
+                    self.row_input |= self.in_input;
+                    return;
+                }
             }
         }
         self.print_slow(ch);
@@ -373,12 +452,16 @@ impl Perform for Model {
         if self.alt {
             return;
         }
-        // A carriage return in output, the most common control by far: only the column moves.
+        // A carriage return in output, the most common control by far: only the column moves
+        // (a line kept in the text stays there unless something is printed over it).
         if byte == b'\r' && !self.in_input && self.cr_after_blank.is_none() {
             self.crs += 1;
             self.cuf_since_cr = None;
             self.c = 0;
             return;
+        }
+        if byte != b'\n' {
+            self.flush_text();
         }
         let pending_wrap = self.cr_after_blank.take();
         if byte != b'\r' && byte != b'\n' {
@@ -448,6 +531,7 @@ impl Perform for Model {
     }
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
+        self.flush_text();
         let private = intermediates.first() == Some(&b'?');
         if private && (action == 'h' || action == 'l') {
             for p in params.iter() {
@@ -586,6 +670,7 @@ impl Perform for Model {
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+        self.flush_text();
         if self.alt || !intermediates.is_empty() {
             return;
         }
@@ -620,6 +705,7 @@ pub fn draw(body: &[u8]) -> Drawn {
     let mut parser = Parser::new();
     let mut model = Model { ..Model::default() };
     parser.advance(&mut model, body);
+    model.flush_text();
     if !model.line_is_blank() {
         model.commit();
     }
