@@ -227,9 +227,16 @@ impl Model {
         if self.in_text {
             // Plain output already in the text: trim it and account it.
             self.in_text = false;
-            let kept = self.text[self.line_start..].trim_end().len();
-            self.text.truncate(self.line_start + kept);
-            self.printed += kept as u64 + 1;
+            if self
+                .text
+                .as_bytes()
+                .last()
+                .is_some_and(u8::is_ascii_whitespace)
+            {
+                let kept = self.text[self.line_start..].trim_end().len();
+                self.text.truncate(self.line_start + kept);
+            }
+            self.printed += (self.text.len() - self.line_start) as u64 + 1;
             self.output_line(self.line_start);
             self.reset_line();
             return;
@@ -323,6 +330,7 @@ impl Model {
 
     /// Records the output line `text[start..]`: into the running output block once a line
     /// editor is known, else as a row of its own (prompts are inferred from rows).
+    #[inline]
     fn output_line(&mut self, start: usize) {
         let end = self.text.len();
         if self.editor == Editor::Unknown {
