@@ -668,10 +668,9 @@ impl Perform for Model {
                 }
             }
             'h' | 'l' if param(params, 0, 0) == 4 => self.insert_mode = action == 'h',
-            'm' => {
-                if self.in_input && params.iter().any(|p| p.first() == Some(&7)) {
-                    self.pasted = true; // readline highlights a bracketed paste in reverse video
-                }
+            // readline highlights a bracketed paste in reverse video
+            'm' if self.in_input && params.iter().any(|p| p.first() == Some(&7)) => {
+                self.pasted = true
             }
             _ => {}
         }
