@@ -83,37 +83,32 @@ impl FrameValue for Option<String> {
     }
 }
 
-impl FrameValue for Option<bool> {
-    const TYPE_NAME: &'static str = "bool";
-    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
-        BooleanChunked::from_iter_options(name.into(), values.copied()).into_column()
-    }
-    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
-        match column {
-            Some(c) => Ok(c.bool()?.iter().collect()),
-            None => Ok(vec![None; height]),
+/// Optional primitives: a nullable column of the matching polars type.
+macro_rules! optional_primitive {
+    ($t:ty, $chunked:ty, $accessor:ident, $name:literal, $to_json:expr) => {
+        impl FrameValue for Option<$t> {
+            const TYPE_NAME: &'static str = $name;
+            fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+                <$chunked>::from_iter_options(name.into(), values.copied()).into_column()
+            }
+            fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
+                match column {
+                    Some(c) => Ok(c.$accessor()?.iter().collect()),
+                    None => Ok(vec![None; height]),
+                }
+            }
+            fn to_json(&self) -> serde_json::Value {
+                self.and_then($to_json).unwrap_or(serde_json::Value::Null)
+            }
         }
-    }
-    fn to_json(&self) -> serde_json::Value {
-        self.map_or(serde_json::Value::Null, Into::into)
-    }
+    };
 }
 
-impl FrameValue for Option<i64> {
-    const TYPE_NAME: &'static str = "int64";
-    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
-        Int64Chunked::from_iter_options(name.into(), values.copied()).into_column()
-    }
-    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
-        match column {
-            Some(c) => Ok(c.i64()?.iter().collect()),
-            None => Ok(vec![None; height]),
-        }
-    }
-    fn to_json(&self) -> serde_json::Value {
-        self.map_or(serde_json::Value::Null, Into::into)
-    }
-}
+optional_primitive!(bool, BooleanChunked, bool, "bool", |v: bool| Some(v.into()));
+optional_primitive!(i64, Int64Chunked, i64, "int64", |v: i64| Some(v.into()));
+optional_primitive!(f64, Float64Chunked, f64, "float64", |v: f64| {
+    serde_json::Number::from_f64(v).map(serde_json::Value::Number)
+});
 
 impl FrameValue for Timestamp {
     const TYPE_NAME: &'static str = "datetime[ms, UTC]";
@@ -168,23 +163,6 @@ impl FrameValue for Option<Timestamp> {
     }
     fn to_json(&self) -> serde_json::Value {
         self.map_or(serde_json::Value::Null, |t| t.to_rfc3339().into())
-    }
-}
-
-impl FrameValue for Option<f64> {
-    const TYPE_NAME: &'static str = "float64";
-    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
-        Float64Chunked::from_iter_options(name.into(), values.copied()).into_column()
-    }
-    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
-        match column {
-            Some(c) => Ok(c.f64()?.iter().collect()),
-            None => Ok(vec![None; height]),
-        }
-    }
-    fn to_json(&self) -> serde_json::Value {
-        self.and_then(serde_json::Number::from_f64)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number)
     }
 }
 

@@ -259,18 +259,7 @@ impl Model {
             self.text.truncate(start + kept);
             self.printed += kept as u64 + 1;
             if self.editor != Editor::Unknown {
-                let end = self.text.len();
-                match self.events.last_mut() {
-                    Some(Event::Output { end: e, lines, .. }) => {
-                        *e = end;
-                        *lines += 1;
-                    }
-                    _ => self.events.push(Event::Output {
-                        start,
-                        end,
-                        lines: 1,
-                    }),
-                }
+                self.output_line(start);
                 self.reset_line();
                 return;
             }
