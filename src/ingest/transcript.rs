@@ -73,13 +73,27 @@ pub fn session_id_in(text: &str) -> Option<String> {
     (len > 0).then(|| text[start..start + "ecs-execute-command-".len() + len].to_owned())
 }
 
+/// Whether a name has the shape of a Session Manager session id: `<name>-<17 hex>` (older) or
+/// `<name>-<26 lowercase alphanumerics>`.
+fn ssm_session_id_shaped(stem: &str) -> bool {
+    stem.rsplit_once('-').is_some_and(|(name, suffix)| {
+        !name.is_empty()
+            && ((suffix.len() == 17 && suffix.bytes().all(|b| b.is_ascii_hexdigit()))
+                || (suffix.len() == 26
+                    && suffix
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())))
+    })
+}
+
 /// The session id a file name gives: an ECS Exec id anywhere in the path, else the stem of a
-/// `<sessionId>.log` name (Session Manager ids of other kinds).
+/// `<sessionId>.log` name when it has the shape of a Session Manager id. Any other name gives
+/// none: the transcript is then kept under its source, unjoined.
 fn session_id_from_source(source: &str) -> Option<String> {
     session_id_in(source).or_else(|| {
         let name = source.rsplit(['/', '\\']).next()?;
         let stem = name.strip_suffix(".log")?;
-        (!stem.is_empty()).then(|| stem.to_owned())
+        ssm_session_id_shaped(stem).then(|| stem.to_owned())
     })
 }
 
@@ -410,6 +424,23 @@ mod tests {
         let t = from_script(old, "x.log", Format::Script, None);
         assert_eq!(t.header_time, Timestamp::parse("2024-05-14T09:31:07Z"));
         assert!(t.complete && t.exit_code.is_none());
+    }
+
+    #[test]
+    fn session_ids_come_only_from_names_shaped_like_them() {
+        assert_eq!(
+            session_id_from_source("b/p/ecs-execute-command-0122b68a67f39258e.log").as_deref(),
+            Some("ecs-execute-command-0122b68a67f39258e")
+        );
+        assert_eq!(
+            session_id_from_source("logs/jane-0a1b2c3d4e5f67890.log").as_deref(),
+            Some("jane-0a1b2c3d4e5f67890")
+        );
+        assert_eq!(
+            session_id_from_source("examples/ecs-exec-transcript-s3-object.log"),
+            None
+        );
+        assert_eq!(session_id_from_source("app/server.log"), None);
     }
 
     #[test]
