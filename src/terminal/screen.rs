@@ -180,7 +180,9 @@ impl Model {
     fn put(&mut self, ch: char) {
         // The common case: appending at the end of the row. Only input wraps at the learned
         // width (the line editor moves across its rows); output lines are kept whole.
-        if (self.width.is_none() || !self.in_input) && !self.insert_mode {
+        if (self.width.is_none() || !self.in_input || self.editor == Editor::Busybox)
+            && !self.insert_mode
+        {
             if self.r >= self.used {
                 self.row();
             }
@@ -193,7 +195,12 @@ impl Model {
                 return;
             }
         }
-        if let Some(w) = self.width.filter(|_| self.in_input) {
+        // Only editors that rely on the terminal's own wrapping (readline, ZLE) need it here;
+        // busybox writes its wraps as newlines.
+        if let Some(w) = self
+            .width
+            .filter(|_| self.in_input && self.editor != Editor::Busybox)
+        {
             if self.c >= w {
                 self.r += 1;
                 self.c = 0;
@@ -310,6 +317,9 @@ impl Model {
     /// The carriage returns most line feeds have carried so far (2 in a `script` file, 1 in
     /// CloudWatch): busybox wraps a long input line with one more.
     fn usual_crs(&self) -> usize {
+        if self.crs_seen.iter().all(|n| *n == 0) {
+            return 2; // nothing seen yet: a `script` file's own `\r\r\n`
+        }
         self.crs_seen
             .iter()
             .enumerate()
@@ -432,7 +442,9 @@ impl Perform for Model {
                 if self.r >= self.used {
                     self.row();
                 }
-                let fits = !self.in_input || self.width.is_none_or(|w| self.c < w);
+                let fits = !self.in_input
+                    || self.editor == Editor::Busybox
+                    || self.width.is_none_or(|w| self.c < w);
                 let row = &mut self.rows[self.r];
                 if self.c == row.len() && fits {
                     row.push(ch);
@@ -445,16 +457,43 @@ impl Perform for Model {
         self.print_slow(ch);
     }
 
+    #[inline(always)]
     fn execute(&mut self, byte: u8) {
-        if self.alt {
-            return;
+        // The most common controls by far, in output: a carriage return only moves the column
+        // (a line kept in the text stays there unless something is printed over it), and a line
+        // feed ends a plain output line.
+        if !self.alt && !self.in_input && self.cr_after_blank.is_none() {
+            if byte == b'\r' {
+                self.crs += 1;
+                self.cuf_since_cr = None;
+                self.c = 0;
+                return;
+            }
+            if byte == b'\n' && self.in_text {
+                let crs = std::mem::take(&mut self.crs);
+                self.crs_seen[crs.min(4)] += 1;
+                self.cuf_since_cr = None;
+                self.commit();
+                return;
+            }
         }
-        // A carriage return in output, the most common control by far: only the column moves
-        // (a line kept in the text stays there unless something is printed over it).
-        if byte == b'\r' && !self.in_input && self.cr_after_blank.is_none() {
-            self.crs += 1;
-            self.cuf_since_cr = None;
-            self.c = 0;
+        self.execute_slow(byte);
+    }
+
+    fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
+        self.csi(params, intermediates, action);
+    }
+
+    fn esc_dispatch(&mut self, intermediates: &[u8], ignore: bool, byte: u8) {
+        self.esc(intermediates, ignore, byte);
+    }
+}
+
+impl Model {
+    /// Every control but the common output ones.
+    #[inline(never)]
+    fn execute_slow(&mut self, byte: u8) {
+        if self.alt {
             return;
         }
         if byte != b'\n' {
@@ -482,13 +521,10 @@ impl Perform for Model {
             }
             b'\n' => {
                 let crs = std::mem::take(&mut self.crs);
+                let usual = self.usual_crs();
                 self.crs_seen[crs.min(4)] += 1;
                 self.cuf_since_cr = None;
-                if self.editor == Editor::Busybox
-                    && self.in_input
-                    && crs > self.usual_crs()
-                    && self.usual_crs() > 0
-                {
+                if self.editor == Editor::Busybox && self.in_input && crs > usual && usual > 0 {
                     // busybox wraps a long input line with a newline of its own.
                     let len = self.live().get(self.r).map_or(0, Vec::len);
                     self.width.get_or_insert(len);
@@ -496,13 +532,17 @@ impl Perform for Model {
                     self.c = 0;
                 } else if self.editor == Editor::Busybox
                     && self.r > 0
+                    && self.r < self.used
                     && self.width.is_some_and(|w| self.rows[self.r].len() > w)
                 {
                     // A line that ended exactly at the margin: busybox's wrap was the end of the
                     // input, and this row, wider than the terminal, is output.
-                    let output = self.rows.pop().unwrap_or_default();
+                    let output = std::mem::take(&mut self.rows[self.r]);
+                    self.used = self.r;
                     self.commit();
-                    self.rows.push(output);
+                    self.row_input = false;
+                    self.rows[0] = output;
+                    self.used = 1;
                     self.commit();
                 } else {
                     self.commit();
@@ -527,7 +567,7 @@ impl Perform for Model {
         }
     }
 
-    fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
+    fn csi(&mut self, params: &Params, intermediates: &[u8], action: char) {
         self.flush_text();
         let private = intermediates.first() == Some(&b'?');
         if private && (action == 'h' || action == 'l') {
@@ -665,7 +705,7 @@ impl Perform for Model {
         }
     }
 
-    fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+    fn esc(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.flush_text();
         if self.alt || !intermediates.is_empty() {
             return;
@@ -792,6 +832,25 @@ mod tests {
         assert_eq!(texts, ["$ less x", "$ id"]);
         assert!(!d.text.contains("SECRET SCREEN"));
         assert_eq!(d.text.trim_end(), "$ less x\n[full-screen program]\n$ id");
+    }
+
+    #[test]
+    fn busybox_input_ending_at_the_margin_keeps_its_output_apart() {
+        // A 40-column busybox session: the first line wraps (one CR more than a plain newline),
+        // the second ends exactly at the margin, so busybox's wrap newline is also the Enter,
+        // and the output that follows is wider than the terminal.
+        let body = b"/ # \x1b[6necho xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\r\r\nyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\r\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\r\r\n/ # \x1b[6nexit\r\r\n";
+        let r = rows(body);
+        let texts: Vec<&str> = r.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "/ # echo xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+                "/ # exit"
+            ]
+        );
+        assert!(r[0].1.input && !r[1].1.input && r[2].1.input);
     }
 
     #[test]
