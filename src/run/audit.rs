@@ -46,7 +46,7 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
         .cloned()
         .collect();
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::BufWriter::new(stdout.lock());
     let style = Style {
         format: Format::Table,
         show_secrets: a.show_secrets,
@@ -143,7 +143,7 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
             .append(scan.commands.clone())
             .context("writing commands to the store")?,
     };
-    print_summary(&mut io::stdout().lock(), &scan, Some(stored), a.quiet)?;
+    print_summary(&mut io::BufWriter::new(io::stdout().lock()), &scan, Some(stored), a.quiet)?;
     Ok(if had_problems(&scan) {
         EXIT_ERROR
     } else {

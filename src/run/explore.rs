@@ -257,7 +257,7 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
         }
     };
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::BufWriter::new(stdout.lock());
     match style.format {
         Format::Table => {
             let mut line = |k: &str, v: String| writeln!(out, "{k:<11} {v}");

@@ -189,7 +189,7 @@ impl Query {
 
 fn emit<T: Table>(rows: &[T], style: Style, columns: &[&str]) -> anyhow::Result<i32> {
     let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = io::BufWriter::new(stdout.lock());
     report::render(&mut out, rows, style, columns)?;
     out.flush()?;
     Ok(EXIT_OK)
