@@ -143,7 +143,12 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
             .append(scan.commands.clone())
             .context("writing commands to the store")?,
     };
-    print_summary(&mut io::BufWriter::new(io::stdout().lock()), &scan, Some(stored), a.quiet)?;
+    print_summary(
+        &mut io::BufWriter::new(io::stdout().lock()),
+        &scan,
+        Some(stored),
+        a.quiet,
+    )?;
     Ok(if had_problems(&scan) {
         EXIT_ERROR
     } else {

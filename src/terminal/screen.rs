@@ -314,6 +314,58 @@ impl Model {
         self.put(ch);
     }
 
+    /// An ESC-free stretch of the transcript, with vte in its ground state.
+    fn ground(&mut self, parser: &mut Parser, seg: &[u8]) {
+        let mut k = 0;
+        while k < seg.len() {
+            let b = seg[k];
+            if (0x20..0x7f).contains(&b) {
+                let end = seg[k..]
+                    .iter()
+                    .position(|c| !(0x20..0x7f).contains(c))
+                    .map_or(seg.len(), |p| k + p);
+                self.print_ascii(&seg[k..end]);
+                k = end;
+            } else if b < 0x20 {
+                Perform::execute(self, b);
+                k += 1;
+            } else {
+                // DEL and non-ASCII: vte decodes them (UTF-8, U+FFFD for invalid bytes, C1
+                // controls), with the byte after them, so that a cut-off sequence resolves here.
+                let end = seg[k..]
+                    .iter()
+                    .position(|&c| c < 0x7f)
+                    .map_or(seg.len(), |p| k + p);
+                let upto = (end + 1).min(seg.len());
+                parser.advance(self, &seg[k..upto]);
+                k = upto;
+            }
+        }
+    }
+
+    /// Prints a run of printable ASCII: character by character until the line is plain output
+    /// kept in the text, then the rest in one copy.
+    fn print_ascii(&mut self, run: &[u8]) {
+        let mut rest = run;
+        while let Some((&first, tail)) = rest.split_first() {
+            if self.in_text
+                && self.crs == 0
+                && !self.alt
+                && !self.insert_mode
+                && self.cr_after_blank.is_none()
+                && self.cuf_since_cr.is_none()
+            {
+                // SAFETY: `ground` hands over only bytes in 0x20..0x7f (printable ASCII), so the
+                // String stays valid UTF-8.
+                unsafe { self.text.as_mut_vec() }.extend_from_slice(rest);
+                self.c += rest.len();
+                return;
+            }
+            Perform::print(self, char::from(first));
+            rest = tail;
+        }
+    }
+
     /// The carriage returns most line feeds have carried so far (2 in a `script` file, 1 in
     /// CloudWatch): busybox wraps a long input line with one more.
     fn usual_crs(&self) -> usize {
@@ -726,6 +778,57 @@ impl Model {
     }
 }
 
+/// The length of the escape sequence at the start of `bytes` (`bytes[0]` is ESC), following
+/// vte's state machine: after these bytes vte is back in its ground state. Stopping later than
+/// vte would be harmless (vte reads the extra bytes as text), stopping earlier would not, so
+/// every state vte has is mirrored. An unfinished sequence at the end takes the rest.
+fn sequence_len(bytes: &[u8]) -> usize {
+    #[derive(Clone, Copy)]
+    enum S {
+        Escape,
+        Intermediate,
+        Csi,
+        Osc,
+        /// DCS, SOS, PM, APC: until ESC (then `\\`) or CAN/SUB.
+        Str,
+    }
+    let mut s = S::Escape;
+    for (i, &b) in bytes.iter().enumerate().skip(1) {
+        match b {
+            0x18 | 0x1a => return i + 1, // CAN, SUB: abort to ground, anywhere
+            0x1b => {
+                s = S::Escape; // a new escape, anywhere (it also ends OSC and DCS strings)
+                continue;
+            }
+            _ => {}
+        }
+        s = match s {
+            S::Escape => match b {
+                0x20..=0x2f => S::Intermediate,
+                0x5b => S::Csi,
+                0x5d => S::Osc,
+                0x50 | 0x58 | 0x5e | 0x5f => S::Str,
+                0x30..=0x7e => return i + 1,
+                _ => S::Escape, // C0 executed in place; DEL and high bytes ignored
+            },
+            S::Intermediate => match b {
+                0x30..=0x7e => return i + 1,
+                _ => S::Intermediate,
+            },
+            S::Csi => match b {
+                0x40..=0x7e => return i + 1,
+                _ => S::Csi,
+            },
+            S::Osc => match b {
+                0x07 => return i + 1,
+                _ => S::Osc,
+            },
+            S::Str => S::Str,
+        };
+    }
+    bytes.len()
+}
+
 /// What the model made of a transcript body.
 #[derive(Debug, Default)]
 pub struct Drawn {
@@ -740,7 +843,22 @@ pub struct Drawn {
 pub fn draw(body: &[u8]) -> Drawn {
     let mut parser = Parser::new();
     let mut model = Model { ..Model::default() };
-    parser.advance(&mut model, body);
+    // vte's ground state is plain text up to the next ESC: C0 controls execute, everything else
+    // prints, and only an ESC leaves it. So the driver walks ESC-free segments itself, handing
+    // runs of printable ASCII to the model in bulk (per-character callbacks were most of the
+    // cost) and only escape sequences, and non-ASCII text, to vte.
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == 0x1b {
+            let n = sequence_len(&body[i..]);
+            parser.advance(&mut model, &body[i..i + n]);
+            i += n;
+        } else {
+            let end = memchr::memchr(0x1b, &body[i..]).map_or(body.len(), |k| i + k);
+            model.ground(&mut parser, &body[i..end]);
+            i = end;
+        }
+    }
     model.flush_text();
     if !model.line_is_blank() {
         model.commit();
@@ -851,6 +969,82 @@ mod tests {
             ]
         );
         assert!(r[0].1.input && !r[1].1.input && r[2].1.input);
+    }
+
+    #[test]
+    fn escape_sequences_end_where_vte_ends_them() {
+        // (sequence, what follows it): the length found is the sequence's own.
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"\x1b[?2004h", b"root"),
+            (b"\x1b[1;32m", b"x"),
+            (b"\x1b]0;user@host: ~\x07", b"$ "),
+            (b"\x1b]0;title\x1b\\", b"$ "),
+            (b"\x1b=", b"x"),
+            (b"\x1b(B", b"x"),
+            (b"\x1b[12\x18", b"abc"), // CAN aborts the sequence
+            (b"\x1b[1\x1b[2J", b"x"), // an ESC starts over
+            (b"\x1bP1$r\x1b\\", b"x"),
+            (b"\x1b[1\r\n5C", b"x"), // controls inside a CSI run in place
+        ];
+        for (seq, after) in cases {
+            assert_eq!(sequence_len(&[*seq, *after].concat()), seq.len(), "{seq:?}");
+        }
+        assert_eq!(sequence_len(b"\x1b[?20"), 5); // cut off: all of it
+    }
+
+    #[test]
+    fn bulk_text_and_escapes_draw_as_vte_alone_would() {
+        // The same bytes through vte byte by byte give the same screen lines as the driver.
+        let body: &[u8] = b"\x1b]0;root@vm: /\x07\x1b[?2004hroot@vm:/# echo h\xc3\xa9llo \xff\xfe\x1b[1;31mred\x1b[0m\r\r\n\x1b[?2004l\rh\xc3\xa9llo\r\r\nline\twith\ttabs\x7f\r\nprogress 10%\rprogress 20%\r\n";
+        let mut parser = Parser::new();
+        let mut reference = Model::default();
+        for b in body {
+            parser.advance(&mut reference, std::slice::from_ref(b));
+        }
+        reference.flush_text();
+        let d = draw(body);
+        assert_eq!(d.text, reference.text);
+        assert_eq!(d.events, reference.events);
+    }
+
+    /// The reference: every byte through vte (the driver hands vte only escapes and non-ASCII).
+    fn draw_with_vte_only(body: &[u8]) -> (String, Vec<Event>) {
+        let mut parser = Parser::new();
+        let mut model = Model::default();
+        parser.advance(&mut model, body);
+        model.flush_text();
+        if !model.line_is_blank() {
+            model.commit();
+        }
+        (model.text, model.events)
+    }
+
+    #[test]
+    fn driver_matches_vte_on_every_transcript_we_have() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for dir in [
+            "tests/transcripts/cases",
+            "sample-data/exec-logs",
+            "tests/data/bad-transcripts",
+            "tests/data/examples",
+        ] {
+            for entry in walkdir::WalkDir::new(root.join(dir))
+                .into_iter()
+                .filter_map(Result::ok)
+            {
+                if entry.path().extension().is_none_or(|e| e != "log") {
+                    continue;
+                }
+                let bytes = std::fs::read(entry.path()).unwrap();
+                let d = draw(&bytes);
+                let (text, events) = draw_with_vte_only(&bytes);
+                assert_eq!(d.text, text, "{}", entry.path().display());
+                assert_eq!(d.events, events, "{}", entry.path().display());
+                checked += 1;
+            }
+        }
+        assert!(checked > 150, "{checked}");
     }
 
     #[test]
