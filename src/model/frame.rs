@@ -110,6 +110,17 @@ optional_primitive!(f64, Float64Chunked, f64, "float64", |v: f64| {
     serde_json::Number::from_f64(v).map(serde_json::Value::Number)
 });
 
+/// A datetime column as milliseconds since the epoch, whatever unit it was stored in.
+fn millis(c: &Column) -> PolarsResult<Vec<Option<i64>>> {
+    let dt = c.datetime()?;
+    let scale = match dt.time_unit() {
+        TimeUnit::Milliseconds => 1,
+        TimeUnit::Microseconds => 1_000,
+        TimeUnit::Nanoseconds => 1_000_000,
+    };
+    Ok(dt.physical().iter().map(|v| v.map(|v| v / scale)).collect())
+}
+
 impl FrameValue for Timestamp {
     const TYPE_NAME: &'static str = "datetime[ms, UTC]";
     fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
@@ -121,16 +132,9 @@ impl FrameValue for Timestamp {
         let Some(c) = column else {
             polars_bail!(ColumnNotFound: "a required time column is missing from the store")
         };
-        let dt = c.datetime()?;
-        let scale = match dt.time_unit() {
-            TimeUnit::Milliseconds => 1,
-            TimeUnit::Microseconds => 1_000,
-            TimeUnit::Nanoseconds => 1_000_000,
-        };
-        Ok(dt
-            .physical()
-            .iter()
-            .map(|v| Timestamp(v.unwrap_or(0) / scale))
+        Ok(millis(c)?
+            .into_iter()
+            .map(|v| Timestamp(v.unwrap_or(0)))
             .collect())
     }
     fn to_json(&self) -> serde_json::Value {
@@ -149,17 +153,7 @@ impl FrameValue for Option<Timestamp> {
         let Some(c) = column else {
             return Ok(vec![None; height]);
         };
-        let dt = c.datetime()?;
-        let scale = match dt.time_unit() {
-            TimeUnit::Milliseconds => 1,
-            TimeUnit::Microseconds => 1_000,
-            TimeUnit::Nanoseconds => 1_000_000,
-        };
-        Ok(dt
-            .physical()
-            .iter()
-            .map(|v| v.map(|v| Timestamp(v / scale)))
-            .collect())
+        Ok(millis(c)?.into_iter().map(|v| v.map(Timestamp)).collect())
     }
     fn to_json(&self) -> serde_json::Value {
         self.map_or(serde_json::Value::Null, |t| t.to_rfc3339().into())
