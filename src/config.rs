@@ -71,13 +71,14 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn time_ok(&self, t: Timestamp) -> bool {
+    /// Whether a time passes the time bounds.
+    pub fn time_matches(&self, t: Timestamp) -> bool {
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
     }
 
     /// Whether an exec event passes.
     pub fn matches_exec(&self, e: &ExecEvent) -> bool {
-        self.time_ok(e.event_time)
+        self.time_matches(e.event_time)
             && self.principal.as_ref().is_none_or(|p| {
                 p.any(&[
                     &e.principal,
@@ -104,7 +105,7 @@ impl Filter {
 
     /// Whether a control event passes (task and container filters apply where the event names them).
     pub fn matches_control(&self, e: &ControlEvent) -> bool {
-        self.time_ok(e.event_time)
+        self.time_matches(e.event_time)
             && self
                 .principal
                 .as_ref()
@@ -130,11 +131,6 @@ impl Filter {
             || self.cluster.is_some()
             || self.task.is_some()
             || self.container.is_some()
-    }
-
-    /// Whether a time passes the time bounds.
-    pub fn time_matches(&self, t: Timestamp) -> bool {
-        self.time_ok(t)
     }
 
     /// The store partitions (days) the time bounds can touch.

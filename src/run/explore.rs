@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{Data, Query, EXIT_OK, HIT_COLUMNS, SEARCH_COLUMNS};
 use crate::cli::{CommandsArgs, SearchArgs, ShowArgs};
 use crate::config::{self, Filter};
-use crate::model::{CommandHit, ControlEvent, ExecEvent, Session, Timestamp, TranscriptRow};
+use crate::model::{CommandHit, ExecEvent, Session, Timestamp, TranscriptRow};
 use crate::redact::redact;
 use crate::report::{self, Format, Style};
 use crate::store::Store;
@@ -105,19 +105,21 @@ pub(super) fn hits(data: &Data, filter: &Filter, session: Option<&str>) -> Vec<C
     out
 }
 
-/// Reads everything from the store (transcripts are filed by session end, so all days).
-fn load(q: &Query) -> anyhow::Result<Data> {
+/// Reads sessions, transcripts and commands from the store, every day of them (transcripts are
+/// filed by session end, which a time filter on session starts cannot bound).
+fn load(store: &Store) -> anyhow::Result<Data> {
+    let context = || format!("reading the store at {}", store.root().display());
     Ok(Data {
-        exec: q.read_all()?,
-        control: Vec::<ControlEvent>::new(),
-        transcripts: q.read_all()?,
-        commands: q.read_all()?,
+        exec: store.read(None).with_context(context)?,
+        control: Vec::new(),
+        transcripts: store.read(None).with_context(context)?,
+        commands: store.read(None).with_context(context)?,
     })
 }
 
 pub fn commands(a: CommandsArgs) -> anyhow::Result<i32> {
     let q = Query::open(a.query)?;
-    let data = load(&q)?;
+    let data = load(&q.store)?;
     let session = match a.session.as_deref() {
         Some(s) => Some(resolve_session(&data, s)?),
         None => None,
@@ -135,7 +137,7 @@ pub fn search(a: SearchArgs) -> anyhow::Result<i32> {
         Box::new(move |t: &str| t.to_lowercase().contains(&needle))
     };
     let q = Query::open(a.query)?;
-    let data = load(&q)?;
+    let data = load(&q.store)?;
     let mut found: Vec<CommandHit> = hits(&data, &q.filter, None)
         .into_iter()
         .filter(|h| h.command.as_deref().is_some_and(&matcher))
@@ -225,15 +227,7 @@ fn duration(secs: i64) -> String {
 }
 
 pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
-    let root = config::store_path(a.store.store);
-    let store = Store::open_for_read(&root);
-    let read_err = || format!("reading the store at {}", root.display());
-    let data = Data {
-        exec: store.read(None).with_context(read_err)?,
-        control: Vec::new(),
-        transcripts: store.read(None).with_context(read_err)?,
-        commands: store.read(None).with_context(read_err)?,
-    };
+    let data = load(&Store::open_for_read(&config::store_path(a.store.store)))?;
     let id = resolve_session(&data, &a.session)?;
     let session: Option<Session> = data
         .sessions(&Filter::default())

@@ -107,8 +107,6 @@ struct Model {
     /// How many line feeds carried 0, 1, 2, 3, 4+ carriage returns so far.
     crs_seen: [u32; 5],
     events: Vec<Event>,
-    /// Bytes of printable output (not input) seen.
-    printed: u64,
 }
 
 /// Cursor limits: a terminal clamps the cursor to its screen; without one, garbage such as
@@ -243,7 +241,6 @@ impl Model {
                 let kept = self.text[self.line_start..].trim_end().len();
                 self.text.truncate(self.line_start + kept);
             }
-            self.printed += (self.text.len() - self.line_start) as u64 + 1;
             self.output_line(self.line_start);
             self.reset_line();
             return;
@@ -264,7 +261,6 @@ impl Model {
         if !input {
             let kept = self.text[start..].trim_end().len();
             self.text.truncate(start + kept);
-            self.printed += kept as u64 + 1;
             if self.editor != Editor::Unknown {
                 self.output_line(start);
                 self.reset_line();
@@ -536,8 +532,8 @@ impl Perform for Model {
         self.csi(params, intermediates, action);
     }
 
-    fn esc_dispatch(&mut self, intermediates: &[u8], ignore: bool, byte: u8) {
-        self.esc(intermediates, ignore, byte);
+    fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+        self.esc(intermediates, byte);
     }
 }
 
@@ -757,7 +753,7 @@ impl Model {
         }
     }
 
-    fn esc(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+    fn esc(&mut self, intermediates: &[u8], byte: u8) {
         self.flush_text();
         if self.alt || !intermediates.is_empty() {
             return;
