@@ -2,8 +2,8 @@
 //!
 //! Every table (exec events, control events, sessions, attempts) is declared once with
 //! [`crate::table!`]: the struct, its frame columns, their types and their documentation all come
-//! from that one declaration, so the Parquet files, the CLI's output columns and the schema docs/schema.md
-//! README lists cannot drift apart.
+//! from that one declaration, so the Parquet files, the CLI's output columns and the schema
+//! docs/schema.md lists cannot drift apart.
 
 use polars::prelude::*;
 
