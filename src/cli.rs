@@ -237,4 +237,11 @@ pub struct GenerateArgs {
     /// Also write session transcripts (S3 object form) under <out>/exec-logs/
     #[arg(long)]
     pub transcripts: bool,
+    /// Instead, a large benchmark corpus: this many sessions over one week, each an
+    /// ExecuteCommand in the trail and a transcript under <out>/exec-logs/
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<u64>,
+    /// Commands per session in the benchmark corpus (about; with --sessions)
+    #[arg(long, default_value_t = 50, requires = "sessions")]
+    pub commands_per_session: u64,
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod correlate;
 pub mod dataset;
 pub mod ingest;
+pub mod loadgen;
 pub mod model;
 pub mod redact;
 pub mod report;

@@ -55,11 +55,26 @@ impl Dataset {
         transcripts: &[TranscriptRow],
         commands: &[CommandRow],
     ) -> PolarsResult<Dataset> {
+        Dataset::from_frames(
+            exec,
+            control,
+            TranscriptRow::to_frame(transcripts)?,
+            CommandRow::to_frame(commands)?,
+        )
+    }
+
+    /// The same, with transcripts and commands already framed (as ingest reads them).
+    pub fn from_frames(
+        exec: &[ExecEvent],
+        control: &[ControlEvent],
+        transcripts: DataFrame,
+        commands: DataFrame,
+    ) -> PolarsResult<Dataset> {
         let mut m = HashMap::new();
         m.insert(ExecEvent::NAME, ExecEvent::to_frame(exec)?);
         m.insert(ControlEvent::NAME, ControlEvent::to_frame(control)?);
-        m.insert(TranscriptRow::NAME, TranscriptRow::to_frame(transcripts)?);
-        m.insert(CommandRow::NAME, CommandRow::to_frame(commands)?);
+        m.insert(TranscriptRow::NAME, transcripts);
+        m.insert(CommandRow::NAME, commands);
         Ok(Dataset {
             source: Source::Frames(m),
         })

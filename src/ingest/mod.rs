@@ -12,10 +12,11 @@ pub mod transcript;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use polars::prelude::{DataFrame, PolarsResult};
 use rayon::prelude::*;
 
 use crate::model::normalize::Classified;
-use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
+use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
 use cloudtrail::InputKind;
 
 /// What happened to one input file.
@@ -43,8 +44,10 @@ pub struct FileReport {
 pub struct ScanOutput {
     pub exec: Vec<ExecEvent>,
     pub control: Vec<ControlEvent>,
-    pub transcripts: Vec<TranscriptRow>,
-    pub commands: Vec<CommandRow>,
+    /// Transcripts read (a frame: audits of many transcripts hold them columnar).
+    pub transcripts: DataFrame,
+    /// Commands reconstructed.
+    pub commands: DataFrame,
     pub files: Vec<FileReport>,
     pub digests: Vec<PathBuf>,
     /// Events dropped because an identical `eventID` was already read in this pass.
@@ -168,17 +171,64 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
 }
 
 /// What a batch of files yielded, after de-duplication against everything read before it in
-/// the same run.
+/// the same run. Transcripts and commands are already polars frames (built on the reading
+/// side, in parallel), sorted by day, session and transcript, commands in order within each.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub exec: Vec<ExecEvent>,
     pub control: Vec<ControlEvent>,
-    pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
+    pub transcripts: DataFrame,
+    /// The commands reconstructed from `transcripts`.
+    pub commands: DataFrame,
+}
+
+/// Rows of one batch before they become frames.
+#[derive(Default)]
+struct Rows {
+    exec: Vec<ExecEvent>,
+    control: Vec<ControlEvent>,
+    transcripts: Vec<TranscriptRow>,
+    commands: Vec<CommandRow>,
+    /// Where each transcript's commands sit in `commands`.
+    ranges: Vec<std::ops::Range<u32>>,
+}
+
+impl Rows {
+    /// Frames of the transcripts and commands, sorted (see [`Batch`]); text left out unless
+    /// `keep_text`.
+    fn into_batch(mut self, keep_text: bool) -> PolarsResult<Batch> {
+        if !keep_text {
+            for t in &mut self.transcripts {
+                t.text = None;
+            }
+        }
+        let ts = &self.transcripts;
+        let key = |i: u32| {
+            let t = &ts[i as usize];
+            (t.time.day_number(), t.session_id.as_deref(), t.transcript_id.as_deref())
+        };
+        let mut order: Vec<u32> = (0..ts.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+        let commands: Vec<u32> = order
+            .iter()
+            .flat_map(|&t| self.ranges[t as usize].clone())
+            .collect();
+        let (t, c) = rayon::join(
+            || TranscriptRow::to_frame_ordered(ts, &order),
+            || CommandRow::to_frame_ordered(&self.commands, &commands),
+        );
+        Ok(Batch {
+            exec: self.exec,
+            control: self.control,
+            transcripts: t?,
+            commands: c?,
+        })
+    }
 }
 
 /// Input bytes a batch covers at most (files are read and reconstructed a batch at a time, so
 /// memory follows the batch, not the corpus).
-const BATCH_BYTES: u64 = 64 << 20;
+const BATCH_BYTES: u64 = 32 << 20;
 /// Files a batch covers at most.
 const BATCH_FILES: usize = 512;
 
@@ -190,8 +240,8 @@ struct Merger {
 }
 
 impl Merger {
-    fn merge(&mut self, results: Vec<FileResult>, out: &mut ScanOutput) -> Batch {
-        let mut batch = Batch::default();
+    fn merge(&mut self, results: Vec<FileResult>, out: &mut ScanOutput) -> Rows {
+        let mut batch = Rows::default();
         for FileResult {
             mut report,
             events,
@@ -209,7 +259,10 @@ impl Merger {
                 }
                 report.transcripts += 1;
                 out.count_transcript(&t, &commands);
-                batch.transcripts.push((t, commands));
+                let start = batch.commands.len() as u32;
+                batch.transcripts.push(t);
+                batch.commands.extend(commands);
+                batch.ranges.push(start..batch.commands.len() as u32);
             }
             for event in events {
                 let id = match &event {
@@ -247,9 +300,10 @@ impl Merger {
 /// Scans files and directories batch by batch, handing each batch to `sink` while the next
 /// one is read (files within a batch in parallel, batches in input order, so the result does
 /// not depend on the thread count). Returns the account of every file; the rows went to
-/// `sink`.
+/// `sink`. Transcript text is kept when `keep_text`.
 pub fn scan_stream(
     paths: &[PathBuf],
+    keep_text: bool,
     mut sink: impl FnMut(Batch) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScanOutput> {
     let inputs = local::collect(paths);
@@ -277,44 +331,41 @@ pub fn scan_stream(
     if !chunk.is_empty() {
         chunks.push(chunk);
     }
-    let mut merger = Merger::default();
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FileResult>>(1);
-        scope.spawn(move || {
+    std::thread::scope(|scope| -> anyhow::Result<ScanOutput> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<Batch>>(1);
+        let reader = scope.spawn(move || {
+            let mut merger = Merger::default();
             for chunk in chunks {
                 let results: Vec<FileResult> = chunk
                     .into_par_iter()
                     .map_init(local::Reader::default, scan_one)
                     .collect();
-                if tx.send(results).is_err() {
-                    return;
+                let batch = merger.merge(results, &mut out).into_batch(keep_text);
+                if tx.send(batch).is_err() {
+                    break;
                 }
             }
+            out
         });
-        for results in rx {
-            let batch = merger.merge(results, &mut out);
-            sink(batch)?;
+        for batch in rx {
+            sink(batch?)?;
         }
-        Ok(())
-    })?;
-    Ok(out)
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reading thread failed"))
+    })
 }
 
 /// Scans files and directories and keeps every row in memory (a one-shot audit). With
 /// `keep_text` false, transcripts lose their text as they are read.
 pub fn scan_paths_with(paths: &[PathBuf], keep_text: bool) -> ScanOutput {
-    let (mut exec, mut control, mut transcripts, mut commands) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut out = scan_stream(paths, |b| {
+    let (mut exec, mut control) = (Vec::new(), Vec::new());
+    let (mut transcripts, mut commands) = (Vec::new(), Vec::new());
+    let mut out = scan_stream(paths, keep_text, |b| {
         exec.extend(b.exec);
         control.extend(b.control);
-        for (mut t, c) in b.transcripts {
-            if !keep_text {
-                t.text = None;
-            }
-            transcripts.push(t);
-            commands.extend(c);
-        }
+        transcripts.push(b.transcripts);
+        commands.push(b.commands);
         Ok(())
     })
     .expect("an in-memory sink does not fail");
@@ -324,9 +375,23 @@ pub fn scan_paths_with(paths: &[PathBuf], keep_text: bool) -> ScanOutput {
     });
     out.exec = exec;
     out.control = control;
-    out.transcripts = transcripts;
-    out.commands = commands;
+    out.transcripts = stack(transcripts, TranscriptRow::to_frame(&[]));
+    out.commands = stack(commands, CommandRow::to_frame(&[]));
     out
+}
+
+/// Frames one under the other (an empty frame of the table's columns when there are none).
+fn stack(frames: Vec<DataFrame>, empty: PolarsResult<DataFrame>) -> DataFrame {
+    let mut it = frames.into_iter().filter(|f| f.width() > 0);
+    let Some(mut first) = it.next() else {
+        return empty.expect("an empty frame builds");
+    };
+    for f in it {
+        first
+            .vstack_mut_owned(f)
+            .expect("frames of one table stack");
+    }
+    first
 }
 
 /// Scans files and directories and merges what they hold, in memory.

@@ -245,8 +245,6 @@ crate::table! {
         /// 1.0 when the shell marked where the prompt ended; 0.95 from a learned prompt; 0.8 from a
         /// prompt-like prefix; 0.5 when no prompt was found.
         confidence: Option<f64>,
-        /// Where the transcript was read.
-        source: Option<String>,
     }
 }
 

@@ -24,7 +24,12 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     if a.format != AuditFormat::Json {
         print_summary(&mut io::stderr(), &scan, None, false)?;
     }
-    let data = Dataset::from_rows(&scan.exec, &scan.control, &scan.transcripts, &scan.commands)?;
+    let data = Dataset::from_frames(
+        &scan.exec,
+        &scan.control,
+        scan.transcripts.clone(),
+        scan.commands.clone(),
+    )?;
     drop(scan);
     let mut damage = Damage::default();
     let f = &filter;
@@ -85,7 +90,11 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("opening the store at {}", root.display()))?;
     let mut stored = StoredCounts::default();
     let mut writer = store.writer();
-    let scan = ingest::scan_stream(&a.paths, |batch| {
+    let noop = std::env::var_os("EXECAUDIT_NOOP_SINK").is_some();
+    let scan = ingest::scan_stream(&a.paths, true, |batch| {
+        if noop {
+            return Ok(());
+        }
         stored.exec += writer
             .append(batch.exec)
             .context("writing exec events to the store")?;
@@ -93,7 +102,7 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
             .append(batch.control)
             .context("writing control events to the store")?;
         let (t, c) = writer
-            .append_transcripts(batch.transcripts)
+            .append_transcripts(batch.transcripts, batch.commands)
             .context("writing transcripts to the store")?;
         stored.transcripts += t;
         stored.commands += c;

@@ -120,6 +120,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             out.write_all(schema_markdown().as_bytes())?;
             Ok(EXIT_OK)
         }
+        Command::Generate(g) if g.sessions.is_some() => {
+            let n = g.sessions.unwrap_or(0);
+            let files = crate::loadgen::generate(&g.out, n, g.commands_per_session, g.seed)
+                .with_context(|| format!("writing {}", g.out.display()))?;
+            eprintln!("wrote {files} files ({n} sessions) under {}", g.out.display());
+            Ok(EXIT_OK)
+        }
         Command::Generate(g) => {
             let written = crate::sample::generate(&g.out, g.records, g.seed, g.transcripts)
                 .with_context(|| format!("writing {}", g.out.display()))?;

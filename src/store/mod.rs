@@ -79,10 +79,13 @@ pub trait Stored: Table {
     fn key(&self) -> Option<&str>;
     /// The time that picks the row's day partition.
     fn time(&self) -> Timestamp;
+    /// The order rows are written in (what `SORT` names), so a batch is sorted before it
+    /// becomes a frame.
+    fn order(&self) -> (Option<&str>, Timestamp, Option<&str>);
 }
 
 macro_rules! stored {
-    ($t:ty, $key:ident, $time:ident, [$($sort:literal),*], $rg:expr) => {
+    ($t:ty, $key:ident, $time:ident, [$($sort:literal),*], $rg:expr, |$r:ident| $order:expr) => {
         impl Stored for $t {
             const KEY: &'static str = stringify!($key);
             const TIME: &'static str = stringify!($time);
@@ -94,38 +97,34 @@ macro_rules! stored {
             fn time(&self) -> Timestamp {
                 self.$time
             }
+            fn order(&self) -> (Option<&str>, Timestamp, Option<&str>) {
+                let $r = self;
+                $order
+            }
         }
     };
 }
 
-stored!(
-    ExecEvent,
-    event_id,
-    event_time,
-    ["event_time", "event_id"],
-    65_536
-);
-stored!(
-    ControlEvent,
-    event_id,
-    event_time,
-    ["event_time", "event_id"],
-    65_536
-);
-stored!(
-    TranscriptRow,
-    transcript_id,
-    time,
-    ["session_id", "transcript_id"],
-    512
-);
-stored!(
-    CommandRow,
-    command_id,
-    time,
-    ["session_id", "command_id"],
-    32_768
-);
+stored!(ExecEvent, event_id, event_time, ["event_time", "event_id"], 65_536, |r| (
+    None,
+    r.event_time,
+    r.event_id.as_deref()
+));
+stored!(ControlEvent, event_id, event_time, ["event_time", "event_id"], 65_536, |r| (
+    None,
+    r.event_time,
+    r.event_id.as_deref()
+));
+stored!(TranscriptRow, transcript_id, time, ["session_id", "transcript_id"], 256, |r| (
+    r.session_id.as_deref(),
+    Timestamp(0),
+    r.transcript_id.as_deref()
+));
+stored!(CommandRow, command_id, time, ["session_id", "command_id"], 32_768, |r| (
+    r.session_id.as_deref(),
+    Timestamp(0),
+    r.command_id.as_deref()
+));
 
 /// What the store knows of one stored table.
 #[derive(Debug, Clone, Copy)]
