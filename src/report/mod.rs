@@ -28,6 +28,7 @@ const SENSITIVE: &[&str] = &[
     "command_overrides",
     "detail",
     "error_message",
+    "evidence",
     "output_excerpt",
     "text",
 ];
