@@ -17,6 +17,8 @@ Examples:
   execaudit show ecs-execute-command-0abc... --transcript
   execaudit search 'curl|wget' --regex --since 7d
   execaudit commands --cluster payments-prod --format csv
+  execaudit findings --policy queries/policy.toml --min-severity medium --fail-on high
+  execaudit rules lint --rules ./my-rules
 
 Inputs are files or folders (walked recursively), plain or gzip, recognised by content:
 CloudTrail S3 log files ({\"Records\":[...]}, organisation trails too), JSON arrays, JSON Lines,
@@ -27,6 +29,7 @@ folders are passed over.
 
 Exit status:
   0  everything was read
+  1  findings: some finding at or above --fail-on (findings), a rule example misbehaving (rules test)
   2  an error: bad arguments or an unusable store (nothing done), or some input or record could
      not be read (it is named on stderr; everything else was still read and stored)";
 
@@ -58,6 +61,13 @@ pub enum Command {
     /// List control-plane events from the store: exec enabled, logging changed, SSM/KMS session
     /// events, changes that can silence exec logging.
     Control(ControlArgs),
+    /// List findings: risky commands typed, sessions outside the policy, changes that weaken
+    /// exec logging (exit 1 when one is at or above --fail-on).
+    Findings(FindingsArgs),
+    /// Check rule files: `rules lint` (valid, unique ids, patterns compile), `rules test` (every
+    /// rule's examples behave), `rules list`.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print the columns of every table (the README's schema is this output).
     Schema,
     /// Write a synthetic organisation trail (sample data or a benchmark corpus).
@@ -210,4 +220,72 @@ pub struct GenerateArgs {
     /// Also write session transcripts (S3 object form) under <out>/exec-logs/
     #[arg(long)]
     pub transcripts: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DetectArgs {
+    /// Break-glass policy (TOML; queries/policy.toml is a commented example)
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Folder of extra rule files, added to the shipped ones (repeatable)
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Load the valid rule files and warn about the bad ones instead of stopping
+    #[arg(long)]
+    pub skip_bad_rules: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Only findings at or above this severity
+    #[arg(long, value_enum, value_name = "S", default_value_t = crate::detect::Severity::Info)]
+    pub min_severity: crate::detect::Severity,
+    /// Exit with status 1 when a finding printed is at or above this severity
+    #[arg(long, value_enum, value_name = "S")]
+    pub fail_on: Option<crate::detect::Severity>,
+    /// Only these rule or check ids (glob allowed)
+    #[arg(long, value_name = "ID")]
+    pub rule: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
+    pub format: FindingsFormat,
+    /// Print secrets found in evidence and commands as they are
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FindingsFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    /// SARIF 2.1.0, for code-scanning dashboards and CI
+    Sarif,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check every rule file: valid TOML, known fields, unique ids, patterns that compile
+    Lint(RulesArgs),
+    /// Run every rule's `match` and `no_match` examples through the engine
+    Test(RulesArgs),
+    /// List the rules and built-in checks
+    List(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Folder of extra rule files to check with the shipped ones (repeatable)
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// A policy whose [checks] ids and severities apply (rules list)
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }

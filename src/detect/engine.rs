@@ -376,3 +376,68 @@ impl RuleSet {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::rule;
+
+    fn shipped() -> RuleSet {
+        let loaded = rule::load(&[]);
+        assert!(loaded.errors.is_empty(), "{:#?}", loaded.errors);
+        RuleSet::new(loaded.rules).unwrap()
+    }
+
+    #[test]
+    fn every_shipped_rule_example_behaves() {
+        let set = shipped();
+        let failures: Vec<String> = set.test_examples().iter().map(ToString::to_string).collect();
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn the_prefilter_never_loses_a_match() {
+        let set = shipped();
+        let mut texts: Vec<String> = set
+            .rules()
+            .iter()
+            .flat_map(|r| r.examples_match.iter().chain(&r.examples_no_match).cloned())
+            .collect();
+        // Case changes and embedding in longer lines must not matter either.
+        let extra: Vec<String> = texts
+            .iter()
+            .flat_map(|t| [t.to_uppercase(), format!("cd /app && {t}"), format!("echo x; {t} # done")])
+            .collect();
+        texts.extend(extra);
+        for t in &texts {
+            for target in [Target::Command, Target::ExecuteCommand] {
+                let fast: Vec<usize> = set.match_text(t, target).into_iter().map(|(r, _)| r).collect();
+                assert_eq!(fast, set.match_text_unfiltered(t, target), "{t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_and_many_threads_give_the_same_matches() {
+        let set = shipped();
+        let texts: Vec<String> = (0..20_000)
+            .map(|i| {
+                let r = &set.rules()[i % set.rules().len()];
+                let ex = &r.examples_match[i % r.examples_match.len()];
+                if i % 3 == 0 { format!("ls -la /tmp/{i}") } else { ex.clone() }
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| set.match_texts(&refs, Target::Command))
+        };
+        let one = run(1);
+        assert!(one.len() > 10_000);
+        assert_eq!(one, run(4));
+        assert!(one.windows(2).all(|w| (w[0].row, w[0].rule) < (w[1].row, w[1].rule)));
+    }
+}

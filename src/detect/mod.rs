@@ -215,6 +215,19 @@ fn exec_by_id(exec: &[ExecEvent]) -> HashMap<&str, &ExecEvent> {
     exec.iter().filter_map(|e| Some((e.event_id.as_deref()?, e))).collect()
 }
 
+/// The columns the `table` format shows for findings.
+pub const FINDING_COLUMNS: &[&str] = &[
+    "time",
+    "severity",
+    "rule_id",
+    "principal",
+    "cluster",
+    "container",
+    "seq",
+    "evidence",
+    "session_id",
+];
+
 /// Longest evidence kept from a command (the whole command is in the `command` column).
 const EVIDENCE_MAX: usize = 240;
 

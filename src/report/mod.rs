@@ -7,6 +7,8 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::model::Table;
+
+pub mod sarif;
 use crate::redact::redact;
 
 /// Output formats.

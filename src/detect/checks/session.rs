@@ -42,7 +42,8 @@ pub fn compliance(policy: &Policy, s: &Session, e: Option<&ExecEvent>) -> Compli
     let scope = policy.scope_for(s);
     let breakglass = policy.is_breakglass(s);
     let mut v: Vec<(&'static Check, String)> = Vec::new();
-    let role = s.role_arn.as_deref().unwrap_or("(no role)");
+    let no_role = format!("none ({})", s.principal_type.as_deref().unwrap_or("no role logged"));
+    let role = s.role_arn.as_deref().unwrap_or(&no_role);
     let set = s.sso_permission_set.as_deref().unwrap_or("none");
     if scope.require_breakglass && !breakglass {
         v.push((
@@ -154,6 +155,11 @@ pub fn coverage(
         if let Some(deg) = d.degraded_at(&key, s.start_time) {
             let mut f = on_session(&WHILE_DEGRADED, s, deg.cause.clone());
             f.likely_cause = Some(format!("logging degraded since {}", deg.since.to_rfc3339()));
+            if !matches!(status, "missing") {
+                f.detail = Some(format!(
+                    "a transcript was found anyway ({status}): the configuration may have changed back without the event being in the data read"
+                ));
+            }
             out.push(f);
         }
     }
