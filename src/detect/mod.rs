@@ -242,6 +242,12 @@ fn cut(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
+/// The matched text; a byte-level match may end inside a multi-byte character.
+fn evidence(text: &str, m: &Match) -> String {
+    let bytes = text.as_bytes().get(m.evidence.clone()).unwrap_or_default();
+    cut(&String::from_utf8_lossy(bytes), EVIDENCE_MAX)
+}
+
 /// Every finding, sorted by time, session, command order, rule id and event id.
 pub fn findings(detector: &Detector, input: &DetectInput) -> Vec<Finding> {
     let default_policy = Policy::default();
@@ -308,7 +314,7 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
             cluster: s.and_then(|s| s.cluster.clone()),
             task_id: s.and_then(|s| s.task_id.clone()),
             container: s.and_then(|s| s.container.clone()),
-            evidence: Some(cut(&text[m.evidence.clone()], EVIDENCE_MAX)),
+            evidence: Some(evidence(text, &m)),
             region: s.and_then(|s| s.region.clone()),
             found_in: Some("command".into()),
             command: Some(text.to_owned()),
@@ -339,7 +345,7 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
             cluster: e.cluster.clone(),
             task_id: e.task_id.clone(),
             container: e.container.clone(),
-            evidence: Some(cut(&text[m.evidence.clone()], EVIDENCE_MAX)),
+            evidence: Some(evidence(text, &m)),
             region: e.region.clone(),
             found_in: Some("cloudtrail".into()),
             command: Some(text.to_owned()),
@@ -360,4 +366,28 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
 /// Sessions for detection from exec events and transcripts (unfiltered).
 pub fn sessions_for(exec: &[ExecEvent], transcripts: &[TranscriptRow], commands: &[CommandRow]) -> Vec<Session> {
     correlate::sessions(exec, transcripts, commands, &crate::config::Filter::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_never_splits_a_character() {
+        let text = "echo é";
+        // A byte range ending inside `é` (two bytes) still gives text.
+        let m = Match {
+            row: 0,
+            rule: 0,
+            evidence: 5..6,
+        };
+        assert_eq!(evidence(text, &m), "\u{fffd}");
+        let m = Match {
+            row: 0,
+            rule: 0,
+            evidence: 0..99,
+        };
+        assert_eq!(evidence(text, &m), "");
+        assert_eq!(cut(&"é".repeat(200), 3), "é…");
+    }
 }

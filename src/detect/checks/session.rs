@@ -344,3 +344,76 @@ fn probing_finding(burst: &[&ExecEvent]) -> Finding {
 pub fn not_run(f: &mut Finding, why: &str) {
     cap(f, crate::detect::Severity::Low, why);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    fn policy(text: &str) -> Policy {
+        Policy::parse("p.toml", text).unwrap()
+    }
+
+    fn session() -> Session {
+        Session {
+            session_id: Some("ecs-execute-command-x".into()),
+            start_time: Timestamp::parse("2024-11-18T10:00:00Z").unwrap(),
+            account: Some("111122223333".into()),
+            cluster: Some("payments-prod".into()),
+            principal: Some("alice@example.com".into()),
+            role_arn: Some("arn:aws:iam::111122223333:role/emergency/BreakGlassOps".into()),
+            command: Some("/bin/sh   -c 'echo INC-4711; exec bash'".into()),
+            mfa: Some(false),
+            duration_s: Some(4000),
+            ..Session::default()
+        }
+    }
+
+    fn broken(p: &Policy, s: &Session, e: Option<&ExecEvent>) -> Vec<&'static str> {
+        compliance(p, s, e).violations.iter().map(|(c, _)| c.id).collect()
+    }
+
+    #[test]
+    fn each_policy_rule_is_checked() {
+        let p = policy(
+            r#"
+[breakglass]
+roles = ["arn:aws:iam::*:role/emergency/*"]
+[default]
+allowed_principals = ["*@example.com"]
+mfa_required = true
+max_session = "1h"
+reason = '\b(?:INC|CHG)-\d+'
+allowed_initial_commands = ["/bin/sh -c *"]
+"#,
+        );
+        let s = session();
+        let c = compliance(&p, &s, None);
+        assert!(c.breakglass);
+        assert_eq!(c.reason.as_deref(), Some("INC-4711"));
+        assert_eq!(broken(&p, &s, None), ["exec-without-mfa", "exec-over-max-duration"]);
+        let other = Session {
+            principal: Some("botocore-session-1".into()),
+            role_arn: Some("arn:aws:iam::111122223333:role/Admin".into()),
+            command: Some("/bin/bash".into()),
+            mfa: Some(true),
+            duration_s: None,
+            ..session()
+        };
+        assert_eq!(
+            broken(&p, &other, None),
+            [
+                "exec-outside-breakglass",
+                "exec-principal-not-allowed",
+                "exec-missing-reason",
+                "exec-initial-command-not-allowed"
+            ]
+        );
+        // The reason can come from the sourceIdentity or the role session name instead.
+        let e = ExecEvent {
+            principal_arn: Some("arn:aws:sts::111122223333:assumed-role/Admin/CHG-12".into()),
+            ..ExecEvent::default()
+        };
+        assert!(!broken(&p, &other, Some(&e)).contains(&"exec-missing-reason"));
+    }
+}
