@@ -52,6 +52,18 @@ pub struct ScanOutput {
     /// Transcripts dropped because the same session's transcript was already read (e.g. from
     /// both S3 and CloudWatch Logs).
     pub duplicate_transcripts: u64,
+    /// Exec events kept (also when the rows went to a sink, not to `exec`).
+    pub exec_count: u64,
+    /// Of them, successful calls.
+    pub exec_success: u64,
+    /// Control events kept.
+    pub control_count: u64,
+    /// Transcripts kept, per status.
+    pub transcript_status: std::collections::BTreeMap<String, u64>,
+    /// Commands reconstructed.
+    pub command_count: u64,
+    /// Transcripts that are not terminal recordings (unreadable).
+    pub unreadable_transcripts: u64,
 }
 
 /// What one file yielded.
@@ -65,6 +77,20 @@ impl ScanOutput {
     /// Files skipped entirely (errors).
     pub fn skipped(&self) -> impl Iterator<Item = &FileReport> {
         self.files.iter().filter(|f| f.error.is_some())
+    }
+
+    fn count_transcript(&mut self, t: &TranscriptRow, commands: &[CommandRow]) {
+        let status = t.status.clone().unwrap_or_else(|| "?".into());
+        if status == "unreadable" {
+            self.unreadable_transcripts += 1;
+        }
+        *self.transcript_status.entry(status).or_default() += 1;
+        self.command_count += commands.len() as u64;
+    }
+
+    /// Transcripts kept.
+    pub fn transcript_count(&self) -> u64 {
+        self.transcript_status.values().sum()
     }
 }
 
@@ -141,8 +167,91 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
     }
 }
 
-/// Scans files and directories and merges what they hold.
-pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+/// What a batch of files yielded, after de-duplication against everything read before it in
+/// the same run.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub exec: Vec<ExecEvent>,
+    pub control: Vec<ControlEvent>,
+    pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
+}
+
+/// Input bytes a batch covers at most (files are read and reconstructed a batch at a time, so
+/// memory follows the batch, not the corpus).
+const BATCH_BYTES: u64 = 64 << 20;
+/// Files a batch covers at most.
+const BATCH_FILES: usize = 512;
+
+/// First-seen-wins de-duplication across a whole run, whatever the batches.
+#[derive(Default)]
+struct Merger {
+    seen: HashSet<String>,
+    seen_transcripts: HashSet<String>,
+}
+
+impl Merger {
+    fn merge(&mut self, results: Vec<FileResult>, out: &mut ScanOutput) -> Batch {
+        let mut batch = Batch::default();
+        for FileResult {
+            mut report,
+            events,
+            transcripts,
+        } in results
+        {
+            for (t, commands) in transcripts {
+                if !t
+                    .transcript_id
+                    .clone()
+                    .is_some_and(|id| self.seen_transcripts.insert(id))
+                {
+                    out.duplicate_transcripts += 1;
+                    continue;
+                }
+                report.transcripts += 1;
+                out.count_transcript(&t, &commands);
+                batch.transcripts.push((t, commands));
+            }
+            for event in events {
+                let id = match &event {
+                    Classified::Exec(e) => e.event_id.clone(),
+                    Classified::Control(c) => c.event_id.clone(),
+                };
+                if let Some(id) = id {
+                    if !self.seen.insert(id) {
+                        out.duplicates += 1;
+                        continue;
+                    }
+                }
+                match event {
+                    Classified::Exec(e) => {
+                        report.exec_events += 1;
+                        out.exec_count += 1;
+                        if e.outcome.as_deref() == Some("success") {
+                            out.exec_success += 1;
+                        }
+                        batch.exec.push(*e);
+                    }
+                    Classified::Control(c) => {
+                        report.control_events += 1;
+                        out.control_count += 1;
+                        batch.control.push(*c);
+                    }
+                }
+            }
+            out.files.push(report);
+        }
+        batch
+    }
+}
+
+/// Scans files and directories batch by batch, handing each batch to `sink` while the next
+/// one is read (files within a batch in parallel, batches in input order, so the result does
+/// not depend on the thread count). Returns the account of every file; the rows went to
+/// `sink`.
+pub fn scan_stream(
+    paths: &[PathBuf],
+    mut sink: impl FnMut(Batch) -> anyhow::Result<()>,
+) -> anyhow::Result<ScanOutput> {
     let inputs = local::collect(paths);
     let mut out = ScanOutput {
         digests: inputs.digests,
@@ -155,59 +264,72 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
             ..FileReport::default()
         });
     }
-    let results: Vec<FileResult> = inputs
-        .files
-        .into_par_iter()
-        .map_init(local::Reader::default, scan_one)
-        .collect();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut seen_transcripts: HashSet<String> = HashSet::new();
-    for FileResult {
-        mut report,
-        events,
-        transcripts,
-    } in results
-    {
-        for (t, commands) in transcripts {
-            if !t
-                .transcript_id
-                .clone()
-                .is_some_and(|id| seen_transcripts.insert(id))
-            {
-                out.duplicate_transcripts += 1;
-                continue;
-            }
-            report.transcripts += 1;
-            out.transcripts.push(t);
-            out.commands.extend(commands);
+    let mut chunks: Vec<Vec<PathBuf>> = Vec::new();
+    let (mut size, mut chunk) = (0u64, Vec::new());
+    for f in inputs.files {
+        size += std::fs::metadata(&f).map_or(0, |m| m.len());
+        chunk.push(f);
+        if size >= BATCH_BYTES || chunk.len() >= BATCH_FILES {
+            chunks.push(std::mem::take(&mut chunk));
+            size = 0;
         }
-        for event in events {
-            let id = match &event {
-                Classified::Exec(e) => e.event_id.clone(),
-                Classified::Control(c) => c.event_id.clone(),
-            };
-            if let Some(id) = id {
-                if !seen.insert(id) {
-                    out.duplicates += 1;
-                    continue;
-                }
-            }
-            match event {
-                Classified::Exec(e) => {
-                    report.exec_events += 1;
-                    out.exec.push(*e);
-                }
-                Classified::Control(c) => {
-                    report.control_events += 1;
-                    out.control.push(*c);
-                }
-            }
-        }
-        out.files.push(report);
     }
-    out.exec
-        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
-    out.control
-        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    let mut merger = Merger::default();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FileResult>>(1);
+        scope.spawn(move || {
+            for chunk in chunks {
+                let results: Vec<FileResult> = chunk
+                    .into_par_iter()
+                    .map_init(local::Reader::default, scan_one)
+                    .collect();
+                if tx.send(results).is_err() {
+                    return;
+                }
+            }
+        });
+        for results in rx {
+            let batch = merger.merge(results, &mut out);
+            sink(batch)?;
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Scans files and directories and keeps every row in memory (a one-shot audit). With
+/// `keep_text` false, transcripts lose their text as they are read.
+pub fn scan_paths_with(paths: &[PathBuf], keep_text: bool) -> ScanOutput {
+    let (mut exec, mut control, mut transcripts, mut commands) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut out = scan_stream(paths, |b| {
+        exec.extend(b.exec);
+        control.extend(b.control);
+        for (mut t, c) in b.transcripts {
+            if !keep_text {
+                t.text = None;
+            }
+            transcripts.push(t);
+            commands.extend(c);
+        }
+        Ok(())
+    })
+    .expect("an in-memory sink does not fail");
+    exec.sort_by(|a: &ExecEvent, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    control.sort_by(|a: &ControlEvent, b| {
+        (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id))
+    });
+    out.exec = exec;
+    out.control = control;
+    out.transcripts = transcripts;
+    out.commands = commands;
     out
+}
+
+/// Scans files and directories and merges what they hold, in memory.
+pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+    scan_paths_with(paths, true)
 }

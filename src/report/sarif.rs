@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use serde_json::{json, Map, Value};
 
 use crate::detect::{RuleInfo, Severity};
-use crate::model::Finding;
-use crate::redact::fingerprint;
+use crate::model::{Finding, Table};
+use crate::redact::{fingerprint, redact};
 
 /// The official schema this output follows.
 pub const SCHEMA: &str =
@@ -58,10 +58,15 @@ fn rule(r: &RuleInfo) -> Value {
 
 /// Writes findings as one SARIF log.
 pub fn render(out: &mut dyn Write, findings: &[Finding], catalog: &[RuleInfo], show_secrets: bool) -> io::Result<()> {
-    let (names, rows) = super::rows(findings, show_secrets);
-    let results: Vec<Value> = rows
-        .into_iter()
-        .map(|values| {
+    let names: Vec<&str> = Finding::columns().iter().map(|c| c.name).collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            // Every string is redacted, as in the other formats.
+            let values = f.json_values().into_iter().map(|v| match v {
+                Value::String(t) if !show_secrets => Value::String(redact(&t).into_owned()),
+                v => v,
+            });
             let mut row: Map<String, Value> = names.iter().map(|n| (*n).to_owned()).zip(values).collect();
             // In a SARIF property bag `tags` is reserved: an array of strings.
             let tags: Vec<Value> = row
@@ -123,8 +128,23 @@ pub fn render(out: &mut dyn Write, findings: &[Finding], catalog: &[RuleInfo], s
             "results": results,
         }],
     });
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    writeln!(out)
+    let text = serde_json::to_string_pretty(&log).map_err(io::Error::other)?;
+    writeln!(out, "{}", escape_controls(&text))
+}
+
+/// serde_json leaves DEL and C1 control characters raw; they only occur inside JSON strings,
+/// where `\u00XX` is the same text, and raw they can drive a terminal that shows the file.
+fn escape_controls(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return json.into();
+    }
+    json.chars()
+        .map(|c| match c {
+            '\u{7f}'..='\u{9f}' => format!("\\u{:04x}", c as u32),
+            c => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
 }
 
 #[cfg(test)]
@@ -161,5 +181,11 @@ mod tests {
         assert_eq!(r["level"], "error");
         assert!(!String::from_utf8(out.clone()).unwrap().contains("Hunter2Secret"));
         assert_eq!(v["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"], "8.0");
+    }
+
+    #[test]
+    fn c1_controls_are_escaped() {
+        assert_eq!(escape_controls("{\"a\":\"x\u{9b}2J\"}"), "{\"a\":\"x\\u009b2J\"}");
+        assert_eq!(escape_controls("plain"), "plain");
     }
 }

@@ -11,7 +11,7 @@ use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::{DetectArgs, FindingsArgs, FindingsFormat, RulesArgs, RulesCommand};
 use crate::config::{self, Filter, Pattern};
 use crate::detect::{self, DetectInput, Detector, Options, Severity};
-use crate::model::{CommandRow, ControlEvent, ExecEvent, Finding, TranscriptRow};
+use crate::model::{CommandRow, ControlEvent, ExecEvent, Finding, Table, TranscriptRow};
 use crate::report::{self, Format, Style};
 use crate::store::Store;
 
@@ -77,7 +77,8 @@ pub fn findings(a: FindingsArgs) -> anyhow::Result<i32> {
             root.display()
         );
     }
-    let store = Store::open_for_read(&root);
+    let store = Store::open_for_read(&root)
+        .with_context(|| format!("opening the store at {}", root.display()))?;
     let context = || format!("reading the store at {}", root.display());
     // Detection needs the whole history (first use, logging configuration, probing), so every
     // day is read and the time filter applies to the findings.
@@ -110,7 +111,7 @@ pub fn findings(a: FindingsArgs) -> anyhow::Result<i32> {
     match format {
         Some(format) => report::render(
             &mut out,
-            &shown,
+            &Finding::to_frame(&shown)?,
             Style {
                 format,
                 show_secrets: a.show_secrets,
@@ -195,13 +196,25 @@ pub fn rules(cmd: RulesCommand) -> anyhow::Result<i32> {
                 None => None,
             };
             let detector = Detector::new(set, policy).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let header: Vec<String> = ["id", "kind", "severity", "tags", "title"].map(String::from).to_vec();
-            let cells: Vec<Vec<String>> = detector
-                .catalog()
-                .into_iter()
-                .map(|r| vec![r.id, r.kind.into(), r.severity.to_string(), r.tags.join(","), r.title])
-                .collect();
-            report::text_table(&mut out, &header, &cells)?;
+            let catalog = detector.catalog();
+            let col = |name: &str, f: &dyn Fn(&detect::RuleInfo) -> String| {
+                polars::prelude::Column::new(name.into(), catalog.iter().map(f).collect::<Vec<String>>())
+            };
+            let df = polars::prelude::DataFrame::new(
+                catalog.len(),
+                vec![
+                    col("id", &|r| r.id.clone()),
+                    col("kind", &|r| r.kind.to_owned()),
+                    col("severity", &|r| r.severity.to_string()),
+                    col("tags", &|r| r.tags.join(",")),
+                    col("title", &|r| r.title.clone()),
+                ],
+            )?;
+            let style = Style {
+                format: Format::Table,
+                show_secrets: true,
+            };
+            report::render(&mut out, &df, style, &[])?;
             out.flush()?;
             Ok(EXIT_OK)
         }
