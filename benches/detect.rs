@@ -113,11 +113,43 @@ const RISKY: &[&str] = &[
     "sed -i 's/check_auth()/True/' /app/auth.py",
 ];
 
-const DIRS: &[&str] = &["/app", "/var/log", "/tmp", "/srv/data", "/opt/app/current", "/etc/nginx", "/home/app"];
-const PROCS: &[&str] = &["nginx", "gunicorn", "node", "java", "celery", "puma", "envoy", "redis"];
-const FILES: &[&str] = &["error", "access", "app", "worker", "settings", "production", "queue", "cron"];
-const VARS: &[&str] = &["DATABASE_URL", "NODE_ENV", "LOG_LEVEL", "PORT", "AWS_REGION", "JAVA_OPTS"];
-const HOSTS: &[&str] = &["db.internal", "ledger-db.prod.internal", "cache-01", "10.0.3.12", "api.example.com"];
+const DIRS: &[&str] = &[
+    "/app",
+    "/var/log",
+    "/tmp",
+    "/srv/data",
+    "/opt/app/current",
+    "/etc/nginx",
+    "/home/app",
+];
+const PROCS: &[&str] = &[
+    "nginx", "gunicorn", "node", "java", "celery", "puma", "envoy", "redis",
+];
+const FILES: &[&str] = &[
+    "error",
+    "access",
+    "app",
+    "worker",
+    "settings",
+    "production",
+    "queue",
+    "cron",
+];
+const VARS: &[&str] = &[
+    "DATABASE_URL",
+    "NODE_ENV",
+    "LOG_LEVEL",
+    "PORT",
+    "AWS_REGION",
+    "JAVA_OPTS",
+];
+const HOSTS: &[&str] = &[
+    "db.internal",
+    "ledger-db.prod.internal",
+    "cache-01",
+    "10.0.3.12",
+    "api.example.com",
+];
 const TABLES: &[&str] = &["users", "sessions", "orders", "payments", "jobs"];
 
 fn fill(t: &str, r: &mut Rng) -> String {
@@ -144,7 +176,11 @@ pub fn corpus() -> Vec<String> {
     let mut r = Rng(0x9e37_79b9_7f4a_7c15);
     (0..200_000)
         .map(|_| {
-            let t = if r.n(100) == 0 { r.pick(RISKY) } else { r.pick(ROUTINE) };
+            let t = if r.n(100) == 0 {
+                r.pick(RISKY)
+            } else {
+                r.pick(ROUTINE)
+            };
             fill(t, &mut r)
         })
         .collect()
@@ -155,7 +191,9 @@ fn bench(c: &mut Criterion) {
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     let set = RuleSet::new(loaded.rules).expect("rules compile");
     let distinct = corpus();
-    let rows: Vec<&str> = (0..10_000_000).map(|i| distinct[i % distinct.len()].as_str()).collect();
+    let rows: Vec<&str> = (0..10_000_000)
+        .map(|i| distinct[i % distinct.len()].as_str())
+        .collect();
     let bytes: usize = rows.iter().map(|r| r.len()).sum();
     let hits = set.match_texts(&rows, Target::Command).len();
     eprintln!(
@@ -168,7 +206,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("detect");
     g.sample_size(10);
     g.throughput(Throughput::Elements(rows.len() as u64));
-    g.bench_function("rule_pack_10M_commands", |b| b.iter(|| set.match_texts(&rows, Target::Command).len()));
+    g.bench_function("rule_pack_10M_commands", |b| {
+        b.iter(|| set.match_texts(&rows, Target::Command).len())
+    });
     g.finish();
 }
 

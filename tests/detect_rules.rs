@@ -12,7 +12,10 @@ struct Labelled {
 }
 
 fn labelled() -> Labelled {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/detect/commands.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/detect/commands.toml"
+    );
     toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -36,12 +39,20 @@ fn alerts(set: &RuleSet, text: &str) -> Vec<String> {
 fn labelled_set_precision_and_recall() {
     let set = shipped();
     let data = labelled();
-    assert!(data.risky.len() >= 60 && data.routine.len() >= 100, "{} risky, {} routine", data.risky.len(), data.routine.len());
+    assert!(
+        data.risky.len() >= 60 && data.routine.len() >= 100,
+        "{} risky, {} routine",
+        data.risky.len(),
+        data.routine.len()
+    );
     let known: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
     let mut problems = Vec::new();
     let (mut tp, mut wrong_rule) = (0usize, 0usize);
     for (want, cmd) in &data.risky {
-        assert!(known.contains(&want.as_str()), "unknown rule id {want} in the labelled set");
+        assert!(
+            known.contains(&want.as_str()),
+            "unknown rule id {want} in the labelled set"
+        );
         let got = alerts(&set, cmd);
         if got.is_empty() {
             problems.push(format!("missed ({want}): {cmd}"));
@@ -63,7 +74,8 @@ fn labelled_set_precision_and_recall() {
     }
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall = tp as f64 / data.risky.len() as f64;
-    let covered: std::collections::BTreeSet<&str> = data.risky.iter().map(|(r, _)| r.as_str()).collect();
+    let covered: std::collections::BTreeSet<&str> =
+        data.risky.iter().map(|(r, _)| r.as_str()).collect();
     println!(
         "labelled set: {} risky, {} routine; alerts at medium+: {tp} true, {fp} false, {} missed; \
          precision {:.1}%, recall {:.1}%; {} of {} rules exercised; {wrong_rule} raised another rule",
@@ -78,5 +90,10 @@ fn labelled_set_precision_and_recall() {
     for p in &problems {
         println!("  {p}");
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -6,10 +6,17 @@ use crate::model::Session;
 
 /// The most likely reason a session has no transcript, from the cluster's logging history.
 pub fn missing_transcript(d: &Destinations, s: &Session) -> String {
-    let key = ClusterKey::new(s.account.as_deref(), s.region.as_deref(), s.cluster.as_deref().unwrap_or(""));
+    let key = ClusterKey::new(
+        s.account.as_deref(),
+        s.region.as_deref(),
+        s.cluster.as_deref().unwrap_or(""),
+    );
     let sid = s.session_id.as_deref().unwrap_or("");
     if let Some(deg) = d.degraded_at(&key, s.start_time) {
-        return format!("logging was degraded when the session started: {}", deg.cause);
+        return format!(
+            "logging was degraded when the session started: {}",
+            deg.cause
+        );
     }
     let removed: Vec<String> = d
         .tampering_for(&key)
@@ -17,13 +24,19 @@ pub fn missing_transcript(d: &Destinations, s: &Session) -> String {
         .filter(|t| t.succeeded)
         .filter(|t| match &t.change {
             Change::LogStreamDeleted(stream) => stream == sid || t.time >= s.start_time,
-            Change::RetentionCut { .. } | Change::BucketExpiry { .. } | Change::LogGroupDeleted | Change::BucketDeleted => true,
+            Change::RetentionCut { .. }
+            | Change::BucketExpiry { .. }
+            | Change::LogGroupDeleted
+            | Change::BucketDeleted => true,
             _ => false,
         })
         .map(|t| t.describe())
         .collect();
     if !removed.is_empty() {
-        return format!("the destination was tampered with, the transcript may have been removed: {}", removed.join("; "));
+        return format!(
+            "the destination was tampered with, the transcript may have been removed: {}",
+            removed.join("; ")
+        );
     }
     match d.config_at(&key, s.start_time) {
         Some(c) if c.logging.eq_ignore_ascii_case("DEFAULT") => format!(
@@ -80,10 +93,17 @@ mod tests {
 
     #[test]
     fn attempt_causes_by_code() {
-        assert!(failed_attempt("AccessDenied", "User: x is not authorized").contains("lacks ecs:ExecuteCommand"));
-        assert!(failed_attempt("AccessDeniedException", "with an explicit deny in a service control policy").contains("explicit deny"));
+        assert!(failed_attempt("AccessDenied", "User: x is not authorized")
+            .contains("lacks ecs:ExecuteCommand"));
+        assert!(failed_attempt(
+            "AccessDeniedException",
+            "with an explicit deny in a service control policy"
+        )
+        .contains("explicit deny"));
         assert!(failed_attempt("InvalidParameterException", "The execute command failed because execute command was not enabled when the task was run").contains("start a new task"));
         assert!(failed_attempt("TargetNotConnectedException", "").contains("VPC endpoints"));
-        assert!(failed_attempt("ClusterNotFoundException", "Cluster not found.").contains("mistyped"));
+        assert!(
+            failed_attempt("ClusterNotFoundException", "Cluster not found.").contains("mistyped")
+        );
     }
 }

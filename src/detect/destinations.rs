@@ -148,10 +148,16 @@ impl Change {
         match self {
             Change::LogGroupDeleted => "log group deleted".into(),
             Change::LogStreamDeleted(s) => format!("log stream {s} deleted"),
-            Change::RetentionCut { days, previous: Some(p) } => {
+            Change::RetentionCut {
+                days,
+                previous: Some(p),
+            } => {
                 format!("retention cut to {days} days (was {p})")
             }
-            Change::RetentionCut { days, previous: None } => format!("retention cut to {days} days"),
+            Change::RetentionCut {
+                days,
+                previous: None,
+            } => format!("retention cut to {days} days"),
             Change::BucketDeleted => "bucket deleted".into(),
             Change::BucketExpiry { logged: true } => "lifecycle expiration set".into(),
             Change::BucketExpiry { logged: false } => {
@@ -164,7 +170,9 @@ impl Change {
             Change::KeyDeletionScheduled => "key scheduled for deletion".into(),
             Change::TrailStopped => "logging stopped".into(),
             Change::TrailDeleted => "trail deleted".into(),
-            Change::TrailSelectorsNarrowed => "event selectors no longer record all management write events".into(),
+            Change::TrailSelectorsNarrowed => {
+                "event selectors no longer record all management write events".into()
+            }
         }
     }
 
@@ -208,7 +216,11 @@ impl Tampering {
     /// One line for evidence.
     pub fn describe(&self) -> String {
         let who = self.principal.as_deref().unwrap_or("unknown");
-        let attempt = if self.succeeded { "" } else { " (attempted: the call failed)" };
+        let attempt = if self.succeeded {
+            ""
+        } else {
+            " (attempted: the call failed)"
+        };
         format!(
             "{} {}: {} by {who} at {}{attempt}",
             self.kind.as_str(),
@@ -319,7 +331,10 @@ impl Destinations {
         for e in order {
             if let Some(t) = self.classify(e, &mut retention) {
                 for c in &t.clusters {
-                    self.by_cluster.entry(c.clone()).or_default().push(self.tampering.len());
+                    self.by_cluster
+                        .entry(c.clone())
+                        .or_default()
+                        .push(self.tampering.len());
                 }
                 self.tampering.push(t);
             }
@@ -340,7 +355,9 @@ impl Destinations {
         self.configs.get(key).or_else(|| {
             // Rows that lack the account or region still match a unique cluster of that name.
             let mut it = self.configs.iter().filter(|(k, _)| {
-                k.cluster == key.cluster && same_place(&k.account, &key.account) && same_place(&k.region, &key.region)
+                k.cluster == key.cluster
+                    && same_place(&k.account, &key.account)
+                    && same_place(&k.region, &key.region)
             });
             let first = it.next()?;
             it.next().is_none().then_some(first.1)
@@ -378,7 +395,10 @@ impl Destinations {
                             && same_place(&k.region, region)
                     }
                     DestinationKind::Bucket => c.s3_bucket.as_deref() == Some(name),
-                    DestinationKind::KmsKey => c.kms_key.as_deref().is_some_and(|k| key_id(k) == key_id(name)),
+                    DestinationKind::KmsKey => c
+                        .kms_key
+                        .as_deref()
+                        .is_some_and(|k| key_id(k) == key_id(name)),
                     DestinationKind::Trail => false,
                 })
             })
@@ -395,10 +415,16 @@ impl Destinations {
             // infrastructure, unlike buckets and log groups.
             DestinationKind::Trail => {
                 return self.policy.trails.is_empty()
-                    || self.policy.trails.iter().any(|p| p.matches(name) || p.matches(trail_name(name)))
+                    || self
+                        .policy
+                        .trails
+                        .iter()
+                        .any(|p| p.matches(name) || p.matches(trail_name(name)))
             }
         };
-        list.iter().any(|p| p.matches(name) || (kind == DestinationKind::KmsKey && p.matches(key_id(name))))
+        list.iter().any(|p| {
+            p.matches(name) || (kind == DestinationKind::KmsKey && p.matches(key_id(name)))
+        })
     }
 
     /// Whether a resource is an exec-logging destination: named by a cluster's configuration
@@ -458,7 +484,11 @@ impl Destinations {
         let change = match (kind, e.event_name.as_deref()?) {
             (DestinationKind::LogGroup, "DeleteLogGroup") => Change::LogGroupDeleted,
             (DestinationKind::LogGroup, "DeleteLogStream") => Change::LogStreamDeleted(
-                e.resource.as_deref().and_then(|r| r.split_once(':')).map_or("?", |(_, s)| s).to_owned(),
+                e.resource
+                    .as_deref()
+                    .and_then(|r| r.split_once(':'))
+                    .map_or("?", |(_, s)| s)
+                    .to_owned(),
             ),
             (DestinationKind::LogGroup, "PutRetentionPolicy") => {
                 let days = detail.get("retentionInDays").and_then(Value::as_i64)?;
@@ -471,7 +501,8 @@ impl Destinations {
                 if succeeded {
                     retention.insert(key, days);
                 }
-                let cut = days < self.policy.min_retention_days || previous.is_some_and(|p| days < p);
+                let cut =
+                    days < self.policy.min_retention_days || previous.is_some_and(|p| days < p);
                 if !cut {
                     return None;
                 }
@@ -486,8 +517,12 @@ impl Destinations {
                 }
                 Change::BucketExpiry { logged: complete }
             }
-            (DestinationKind::Bucket, "PutBucketPolicy") => Change::BucketPolicyChanged { deleted: false },
-            (DestinationKind::Bucket, "DeleteBucketPolicy") => Change::BucketPolicyChanged { deleted: true },
+            (DestinationKind::Bucket, "PutBucketPolicy") => {
+                Change::BucketPolicyChanged { deleted: false }
+            }
+            (DestinationKind::Bucket, "DeleteBucketPolicy") => {
+                Change::BucketPolicyChanged { deleted: true }
+            }
             (DestinationKind::Bucket, "DeleteBucketEncryption") => Change::BucketEncryptionRemoved,
             (DestinationKind::KmsKey, "DisableKey") => Change::KeyDisabled,
             (DestinationKind::KmsKey, "ScheduleKeyDeletion") => Change::KeyDeletionScheduled,
@@ -530,7 +565,11 @@ impl Destinations {
             None => self
                 .by_cluster
                 .keys()
-                .filter(|k| k.cluster == key.cluster && same_place(&k.account, &key.account) && same_place(&k.region, &key.region))
+                .filter(|k| {
+                    k.cluster == key.cluster
+                        && same_place(&k.account, &key.account)
+                        && same_place(&k.region, &key.region)
+                })
                 .collect(),
         };
         keys.into_iter()
@@ -559,12 +598,17 @@ impl Destinations {
         let names = |kind: DestinationKind, name: &str| match kind {
             DestinationKind::LogGroup => cfg.log_group.as_deref() == Some(name),
             DestinationKind::Bucket => cfg.s3_bucket.as_deref() == Some(name),
-            DestinationKind::KmsKey => cfg.kms_key.as_deref().is_some_and(|k| key_id(k) == key_id(name)),
+            DestinationKind::KmsKey => cfg
+                .kms_key
+                .as_deref()
+                .is_some_and(|k| key_id(k) == key_id(name)),
             DestinationKind::Trail => false,
         };
         self.tampering_for(key)
             .into_iter()
-            .filter(|x| x.succeeded && x.change.blinds_new_sessions() && x.time >= cfg.time && x.time <= t)
+            .filter(|x| {
+                x.succeeded && x.change.blinds_new_sessions() && x.time >= cfg.time && x.time <= t
+            })
             .find(|x| names(x.kind, &x.resource))
             .map(|x| Degradation {
                 since: x.time,
@@ -580,8 +624,12 @@ impl Destinations {
         match e.kind.as_deref() {
             Some("exec_enablement" | "exec_logging" | "kms_session") => true,
             Some("ssm_session") => {
-                e.ssm_target.as_deref().is_some_and(|t| t.starts_with("ecs:"))
-                    || e.session_id.as_deref().is_some_and(|s| s.starts_with("ecs-execute-command-"))
+                e.ssm_target
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("ecs:"))
+                    || e.session_id
+                        .as_deref()
+                        .is_some_and(|s| s.starts_with("ecs-execute-command-"))
             }
             Some("tampering") => self.tampering_of(e).is_some(),
             _ => false,
@@ -595,17 +643,27 @@ fn selectors_narrowed(detail: &Value) -> bool {
         // Classic selectors: management events are recorded when any selector includes them
         // for writes.
         return !sel.iter().any(|s| {
-            s.get("includeManagementEvents").and_then(Value::as_bool).unwrap_or(true)
-                && s.get("readWriteType").and_then(Value::as_str).is_none_or(|r| r != "ReadOnly")
+            s.get("includeManagementEvents")
+                .and_then(Value::as_bool)
+                .unwrap_or(true)
+                && s.get("readWriteType")
+                    .and_then(Value::as_str)
+                    .is_none_or(|r| r != "ReadOnly")
         });
     }
-    if let Some(adv) = detail.get("advancedEventSelectors").and_then(Value::as_array) {
+    if let Some(adv) = detail
+        .get("advancedEventSelectors")
+        .and_then(Value::as_array)
+    {
         // Advanced selectors: management events are recorded by a selector whose
         // eventCategory equals Management and that does not restrict readOnly to true.
         return !adv.iter().any(|s| {
             let fields = s.get("fieldSelectors").and_then(Value::as_array);
             let f = |name: &str| {
-                fields.and_then(|fs| fs.iter().find(|f| f.get("field").and_then(Value::as_str) == Some(name)))
+                fields.and_then(|fs| {
+                    fs.iter()
+                        .find(|f| f.get("field").and_then(Value::as_str) == Some(name))
+                })
             };
             let management = f("eventCategory").is_some_and(|c| {
                 c.get("equals")
@@ -627,7 +685,13 @@ fn selectors_narrowed(detail: &Value) -> bool {
 mod tests {
     use super::*;
 
-    fn cfg_event(id: &str, t: &str, logging: &str, group: Option<&str>, bucket: Option<&str>) -> ControlEvent {
+    fn cfg_event(
+        id: &str,
+        t: &str,
+        logging: &str,
+        group: Option<&str>,
+        bucket: Option<&str>,
+    ) -> ControlEvent {
         ControlEvent {
             event_id: Some(id.into()),
             event_time: Timestamp::parse(t).unwrap(),
@@ -646,7 +710,14 @@ mod tests {
         }
     }
 
-    fn tamper(id: &str, t: &str, source: &str, name: &str, resource: &str, detail: Option<&str>) -> ControlEvent {
+    fn tamper(
+        id: &str,
+        t: &str,
+        source: &str,
+        name: &str,
+        resource: &str,
+        detail: Option<&str>,
+    ) -> ControlEvent {
         ControlEvent {
             event_id: Some(id.into()),
             event_time: Timestamp::parse(t).unwrap(),
@@ -669,28 +740,109 @@ mod tests {
     #[test]
     fn destinations_are_learned_and_unrelated_resources_are_not_tampering() {
         let events = vec![
-            cfg_event("c1", "2024-11-18T07:30:00Z", "OVERRIDE", Some("/ecs/exec/payments-prod"), Some("exec-logs")),
-            tamper("t1", "2024-11-19T00:00:00Z", "logs.amazonaws.com", "DeleteLogGroup", "/aws/lambda/unrelated", None),
-            tamper("t2", "2024-11-19T00:01:00Z", "s3.amazonaws.com", "DeleteBucket", "website-assets", None),
-            tamper("t3", "2024-11-19T00:02:00Z", "logs.amazonaws.com", "PutRetentionPolicy", "/ecs/exec/payments-prod", Some(r#"{"logGroupName":"/ecs/exec/payments-prod","retentionInDays":1}"#)),
-            tamper("t4", "2024-11-19T00:03:00Z", "logs.amazonaws.com", "PutRetentionPolicy", "/ecs/exec/payments-prod", Some(r#"{"logGroupName":"/ecs/exec/payments-prod","retentionInDays":400}"#)),
-            tamper("t5", "2024-11-19T00:04:00Z", "s3.amazonaws.com", "PutBucketLifecycleConfiguration", "exec-logs", Some(r#"{"bucketName":"exec-logs","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1}}}}"#)),
-            tamper("t6", "2024-11-19T00:05:00Z", "kms.amazonaws.com", "DisableKey", "6f1d2e3c", None),
+            cfg_event(
+                "c1",
+                "2024-11-18T07:30:00Z",
+                "OVERRIDE",
+                Some("/ecs/exec/payments-prod"),
+                Some("exec-logs"),
+            ),
+            tamper(
+                "t1",
+                "2024-11-19T00:00:00Z",
+                "logs.amazonaws.com",
+                "DeleteLogGroup",
+                "/aws/lambda/unrelated",
+                None,
+            ),
+            tamper(
+                "t2",
+                "2024-11-19T00:01:00Z",
+                "s3.amazonaws.com",
+                "DeleteBucket",
+                "website-assets",
+                None,
+            ),
+            tamper(
+                "t3",
+                "2024-11-19T00:02:00Z",
+                "logs.amazonaws.com",
+                "PutRetentionPolicy",
+                "/ecs/exec/payments-prod",
+                Some(r#"{"logGroupName":"/ecs/exec/payments-prod","retentionInDays":1}"#),
+            ),
+            tamper(
+                "t4",
+                "2024-11-19T00:03:00Z",
+                "logs.amazonaws.com",
+                "PutRetentionPolicy",
+                "/ecs/exec/payments-prod",
+                Some(r#"{"logGroupName":"/ecs/exec/payments-prod","retentionInDays":400}"#),
+            ),
+            tamper(
+                "t5",
+                "2024-11-19T00:04:00Z",
+                "s3.amazonaws.com",
+                "PutBucketLifecycleConfiguration",
+                "exec-logs",
+                Some(
+                    r#"{"bucketName":"exec-logs","LifecycleConfiguration":{"Rule":{"Expiration":{"Days":1}}}}"#,
+                ),
+            ),
+            tamper(
+                "t6",
+                "2024-11-19T00:05:00Z",
+                "kms.amazonaws.com",
+                "DisableKey",
+                "6f1d2e3c",
+                None,
+            ),
         ];
         let d = Destinations::from_events(&events, None);
-        assert!(d.is_destination(DestinationKind::LogGroup, Some("111122223333"), Some("us-east-1"), "/ecs/exec/payments-prod"));
-        assert!(!d.is_destination(DestinationKind::LogGroup, Some("111122223333"), Some("us-east-1"), "/aws/lambda/unrelated"));
+        assert!(d.is_destination(
+            DestinationKind::LogGroup,
+            Some("111122223333"),
+            Some("us-east-1"),
+            "/ecs/exec/payments-prod"
+        ));
+        assert!(!d.is_destination(
+            DestinationKind::LogGroup,
+            Some("111122223333"),
+            Some("us-east-1"),
+            "/aws/lambda/unrelated"
+        ));
         // Same name in another account is another log group.
-        assert!(!d.is_destination(DestinationKind::LogGroup, Some("999999999999"), Some("us-east-1"), "/ecs/exec/payments-prod"));
-        let ids: Vec<_> = d.tampering().iter().map(|t| t.event_id.clone().unwrap()).collect();
+        assert!(!d.is_destination(
+            DestinationKind::LogGroup,
+            Some("999999999999"),
+            Some("us-east-1"),
+            "/ecs/exec/payments-prod"
+        ));
+        let ids: Vec<_> = d
+            .tampering()
+            .iter()
+            .map(|t| t.event_id.clone().unwrap())
+            .collect();
         assert_eq!(ids, ["t3", "t5", "t6"]);
         assert!(!d.is_exec_related(&events[1]) && d.is_exec_related(&events[3]));
-        assert!(!d.is_exec_related(&events[4]), "a retention raise is not a cut");
-        assert_eq!(d.tampering()[0].change, Change::RetentionCut { days: 1, previous: None });
+        assert!(
+            !d.is_exec_related(&events[4]),
+            "a retention raise is not a cut"
+        );
+        assert_eq!(
+            d.tampering()[0].change,
+            Change::RetentionCut {
+                days: 1,
+                previous: None
+            }
+        );
         // The key was disabled: logging (channel encryption) degraded from then on.
         let at = |t: &str| d.degraded_at(&key(), Timestamp::parse(t).unwrap());
         assert!(at("2024-11-19T00:04:59Z").is_none());
-        assert!(at("2024-11-19T00:06:00Z").unwrap().cause.contains("key disabled"));
+        assert!(at("2024-11-19T00:06:00Z")
+            .unwrap()
+            .cause
+            .contains("key disabled"));
     }
 
     #[test]
@@ -705,10 +857,21 @@ mod tests {
         assert!(at("2024-11-19T00:00:00Z").is_none());
         assert!(at("2024-11-20T08:00:00Z").unwrap().cause.contains("NONE"));
         assert!(at("2024-11-22T08:00:00Z").is_none());
-        assert!(at("2024-11-17T08:00:00Z").is_none(), "nothing known before the first config");
-        assert_eq!(d.previous(&key(), Some("c2")).unwrap().event_id.as_deref(), Some("c1"));
+        assert!(
+            at("2024-11-17T08:00:00Z").is_none(),
+            "nothing known before the first config"
+        );
+        assert_eq!(
+            d.previous(&key(), Some("c2")).unwrap().event_id.as_deref(),
+            Some("c1")
+        );
         // A row without account or region still finds the unique cluster of that name.
-        assert!(d.config_at(&ClusterKey::new(None, None, "payments-prod"), Timestamp::parse("2024-11-20T08:00:00Z").unwrap()).is_some());
+        assert!(d
+            .config_at(
+                &ClusterKey::new(None, None, "payments-prod"),
+                Timestamp::parse("2024-11-20T08:00:00Z").unwrap()
+            )
+            .is_some());
     }
 
     #[test]
@@ -720,12 +883,37 @@ mod tests {
             ..LoggingPolicy::default()
         };
         let events = vec![
-            tamper("t1", "2024-11-19T00:00:00Z", "logs.amazonaws.com", "DeleteLogGroup", "/ecs/payments-api", None),
-            tamper("t2", "2024-11-19T00:00:00Z", "cloudtrail.amazonaws.com", "StopLogging", "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail", None),
-            tamper("t3", "2024-11-19T00:00:00Z", "cloudtrail.amazonaws.com", "StopLogging", "scratch-trail", None),
+            tamper(
+                "t1",
+                "2024-11-19T00:00:00Z",
+                "logs.amazonaws.com",
+                "DeleteLogGroup",
+                "/ecs/payments-api",
+                None,
+            ),
+            tamper(
+                "t2",
+                "2024-11-19T00:00:00Z",
+                "cloudtrail.amazonaws.com",
+                "StopLogging",
+                "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail",
+                None,
+            ),
+            tamper(
+                "t3",
+                "2024-11-19T00:00:00Z",
+                "cloudtrail.amazonaws.com",
+                "StopLogging",
+                "scratch-trail",
+                None,
+            ),
         ];
         let d = Destinations::from_events(&events, Some(&policy));
-        let ids: Vec<_> = d.tampering().iter().map(|t| t.event_id.clone().unwrap()).collect();
+        let ids: Vec<_> = d
+            .tampering()
+            .iter()
+            .map(|t| t.event_id.clone().unwrap())
+            .collect();
         assert_eq!(ids, ["t1", "t2"]);
         // Without a trail list every trail counts.
         let d = Destinations::from_events(&events, None);
@@ -735,11 +923,21 @@ mod tests {
     #[test]
     fn narrowed_selectors() {
         let v = |s: &str| serde_json::from_str::<Value>(s).unwrap();
-        assert!(selectors_narrowed(&v(r#"{"eventSelectors":[{"readWriteType":"ReadOnly","includeManagementEvents":true}]}"#)));
-        assert!(selectors_narrowed(&v(r#"{"eventSelectors":[{"readWriteType":"All","includeManagementEvents":false}]}"#)));
-        assert!(!selectors_narrowed(&v(r#"{"eventSelectors":[{"readWriteType":"All","includeManagementEvents":true}]}"#)));
-        assert!(selectors_narrowed(&v(r#"{"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Data"]}]}]}"#)));
-        assert!(!selectors_narrowed(&v(r#"{"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Management"]}]}]}"#)));
+        assert!(selectors_narrowed(&v(
+            r#"{"eventSelectors":[{"readWriteType":"ReadOnly","includeManagementEvents":true}]}"#
+        )));
+        assert!(selectors_narrowed(&v(
+            r#"{"eventSelectors":[{"readWriteType":"All","includeManagementEvents":false}]}"#
+        )));
+        assert!(!selectors_narrowed(&v(
+            r#"{"eventSelectors":[{"readWriteType":"All","includeManagementEvents":true}]}"#
+        )));
+        assert!(selectors_narrowed(&v(
+            r#"{"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Data"]}]}]}"#
+        )));
+        assert!(!selectors_narrowed(&v(
+            r#"{"advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Management"]}]}]}"#
+        )));
         assert_eq!(key_id("arn:aws:kms:us-east-1:1:key/abc"), "abc");
         assert_eq!(key_id("arn:aws:kms:us-east-1:1:alias/exec"), "alias/exec");
     }

@@ -90,37 +90,52 @@ impl RuleSet {
         let mut literal_patterns: Vec<Vec<usize>> = Vec::new();
         let mut always = Vec::new();
         for (ri, rule) in rules.iter().enumerate() {
-            let mut add = |p: &super::rule::PatternSource, positive: bool| -> Result<usize, BuildError> {
-                let err = |message: String| BuildError {
-                    file: rule.file.clone(),
-                    line: p.line,
-                    message,
-                };
-                let regex = compile(&p.expanded).map_err(|e| err(e.to_string()))?;
-                let idx = patterns.len();
-                patterns.push(Compiled { regex });
-                pattern_rule.push(ri);
-                if positive {
-                    let hir = parser().parse(&p.expanded).map_err(|e| err(e.to_string()))?;
-                    match literals::required(&hir) {
-                        Some(lits) => {
-                            for lit in lits {
-                                let id = *literal_ids.entry(lit.clone()).or_insert_with(|| {
-                                    literals_list.push(lit);
-                                    literal_patterns.push(Vec::new());
-                                    literals_list.len() - 1
-                                });
-                                literal_patterns[id].push(idx);
+            let mut add =
+                |p: &super::rule::PatternSource, positive: bool| -> Result<usize, BuildError> {
+                    let err = |message: String| BuildError {
+                        file: rule.file.clone(),
+                        line: p.line,
+                        message,
+                    };
+                    let regex = compile(&p.expanded).map_err(|e| err(e.to_string()))?;
+                    let idx = patterns.len();
+                    patterns.push(Compiled { regex });
+                    pattern_rule.push(ri);
+                    if positive {
+                        let hir = parser()
+                            .parse(&p.expanded)
+                            .map_err(|e| err(e.to_string()))?;
+                        match literals::required(&hir) {
+                            Some(lits) => {
+                                for lit in lits {
+                                    let id = *literal_ids.entry(lit.clone()).or_insert_with(|| {
+                                        literals_list.push(lit);
+                                        literal_patterns.push(Vec::new());
+                                        literals_list.len() - 1
+                                    });
+                                    literal_patterns[id].push(idx);
+                                }
                             }
+                            None => always.push(idx),
                         }
-                        None => always.push(idx),
                     }
-                }
-                Ok(idx)
-            };
-            let any = rule.any.iter().map(|p| add(p, true)).collect::<Result<_, _>>()?;
-            let all = rule.all.iter().map(|p| add(p, true)).collect::<Result<_, _>>()?;
-            let not = rule.not.iter().map(|p| add(p, false)).collect::<Result<_, _>>()?;
+                    Ok(idx)
+                };
+            let any = rule
+                .any
+                .iter()
+                .map(|p| add(p, true))
+                .collect::<Result<_, _>>()?;
+            let all = rule
+                .all
+                .iter()
+                .map(|p| add(p, true))
+                .collect::<Result<_, _>>()?;
+            let not = rule
+                .not
+                .iter()
+                .map(|p| add(p, false))
+                .collect::<Result<_, _>>()?;
             compiled.push(CompiledRule { any, all, not });
         }
         let prefilter = if literals_list.is_empty() {
@@ -350,7 +365,10 @@ impl RuleSet {
                     .iter()
                     .any(|&t| self.match_text(text, t).iter().any(|(r, _)| *r == ri))
             };
-            for (list, should) in [(&rule.examples_match, true), (&rule.examples_no_match, false)] {
+            for (list, should) in [
+                (&rule.examples_match, true),
+                (&rule.examples_no_match, false),
+            ] {
                 for ex in list.iter() {
                     if hits(ex) != should {
                         failures.push(ExampleFailure {
@@ -391,7 +409,11 @@ mod tests {
     #[test]
     fn every_shipped_rule_example_behaves() {
         let set = shipped();
-        let failures: Vec<String> = set.test_examples().iter().map(ToString::to_string).collect();
+        let failures: Vec<String> = set
+            .test_examples()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
@@ -406,12 +428,22 @@ mod tests {
         // Case changes and embedding in longer lines must not matter either.
         let extra: Vec<String> = texts
             .iter()
-            .flat_map(|t| [t.to_uppercase(), format!("cd /app && {t}"), format!("echo x; {t} # done")])
+            .flat_map(|t| {
+                [
+                    t.to_uppercase(),
+                    format!("cd /app && {t}"),
+                    format!("echo x; {t} # done"),
+                ]
+            })
             .collect();
         texts.extend(extra);
         for t in &texts {
             for target in [Target::Command, Target::ExecuteCommand] {
-                let fast: Vec<usize> = set.match_text(t, target).into_iter().map(|(r, _)| r).collect();
+                let fast: Vec<usize> = set
+                    .match_text(t, target)
+                    .into_iter()
+                    .map(|(r, _)| r)
+                    .collect();
                 assert_eq!(fast, set.match_text_unfiltered(t, target), "{t:?}");
             }
         }
@@ -424,7 +456,11 @@ mod tests {
             .map(|i| {
                 let r = &set.rules()[i % set.rules().len()];
                 let ex = &r.examples_match[i % r.examples_match.len()];
-                if i % 3 == 0 { format!("ls -la /tmp/{i}") } else { ex.clone() }
+                if i % 3 == 0 {
+                    format!("ls -la /tmp/{i}")
+                } else {
+                    ex.clone()
+                }
             })
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -438,6 +474,8 @@ mod tests {
         let one = run(1);
         assert!(one.len() > 10_000);
         assert_eq!(one, run(4));
-        assert!(one.windows(2).all(|w| (w[0].row, w[0].rule) < (w[1].row, w[1].rule)));
+        assert!(one
+            .windows(2)
+            .all(|w| (w[0].row, w[0].rule) < (w[1].row, w[1].rule)));
     }
 }

@@ -212,7 +212,10 @@ mod tests {
         assert_eq!(lits(r"169\.254\.170\.2"), strs(&["169.254.170.2"]));
         assert_eq!(lits(r"(?:ba)?sh\b"), strs(&["bash", "sh"]));
         assert_eq!(lits(r"history\s+-c"), strs(&["history"]));
-        assert_eq!(lits(r"DROP\s+(TABLE|DATABASE)"), strs(&["database", "table"]));
+        assert_eq!(
+            lits(r"DROP\s+(TABLE|DATABASE)"),
+            strs(&["database", "table"])
+        );
     }
 
     #[test]

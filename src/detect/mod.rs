@@ -102,7 +102,8 @@ impl Detector {
     /// name checks or rules.
     pub fn new(rules: RuleSet, policy: Option<Policy>) -> Result<Detector, LoadError> {
         if let Some(p) = &policy {
-            let known = |id: &str| checks::check(id).is_some() || rules.rules().iter().any(|r| r.id == id);
+            let known =
+                |id: &str| checks::check(id).is_some() || rules.rules().iter().any(|r| r.id == id);
             let mut errors = Vec::new();
             for (id, line) in &p.disabled {
                 if !known(id) {
@@ -166,7 +167,9 @@ impl Detector {
     }
 
     fn severity_of(&self, id: &str, default: Severity) -> Severity {
-        self.policy.as_ref().map_or(default, |p| p.severity_of(id, default))
+        self.policy
+            .as_ref()
+            .map_or(default, |p| p.severity_of(id, default))
     }
 
     /// Every check and rule that can fire with this configuration (checks needing a policy only
@@ -185,15 +188,20 @@ impl Detector {
                 kind: "check",
                 file: None,
             });
-        let rules = self.rules.rules().iter().filter(|r| !disabled(&r.id)).map(|r| RuleInfo {
-            id: r.id.clone(),
-            title: r.title.clone(),
-            severity: self.severity_of(&r.id, r.severity),
-            description: r.description.clone(),
-            tags: r.tags.clone(),
-            kind: "rule",
-            file: Some(r.file.clone()),
-        });
+        let rules = self
+            .rules
+            .rules()
+            .iter()
+            .filter(|r| !disabled(&r.id))
+            .map(|r| RuleInfo {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                severity: self.severity_of(&r.id, r.severity),
+                description: r.description.clone(),
+                tags: r.tags.clone(),
+                kind: "rule",
+                file: Some(r.file.clone()),
+            });
         checks.chain(rules).collect()
     }
 
@@ -206,13 +214,21 @@ impl Detector {
         input
             .sessions
             .iter()
-            .map(|s| checks::session::compliance(p, s, s.event_id.as_deref().and_then(|id| exec.get(id).copied())))
+            .map(|s| {
+                checks::session::compliance(
+                    p,
+                    s,
+                    s.event_id.as_deref().and_then(|id| exec.get(id).copied()),
+                )
+            })
             .collect()
     }
 }
 
 fn exec_by_id(exec: &[ExecEvent]) -> HashMap<&str, &ExecEvent> {
-    exec.iter().filter_map(|e| Some((e.event_id.as_deref()?, e))).collect()
+    exec.iter()
+        .filter_map(|e| Some((e.event_id.as_deref()?, e)))
+        .collect()
 }
 
 /// The columns the `table` format shows for findings.
@@ -260,17 +276,36 @@ pub fn findings(detector: &Detector, input: &DetectInput) -> Vec<Finding> {
     }
     let orphans = correlate::orphans(input.exec, input.transcripts);
     checks::session::coverage(&destinations, input.sessions, &orphans, &mut out);
-    checks::session::usage(input.sessions, input.control, policy.enable_then_use_within_s, &mut out);
-    checks::session::exec_events(input.exec, policy.probing.attempts, policy.probing.within_s, &mut out);
+    checks::session::usage(
+        input.sessions,
+        input.control,
+        policy.enable_then_use_within_s,
+        &mut out,
+    );
+    checks::session::exec_events(
+        input.exec,
+        policy.probing.attempts,
+        policy.probing.within_s,
+        &mut out,
+    );
     checks::control::control(&destinations, input.control, &mut out);
     rule_findings(detector, input, &mut out);
-    out.retain(|f| !f.rule_id.as_deref().is_some_and(|id| policy.is_disabled(id)));
+    out.retain(|f| {
+        !f.rule_id
+            .as_deref()
+            .is_some_and(|id| policy.is_disabled(id))
+    });
     for f in &mut out {
         if let (Some(id), Some(sev)) = (f.rule_id.as_deref(), f.severity.as_deref()) {
             let current: Severity = sev.parse().unwrap_or(Severity::Info);
             let wanted = policy.severity_of(id, current);
             // A capped severity (a command never run) stays capped.
-            if wanted != current && !f.detail.as_deref().is_some_and(|d| d.contains("severity capped")) {
+            if wanted != current
+                && !f
+                    .detail
+                    .as_deref()
+                    .is_some_and(|d| d.contains("severity capped"))
+            {
                 f.severity = Some(wanted.as_str().to_owned());
             }
         }
@@ -282,8 +317,22 @@ pub fn findings(detector: &Detector, input: &DetectInput) -> Vec<Finding> {
 /// The deterministic order of findings.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (a.time, &a.session_id, a.seq, &a.rule_id, &a.event_id, &a.evidence)
-            .cmp(&(b.time, &b.session_id, b.seq, &b.rule_id, &b.event_id, &b.evidence))
+        (
+            a.time,
+            &a.session_id,
+            a.seq,
+            &a.rule_id,
+            &a.event_id,
+            &a.evidence,
+        )
+            .cmp(&(
+                b.time,
+                &b.session_id,
+                b.seq,
+                &b.rule_id,
+                &b.event_id,
+                &b.evidence,
+            ))
     });
 }
 
@@ -295,11 +344,21 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
         .iter()
         .filter_map(|s| Some((s.session_id.as_deref()?, s)))
         .collect();
-    let rows: Vec<&CommandRow> = input.commands.iter().filter(|c| c.command.is_some()).collect();
-    let texts: Vec<&str> = rows.iter().map(|c| c.command.as_deref().unwrap_or("")).collect();
+    let rows: Vec<&CommandRow> = input
+        .commands
+        .iter()
+        .filter(|c| c.command.is_some())
+        .collect();
+    let texts: Vec<&str> = rows
+        .iter()
+        .map(|c| c.command.as_deref().unwrap_or(""))
+        .collect();
     for m in set.match_texts(&texts, Target::Command) {
         let (c, text, rule) = (rows[m.row], texts[m.row], &set.rules()[m.rule]);
-        let s = c.session_id.as_deref().and_then(|id| sessions.get(id).copied());
+        let s = c
+            .session_id
+            .as_deref()
+            .and_then(|id| sessions.get(id).copied());
         let mut f = Finding {
             rule_id: Some(rule.id.clone()),
             severity: Some(rule.severity.as_str().to_owned()),
@@ -319,7 +378,9 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
             found_in: Some("command".into()),
             command: Some(text.to_owned()),
             tags: (!rule.tags.is_empty()).then(|| rule.tags.join(",")),
-            detail: s.is_none().then(|| "transcript without an ExecuteCommand event".to_owned()),
+            detail: s
+                .is_none()
+                .then(|| "transcript without an ExecuteCommand event".to_owned()),
             likely_cause: None,
         };
         if c.abandoned == Some(true) {
@@ -328,7 +389,10 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
         out.push(f);
     }
     let execs: Vec<&ExecEvent> = input.exec.iter().filter(|e| e.command.is_some()).collect();
-    let texts: Vec<&str> = execs.iter().map(|e| e.command.as_deref().unwrap_or("")).collect();
+    let texts: Vec<&str> = execs
+        .iter()
+        .map(|e| e.command.as_deref().unwrap_or(""))
+        .collect();
     for m in set.match_texts(&texts, Target::ExecuteCommand) {
         let (e, text, rule) = (execs[m.row], texts[m.row], &set.rules()[m.rule]);
         let mut f = Finding {
@@ -354,7 +418,10 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
             likely_cause: None,
         };
         if e.outcome.as_deref() == Some("failed") {
-            let why = format!("the ExecuteCommand failed ({})", e.error_code.as_deref().unwrap_or("error"));
+            let why = format!(
+                "the ExecuteCommand failed ({})",
+                e.error_code.as_deref().unwrap_or("error")
+            );
             checks::session::not_run(&mut f, &why);
         } else if e.dry_run == Some(true) {
             checks::session::not_run(&mut f, "a dry run");
@@ -364,8 +431,17 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
 }
 
 /// Sessions for detection from exec events and transcripts (unfiltered).
-pub fn sessions_for(exec: &[ExecEvent], transcripts: &[TranscriptRow], commands: &[CommandRow]) -> Vec<Session> {
-    correlate::sessions(exec, transcripts, commands, &crate::config::Filter::default())
+pub fn sessions_for(
+    exec: &[ExecEvent],
+    transcripts: &[TranscriptRow],
+    commands: &[CommandRow],
+) -> Vec<Session> {
+    correlate::sessions(
+        exec,
+        transcripts,
+        commands,
+        &crate::config::Filter::default(),
+    )
 }
 
 #[cfg(test)]

@@ -112,7 +112,11 @@ impl Zone {
         if t.eq_ignore_ascii_case("utc") || t == "Z" {
             return FixedOffset::east_opt(0).map(Zone::Fixed);
         }
-        if let Some(sign) = t.strip_prefix('+').map(|r| (1, r)).or(t.strip_prefix('-').map(|r| (-1, r))) {
+        if let Some(sign) = t
+            .strip_prefix('+')
+            .map(|r| (1, r))
+            .or(t.strip_prefix('-').map(|r| (-1, r)))
+        {
             let (s, rest) = sign;
             let digits: String = rest.chars().filter(|c| *c != ':').collect();
             if digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -196,11 +200,14 @@ impl Scope {
     fn selects(&self, s: &Session) -> bool {
         let any = |ps: &Option<Vec<Pattern>>, v: &Option<String>| {
             ps.as_ref().is_none_or(|ps| {
-                v.as_deref().is_some_and(|v| ps.iter().any(|p| p.matches(v)))
+                v.as_deref()
+                    .is_some_and(|v| ps.iter().any(|p| p.matches(v)))
             })
         };
         any(&self.accounts, &s.account)
-            && (self.clusters.is_none() || any(&self.clusters, &s.cluster) || any(&self.clusters, &s.cluster_arn))
+            && (self.clusters.is_none()
+                || any(&self.clusters, &s.cluster)
+                || any(&self.clusters, &s.cluster_arn))
             && any(&self.regions, &s.region)
     }
 
@@ -209,7 +216,9 @@ impl Scope {
         let Some(windows) = &self.windows else {
             return true;
         };
-        let zone = self.zone.unwrap_or(Zone::Fixed(FixedOffset::east_opt(0).expect("zero")));
+        let zone = self
+            .zone
+            .unwrap_or(Zone::Fixed(FixedOffset::east_opt(0).expect("zero")));
         zone.local(t)
             .is_some_and(|(d, m)| windows.iter().any(|w| w.contains(d, m)))
     }
@@ -394,9 +403,14 @@ impl Policy {
             if bg.roles.is_empty() && bg.permission_sets.is_empty() {
                 return Err(FileError {
                     file: file.to_owned(),
-                    line: text.lines().position(|l| l.trim() == "[breakglass]").map_or(0, |i| i + 1),
+                    line: text
+                        .lines()
+                        .position(|l| l.trim() == "[breakglass]")
+                        .map_or(0, |i| i + 1),
                     field: "breakglass".into(),
-                    message: "names no roles and no permission sets: nothing could ever be break-glass".into(),
+                    message:
+                        "names no roles and no permission sets: nothing could ever be break-glass"
+                            .into(),
                 });
             }
         }
@@ -408,7 +422,11 @@ impl Policy {
         p.default = match &raw.default {
             Some(d) => {
                 let s = d.get_ref();
-                if s.environment.is_some() || s.accounts.is_some() || s.clusters.is_some() || s.regions.is_some() {
+                if s.environment.is_some()
+                    || s.accounts.is_some()
+                    || s.clusters.is_some()
+                    || s.regions.is_some()
+                {
                     return Err(src.error(
                         d.span(),
                         "default",
@@ -430,7 +448,10 @@ impl Policy {
                 ));
             }
             let mut scope = overlay(&src, &p.default, f, &field)?;
-            scope.environment = f.environment.clone().unwrap_or_else(|| format!("scope {}", i + 1));
+            scope.environment = f
+                .environment
+                .clone()
+                .unwrap_or_else(|| format!("scope {}", i + 1));
             scope.accounts = f.accounts.as_deref().map(patterns);
             scope.clusters = f.clusters.as_deref().map(patterns);
             scope.regions = f.regions.as_deref().map(patterns);
@@ -443,7 +464,11 @@ impl Policy {
             p.logging.trails = patterns(&l.trails);
             if let Some(d) = &l.min_retention_days {
                 if *d.get_ref() < 1 {
-                    return Err(src.error(d.span(), "logging.min_retention_days", "must be at least 1"));
+                    return Err(src.error(
+                        d.span(),
+                        "logging.min_retention_days",
+                        "must be at least 1",
+                    ));
                 }
                 p.logging.min_retention_days = *d.get_ref();
             }
@@ -479,7 +504,10 @@ impl Policy {
 
     /// The scope that applies to a session: the first `[[scope]]` selecting it, else `[default]`.
     pub fn scope_for(&self, s: &Session) -> &Scope {
-        self.scopes.iter().find(|sc| sc.selects(s)).unwrap_or(&self.default)
+        self.scopes
+            .iter()
+            .find(|sc| sc.selects(s))
+            .unwrap_or(&self.default)
     }
 
     /// Whether a session's role (ARN with path) or permission set is a break-glass one.
@@ -511,7 +539,10 @@ fn duration(src: &Source, v: &Spanned<String>, field: &str) -> Result<i64, FileE
         src.error(
             v.span(),
             field,
-            format!("cannot read {:?} as a duration: use 90m, 1h, 2h30m, 1d", v.get_ref()),
+            format!(
+                "cannot read {:?} as a duration: use 90m, 1h, 2h30m, 1d",
+                v.get_ref()
+            ),
         )
     })
 }
@@ -542,17 +573,29 @@ fn overlay(src: &Source, base: &Scope, f: &ScopeFile, field: &str) -> Result<Sco
             let days = match &wf.days {
                 None => [true; 7],
                 Some(d) => parse_days(d).ok_or_else(|| {
-                    src.error(w.span(), &format!("{here}.days"), format!("cannot read {d:?}: use Mon-Fri, Sat,Sun or *"))
+                    src.error(
+                        w.span(),
+                        &format!("{here}.days"),
+                        format!("cannot read {d:?}: use Mon-Fri, Sat,Sun or *"),
+                    )
                 })?,
             };
             let clock = |v: &str, name: &str| {
                 parse_clock(v).ok_or_else(|| {
-                    src.error(w.span(), &format!("{here}.{name}"), format!("cannot read {v:?} as a time of day: use 08:00"))
+                    src.error(
+                        w.span(),
+                        &format!("{here}.{name}"),
+                        format!("cannot read {v:?} as a time of day: use 08:00"),
+                    )
                 })
             };
             let (from, to) = (clock(&wf.from, "from")?, clock(&wf.to, "to")?);
             if from == to {
-                return Err(src.error(w.span(), &here, "from and to are equal: the window is empty"));
+                return Err(src.error(
+                    w.span(),
+                    &here,
+                    "from and to are equal: the window is empty",
+                ));
             }
             out.push(Window { days, from, to });
         }
@@ -569,7 +612,10 @@ fn overlay(src: &Source, base: &Scope, f: &ScopeFile, field: &str) -> Result<Sco
             src.error(
                 r.span(),
                 &format!("{field}.reason"),
-                format!("pattern does not compile: {}", e.to_string().replace('\n', "\n    ")),
+                format!(
+                    "pattern does not compile: {}",
+                    e.to_string().replace('\n', "\n    ")
+                ),
             )
         })?);
     }
@@ -622,7 +668,11 @@ permission_sets = ["BreakGlassAdmin"]                   # Identity Center permis
 "#,
         )
         .unwrap();
-        let bg = session("arn:aws:iam::111122223333:role/emergency/BreakGlassOps", None, "c");
+        let bg = session(
+            "arn:aws:iam::111122223333:role/emergency/BreakGlassOps",
+            None,
+            "c",
+        );
         let no_path = session("arn:aws:iam::111122223333:role/BreakGlassOps", None, "c");
         let sso = session(
             "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_BreakGlassAdmin_0123456789abcdef",
@@ -665,7 +715,10 @@ windows = [{ days = "Mon-Fri", from = "08:00", to = "18:00" }]
         assert_eq!(staging.environment, "staging");
         assert!(!staging.require_breakglass && staging.mfa_required);
         let prod = p.scope_for(&session("r", None, "payments-prod"));
-        assert_eq!((prod.environment.as_str(), prod.max_session_s), ("prod", Some(5400)));
+        assert_eq!(
+            (prod.environment.as_str(), prod.max_session_s),
+            ("prod", Some(5400))
+        );
         // 2024-11-18 (Monday) 06:30 UTC is 07:30 in Berlin: outside; 07:30 UTC is 08:30: inside.
         assert!(!prod.in_window(Timestamp::parse("2024-11-18T06:30:00Z").unwrap()));
         assert!(prod.in_window(Timestamp::parse("2024-11-18T07:30:00Z").unwrap()));
@@ -684,9 +737,15 @@ windows = [{ days = "Mon-Fri", from = "08:00", to = "18:00" }]
         };
         assert!(w.contains(Weekday::Fri, 23 * 60) && w.contains(Weekday::Sat, 5 * 60));
         assert!(!w.contains(Weekday::Sat, 23 * 60) && !w.contains(Weekday::Fri, 5 * 60));
-        assert_eq!(Zone::parse("+05:30"), FixedOffset::east_opt(19800).map(Zone::Fixed));
+        assert_eq!(
+            Zone::parse("+05:30"),
+            FixedOffset::east_opt(19800).map(Zone::Fixed)
+        );
         assert!(Zone::parse("Mars/Olympus").is_none());
-        assert_eq!(parse_days("Sat-Mon").unwrap(), [true, false, false, false, false, true, true]);
+        assert_eq!(
+            parse_days("Sat-Mon").unwrap(),
+            [true, false, false, false, false, true, true]
+        );
         assert_eq!(parse_duration("2h30m"), Some(9000));
         assert_eq!(parse_duration("2x"), None);
         assert_eq!(parse_duration("30"), None);

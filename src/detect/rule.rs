@@ -127,9 +127,11 @@ pub struct Rule {
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 80
-        && id
-            .split('-')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && id.split('-').all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 fn valid_tag(tag: &str) -> bool {
@@ -137,7 +139,10 @@ fn valid_tag(tag: &str) -> bool {
     if let Some(rest) = tag.strip_prefix("TA") {
         return digits(rest, 4);
     }
-    match tag.strip_prefix('T').map(|r| r.split_once('.').unwrap_or((r, ""))) {
+    match tag
+        .strip_prefix('T')
+        .map(|r| r.split_once('.').unwrap_or((r, "")))
+    {
         Some((t, "")) => digits(t, 4),
         Some((t, sub)) => digits(t, 4) && digits(sub, 3),
         None => false,
@@ -192,7 +197,10 @@ pub fn parse_rule(file: &str, text: &str) -> Result<Rule, FileError> {
             return Err(src.error(
                 t.span(),
                 "tags",
-                format!("{:?} is not a MITRE ATT&CK id (T1059, T1552.005, TA0005)", t.get_ref()),
+                format!(
+                    "{:?} is not a MITRE ATT&CK id (T1059, T1552.005, TA0005)",
+                    t.get_ref()
+                ),
             ));
         }
     }
@@ -204,33 +212,37 @@ pub fn parse_rule(file: &str, text: &str) -> Result<Rule, FileError> {
             "needs at least one pattern in `any` or `all`",
         ));
     }
-    let patterns = |list: &[Spanned<String>], field: &str| -> Result<Vec<PatternSource>, FileError> {
-        list.iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let expanded = expand(p.get_ref());
-                compile(&expanded).map_err(|e| {
-                    src.error(
-                        p.span(),
-                        &format!("match.{field}[{i}]"),
-                        format!("pattern does not compile: {}", e.to_string().replace('\n', "\n    ")),
-                    )
-                })?;
-                if compile(&expanded).is_ok_and(|r| r.is_match(b"")) {
-                    return Err(src.error(
-                        p.span(),
-                        &format!("match.{field}[{i}]"),
-                        "pattern matches the empty string, so it matches every command",
-                    ));
-                }
-                Ok(PatternSource {
-                    text: p.get_ref().clone(),
-                    expanded,
-                    line: src.line_of(p.span().start),
+    let patterns =
+        |list: &[Spanned<String>], field: &str| -> Result<Vec<PatternSource>, FileError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let expanded = expand(p.get_ref());
+                    compile(&expanded).map_err(|e| {
+                        src.error(
+                            p.span(),
+                            &format!("match.{field}[{i}]"),
+                            format!(
+                                "pattern does not compile: {}",
+                                e.to_string().replace('\n', "\n    ")
+                            ),
+                        )
+                    })?;
+                    if compile(&expanded).is_ok_and(|r| r.is_match(b"")) {
+                        return Err(src.error(
+                            p.span(),
+                            &format!("match.{field}[{i}]"),
+                            "pattern matches the empty string, so it matches every command",
+                        ));
+                    }
+                    Ok(PatternSource {
+                        text: p.get_ref().clone(),
+                        expanded,
+                        line: src.line_of(p.span().start),
+                    })
                 })
-            })
-            .collect()
-    };
+                .collect()
+        };
     let any = patterns(&m.any, "any")?;
     let all = patterns(&m.all, "all")?;
     let not = patterns(&m.not, "not")?;
@@ -288,7 +300,10 @@ pub fn load(dirs: &[&Path]) -> Loaded {
             .sort_by_file_name()
             .into_iter()
             .filter_map(|e| match e {
-                Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "toml") => {
+                Ok(e)
+                    if e.file_type().is_file()
+                        && e.path().extension().is_some_and(|x| x == "toml") =>
+                {
                     Some(Ok(e.into_path()))
                 }
                 Ok(_) => None,
@@ -306,7 +321,8 @@ pub fn load(dirs: &[&Path]) -> Loaded {
                     files.push((path.display().to_string(), text));
                 }
                 Err(e) => files.push((
-                    e.path().map_or_else(|| dir.display().to_string(), |p| p.display().to_string()),
+                    e.path()
+                        .map_or_else(|| dir.display().to_string(), |p| p.display().to_string()),
                     Err(e.to_string()),
                 )),
             }
@@ -376,19 +392,47 @@ no_match = ["nc -zv db 5432"]
     #[test]
     fn mistakes_name_the_line_and_field() {
         let cases = [
-            (GOOD.replace("severity = \"high\"", "severity = \"hgih\""), 4, "severity"),
+            (
+                GOOD.replace("severity = \"high\"", "severity = \"hgih\""),
+                4,
+                "severity",
+            ),
             (GOOD.replace("tags =", "tgas ="), 6, "tgas"),
             (GOOD.replace(r"-e{end}']", r"-e{end}(']"), 9, "match.any[0]"),
-            (GOOD.replace("[\"T1059.004\"]", "[\"execution\"]"), 6, "tags"),
-            (GOOD.replace("id = \"demo-rule\"", "id = \"Demo Rule\""), 2, "id"),
-            (GOOD.replace("no_match = [\"nc -zv db 5432\"]", ""), 12, "examples"),
-            (GOOD.replace("not = ['--help']", "not = ['--help']\nnone = []"), 11, "match.none"),
-            (GOOD.replace(r"any = ['{cmd}nc\s+.*-e{end}']", r"any = ['x*']"), 9, "match.any[0]"),
+            (
+                GOOD.replace("[\"T1059.004\"]", "[\"execution\"]"),
+                6,
+                "tags",
+            ),
+            (
+                GOOD.replace("id = \"demo-rule\"", "id = \"Demo Rule\""),
+                2,
+                "id",
+            ),
+            (
+                GOOD.replace("no_match = [\"nc -zv db 5432\"]", ""),
+                12,
+                "examples",
+            ),
+            (
+                GOOD.replace("not = ['--help']", "not = ['--help']\nnone = []"),
+                11,
+                "match.none",
+            ),
+            (
+                GOOD.replace(r"any = ['{cmd}nc\s+.*-e{end}']", r"any = ['x*']"),
+                9,
+                "match.any[0]",
+            ),
         ];
         for (text, line, field) in cases {
             let e = parse_rule("r.toml", &text).unwrap_err();
             assert_eq!((e.line, e.field.as_str()), (line, field), "{e}");
-            assert!(e.to_string().starts_with(&format!("r.toml:{line}: {field}: ")), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("r.toml:{line}: {field}: ")),
+                "{e}"
+            );
         }
     }
 
@@ -409,7 +453,9 @@ no_match = ["nc -zv db 5432"]
         let loaded = load(&[dir.path()]);
         assert_eq!(loaded.rules.len(), shipped_files().len() + 1);
         assert_eq!(loaded.errors.len(), 2, "{:?}", loaded.errors);
-        assert!(loaded.errors[0].message.contains("duplicate id \"demo-rule\""));
+        assert!(loaded.errors[0]
+            .message
+            .contains("duplicate id \"demo-rule\""));
         assert!(loaded.errors[0].file.ends_with("b.toml"));
         assert!(loaded.errors[1].file.ends_with("c.toml"));
     }

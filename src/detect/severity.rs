@@ -65,7 +65,9 @@ impl FromStr for Severity {
         Severity::ALL
             .into_iter()
             .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown severity {s:?}: one of info, low, medium, high, critical"))
+            .ok_or_else(|| {
+                format!("unknown severity {s:?}: one of info, low, medium, high, critical")
+            })
     }
 }
 

@@ -101,7 +101,10 @@ impl Source<'_> {
         }
         let key = if line.starts_with('[') {
             // The error is about a whole table (a missing field, an unknown table).
-            table = line.trim_matches(|c| c == '[' || c == ']').trim().to_owned();
+            table = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned();
             String::new()
         } else {
             line.split_once('=')
@@ -109,10 +112,9 @@ impl Source<'_> {
                 .unwrap_or_default()
         };
         // `unknown field `x``/`missing field `x``: the message names the field itself.
-        let named = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
+        let named = message.split('`').nth(1).filter(|_| {
+            message.starts_with("unknown field") || message.starts_with("missing field")
+        });
         let key = named.map(str::to_owned).unwrap_or(key);
         match (table.is_empty(), key.is_empty()) {
             (true, _) => key,
@@ -160,7 +162,10 @@ mod tests {
         let e = err("id = \"x\"\n[inner]\n");
         assert!(e.message.contains("missing field `n`"), "{e}");
         assert_eq!(e.field, "inner.n", "{e}");
-        assert_eq!(e.to_string(), format!("f.toml:{}: inner.n: {}", e.line, e.message));
+        assert_eq!(
+            e.to_string(),
+            format!("f.toml:{}: inner.n: {}", e.line, e.message)
+        );
         let e = err("id = \n");
         assert_eq!(e.line, 1, "{e}");
     }

@@ -57,7 +57,12 @@ fn rule(r: &RuleInfo) -> Value {
 }
 
 /// Writes findings as one SARIF log.
-pub fn render(out: &mut dyn Write, findings: &[Finding], catalog: &[RuleInfo], show_secrets: bool) -> io::Result<()> {
+pub fn render(
+    out: &mut dyn Write,
+    findings: &[Finding],
+    catalog: &[RuleInfo],
+    show_secrets: bool,
+) -> io::Result<()> {
     let names: Vec<&str> = Finding::columns().iter().map(|c| c.name).collect();
     let results: Vec<Value> = findings
         .iter()
@@ -67,12 +72,18 @@ pub fn render(out: &mut dyn Write, findings: &[Finding], catalog: &[RuleInfo], s
                 Value::String(t) if !show_secrets => Value::String(redact(&t).into_owned()),
                 v => v,
             });
-            let mut row: Map<String, Value> = names.iter().map(|n| (*n).to_owned()).zip(values).collect();
+            let mut row: Map<String, Value> =
+                names.iter().map(|n| (*n).to_owned()).zip(values).collect();
             // In a SARIF property bag `tags` is reserved: an array of strings.
             let tags: Vec<Value> = row
                 .get("tags")
                 .and_then(Value::as_str)
-                .map(|t| t.split(',').filter(|t| !t.is_empty()).map(|t| Value::from(t.to_owned())).collect())
+                .map(|t| {
+                    t.split(',')
+                        .filter(|t| !t.is_empty())
+                        .map(|t| Value::from(t.to_owned()))
+                        .collect()
+                })
                 .unwrap_or_default();
             row.insert("tags".into(), Value::Array(tags));
             let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
@@ -80,12 +91,21 @@ pub fn render(out: &mut dyn Write, findings: &[Finding], catalog: &[RuleInfo], s
             let sev: Severity = text("severity").parse().unwrap_or(Severity::Info);
             let title = text("title");
             let evidence = text("evidence");
-            let message = if evidence.is_empty() { title.clone() } else { format!("{title}: {evidence}") };
-            let place = [text("account"), text("cluster"), text("task_id"), text("container")]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("/");
+            let message = if evidence.is_empty() {
+                title.clone()
+            } else {
+                format!("{title}: {evidence}")
+            };
+            let place = [
+                text("account"),
+                text("cluster"),
+                text("task_id"),
+                text("container"),
+            ]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("/");
             let (name, kind) = match (text("session_id"), text("event_id")) {
                 (s, _) if !s.is_empty() => (s, "session"),
                 (_, e) if !e.is_empty() => (e, "event"),
@@ -179,13 +199,21 @@ mod tests {
         let r = &v["runs"][0]["results"][0];
         assert_eq!(r["ruleIndex"], 0);
         assert_eq!(r["level"], "error");
-        assert!(!String::from_utf8(out.clone()).unwrap().contains("Hunter2Secret"));
-        assert_eq!(v["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"], "8.0");
+        assert!(!String::from_utf8(out.clone())
+            .unwrap()
+            .contains("Hunter2Secret"));
+        assert_eq!(
+            v["runs"][0]["tool"]["driver"]["rules"][0]["properties"]["security-severity"],
+            "8.0"
+        );
     }
 
     #[test]
     fn c1_controls_are_escaped() {
-        assert_eq!(escape_controls("{\"a\":\"x\u{9b}2J\"}"), "{\"a\":\"x\\u009b2J\"}");
+        assert_eq!(
+            escape_controls("{\"a\":\"x\u{9b}2J\"}"),
+            "{\"a\":\"x\\u009b2J\"}"
+        );
         assert_eq!(escape_controls("plain"), "plain");
     }
 }

@@ -42,8 +42,10 @@ pub fn load_detector(args: &DetectArgs) -> anyhow::Result<Detector> {
 /// Whether a finding passes the query filters (who, where, when) and the id glob.
 pub fn passes(f: &Finding, filter: &Filter, rule: Option<&Pattern>) -> bool {
     let any = |p: &Option<Pattern>, vals: &[&Option<String>]| {
-        p.as_ref()
-            .is_none_or(|p| vals.iter().any(|v| v.as_deref().is_some_and(|v| p.matches(v))))
+        p.as_ref().is_none_or(|p| {
+            vals.iter()
+                .any(|v| v.as_deref().is_some_and(|v| p.matches(v)))
+        })
     };
     filter.time_matches(f.time)
         && any(&filter.principal, &[&f.principal, &f.role_arn])
@@ -62,7 +64,10 @@ pub fn at_least(findings: Vec<Finding>, min: Severity) -> Vec<Finding> {
 }
 
 fn severity(f: &Finding) -> Severity {
-    f.severity.as_deref().and_then(|s| s.parse().ok()).unwrap_or(Severity::Info)
+    f.severity
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Severity::Info)
 }
 
 /// `execaudit findings`.
@@ -135,9 +140,15 @@ pub fn findings(a: FindingsArgs) -> anyhow::Result<i32> {
     eprintln!(
         "{} findings{}",
         shown.len(),
-        if by.is_empty() { String::new() } else { format!(" ({})", by.join(", ")) }
+        if by.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by.join(", "))
+        }
     );
-    let failed = a.fail_on.is_some_and(|t| shown.iter().any(|f| severity(f) >= t));
+    let failed = a
+        .fail_on
+        .is_some_and(|t| shown.iter().any(|f| severity(f) >= t));
     Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
 }
 
@@ -187,8 +198,16 @@ pub fn rules(cmd: RulesCommand) -> anyhow::Result<i32> {
                 .iter()
                 .map(|r| r.examples_match.len() + r.examples_no_match.len())
                 .sum();
-            eprintln!("{} rules, {examples} examples, {} failed", set.rules().len(), failures.len());
-            Ok(if failures.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
+            eprintln!(
+                "{} rules, {examples} examples, {} failed",
+                set.rules().len(),
+                failures.len()
+            );
+            Ok(if failures.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_FINDINGS
+            })
         }
         _ => {
             let policy = match &args.policy {
@@ -198,7 +217,10 @@ pub fn rules(cmd: RulesCommand) -> anyhow::Result<i32> {
             let detector = Detector::new(set, policy).map_err(|e| anyhow::anyhow!("{e}"))?;
             let catalog = detector.catalog();
             let col = |name: &str, f: &dyn Fn(&detect::RuleInfo) -> String| {
-                polars::prelude::Column::new(name.into(), catalog.iter().map(f).collect::<Vec<String>>())
+                polars::prelude::Column::new(
+                    name.into(),
+                    catalog.iter().map(f).collect::<Vec<String>>(),
+                )
             };
             let df = polars::prelude::DataFrame::new(
                 catalog.len(),

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use crate::ingest::ScanOutput;
 use crate::model::{
-    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Finding, Session,
-    Table, TranscriptRow,
+    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Finding, Session, Table,
+    TranscriptRow,
 };
 use crate::report::visible;
 use crate::store::Appended;

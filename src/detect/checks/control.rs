@@ -8,9 +8,8 @@ use regex::Regex;
 
 use super::on_control;
 use super::{
-    ACCESS_CHANGED, DEBUG_TASK, ENABLED_ON_SERVICE, ENABLED_ON_TASK, ENCRYPTION_OFF,
-    KEY_DISABLED, KMS_KEY_REMOVED, LOGGING_DISABLED, LOG_DELETED, RETENTION_CUT, SSM_TO_ECS,
-    TRAIL_STOPPED,
+    ACCESS_CHANGED, DEBUG_TASK, ENABLED_ON_SERVICE, ENABLED_ON_TASK, ENCRYPTION_OFF, KEY_DISABLED,
+    KMS_KEY_REMOVED, LOGGING_DISABLED, LOG_DELETED, RETENTION_CUT, SSM_TO_ECS, TRAIL_STOPPED,
 };
 use crate::detect::destinations::{Change, ClusterKey, Destinations};
 use crate::model::{ControlEvent, Finding};
@@ -77,7 +76,11 @@ fn enablement(e: &ControlEvent, out: &mut Vec<Finding>) {
                     format!(
                         "{name} with exec enabled in {}{}",
                         e.cluster.as_deref().unwrap_or("?"),
-                        if overrides.is_empty() { String::new() } else { format!(", override {overrides}") }
+                        if overrides.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", override {overrides}")
+                        }
                     ),
                 )),
             }
@@ -88,7 +91,10 @@ fn enablement(e: &ControlEvent, out: &mut Vec<Finding>) {
 fn logging(d: &Destinations, e: &ControlEvent, out: &mut Vec<Finding>) {
     let cluster = e.cluster.as_deref().unwrap_or("?");
     let name = e.event_name.as_deref().unwrap_or("");
-    if e.exec_logging.as_deref().is_some_and(|l| l.eq_ignore_ascii_case("NONE")) {
+    if e.exec_logging
+        .as_deref()
+        .is_some_and(|l| l.eq_ignore_ascii_case("NONE"))
+    {
         out.push(on_control(
             &LOGGING_DISABLED,
             e,
@@ -100,24 +106,37 @@ fn logging(d: &Destinations, e: &ControlEvent, out: &mut Vec<Finding>) {
         return;
     };
     let mut off = Vec::new();
-    if prev.cw_encryption == Some(true) && e.exec_cw_encryption != Some(true) && e.exec_log_group.is_some() {
+    if prev.cw_encryption == Some(true)
+        && e.exec_cw_encryption != Some(true)
+        && e.exec_log_group.is_some()
+    {
         off.push("cloudWatchEncryptionEnabled");
     }
-    if prev.s3_encryption == Some(true) && e.exec_s3_encryption != Some(true) && e.exec_s3_bucket.is_some() {
+    if prev.s3_encryption == Some(true)
+        && e.exec_s3_encryption != Some(true)
+        && e.exec_s3_bucket.is_some()
+    {
         off.push("s3EncryptionEnabled");
     }
     if !off.is_empty() {
         out.push(on_control(
             &ENCRYPTION_OFF,
             e,
-            format!("{name} of {cluster} turned off {} (was on since {})", off.join(" and "), prev.time.to_rfc3339()),
+            format!(
+                "{name} of {cluster} turned off {} (was on since {})",
+                off.join(" and "),
+                prev.time.to_rfc3339()
+            ),
         ));
     }
     if let (Some(k), None) = (&prev.kms_key, &e.exec_kms_key) {
         out.push(on_control(
             &KMS_KEY_REMOVED,
             e,
-            format!("{name} of {cluster} removed kmsKeyId {k} (set {})", prev.time.to_rfc3339()),
+            format!(
+                "{name} of {cluster} removed kmsKeyId {k} (set {})",
+                prev.time.to_rfc3339()
+            ),
         ));
     }
 }
@@ -138,7 +157,10 @@ fn ssm(e: &ControlEvent, out: &mut Vec<Finding>) {
         e,
         format!(
             "ssm:StartSession to {target}{}",
-            e.ssm_document.as_deref().map(|d| format!(" with document {d}")).unwrap_or_default()
+            e.ssm_document
+                .as_deref()
+                .map(|d| format!(" with document {d}"))
+                .unwrap_or_default()
         ),
     ));
 }
@@ -148,11 +170,15 @@ fn tampering(d: &Destinations, e: &ControlEvent, out: &mut Vec<Finding>) {
         return;
     };
     let check = match t.change {
-        Change::LogGroupDeleted | Change::LogStreamDeleted(_) | Change::BucketDeleted => &LOG_DELETED,
+        Change::LogGroupDeleted | Change::LogStreamDeleted(_) | Change::BucketDeleted => {
+            &LOG_DELETED
+        }
         Change::RetentionCut { .. } | Change::BucketExpiry { .. } => &RETENTION_CUT,
         Change::KeyDisabled | Change::KeyDeletionScheduled => &KEY_DISABLED,
         Change::BucketPolicyChanged { .. } | Change::BucketEncryptionRemoved => &ACCESS_CHANGED,
-        Change::TrailStopped | Change::TrailDeleted | Change::TrailSelectorsNarrowed => &TRAIL_STOPPED,
+        Change::TrailStopped | Change::TrailDeleted | Change::TrailSelectorsNarrowed => {
+            &TRAIL_STOPPED
+        }
     };
     let mut f = on_control(check, e, t.describe());
     if !t.clusters.is_empty() {

@@ -188,26 +188,41 @@ pub fn on_exec(c: &Check, e: &ExecEvent, found_in: &str, evidence: String) -> Fi
 /// A finding about a control-plane event; a failed call is an attempt, capped at `low`.
 pub fn on_control(c: &Check, e: &ControlEvent, evidence: String) -> Finding {
     let mut f = Finding {
-        session_id: e.session_id.clone().filter(|s| s.starts_with("ecs-execute-command-")),
+        session_id: e
+            .session_id
+            .clone()
+            .filter(|s| s.starts_with("ecs-execute-command-")),
         event_id: e.event_id.clone(),
         time: e.event_time,
         principal: e.principal.clone(),
         role_arn: e.role_arn.clone(),
         account: e.account.clone(),
         cluster: e.cluster.clone(),
-        task_id: e.task_ids.as_deref().and_then(|t| t.split(',').next()).map(str::to_owned),
+        task_id: e
+            .task_ids
+            .as_deref()
+            .and_then(|t| t.split(',').next())
+            .map(str::to_owned),
         region: e.region.clone(),
         ..base(c, "control", evidence)
     };
     if let Some(code) = &e.error_code {
-        cap(&mut f, Severity::Low, &format!("attempted: the call failed ({code})"));
+        cap(
+            &mut f,
+            Severity::Low,
+            &format!("attempted: the call failed ({code})"),
+        );
     }
     f
 }
 
 /// Lowers a finding's severity to at most `max`, saying why in `detail`.
 pub fn cap(f: &mut Finding, max: Severity, why: &str) {
-    let current = f.severity.as_deref().and_then(|s| s.parse().ok()).unwrap_or(Severity::Info);
+    let current = f
+        .severity
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Severity::Info);
     if current > max {
         f.severity = Some(max.as_str().to_owned());
         let note = format!("{why}: severity capped at {max} (rule: {current})");
@@ -236,7 +251,11 @@ mod tests {
         assert!(check("exec-outside-breakglass").is_some_and(|c| c.needs_policy));
         let docs = include_str!("../../../docs/rules.md");
         for c in CHECKS {
-            assert!(docs.contains(&format!("`{}`", c.id)), "docs/rules.md does not document {}", c.id);
+            assert!(
+                docs.contains(&format!("`{}`", c.id)),
+                "docs/rules.md does not document {}",
+                c.id
+            );
         }
     }
 }

@@ -8,8 +8,8 @@ use super::{cap, on_exec, on_session, Check};
 use super::{
     ENABLED_THEN_USED, INITIAL_COMMAND_NOT_ALLOWED, MISSING_REASON, NEW_PAIR, OUTSIDE_BREAKGLASS,
     OUTSIDE_WINDOW, OVER_MAX_DURATION, PRINCIPAL_NOT_ALLOWED, PROBING, TOKEN_UNREDACTED,
-    TRANSCRIPT_CONFLICTING, TRANSCRIPT_INCOMPLETE, TRANSCRIPT_ORPHAN, WHILE_DEGRADED,
-    WITHOUT_MFA, WITHOUT_TRANSCRIPT,
+    TRANSCRIPT_CONFLICTING, TRANSCRIPT_INCOMPLETE, TRANSCRIPT_ORPHAN, WHILE_DEGRADED, WITHOUT_MFA,
+    WITHOUT_TRANSCRIPT,
 };
 use crate::detect::cause;
 use crate::detect::destinations::{ClusterKey, Destinations};
@@ -42,28 +42,49 @@ pub fn compliance(policy: &Policy, s: &Session, e: Option<&ExecEvent>) -> Compli
     let scope = policy.scope_for(s);
     let breakglass = policy.is_breakglass(s);
     let mut v: Vec<(&'static Check, String)> = Vec::new();
-    let no_role = format!("none ({})", s.principal_type.as_deref().unwrap_or("no role logged"));
+    let no_role = format!(
+        "none ({})",
+        s.principal_type.as_deref().unwrap_or("no role logged")
+    );
     let role = s.role_arn.as_deref().unwrap_or(&no_role);
     let set = s.sso_permission_set.as_deref().unwrap_or("none");
     if scope.require_breakglass && !breakglass {
         v.push((
             &OUTSIDE_BREAKGLASS,
-            format!("role {role}, permission set {set}: no break-glass entry matches (scope {})", scope.environment),
+            format!(
+                "role {role}, permission set {set}: no break-glass entry matches (scope {})",
+                scope.environment
+            ),
         ));
     }
     if let Some(allowed) = &scope.allowed_principals {
-        let who = [s.principal.as_deref(), e.and_then(|e| e.source_identity.as_deref())];
-        if !who.iter().flatten().any(|w| allowed.iter().any(|p| p.matches(w))) {
+        let who = [
+            s.principal.as_deref(),
+            e.and_then(|e| e.source_identity.as_deref()),
+        ];
+        if !who
+            .iter()
+            .flatten()
+            .any(|w| allowed.iter().any(|p| p.matches(w)))
+        {
             v.push((
                 &PRINCIPAL_NOT_ALLOWED,
-                format!("principal {} is not among the allowed principals (scope {})", s.principal.as_deref().unwrap_or("unknown"), scope.environment),
+                format!(
+                    "principal {} is not among the allowed principals (scope {})",
+                    s.principal.as_deref().unwrap_or("unknown"),
+                    scope.environment
+                ),
             ));
         }
     }
     if !scope.in_window(s.start_time) {
         v.push((
             &OUTSIDE_WINDOW,
-            format!("started {} (scope {}: outside its windows)", s.start_time.to_rfc3339(), scope.environment),
+            format!(
+                "started {} (scope {}: outside its windows)",
+                s.start_time.to_rfc3339(),
+                scope.environment
+            ),
         ));
     }
     if scope.mfa_required && s.mfa != Some(true) {
@@ -71,11 +92,20 @@ pub fn compliance(policy: &Policy, s: &Session, e: Option<&ExecEvent>) -> Compli
             Some(false) => "mfaAuthenticated false",
             _ => "MFA not logged",
         };
-        v.push((&WITHOUT_MFA, format!("{mfa} (scope {} requires MFA)", scope.environment)));
+        v.push((
+            &WITHOUT_MFA,
+            format!("{mfa} (scope {} requires MFA)", scope.environment),
+        ));
     }
     if let (Some(max), Some(d)) = (scope.max_session_s, s.duration_s) {
         if d > max {
-            v.push((&OVER_MAX_DURATION, format!("lasted {d} s, more than the {max} s allowed (scope {})", scope.environment)));
+            v.push((
+                &OVER_MAX_DURATION,
+                format!(
+                    "lasted {d} s, more than the {max} s allowed (scope {})",
+                    scope.environment
+                ),
+            ));
         }
     }
     let mut reason = None;
@@ -97,7 +127,13 @@ pub fn compliance(policy: &Policy, s: &Session, e: Option<&ExecEvent>) -> Compli
     if let Some(allowed) = &scope.allowed_initial_commands {
         let cmd = collapse(s.command.as_deref().unwrap_or(""));
         if !allowed.iter().any(|p| p.matches(&cmd)) {
-            v.push((&INITIAL_COMMAND_NOT_ALLOWED, format!("initial command {cmd:?} is not allowed (scope {})", scope.environment)));
+            v.push((
+                &INITIAL_COMMAND_NOT_ALLOWED,
+                format!(
+                    "initial command {cmd:?} is not allowed (scope {})",
+                    scope.environment
+                ),
+            ));
         }
     }
     Compliance {
@@ -111,7 +147,12 @@ pub fn compliance(policy: &Policy, s: &Session, e: Option<&ExecEvent>) -> Compli
 }
 
 /// Policy findings for every session.
-pub fn policy(policy: &Policy, sessions: &[Session], exec: &HashMap<&str, &ExecEvent>, out: &mut Vec<Finding>) {
+pub fn policy(
+    policy: &Policy,
+    sessions: &[Session],
+    exec: &HashMap<&str, &ExecEvent>,
+    out: &mut Vec<Finding>,
+) {
     for s in sessions {
         let e = s.event_id.as_deref().and_then(|id| exec.get(id).copied());
         let c = compliance(policy, s, e);
@@ -132,11 +173,19 @@ pub fn coverage(
     out: &mut Vec<Finding>,
 ) {
     for s in sessions {
-        let key = ClusterKey::new(s.account.as_deref(), s.region.as_deref(), s.cluster.as_deref().unwrap_or(""));
+        let key = ClusterKey::new(
+            s.account.as_deref(),
+            s.region.as_deref(),
+            s.cluster.as_deref().unwrap_or(""),
+        );
         let status = s.transcript_status.as_deref().unwrap_or("missing");
         match status {
             "missing" => {
-                let mut f = on_session(&WITHOUT_TRANSCRIPT, s, "no transcript ingested for this session".into());
+                let mut f = on_session(
+                    &WITHOUT_TRANSCRIPT,
+                    s,
+                    "no transcript ingested for this session".into(),
+                );
                 f.likely_cause = Some(cause::missing_transcript(d, s));
                 out.push(f);
             }
@@ -146,7 +195,11 @@ pub fn coverage(
                 out.push(f);
             }
             "conflicting" => {
-                let mut f = on_session(&TRANSCRIPT_CONFLICTING, s, "transcripts with different content carry this session id".into());
+                let mut f = on_session(
+                    &TRANSCRIPT_CONFLICTING,
+                    s,
+                    "transcripts with different content carry this session id".into(),
+                );
                 f.likely_cause = Some(cause::incomplete_transcript(status).to_owned());
                 out.push(f);
             }
@@ -170,12 +223,16 @@ pub fn coverage(
             found_in: Some("transcript".into()),
             command: None,
             detail: t.source.clone().map(|src| format!("read from {src}")),
-            ..super::base(&TRANSCRIPT_ORPHAN, "transcript", format!(
-                "transcript {} ({}, {} commands) has no ExecuteCommand event",
-                t.session_id.as_deref().unwrap_or("with no session id"),
-                t.status.as_deref().unwrap_or("?"),
-                t.commands.unwrap_or(0)
-            ))
+            ..super::base(
+                &TRANSCRIPT_ORPHAN,
+                "transcript",
+                format!(
+                    "transcript {} ({}, {} commands) has no ExecuteCommand event",
+                    t.session_id.as_deref().unwrap_or("with no session id"),
+                    t.status.as_deref().unwrap_or("?"),
+                    t.commands.unwrap_or(0)
+                ),
+            )
         });
     }
 }
@@ -214,7 +271,11 @@ pub fn usage(
     }
     let enables: Vec<&ControlEvent> = control
         .iter()
-        .filter(|c| c.kind.as_deref() == Some("exec_enablement") && c.enable_execute_command == Some(true) && c.error_code.is_none())
+        .filter(|c| {
+            c.kind.as_deref() == Some("exec_enablement")
+                && c.enable_execute_command == Some(true)
+                && c.error_code.is_none()
+        })
         .collect();
     for s in &order {
         let best = enables
@@ -247,10 +308,17 @@ pub fn usage(
                     "enabled exec with {what} at {}, then exec'd into {}{} {mins} min later",
                     c.event_time.to_rfc3339(),
                     s.cluster.as_deref().unwrap_or("?"),
-                    if into_task { " (the task it started)" } else { "" }
+                    if into_task {
+                        " (the task it started)"
+                    } else {
+                        ""
+                    }
                 ),
             );
-            f.detail = c.event_id.clone().map(|id| format!("enablement event {id}"));
+            f.detail = c
+                .event_id
+                .clone()
+                .map(|id| format!("enablement event {id}"));
             out.push(f);
         }
     }
@@ -267,7 +335,10 @@ pub fn exec_events(exec: &[ExecEvent], attempts: usize, within_s: i64, out: &mut
         ));
     }
     let mut by_principal: BTreeMap<String, Vec<&ExecEvent>> = BTreeMap::new();
-    for e in exec.iter().filter(|e| e.outcome.as_deref() == Some("failed")) {
+    for e in exec
+        .iter()
+        .filter(|e| e.outcome.as_deref() == Some("failed"))
+    {
         let who = e
             .principal
             .as_deref()
@@ -282,14 +353,18 @@ pub fn exec_events(exec: &[ExecEvent], attempts: usize, within_s: i64, out: &mut
         while i < evs.len() {
             // The longest run starting at i within the window.
             let mut j = i;
-            while j + 1 < evs.len() && evs[j + 1].event_time.0 - evs[i].event_time.0 <= within_s * 1000 {
+            while j + 1 < evs.len()
+                && evs[j + 1].event_time.0 - evs[i].event_time.0 <= within_s * 1000
+            {
                 j += 1;
             }
             if j + 1 - i >= attempts {
                 let burst = &evs[i..=j];
                 // Extend the burst while failures keep coming within the window of the last one.
                 let mut end = j;
-                while end + 1 < evs.len() && evs[end + 1].event_time.0 - evs[end].event_time.0 <= within_s * 1000 {
+                while end + 1 < evs.len()
+                    && evs[end + 1].event_time.0 - evs[end].event_time.0 <= within_s * 1000
+                {
                     end += 1;
                 }
                 let burst = if end > j { &evs[i..=end] } else { burst };
@@ -308,7 +383,9 @@ fn probing_finding(burst: &[&ExecEvent]) -> Finding {
     let mut codes: BTreeMap<&str, usize> = BTreeMap::new();
     let mut clusters: Vec<&str> = Vec::new();
     for e in burst {
-        *codes.entry(e.error_code.as_deref().unwrap_or("unknown")).or_default() += 1;
+        *codes
+            .entry(e.error_code.as_deref().unwrap_or("unknown"))
+            .or_default() += 1;
         if let Some(c) = e.cluster.as_deref() {
             if !clusters.contains(&c) {
                 clusters.push(c);
@@ -329,7 +406,10 @@ fn probing_finding(burst: &[&ExecEvent]) -> Finding {
         ),
     );
     f.session_id = None;
-    let (top, _) = codes.iter().max_by_key(|(_, n)| **n).map_or(("", &0), |(c, n)| (*c, n));
+    let (top, _) = codes
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map_or(("", &0), |(c, n)| (*c, n));
     let message = burst
         .iter()
         .find(|e| e.error_code.as_deref() == Some(top))
@@ -370,7 +450,11 @@ mod tests {
     }
 
     fn broken(p: &Policy, s: &Session, e: Option<&ExecEvent>) -> Vec<&'static str> {
-        compliance(p, s, e).violations.iter().map(|(c, _)| c.id).collect()
+        compliance(p, s, e)
+            .violations
+            .iter()
+            .map(|(c, _)| c.id)
+            .collect()
     }
 
     #[test]
@@ -391,7 +475,10 @@ allowed_initial_commands = ["/bin/sh -c *"]
         let c = compliance(&p, &s, None);
         assert!(c.breakglass);
         assert_eq!(c.reason.as_deref(), Some("INC-4711"));
-        assert_eq!(broken(&p, &s, None), ["exec-without-mfa", "exec-over-max-duration"]);
+        assert_eq!(
+            broken(&p, &s, None),
+            ["exec-without-mfa", "exec-over-max-duration"]
+        );
         let other = Session {
             principal: Some("botocore-session-1".into()),
             role_arn: Some("arn:aws:iam::111122223333:role/Admin".into()),
