@@ -298,16 +298,12 @@ pub fn findings(detector: &Detector, input: &DetectInput) -> Vec<Finding> {
     for f in &mut out {
         if let (Some(id), Some(sev)) = (f.rule_id.as_deref(), f.severity.as_deref()) {
             let current: Severity = sev.parse().unwrap_or(Severity::Info);
-            let wanted = policy.severity_of(id, current);
-            // A capped severity (a command never run) stays capped.
-            if wanted != current
-                && !f
-                    .detail
-                    .as_deref()
-                    .is_some_and(|d| d.contains("severity capped"))
-            {
-                f.severity = Some(wanted.as_str().to_owned());
+            let mut wanted = policy.severity_of(id, current);
+            // What never ran stays under its ceiling whatever the policy asks.
+            if let Some(max) = checks::ceiling(f) {
+                wanted = wanted.min(max);
             }
+            f.severity = Some(wanted.as_str().to_owned());
         }
     }
     sort(&mut out);
@@ -465,5 +461,39 @@ mod tests {
         };
         assert_eq!(evidence(text, &m), "");
         assert_eq!(cut(&"é".repeat(200), 3), "é…");
+    }
+
+    #[test]
+    fn policy_severity_overrides_keep_the_ceiling_of_what_never_ran() {
+        // A low rule on an abandoned command is already at its ceiling: raising the rule must
+        // not raise what never ran.
+        let loaded = rule::load(&[]);
+        let policy = Policy::parse(
+            "p.toml",
+            "[checks.severity]\ndiscovery-cloud-enumeration = \"critical\"\n",
+        )
+        .unwrap();
+        let detector = Detector::new(RuleSet::new(loaded.rules).unwrap(), Some(policy)).unwrap();
+        let cmd = |seq: i64, abandoned: bool| CommandRow {
+            session_id: Some("s".into()),
+            seq: Some(seq),
+            command: Some("aws s3 ls".into()),
+            abandoned: Some(abandoned),
+            ..CommandRow::default()
+        };
+        let commands = vec![cmd(1, false), cmd(2, true)];
+        let input = DetectInput {
+            exec: &[],
+            control: &[],
+            sessions: &[],
+            transcripts: &[],
+            commands: &commands,
+        };
+        let got: Vec<(Option<i64>, String)> = findings(&detector, &input)
+            .into_iter()
+            .filter(|f| f.rule_id.as_deref() == Some("discovery-cloud-enumeration"))
+            .map(|f| (f.seq, f.severity.unwrap()))
+            .collect();
+        assert_eq!(got, [(Some(1), "critical".into()), (Some(2), "low".into())]);
     }
 }

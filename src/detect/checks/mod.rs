@@ -223,19 +223,29 @@ pub fn cap(f: &mut Finding, max: Severity, why: &str) {
         .as_deref()
         .and_then(|s| s.parse().ok())
         .unwrap_or(Severity::Info);
+    let mut note = format!("{why}: {CAPPED}{max}");
     if current > max {
         f.severity = Some(max.as_str().to_owned());
-        let note = format!("{why}: severity capped at {max} (rule: {current})");
-        f.detail = Some(match f.detail.take() {
-            Some(d) => format!("{d}; {note}"),
-            None => note,
-        });
-    } else {
-        f.detail = Some(match f.detail.take() {
-            Some(d) => format!("{d}; {why}"),
-            None => why.to_owned(),
-        });
+        note.push_str(&format!(" (rule: {current})"));
     }
+    f.detail = Some(match f.detail.take() {
+        Some(d) => format!("{d}; {note}"),
+        None => note,
+    });
+}
+
+/// The words `cap` writes into `detail` before the ceiling, so later steps (the policy's
+/// severity overrides) keep it.
+pub const CAPPED: &str = "severity at most ";
+
+/// The ceiling `cap` put on a finding, if any.
+pub fn ceiling(f: &Finding) -> Option<Severity> {
+    let d = f.detail.as_deref()?;
+    let rest = &d[d.find(CAPPED)? + CAPPED.len()..];
+    rest.split(|c: char| !c.is_ascii_alphabetic())
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
