@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod correlate;
 pub mod dataset;
+pub mod detect;
 pub mod ingest;
 pub mod loadgen;
 pub mod model;

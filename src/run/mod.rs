@@ -5,6 +5,7 @@
 
 mod audit;
 mod explore;
+pub mod findings;
 mod query;
 mod summary;
 
@@ -23,6 +24,8 @@ pub use summary::schema_markdown;
 
 /// Exit status when everything went well.
 pub const EXIT_OK: i32 = 0;
+/// Exit status when findings at or above `--fail-on` were printed.
+pub const EXIT_FINDINGS: i32 = 1;
 /// Exit status for errors, including inputs, records or store parts that could not be read.
 pub const EXIT_ERROR: i32 = 2;
 
@@ -114,6 +117,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Show(s) => explore::show(s),
         Command::Search(s) => explore::search(s),
         Command::Commands(c) => explore::commands(c),
+        Command::Findings(a) => findings::findings(a),
+        Command::Rules(r) => findings::rules(r),
         Command::Query(q) => query::query(q),
         Command::Schema => {
             let mut out = io::stdout().lock();

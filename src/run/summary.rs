@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::ingest::ScanOutput;
 use crate::model::{
-    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Session, Table,
+    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Finding, Session, Table,
     TranscriptRow,
 };
 use crate::report::visible;
@@ -48,6 +48,7 @@ pub fn schema_markdown() -> String {
     table(Session::NAME, Session::columns());
     table(Attempt::NAME, Attempt::columns());
     table(CommandHit::NAME, CommandHit::columns());
+    table(Finding::NAME, Finding::columns());
     out
 }
 
