@@ -93,7 +93,12 @@ const RISKY: &[&str] = &[
 
 /// Writes the corpus under `out`: `AWSLogs/...` trail files and `exec-logs/<cluster>/*.log`.
 /// Returns the number of files written.
-pub fn generate(out: &Path, sessions: u64, commands_per_session: u64, seed: u64) -> io::Result<u64> {
+pub fn generate(
+    out: &Path,
+    sessions: u64,
+    commands_per_session: u64,
+    seed: u64,
+) -> io::Result<u64> {
     let files = sessions.div_ceil(SESSIONS_PER_FILE as u64);
     let written: Vec<io::Result<u64>> = (0..files)
         .into_par_iter()
@@ -179,7 +184,10 @@ fn time(ms: i64) -> String {
 
 impl Session {
     fn new(rng: &mut Rng, account: &'static str, region: &'static str, at: i64) -> Session {
-        let clusters = ["payments", "orders", "search", "ledger", "web", "auth", "billing", "catalog", "media", "events"];
+        let clusters = [
+            "payments", "orders", "search", "ledger", "web", "auth", "billing", "catalog", "media",
+            "events",
+        ];
         let envs = ["prod", "staging", "dev"];
         Session {
             id: format!("ecs-execute-command-{}", rng.token(26, LOWER_DIGITS)),
@@ -193,14 +201,18 @@ impl Session {
                 rng.below(5)
             ),
             task: rng.token(32, HEX),
-            container: *rng.pick(&["app", "api", "worker", "sidecar"]),
+            container: rng.pick(&["app", "api", "worker", "sidecar"]),
             user: format!("user{:03}@example.com", rng.below(400)),
             shell: (rng.below(10)) as u8,
         }
     }
 
     fn record(&self, rng: &mut Rng) -> serde_json::Value {
-        let set = if rng.below(10) == 0 { "BreakGlassAdmin" } else { "Developer" };
+        let set = if rng.below(10) == 0 {
+            "BreakGlassAdmin"
+        } else {
+            "Developer"
+        };
         let role = format!("AWSReservedSSO_{set}_{}", rng.token(16, HEX));
         let a = self.account;
         json!({
@@ -261,7 +273,10 @@ impl Session {
             } else {
                 let (c, o) = rng.pick(ROUTINE);
                 let n = rng.below(100_000).to_string();
-                ((*c).to_owned(), o.iter().map(|l| l.replace("{n}", &n)).collect())
+                (
+                    (*c).to_owned(),
+                    o.iter().map(|l| l.replace("{n}", &n)).collect(),
+                )
             };
             self.prompt(&mut t, &host);
             t.extend_from_slice(cmd.as_bytes());
@@ -280,7 +295,11 @@ impl Session {
             t.extend_from_slice(b"\x1b[?2004l\rexit\r\r\n");
         }
         t.extend_from_slice(
-            format!("\r\nScript done on {} [COMMAND_EXIT_CODE=\"0\"]\n", stamp(end)).as_bytes(),
+            format!(
+                "\r\nScript done on {} [COMMAND_EXIT_CODE=\"0\"]\n",
+                stamp(end)
+            )
+            .as_bytes(),
         );
         t
     }
@@ -289,7 +308,8 @@ impl Session {
         match self.shell {
             0..=4 => t.extend_from_slice(format!("\x1b[?2004hroot@{host}:/app# ").as_bytes()),
             5..=6 => t.extend_from_slice(
-                format!("\x1b[?2004h\x1b[01;32mroot@{host}\x1b[00m:\x1b[01;34m/app\x1b[00m# ").as_bytes(),
+                format!("\x1b[?2004h\x1b[01;32mroot@{host}\x1b[00m:\x1b[01;34m/app\x1b[00m# ")
+                    .as_bytes(),
             ),
             7..=8 => t.extend_from_slice(b"/app # \x1b[6n"),
             _ => t.extend_from_slice(b"$ "),

@@ -205,7 +205,11 @@ impl Rows {
         let ts = &self.transcripts;
         let key = |i: u32| {
             let t = &ts[i as usize];
-            (t.time.day_number(), t.session_id.as_deref(), t.transcript_id.as_deref())
+            (
+                t.time.day_number(),
+                t.session_id.as_deref(),
+                t.transcript_id.as_deref(),
+            )
         };
         let mut order: Vec<u32> = (0..ts.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));

@@ -316,7 +316,13 @@ mod tests {
         assert_eq!(Timestamp::parse("yesterday"), None);
         assert_eq!(want.to_rfc3339(), "2024-05-14T09:12:31Z");
         assert_eq!(want.day(), "2024-05-14");
-        for ms in [0i64, -1, 951_782_400_000, 4_102_444_800_000, 1_709_164_800_000] {
+        for ms in [
+            0i64,
+            -1,
+            951_782_400_000,
+            4_102_444_800_000,
+            1_709_164_800_000,
+        ] {
             let chrono_day = chrono::DateTime::from_timestamp_millis(ms)
                 .unwrap()
                 .format("%Y-%m-%d")

@@ -129,7 +129,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             let n = g.sessions.unwrap_or(0);
             let files = crate::loadgen::generate(&g.out, n, g.commands_per_session, g.seed)
                 .with_context(|| format!("writing {}", g.out.display()))?;
-            eprintln!("wrote {files} files ({n} sessions) under {}", g.out.display());
+            eprintln!(
+                "wrote {files} files ({n} sessions) under {}",
+                g.out.display()
+            );
             Ok(EXIT_OK)
         }
         Command::Generate(g) => {

@@ -18,7 +18,7 @@ use super::{
     io, pq, private_dir, private_file, Days, Manifest, Part, Store, StoreError, Stored, TableInfo,
 };
 use crate::model::frame::day_name;
-use crate::model::{CommandRow, Table, Timestamp, TranscriptRow};
+use crate::model::{CommandRow, Table, TranscriptRow};
 
 /// Parts in one day's partition before the small ones are merged.
 const COMPACT_AT: usize = 24;
@@ -157,7 +157,10 @@ impl<'s> Writer<'s> {
         let mut keep = Vec::with_capacity(ids.len());
         let mut names: BTreeMap<i64, String> = BTreeMap::new();
         for (id, day) in ids.iter().zip(&days) {
-            let name = names.entry(*day).or_insert_with_key(|d| day_name(*d)).clone();
+            let name = names
+                .entry(*day)
+                .or_insert_with_key(|d| day_name(*d))
+                .clone();
             keep.push(match id {
                 Some(k) => self.keys_of::<TranscriptRow>(&name)?.insert(k.clone()),
                 None => true,
@@ -195,7 +198,10 @@ impl<'s> Writer<'s> {
             added: commands.height() as u64,
             already_stored: 0,
         };
-        self.write_by_day(super::table(TranscriptRow::NAME).expect("stored"), transcripts)?;
+        self.write_by_day(
+            super::table(TranscriptRow::NAME).expect("stored"),
+            transcripts,
+        )?;
         self.write_by_day(super::table(CommandRow::NAME).expect("stored"), commands)?;
         Ok((t, c))
     }
@@ -215,7 +221,7 @@ impl<'s> Writer<'s> {
     /// Writes the rows `keep` selects, grouped by day and sorted within it, without moving a
     /// row: a permutation picks them into the frame.
     fn write_rows<T: Stored>(&mut self, rows: &[T], keep: &[bool]) -> Result<(), StoreError> {
-        let mut keyed: Vec<(i64, (Option<&str>, Timestamp, Option<&str>), u32)> = rows
+        let mut keyed: Vec<(i64, super::Order<'_>, u32)> = rows
             .iter()
             .zip(keep)
             .enumerate()
@@ -263,7 +269,12 @@ impl<'s> Writer<'s> {
     }
 
     /// Writes a sorted frame of one day as row groups of that day's open part.
-    fn write_frame(&mut self, info: TableInfo, day: String, df: DataFrame) -> Result<(), StoreError> {
+    fn write_frame(
+        &mut self,
+        info: TableInfo,
+        day: String,
+        df: DataFrame,
+    ) -> Result<(), StoreError> {
         if df.height() == 0 {
             return Ok(());
         }
@@ -300,7 +311,12 @@ impl<'s> Writer<'s> {
         )
     }
 
-    fn open_part(&mut self, info: TableInfo, day: &str, like: &DataFrame) -> Result<OpenPart, StoreError> {
+    fn open_part(
+        &mut self,
+        info: TableInfo,
+        day: &str,
+        like: &DataFrame,
+    ) -> Result<OpenPart, StoreError> {
         let dir = self.store.root.join(info.name).join(format!("day={day}"));
         private_dir(&dir)?;
         self.dirs.insert(dir.clone());
@@ -323,8 +339,13 @@ impl<'s> Writer<'s> {
     }
 
     fn part_name_final(tmp: &Path) -> String {
-        let n = tmp.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        n.trim_start_matches('.').trim_end_matches(".tmp").to_owned()
+        let n = tmp
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        n.trim_start_matches('.')
+            .trim_end_matches(".tmp")
+            .to_owned()
     }
 
     /// Writes an open part's footer, flushes it to disk and renames it into place.
@@ -337,12 +358,16 @@ impl<'s> Writer<'s> {
         part.handle.sync().map_err(io(&part.tmp))?;
         fs::rename(&part.tmp, &part.path).map_err(io(&part.path))?;
         let bytes = fs::metadata(&part.path).map_err(io(&part.path))?.len();
-        self.next.tables.entry(slot.0.to_owned()).or_default().push(Part {
-            day: slot.1.clone(),
-            file: part.file,
-            rows: part.rows,
-            bytes,
-        });
+        self.next
+            .tables
+            .entry(slot.0.to_owned())
+            .or_default()
+            .push(Part {
+                day: slot.1.clone(),
+                file: part.file,
+                rows: part.rows,
+                bytes,
+            });
         self.changed = true;
         Ok(())
     }
