@@ -331,6 +331,8 @@ impl Store {
                 }
             }
         }
+        // Publish the adopted parts even when nothing needed merging.
+        w.force_commit();
         w.commit()?;
         Ok(())
     }
@@ -414,6 +416,9 @@ impl Store {
         let args = ScanArgsParquet {
             schema: Some(schema),
             allow_missing_columns: true,
+            // `day=` folders are the store's own partitioning, pruned from the manifest; not
+            // a column.
+            hive_options: HiveOptions::new_disabled(),
             glob: false,
             cache: false,
             ..Default::default()
@@ -433,6 +438,9 @@ impl Store {
         let args = ScanArgsParquet {
             schema: Some((t.empty)().schema().clone()),
             allow_missing_columns: true,
+            // `day=` folders are the store's own partitioning, pruned from the manifest; not
+            // a column.
+            hive_options: HiveOptions::new_disabled(),
             glob: false,
             cache: false,
             ..Default::default()
