@@ -54,11 +54,12 @@ pub struct ScanOutput {
     pub duplicate_transcripts: u64,
 }
 
-/// What one file yielded.
-struct FileResult {
-    report: FileReport,
-    events: Vec<Classified>,
-    transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
+/// What one input (a file, an S3 object, a log stream, a LookupEvents page) yielded.
+#[derive(Debug, Default)]
+pub struct InputScan {
+    pub report: FileReport,
+    pub events: Vec<Classified>,
+    pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
 }
 
 impl ScanOutput {
@@ -96,30 +97,40 @@ fn read_transcripts(
     found
 }
 
-fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
+fn scan_one(reader: &mut local::Reader, path: PathBuf) -> InputScan {
+    let source = path.display().to_string();
+    match reader.read(&path) {
+        Ok(bytes) => scan_bytes(bytes, &source),
+        Err(e) => InputScan {
+            report: FileReport {
+                path,
+                error: Some(e.to_string()),
+                ..FileReport::default()
+            },
+            ..InputScan::default()
+        },
+    }
+}
+
+/// Scans one input's decompressed bytes, whatever it turns out to be (trail file, export,
+/// transcript). `source` names it in the rows and messages: a path, an `s3://` URL, ...
+/// This is the pure seam every source goes through: local files, S3 objects, LookupEvents pages.
+pub fn scan_bytes(bytes: &[u8], source: &str) -> InputScan {
     let mut report = FileReport {
-        path: path.clone(),
+        path: PathBuf::from(source),
+        bytes: bytes.len() as u64,
         ..FileReport::default()
     };
-    let source = path.display().to_string();
-    let result = |report, events, transcripts| FileResult {
+    let result = |report, events, transcripts| InputScan {
         report,
         events,
         transcripts,
     };
-    let bytes = match reader.read(&path) {
-        Ok(b) => b,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return result(report, Vec::new(), Vec::new());
-        }
-    };
-    report.bytes = bytes.len() as u64;
     // A `<session>.log` object is a transcript whatever it holds (even a stub without header).
-    let named_transcript = source.ends_with(".log") && transcript::session_id_in(&source).is_some();
-    match cloudtrail::scan(bytes, &source) {
+    let named_transcript = source.ends_with(".log") && transcript::session_id_in(source).is_some();
+    match cloudtrail::scan(bytes, source) {
         Ok(s) if s.kind == Some(InputKind::Transcript) => {
-            let t = read_transcripts(bytes, &source, &mut report);
+            let t = read_transcripts(bytes, source, &mut report);
             result(report, Vec::new(), t)
         }
         Ok(s) => {
@@ -131,13 +142,29 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
             result(report, s.events, Vec::new())
         }
         Err(_) if named_transcript => {
-            let t = read_transcripts(bytes, &source, &mut report);
+            let t = read_transcripts(bytes, source, &mut report);
             result(report, Vec::new(), t)
         }
         Err(e) => {
             report.error = Some(e.to_string());
             result(report, Vec::new(), Vec::new())
         }
+    }
+}
+
+/// Reads bytes known to be a transcript (an object fetched by session id, a log stream named
+/// by one, as a GetLogEvents-shaped document): never taken for CloudTrail, whatever it holds.
+pub fn scan_transcript(bytes: &[u8], source: &str) -> InputScan {
+    let mut report = FileReport {
+        path: PathBuf::from(source),
+        bytes: bytes.len() as u64,
+        ..FileReport::default()
+    };
+    let transcripts = read_transcripts(bytes, source, &mut report);
+    InputScan {
+        report,
+        events: Vec::new(),
+        transcripts,
     }
 }
 
@@ -155,14 +182,14 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
             ..FileReport::default()
         });
     }
-    let results: Vec<FileResult> = inputs
+    let results: Vec<InputScan> = inputs
         .files
         .into_par_iter()
         .map_init(local::Reader::default, scan_one)
         .collect();
     let mut seen: HashSet<String> = HashSet::new();
     let mut seen_transcripts: HashSet<String> = HashSet::new();
-    for FileResult {
+    for InputScan {
         mut report,
         events,
         transcripts,

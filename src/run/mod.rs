@@ -5,6 +5,7 @@
 mod audit;
 mod explore;
 mod summary;
+mod sync;
 
 use std::io::{self, Write};
 
@@ -100,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Audit(a) => audit::audit(a),
         Command::Ingest(a) => audit::ingest(a),
+        Command::Sync(a) => sync::sync(a),
         Command::Sessions(q) => {
             let q = Query::open(q)?;
             let (events, transcripts, commands) = (q.read()?, q.read_all()?, q.read_all()?);

@@ -11,10 +11,13 @@
 //! either a whole part or none; readers also drop repeated ids, so even a crash in the middle
 //! of a compaction cannot show an event twice. One writer at a time holds `<store>/.lock`.
 
-use std::collections::{BTreeMap, HashSet};
+pub mod checkpoint;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use polars::prelude::*;
 
@@ -98,6 +101,8 @@ pub struct Appended {
 pub struct Store {
     root: PathBuf,
     _lock: Option<fs::File>,
+    /// Parts appended but not yet flushed to disk (see [`Store::sync_written`]).
+    unsynced: Mutex<Vec<PathBuf>>,
 }
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -121,6 +126,7 @@ impl Store {
         let store = Store {
             root: root.to_owned(),
             _lock: Some(lock),
+            unsynced: Mutex::new(Vec::new()),
         };
         store.remove_stale_temporaries()?;
         Ok(store)
@@ -131,6 +137,7 @@ impl Store {
         Store {
             root: root.to_owned(),
             _lock: None,
+            unsynced: Mutex::new(Vec::new()),
         }
     }
 
@@ -182,12 +189,47 @@ impl Store {
             }
             report.added += fresh.len() as u64;
             fs::create_dir_all(&dir).map_err(io(&dir))?;
-            write_part(&dir, &fresh, false)?;
+            let part = write_part(&dir, &fresh, false)?;
+            self.unsynced
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(part);
             if parts(&dir)?.len() >= COMPACT_AT {
                 self.compact::<T>(&dir)?;
             }
         }
         Ok(report)
+    }
+
+    /// Flushes to disk every part appended since the last call, with the folder entries that
+    /// name them, and returns the proof a checkpoint needs ([`checkpoint::Durable`]).
+    ///
+    /// Minimal bridge for `sync` (issue 9) until the store's own durable appends land: a part
+    /// merged away by compaction since is skipped (compaction writes its result durably).
+    pub fn sync_written(&self) -> Result<checkpoint::Durable, StoreError> {
+        let parts = std::mem::take(&mut *self.unsynced.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut dirs = BTreeSet::new();
+        for part in &parts {
+            match fs::File::open(part) {
+                Ok(f) => f.sync_all().map_err(io(part))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(part)(e)),
+            }
+            // The day folder (the part's name), the table folder (a new day) and the root.
+            let mut d = part.parent();
+            for _ in 0..3 {
+                if let Some(dir) = d {
+                    dirs.insert(dir.to_path_buf());
+                    d = dir.parent();
+                }
+            }
+        }
+        for dir in dirs {
+            fs::File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(&dir))?;
+        }
+        Ok(checkpoint::Durable::new())
     }
 
     /// Merges a day's parts into one.
