@@ -123,9 +123,33 @@ pub async fn read_stream(
     }
 }
 
-/// Whether a not-found error is about the group itself (not one stream).
-pub fn group_missing(e: &AwsError) -> bool {
-    e.failure == Failure::NotFound && e.message.to_ascii_lowercase().contains("log group")
+/// Whether a log group exists (asked once before its streams: a missing stream and a missing
+/// group answer with the same error code).
+pub async fn group_exists(client: &Client, stats: &CallStats, group: &str) -> Result<bool, AwsError> {
+    let mut token: Option<String> = None;
+    loop {
+        let page = with_backoff(stats, || {
+            let token = token.clone();
+            async move {
+                client
+                    .describe_log_groups()
+                    .log_group_name_prefix(group)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(format!("DescribeLogGroups {group}"), e))
+            }
+        })
+        .await
+        .map_err(|e| explain(e, group))?;
+        if page.log_groups().iter().any(|g| g.log_group_name() == Some(group)) {
+            return Ok(true);
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() && token.as_deref() != Some(t) => token = Some(t.to_owned()),
+            _ => return Ok(false),
+        }
+    }
 }
 
 fn explain(e: AwsError, group: &str) -> AwsError {

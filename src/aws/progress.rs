@@ -38,6 +38,8 @@ pub struct SourceReport {
     pub errors: Vec<String>,
     /// Remarks that are not errors (a truncated transcript, a skipped region).
     pub notes: Vec<String>,
+    /// The source itself does not exist (a log group absent from an account or region).
+    pub absent: bool,
 }
 
 impl SourceReport {

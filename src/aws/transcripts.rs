@@ -15,7 +15,7 @@ use aws_config::SdkConfig;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use super::cloudwatch::{self, group_missing};
+use super::cloudwatch;
 use super::progress::{Bar, SourceReport};
 use super::pull::{decode_and_scan, Expect, Options, Range};
 use super::s3::{self, S3Url};
@@ -169,6 +169,23 @@ pub async fn pull(
         Place::Logs { conf, region, .. } => Some(super::logs(conf, region)),
         Place::S3(_) => None,
     };
+    if let (Some(client), Place::Logs { group, account, region, .. }) = (&logs_client, &place) {
+        match cloudwatch::group_exists(client, &stats, group).await {
+            Ok(true) => {}
+            Ok(false) => {
+                report.absent = true;
+                report
+                    .notes
+                    .push(format!("no log group {group} in {account} {region}"));
+                return Ok(finish(report, &stats));
+            }
+            Err(e) => {
+                bar.println(&e.to_string());
+                report.errors.push(e.to_string());
+                return Ok(finish(report, &stats));
+            }
+        }
+    }
     bar.phase("finding transcripts");
     let jobs = match plan(&place, wanted, &state, range, &s3_client, &logs_client, &stats).await {
         Ok((jobs, unchanged)) => {
@@ -247,12 +264,6 @@ pub async fn pull(
                     seen("missing".into(), range.now_ms, None, None),
                 );
                 dirty = true;
-            }
-            Err(e) if group_missing(&e) => {
-                bar.println(&e.to_string());
-                report.errors.push(e.to_string());
-                running.abort_all();
-                break;
             }
             Err(e) => {
                 bar.println(&e.to_string());
@@ -413,7 +424,8 @@ async fn fetch_stream(
                 .await
                 .map_err(|e| AwsError::other(stream.to_owned(), e.to_string()))
         }
-        Err(e) if e.failure == Failure::NotFound && !group_missing(&e) => Ok(Fetched::Missing),
+        // The group was checked first: not found means no such stream (yet).
+        Err(e) if e.failure == Failure::NotFound => Ok(Fetched::Missing),
         Err(e) => Err(e),
     }
 }

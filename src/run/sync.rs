@@ -203,6 +203,7 @@ async fn pull(plan: &Plan, store: &Store) -> anyhow::Result<(Vec<SourceReport>, 
         reports.push(r);
     }
     for group in &plan.log_groups {
+        let first = reports.len();
         for (account, region) in &targets {
             let bar = progress.bar(&format!("{group} {account} {region}"));
             let conf = match aws.account(Some(account)).await {
@@ -222,6 +223,13 @@ async fn pull(plan: &Plan, store: &Store) -> anyhow::Result<(Vec<SourceReport>, 
                 .await?;
             bar.finish();
             reports.push(r);
+        }
+        // A group may exist in some accounts and regions only; absent everywhere, it is an error.
+        let mine = &mut reports[first..];
+        if !mine.is_empty() && mine.iter().all(|r| r.absent) {
+            let msg = format!("log group {group} exists in none of the accounts and regions asked");
+            progress.bar("").println(&msg);
+            mine[0].errors.push(msg);
         }
     }
     Ok((reports, sink.taken))

@@ -30,6 +30,7 @@ process is gone, so a test process that dies never leaves it running.
 import argparse
 import base64
 import hashlib
+import io
 import json
 import os
 import re
@@ -201,7 +202,7 @@ def lookup_events(environ, body):
         STATE.lookup_calls[(account, region)] = calls
         STATE.requests.append(
             {"service": "cloudtrail", "op": "LookupEvents", "region": region,
-             "account": account, "query": req}
+             "account": account, "query": req, "t": now}
         )
     attrs = req.get("LookupAttributes") or []
     if len(attrs) > 1:
@@ -309,7 +310,7 @@ def intercept_s3(environ):
     with LOCK:
         STATE.requests.append(
             {"service": "s3", "op": op, "bucket": bucket, "key": key, "region": region,
-             "query": {k: v[0] for k, v in query.items()}}
+             "query": {k: v[0] for k, v in query.items()}, "t": time.time()}
         )
     if take_throttle("s3", bucket=bucket):
         return s3_error(503, "SlowDown", "Please reduce your request rate.", path)
@@ -387,9 +388,17 @@ class App:
             return lookup_events(environ, body)(environ, start_response)
         if "Logs_20140328." in target:
             _, region, _ = credential_scope(environ)
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            try:
+                args = json.loads(body or b"{}")
+            except ValueError:
+                args = {}
             with LOCK:
                 STATE.requests.append(
-                    {"service": "logs", "op": target.rsplit(".", 1)[1], "region": region}
+                    {"service": "logs", "op": target.rsplit(".", 1)[1], "region": region,
+                     "group": args.get("logGroupName"), "stream": args.get("logStreamName")}
                 )
             if take_throttle("logs", region=region):
                 return json_error(400, "ThrottlingException", "Rate exceeded")(
