@@ -476,7 +476,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "GetObject s3://b/k: Access Denied (needs kms:Decrypt)"
+            "GetObject s3://b/k: AccessDenied: Access Denied (needs kms:Decrypt)"
         );
         let e = AwsError {
             code: Some("KMS.DisabledException".into()),

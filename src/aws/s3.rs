@@ -222,7 +222,8 @@ async fn explain_get(client: &Client, bucket: &str, key: &str, e: AwsError) -> A
                 )),
                 None => e.with_hint(format!(
                     "needs s3:GetObject on arn:aws:s3:::{bucket}/{key}, and kms:Decrypt on the key \
-                     when the bucket uses SSE-KMS (probably missing if s3:GetObject is granted)"
+                     when the bucket uses SSE-KMS (probably missing if s3:GetObject is granted); \
+                     without s3:ListBucket, S3 also answers a missing object this way"
                 )),
             }
         }

@@ -471,8 +471,9 @@ mod tests {
     /// Runs a day read over a listing, finishing keys in the given order, and returns the state.
     fn run(before: DayState, listing: &[String], lo: Option<i64>) -> (Vec<String>, DayState) {
         let mut d = DayRun::plan(before, PREFIX.into(), STEM.into(), lo, None, false);
-        let mut fetched = Vec::new();
-        for k in listing.iter().filter(|k| k.as_str() > d.start_after.as_str()) {
+        let start = d.start_after.clone();
+        let mut fetched = d.retries();
+        for k in listing.iter().filter(|k| k.as_str() > start.as_str()) {
             if d.listed(k) {
                 fetched.push(k.clone());
             }
@@ -551,7 +552,8 @@ mod tests {
         assert_eq!(d.state.last_key, all[2]);
         assert_eq!(d.state.failed.iter().collect::<Vec<_>>(), [&all[1]]);
         assert!(!d.state.complete, "a failed key keeps the day open");
-        // The next run skips the good keys and retries the failed one when it is listed.
+        // The next run skips the good keys and retries the failed one (by name: its listing
+        // resumes after it).
         let (fetched, state) = run(d.state.clone(), &all, None);
         assert_eq!(fetched, [all[1].clone()]);
         assert!(state.failed.is_empty());
