@@ -65,14 +65,14 @@ EOF
 }
 
 seconds() { python3 -c 'import sys; print(f"{float(sys.argv[1]):.2f}")' "$1"; }
-timed() { # label cmd... -> "wall_s peak_rss_mb" of the command
-  /usr/bin/time -f '%e %M' -o "$BENCH_DIR/time" "$@" >/dev/null 2>"$BENCH_DIR/err" || {
+timed() { # cmd... -> "wall_s peak_rss_mb cpu_s" of the command
+  /usr/bin/time -f '%e %M %U %S' -o "$BENCH_DIR/time" "$@" >/dev/null 2>"$BENCH_DIR/err" || {
     cat "$BENCH_DIR/err" >&2; exit 1; }
-  awk '{printf "%s %.0f", $1, $2/1024}' "$BENCH_DIR/time"
+  awk '{printf "%s %.0f %.2f\n", $1, $2/1024, $3 + $4}' "$BENCH_DIR/time"
 }
 
 mkdir -p "$BENCH_DIR"
-printf '| objects | tool | wall s | objects/s | peak RSS MB |\n| --- | --- | --- | --- | --- |\n'
+printf '| objects | tool | wall s | objects/s | CPU s | peak RSS MB |\n| --- | --- | --- | --- | --- | --- |\n'
 for n in "$SMALL" "$OBJECTS"; do
   bucket=bench-trail-$n
   src=$BENCH_DIR/objects-$n
@@ -82,22 +82,23 @@ for n in "$SMALL" "$OBJECTS"; do
   mb=$(du -sm "$src" | cut -f1)
 
   store=$BENCH_DIR/store-$n; rm -rf "$store"
-  read -r wall rss < <(timed "$BIN" sync --store "$store" --quiet --concurrency "$CONCURRENCY" \
+  read -r wall rss cpu < <(timed "$BIN" sync --store "$store" --quiet --concurrency "$CONCURRENCY" \
     --cloudtrail-bucket "s3://$bucket" --since 2024-11-18 --until 2024-11-23)
-  printf '| %s (%s MB gzip) | `execaudit sync --concurrency %s` | %s | %.0f | %s |\n' \
-    "$n" "$mb" "$CONCURRENCY" "$(seconds "$wall")" "$(echo "$n / $wall" | bc -l)" "$rss"
+  printf '| %s (%s MB gzip) | `execaudit sync --concurrency %s` | %s | %.0f | %s | %s |\n' \
+    "$n" "$mb" "$CONCURRENCY" "$(seconds "$wall")" "$(echo "$n / $wall" | bc -l)" "$cpu" "$rss"
 
-  read -r wall2 rss2 < <(timed "$BIN" sync --store "$store" --quiet \
+  read -r wall2 rss2 cpu2 < <(timed "$BIN" sync --store "$store" --quiet \
     --cloudtrail-bucket "s3://$bucket" --since 2024-11-18 --until 2024-11-23)
-  printf '| | `execaudit sync` again (nothing new) | %s | | %s |\n' "$(seconds "$wall2")" "$rss2"
+  printf '| | `execaudit sync` again (nothing new) | %s | | %s | %s |\n' "$(seconds "$wall2")" "$cpu2" "$rss2"
 
   copy=$BENCH_DIR/copy-$n; rm -rf "$copy"
-  read -r wall_cp rss_cp < <(timed "$AWS" s3 sync --quiet "s3://$bucket/" "$copy")
+  read -r wall_cp rss_cp cpu_cp < <(timed "$AWS" s3 sync --quiet "s3://$bucket/" "$copy")
   store2=$BENCH_DIR/store2-$n; rm -rf "$store2"
-  read -r wall_in rss_in < <(timed "$BIN" ingest "$copy" --store "$store2" -q)
+  read -r wall_in rss_in cpu_in < <(timed "$BIN" ingest "$copy" --store "$store2" -q)
   total=$(echo "$wall_cp + $wall_in" | bc -l)
-  printf '| | `aws s3 sync` + `execaudit ingest` | %s (%s + %s) | %.0f | %s / %s |\n' \
-    "$(seconds "$total")" "$(seconds "$wall_cp")" "$(seconds "$wall_in")" "$(echo "$n / $total" | bc -l)" "$rss_cp" "$rss_in"
+  printf '| | `aws s3 sync` + `execaudit ingest` | %s (%s + %s) | %.0f | %s + %s | %s / %s |\n' \
+    "$(seconds "$total")" "$(seconds "$wall_cp")" "$(seconds "$wall_in")" "$(echo "$n / $total" | bc -l)" \
+    "$cpu_cp" "$cpu_in" "$rss_cp" "$rss_in"
 
   a=$("$BIN" sessions --store "$store" --format csv | md5sum)
   b=$("$BIN" sessions --store "$store2" --format csv | md5sum)
