@@ -12,7 +12,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::{exec_record, execaudit, moto, noise_record, run, stored_ids, trail_file, transcript, Moto};
+use harness::{
+    exec_record, execaudit, moto, noise_record, run, stored_ids, trail_file, transcript, Moto,
+};
 use serde_json::{json, Value};
 
 fn bin() -> Command {
@@ -89,12 +91,22 @@ fn an_organisation_trail_bucket_reads_like_local_files_once_and_never_whole() {
     let local = tmp.path().join("local");
     let i = run({
         let mut c = bin();
-        c.arg("ingest").arg(gen.join("AWSLogs")).arg("--store").arg(&local);
+        c.arg("ingest")
+            .arg(gen.join("AWSLogs"))
+            .arg("--store")
+            .arg(&local);
         c
     });
     assert_eq!(i.code, 0, "{}", i.stderr);
-    for cmd in [["sessions", "--format", "csv"], ["attempts", "--format", "csv"]] {
-        assert_eq!(query(&store, &cmd), query(&local, &cmd), "{cmd:?} differs from a local ingest");
+    for cmd in [
+        ["sessions", "--format", "csv"],
+        ["attempts", "--format", "csv"],
+    ] {
+        assert_eq!(
+            query(&store, &cmd),
+            query(&local, &cmd),
+            "{cmd:?} differs from a local ingest"
+        );
     }
     // Control events name where they were read: the same but for that.
     let without_source = |out: String| -> Vec<Value> {
@@ -108,9 +120,18 @@ fn an_organisation_trail_bucket_reads_like_local_files_once_and_never_whole() {
     let pulled = without_source(query(&store, &control));
     assert!(pulled.len() > 10);
     assert_eq!(pulled, without_source(query(&local, &control)));
-    assert_eq!(query(&store, &["sessions", "--format", "csv"]).lines().count(), 21);
+    assert_eq!(
+        query(&store, &["sessions", "--format", "csv"])
+            .lines()
+            .count(),
+        21
+    );
 
-    let lists = m.requests(&[("service", "s3"), ("bucket", bucket), ("op", "ListObjectsV2")]);
+    let lists = m.requests(&[
+        ("service", "s3"),
+        ("bucket", bucket),
+        ("op", "ListObjectsV2"),
+    ]);
     assert!(!lists.is_empty());
     for l in &lists {
         let q = &l["query"];
@@ -122,14 +143,22 @@ fn an_organisation_trail_bucket_reads_like_local_files_once_and_never_whole() {
         );
     }
     let read = gets(m, bucket);
-    assert!(read.iter().all(|k| !k.contains("CloudTrail-Digest") && k.starts_with("org/AWSLogs/")));
+    assert!(read
+        .iter()
+        .all(|k| !k.contains("CloudTrail-Digest") && k.starts_with("org/AWSLogs/")));
     assert_eq!(read.len(), unique(&read).len(), "an object was read twice");
 
     // A second run fetches nothing.
     let second = sync(m, &store, &args);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_eq!(gets(m, bucket).len(), read.len());
-    assert!(second.stdout.contains("stored: 0 exec events, 0 control events"), "{}", second.stdout);
+    assert!(
+        second
+            .stdout
+            .contains("stored: 0 exec events, 0 control events"),
+        "{}",
+        second.stdout
+    );
 
     // --accounts / --regions read only those folders.
     let narrow = tmp.path().join("narrow");
@@ -140,7 +169,9 @@ fn an_organisation_trail_bucket_reads_like_local_files_once_and_never_whole() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let narrow_gets = &gets(m, bucket)[before..];
     assert!(!narrow_gets.is_empty());
-    assert!(narrow_gets.iter().all(|k| k.contains("/444455556666/CloudTrail/eu-west-1/")));
+    assert!(narrow_gets
+        .iter()
+        .all(|k| k.contains("/444455556666/CloudTrail/eu-west-1/")));
     let sessions = query(&narrow, &["sessions", "--format", "json"]);
     let v: Value = serde_json::from_str(&sessions).unwrap();
     for s in v.as_array().unwrap() {
@@ -176,26 +207,61 @@ fn a_day_folder_over_a_thousand_keys_pages_through_throttling_and_corrupt_object
     m.create_bucket(bucket);
     let mut objects = day_of_files("pg", "111122223333", "2024-11-18", 1050);
     let folder = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/11/18/";
-    let corrupt = format!("{folder}111122223333_CloudTrail_us-east-1_20241118T2359Z_CORRUPT.json.gz");
-    let mut cut = trail_file(&[exec_record("cut", "2024-11-18T23:59:00Z", "111122223333", "us-east-1", "ecs-execute-command-cut")]);
+    let corrupt =
+        format!("{folder}111122223333_CloudTrail_us-east-1_20241118T2359Z_CORRUPT.json.gz");
+    let mut cut = trail_file(&[exec_record(
+        "cut",
+        "2024-11-18T23:59:00Z",
+        "111122223333",
+        "us-east-1",
+        "ecs-execute-command-cut",
+    )]);
     cut.truncate(cut.len() / 2);
     objects.push((corrupt.clone(), cut));
     m.put_objects(bucket, objects);
-    m.test_post("throttle", json!({"service": "s3", "bucket": bucket, "count": 3}));
+    m.test_post(
+        "throttle",
+        json!({"service": "s3", "bucket": bucket, "count": 3}),
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let url = format!("s3://{bucket}");
-    let r = sync(m, &store, &["--cloudtrail-bucket", &url, "--since", "2024-11-18", "--until", "2024-11-19"]);
-    assert_eq!(r.code, 2, "a corrupt object must fail the run\n{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains(&format!("s3://{bucket}/{corrupt}")), "the corrupt object is named: {}", r.stderr);
+    let r = sync(
+        m,
+        &store,
+        &[
+            "--cloudtrail-bucket",
+            &url,
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-19",
+        ],
+    );
+    assert_eq!(
+        r.code, 2,
+        "a corrupt object must fail the run\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("s3://{bucket}/{corrupt}")),
+        "the corrupt object is named: {}",
+        r.stderr
+    );
     let ids = stored_ids(&store, "exec_events", "event_id");
     assert_eq!(ids.len(), 1050, "every good object is stored once");
     assert_eq!(unique(&ids).len(), 1050);
-    let throttled: u64 = summary_cell(&r.stdout, "s3://it-pages (trail)", "throttled").parse().unwrap();
+    let throttled: u64 = summary_cell(&r.stdout, "s3://it-pages (trail)", "throttled")
+        .parse()
+        .unwrap();
     assert!(throttled >= 3, "{}", r.stdout);
     let continued = m
-        .requests(&[("service", "s3"), ("bucket", bucket), ("op", "ListObjectsV2")])
+        .requests(&[
+            ("service", "s3"),
+            ("bucket", bucket),
+            ("op", "ListObjectsV2"),
+        ])
         .iter()
         .filter(|l| l["query"].get("continuation-token").is_some())
         .count();
@@ -203,7 +269,18 @@ fn a_day_folder_over_a_thousand_keys_pages_through_throttling_and_corrupt_object
 
     // The corrupt object is reported once: the next run reads nothing and succeeds.
     let before = gets(m, bucket).len();
-    let again = sync(m, &store, &["--cloudtrail-bucket", &url, "--since", "2024-11-18", "--until", "2024-11-19"]);
+    let again = sync(
+        m,
+        &store,
+        &[
+            "--cloudtrail-bucket",
+            &url,
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-19",
+        ],
+    );
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(gets(m, bucket).len(), before);
 }
@@ -221,22 +298,37 @@ fn a_pull_killed_part_way_is_completed_by_the_next_run_without_duplicates_or_gap
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let url = format!("s3://{bucket}");
-    let args = ["--cloudtrail-bucket", url.as_str(), "--since", "2024-11-18", "--until", "2024-11-20", "--concurrency", "2"];
+    let args = [
+        "--cloudtrail-bucket",
+        url.as_str(),
+        "--since",
+        "2024-11-18",
+        "--until",
+        "2024-11-20",
+        "--concurrency",
+        "2",
+    ];
     let mut child = {
         let mut c = execaudit(m);
         c.arg("sync").arg("--store").arg(&store).args(args);
-        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         c.spawn().unwrap()
     };
     // Kill it once a checkpoint is on disk (data already durable), well before the end.
     let checkpoints = store.join("checkpoints");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let written = walk_files(&checkpoints).iter().any(|p| p.extension().is_some_and(|e| e == "json"));
+        let written = walk_files(&checkpoints)
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "json"));
         if written {
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "sync ended before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "sync ended before it could be killed"
+        );
         assert!(Instant::now() < deadline, "no checkpoint was written");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -244,7 +336,11 @@ fn a_pull_killed_part_way_is_completed_by_the_next_run_without_duplicates_or_gap
     child.kill().unwrap();
     child.wait().unwrap();
     let partial = stored_ids(&store, "exec_events", "event_id");
-    assert!(!partial.is_empty() && partial.len() < 600, "killed part way: {} stored", partial.len());
+    assert!(
+        !partial.is_empty() && partial.len() < 600,
+        "killed part way: {} stored",
+        partial.len()
+    );
     let fetched_before = gets(m, bucket).len();
 
     m.test_post("delay", json!({"bucket": bucket, "ms": 0}));
@@ -254,7 +350,10 @@ fn a_pull_killed_part_way_is_completed_by_the_next_run_without_duplicates_or_gap
     assert_eq!(ids.len(), 600, "no duplicates");
     assert_eq!(unique(&ids).len(), 600, "no gaps");
     let refetched = gets(m, bucket).len() - fetched_before;
-    assert!(refetched < 600, "the resumed run read only what was left ({refetched})");
+    assert!(
+        refetched < 600,
+        "the resumed run read only what was left ({refetched})"
+    );
 
     let before = gets(m, bucket).len();
     let r = sync(m, &store, &args);
@@ -263,7 +362,9 @@ fn a_pull_killed_part_way_is_completed_by_the_next_run_without_duplicates_or_gap
 }
 
 fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for e in rd.flatten() {
         let p = e.path();
@@ -287,13 +388,43 @@ fn sse_kms_transcripts_read_and_unusable_keys_are_explained() {
     let denied = m.create_key();
     let sid = |n: &str| format!("ecs-execute-command-kms{n}");
     for n in ["a1", "a2", "a3"] {
-        m.put_object(bucket, &format!("prod/{}.log", sid(n)), &transcript(&["id", "ls /app"]), Some(&good));
+        m.put_object(
+            bucket,
+            &format!("prod/{}.log", sid(n)),
+            &transcript(&["id", "ls /app"]),
+            Some(&good),
+        );
     }
-    m.put_object(bucket, &format!("prod/{}.log", sid("dis")), &transcript(&["id"]), Some(&disabled));
-    m.put_object(bucket, &format!("prod/{}.log", sid("del")), &transcript(&["id"]), Some(&deleting));
-    m.put_object(bucket, &format!("prod/{}.log", sid("den")), &transcript(&["id"]), Some(&denied));
-    m.json_call("kms", "TrentService.DisableKey", "us-east-1", json!({"KeyId": disabled}));
-    m.json_call("kms", "TrentService.ScheduleKeyDeletion", "us-east-1", json!({"KeyId": deleting, "PendingWindowInDays": 7}));
+    m.put_object(
+        bucket,
+        &format!("prod/{}.log", sid("dis")),
+        &transcript(&["id"]),
+        Some(&disabled),
+    );
+    m.put_object(
+        bucket,
+        &format!("prod/{}.log", sid("del")),
+        &transcript(&["id"]),
+        Some(&deleting),
+    );
+    m.put_object(
+        bucket,
+        &format!("prod/{}.log", sid("den")),
+        &transcript(&["id"]),
+        Some(&denied),
+    );
+    m.json_call(
+        "kms",
+        "TrentService.DisableKey",
+        "us-east-1",
+        json!({"KeyId": disabled}),
+    );
+    m.json_call(
+        "kms",
+        "TrentService.ScheduleKeyDeletion",
+        "us-east-1",
+        json!({"KeyId": deleting, "PendingWindowInDays": 7}),
+    );
     m.test_post("deny-decrypt", json!({"key_id": denied}));
 
     let tmp = tempfile::tempdir().unwrap();
@@ -301,9 +432,21 @@ fn sse_kms_transcripts_read_and_unusable_keys_are_explained() {
     let url = format!("s3://{bucket}/prod");
     let r = sync(m, &store, &["--transcript-bucket", &url, "--sweep"]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("KMS.DisabledException") && r.stderr.contains("key is disabled"), "{}", r.stderr);
-    assert!(r.stderr.contains("KMS.KMSInvalidStateException") && r.stderr.contains("pending deletion"), "{}", r.stderr);
-    assert!(r.stderr.contains(&sid("den")) && r.stderr.contains("kms:Decrypt"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("KMS.DisabledException") && r.stderr.contains("key is disabled"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("KMS.KMSInvalidStateException") && r.stderr.contains("pending deletion"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&sid("den")) && r.stderr.contains("kms:Decrypt"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains(&denied), "the key is named: {}", r.stderr);
     let ids = stored_ids(&store, "transcripts", "transcript_id");
     assert_eq!(ids, [sid("a1"), sid("a2"), sid("a3")]);
@@ -315,7 +458,10 @@ fn sse_kms_transcripts_read_and_unusable_keys_are_explained() {
     let r = sync(m, &store, &["--transcript-bucket", &url, "--sweep"]);
     assert_eq!(r.code, 2);
     let retried: BTreeSet<String> = gets(m, bucket)[before..].iter().cloned().collect();
-    let expected: BTreeSet<String> = ["dis", "del", "den"].iter().map(|n| format!("prod/{}.log", sid(n))).collect();
+    let expected: BTreeSet<String> = ["dis", "del", "den"]
+        .iter()
+        .map(|n| format!("prod/{}.log", sid(n)))
+        .collect();
     assert_eq!(retried, expected);
 }
 
@@ -330,23 +476,55 @@ fn transcripts_are_fetched_for_the_sessions_cloudtrail_shows() {
     let records: Vec<Value> = ["t1", "t2", "t3"]
         .iter()
         .enumerate()
-        .map(|(i, n)| exec_record(&format!("tg-{n}"), &format!("2024-11-18T10:0{i}:00Z"), acct, "us-east-1", &format!("ecs-execute-command-tg{n}")))
+        .map(|(i, n)| {
+            exec_record(
+                &format!("tg-{n}"),
+                &format!("2024-11-18T10:0{i}:00Z"),
+                acct,
+                "us-east-1",
+                &format!("ecs-execute-command-tg{n}"),
+            )
+        })
         .collect();
     m.put_object(trail, &format!("AWSLogs/{acct}/CloudTrail/us-east-1/2024/11/18/{acct}_CloudTrail_us-east-1_20241118T1010Z_AAAA.json.gz"), &trail_file(&records), None);
     // Sessions t1 and t2 have transcripts; t3 has none; another session's transcript is not wanted.
     for n in ["t1", "t2", "zz"] {
-        m.put_object(logs, &format!("exec/ecs-execute-command-tg{n}.log"), &transcript(&["whoami"]), None);
+        m.put_object(
+            logs,
+            &format!("exec/ecs-execute-command-tg{n}.log"),
+            &transcript(&["whoami"]),
+            None,
+        );
     }
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let (t, l) = (format!("s3://{trail}"), format!("s3://{logs}/exec/"));
-    let args = ["--cloudtrail-bucket", t.as_str(), "--transcript-bucket", l.as_str(), "--since", "2024-11-18", "--until", "2024-11-19"];
+    let args = [
+        "--cloudtrail-bucket",
+        t.as_str(),
+        "--transcript-bucket",
+        l.as_str(),
+        "--since",
+        "2024-11-18",
+        "--until",
+        "2024-11-19",
+    ];
     let r = sync(m, &store, &args);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let asked: BTreeSet<String> = gets(m, logs).into_iter().collect();
-    let expected: BTreeSet<String> = ["t1", "t2", "t3"].iter().map(|n| format!("exec/ecs-execute-command-tg{n}.log")).collect();
+    let expected: BTreeSet<String> = ["t1", "t2", "t3"]
+        .iter()
+        .map(|n| format!("exec/ecs-execute-command-tg{n}.log"))
+        .collect();
     assert_eq!(asked, expected);
-    assert_eq!(summary_cell(&r.stdout, "s3://it-targeted-logs/exec (transcripts)", "missing"), "1");
+    assert_eq!(
+        summary_cell(
+            &r.stdout,
+            "s3://it-targeted-logs/exec (transcripts)",
+            "missing"
+        ),
+        "1"
+    );
     let sessions = query(&store, &["sessions", "--format", "csv"]);
     assert_eq!(sessions.matches(",present,").count(), 2, "{sessions}");
     // Old sessions whose transcript never came are not asked for again.
@@ -357,26 +535,44 @@ fn transcripts_are_fetched_for_the_sessions_cloudtrail_shows() {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 fn put_stream(m: &Moto, region: &str, group: &str, stream: &str, messages: &[String], t0: i64) {
-    m.json_call("logs", "Logs_20140328.CreateLogStream", region, json!({"logGroupName": group, "logStreamName": stream}));
+    m.json_call(
+        "logs",
+        "Logs_20140328.CreateLogStream",
+        region,
+        json!({"logGroupName": group, "logStreamName": stream}),
+    );
     let events: Vec<Value> = messages
         .iter()
         .enumerate()
         .map(|(i, msg)| json!({"timestamp": t0 + i as i64, "message": msg}))
         .collect();
-    m.json_call("logs", "Logs_20140328.PutLogEvents", region, json!({"logGroupName": group, "logStreamName": stream, "logEvents": events}));
+    m.json_call(
+        "logs",
+        "Logs_20140328.PutLogEvents",
+        region,
+        json!({"logGroupName": group, "logStreamName": stream, "logEvents": events}),
+    );
 }
 
 /// A transcript as CloudWatch Logs holds it: `\r\n` became `\n`, split into events.
 fn cw_messages(commands: &[&str], footer: bool) -> Vec<String> {
-    let text = String::from_utf8(transcript(commands)).unwrap().replace("\r\n", "\n");
+    let text = String::from_utf8(transcript(commands))
+        .unwrap()
+        .replace("\r\n", "\n");
     let mut text = text.trim_end_matches('\n').to_owned();
     if !footer {
         text = text[..text.find("\n\nScript done").unwrap()].to_owned();
@@ -398,16 +594,45 @@ fn a_default_mode_log_group_yields_its_exec_streams_only() {
     let m = moto();
     let region = "eu-central-1";
     let group = "/ecs/it-app";
-    m.json_call("logs", "Logs_20140328.CreateLogGroup", region, json!({"logGroupName": group}));
+    m.json_call(
+        "logs",
+        "Logs_20140328.CreateLogGroup",
+        region,
+        json!({"logGroupName": group}),
+    );
     let t0 = now_ms() - 3_600_000;
     for task in ["0a1b2c3d", "4e5f6a7b"] {
-        put_stream(m, region, group, &format!("app/web/{task}"), &["GET /health 200".to_owned(), "ecs-execute-command-lookalike".to_owned()], t0);
+        put_stream(
+            m,
+            region,
+            group,
+            &format!("app/web/{task}"),
+            &[
+                "GET /health 200".to_owned(),
+                "ecs-execute-command-lookalike".to_owned(),
+            ],
+            t0,
+        );
     }
     // 55 sessions: more than one DescribeLogStreams page (50).
     for i in 0..55 {
-        put_stream(m, region, group, &format!("ecs-execute-command-cw{i:03}"), &cw_messages(&["id", "cat /etc/hostname"], true), t0);
+        put_stream(
+            m,
+            region,
+            group,
+            &format!("ecs-execute-command-cw{i:03}"),
+            &cw_messages(&["id", "cat /etc/hostname"], true),
+            t0,
+        );
     }
-    put_stream(m, region, group, "ecs-execute-command-cwcut", &cw_messages(&["id"], false), t0);
+    put_stream(
+        m,
+        region,
+        group,
+        "ecs-execute-command-cwcut",
+        &cw_messages(&["id"], false),
+        t0,
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
@@ -417,11 +642,17 @@ fn a_default_mode_log_group_yields_its_exec_streams_only() {
     let ids = stored_ids(&store, "transcripts", "transcript_id");
     assert_eq!(ids.len(), 56);
     let read = logs_requests(m, region, "GetLogEvents");
-    assert!(read.iter().all(|s| s.starts_with("ecs-execute-command-")), "an application stream was read");
+    assert!(
+        read.iter().all(|s| s.starts_with("ecs-execute-command-")),
+        "an application stream was read"
+    );
     let streams: BTreeSet<String> = read.iter().cloned().collect();
     assert_eq!(streams.len(), 56);
     let calls = read.len();
-    assert!(logs_requests(m, region, "DescribeLogStreams").len() >= 2, "stream listing paged");
+    assert!(
+        logs_requests(m, region, "DescribeLogStreams").len() >= 2,
+        "stream listing paged"
+    );
     let transcripts = query(&store, &["commands", "--format", "csv"]);
     assert!(transcripts.contains("cat /etc/hostname"));
 
@@ -435,7 +666,10 @@ fn a_default_mode_log_group_yields_its_exec_streams_only() {
     assert_eq!(r.code, 0);
     let read = logs_requests(m, region, "GetLogEvents");
     let again: BTreeSet<&String> = read[calls..].iter().collect();
-    assert_eq!(again.into_iter().collect::<Vec<_>>(), ["ecs-execute-command-cwcut"]);
+    assert_eq!(
+        again.into_iter().collect::<Vec<_>>(),
+        ["ecs-execute-command-cwcut"]
+    );
 }
 
 #[test]
@@ -446,30 +680,87 @@ fn lookup_events_pages_within_the_rate_backs_off_and_feeds_targeted_streams() {
     let now = now_ms();
     let mut records = Vec::new();
     for i in 0..120 {
-        records.push(exec_record(&format!("lk-{i}"), &iso(now - 3_600_000 - i * 60_000), account, region, &format!("ecs-execute-command-lk{i}")));
+        records.push(exec_record(
+            &format!("lk-{i}"),
+            &iso(now - 3_600_000 - i * 60_000),
+            account,
+            region,
+            &format!("ecs-execute-command-lk{i}"),
+        ));
     }
     for i in 0..30 {
-        let mut r = noise_record(&format!("lk-run{i}"), &iso(now - 7_200_000), account, region);
+        let mut r = noise_record(
+            &format!("lk-run{i}"),
+            &iso(now - 7_200_000),
+            account,
+            region,
+        );
         r["eventSource"] = "ecs.amazonaws.com".into();
         r["eventName"] = "RunTask".into();
-        r["requestParameters"] = json!({"cluster": "prod", "taskDefinition": "app:1", "enableExecuteCommand": i < 5});
+        r["requestParameters"] =
+            json!({"cluster": "prod", "taskDefinition": "app:1", "enableExecuteCommand": i < 5});
         records.push(r);
     }
-    records.push(noise_record("lk-noise", &iso(now - 7_200_000), account, region));
+    records.push(noise_record(
+        "lk-noise",
+        &iso(now - 7_200_000),
+        account,
+        region,
+    ));
     // Older than event history keeps: never returned.
-    records.push(exec_record("lk-old", &iso(now - 100 * 86_400_000), account, region, "ecs-execute-command-lkold"));
-    m.test_post("lookup-events", json!({"account": account, "region": region, "records": records}));
-    m.test_post("throttle", json!({"service": "cloudtrail", "region": region, "count": 2}));
+    records.push(exec_record(
+        "lk-old",
+        &iso(now - 100 * 86_400_000),
+        account,
+        region,
+        "ecs-execute-command-lkold",
+    ));
+    m.test_post(
+        "lookup-events",
+        json!({"account": account, "region": region, "records": records}),
+    );
+    m.test_post(
+        "throttle",
+        json!({"service": "cloudtrail", "region": region, "count": 2}),
+    );
     // Two of the sessions have streams in the log group.
     let group = "/ecs/it-lookup";
-    m.json_call("logs", "Logs_20140328.CreateLogGroup", region, json!({"logGroupName": group}));
-    for s in ["ecs-execute-command-lk3", "ecs-execute-command-lk4", "ecs-execute-command-other"] {
-        put_stream(m, region, group, s, &cw_messages(&["uname -a"], true), now - 3_000_000);
+    m.json_call(
+        "logs",
+        "Logs_20140328.CreateLogGroup",
+        region,
+        json!({"logGroupName": group}),
+    );
+    for s in [
+        "ecs-execute-command-lk3",
+        "ecs-execute-command-lk4",
+        "ecs-execute-command-other",
+    ] {
+        put_stream(
+            m,
+            region,
+            group,
+            s,
+            &cw_messages(&["uname -a"], true),
+            now - 3_000_000,
+        );
     }
 
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    let args = ["--lookup", "--region", region, "--lookup-event", "ExecuteCommand", "--lookup-event", "RunTask", "--since", "120d", "--log-group", group];
+    let args = [
+        "--lookup",
+        "--region",
+        region,
+        "--lookup-event",
+        "ExecuteCommand",
+        "--lookup-event",
+        "RunTask",
+        "--since",
+        "120d",
+        "--log-group",
+        group,
+    ];
     let r = sync(m, &store, &args);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let exec = stored_ids(&store, "exec_events", "event_id");
@@ -478,22 +769,42 @@ fn lookup_events_pages_within_the_rate_backs_off_and_feeds_targeted_streams() {
     // RunTask with enableExecuteCommand set either way is kept; the noise is not.
     assert_eq!(stored_ids(&store, "control_events", "event_id").len(), 30);
     let source = format!("LookupEvents {account} {region}");
-    assert!(summary_cell(&r.stdout, &source, "throttled").parse::<u64>().unwrap() >= 2, "{}", r.stdout);
-    assert!(r.stdout.contains("90 days"), "the retention is noted: {}", r.stdout);
+    assert!(
+        summary_cell(&r.stdout, &source, "throttled")
+            .parse::<u64>()
+            .unwrap()
+            >= 2,
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("90 days"),
+        "the retention is noted: {}",
+        r.stdout
+    );
     let calls = m.requests(&[("service", "cloudtrail"), ("region", region)]);
     for c in &calls {
         let attrs = c["query"]["LookupAttributes"].as_array().unwrap();
         assert_eq!(attrs.len(), 1);
         assert!(c["query"]["MaxResults"].as_i64().unwrap() <= 50);
     }
-    assert!(calls.iter().any(|c| c["query"].get("NextToken").is_some()), "pages were followed");
+    assert!(
+        calls.iter().any(|c| c["query"].get("NextToken").is_some()),
+        "pages were followed"
+    );
     let times: Vec<f64> = calls.iter().map(|c| c["t"].as_f64().unwrap()).collect();
     for w in times.windows(3) {
-        assert!(w[2] - w[0] >= 0.95, "more than two calls within a second: {w:?}");
+        assert!(
+            w[2] - w[0] >= 0.95,
+            "more than two calls within a second: {w:?}"
+        );
     }
     // Targeted: only the streams of sessions LookupEvents showed.
     let read = logs_requests(m, region, "GetLogEvents");
-    assert!(read.contains(&"ecs-execute-command-lk3".to_owned()) && read.contains(&"ecs-execute-command-lk4".to_owned()));
+    assert!(
+        read.contains(&"ecs-execute-command-lk3".to_owned())
+            && read.contains(&"ecs-execute-command-lk4".to_owned())
+    );
     assert!(!read.contains(&"ecs-execute-command-other".to_owned()));
     assert_eq!(stored_ids(&store, "transcripts", "transcript_id").len(), 2);
 
@@ -501,9 +812,19 @@ fn lookup_events_pages_within_the_rate_backs_off_and_feeds_targeted_streams() {
     let calls_before = calls.len();
     let r = sync(m, &store, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let new_calls = m.requests(&[("service", "cloudtrail"), ("region", region)]).len() - calls_before;
-    assert_eq!(new_calls, 2, "one call per event name, for the newest minutes only");
-    assert!(r.stdout.contains("stored: 0 exec events, 0 control events"), "{}", r.stdout);
+    let new_calls = m
+        .requests(&[("service", "cloudtrail"), ("region", region)])
+        .len()
+        - calls_before;
+    assert_eq!(
+        new_calls, 2,
+        "one call per event name, for the newest minutes only"
+    );
+    assert!(
+        r.stdout.contains("stored: 0 exec events, 0 control events"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -512,19 +833,42 @@ fn a_role_is_assumed_in_each_account() {
     let region = "ap-northeast-3";
     let now = now_ms();
     for account in ["111122223333", "444455556666"] {
-        let rec = exec_record(&format!("ar-{account}"), &iso(now - 3_600_000), account, region, &format!("ecs-execute-command-ar{account}"));
-        m.test_post("lookup-events", json!({"account": account, "region": region, "records": [rec]}));
+        let rec = exec_record(
+            &format!("ar-{account}"),
+            &iso(now - 3_600_000),
+            account,
+            region,
+            &format!("ecs-execute-command-ar{account}"),
+        );
+        m.test_post(
+            "lookup-events",
+            json!({"account": account, "region": region, "records": [rec]}),
+        );
     }
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let r = sync(
         m,
         &store,
-        &["--lookup", "--lookup-event", "ExecuteCommand", "--region", region, "--since", "1d",
-          "--accounts", "111122223333,444455556666", "--role-arn-template", "arn:aws:iam::{account}:role/audit"],
+        &[
+            "--lookup",
+            "--lookup-event",
+            "ExecuteCommand",
+            "--region",
+            region,
+            "--since",
+            "1d",
+            "--accounts",
+            "111122223333,444455556666",
+            "--role-arn-template",
+            "arn:aws:iam::{account}:role/audit",
+        ],
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert_eq!(stored_ids(&store, "exec_events", "event_id"), ["ar-111122223333", "ar-444455556666"]);
+    assert_eq!(
+        stored_ids(&store, "exec_events", "event_id"),
+        ["ar-111122223333", "ar-444455556666"]
+    );
 }
 
 #[test]
@@ -538,12 +882,20 @@ fn sync_needs_a_source_and_valid_flags() {
     let r = sync(m, &store, &["--cloudtrail-bucket", "trail-bucket"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("s3://bucket"), "{}", r.stderr);
-    let r = sync(m, &store, &["--lookup", "--role-arn-template", "arn:aws:iam::1:role/X"]);
+    let r = sync(
+        m,
+        &store,
+        &["--lookup", "--role-arn-template", "arn:aws:iam::1:role/X"],
+    );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("{account}"), "{}", r.stderr);
     let r = sync(m, &store, &["--lookup", "--lookup-event", "GetObject"]);
     assert_eq!(r.code, 2);
-    let r = sync(m, &store, &["--cloudtrail-bucket", "s3://it-no-such-bucket"]);
+    let r = sync(
+        m,
+        &store,
+        &["--cloudtrail-bucket", "s3://it-no-such-bucket"],
+    );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("NoSuchBucket"), "{}", r.stderr);
 }

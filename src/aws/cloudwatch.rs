@@ -125,7 +125,11 @@ pub async fn read_stream(
 
 /// Whether a log group exists (asked once before its streams: a missing stream and a missing
 /// group answer with the same error code).
-pub async fn group_exists(client: &Client, stats: &CallStats, group: &str) -> Result<bool, AwsError> {
+pub async fn group_exists(
+    client: &Client,
+    stats: &CallStats,
+    group: &str,
+) -> Result<bool, AwsError> {
     let mut token: Option<String> = None;
     loop {
         let page = with_backoff(stats, || {
@@ -142,7 +146,11 @@ pub async fn group_exists(client: &Client, stats: &CallStats, group: &str) -> Re
         })
         .await
         .map_err(|e| explain(e, group))?;
-        if page.log_groups().iter().any(|g| g.log_group_name() == Some(group)) {
+        if page
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name() == Some(group))
+        {
             return Ok(true);
         }
         match page.next_token() {

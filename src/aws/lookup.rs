@@ -265,10 +265,11 @@ async fn read_target(
                 if !texts.is_empty() {
                     let doc = page_document(&texts);
                     let src = source.to_owned();
-                    let scan =
-                        tokio::task::spawn_blocking(move || decode_and_scan(doc, &src, Expect::Any))
-                            .await
-                            .map_err(|e| AwsError::other(source.to_owned(), e.to_string()))?;
+                    let scan = tokio::task::spawn_blocking(move || {
+                        decode_and_scan(doc, &src, Expect::Any)
+                    })
+                    .await
+                    .map_err(|e| AwsError::other(source.to_owned(), e.to_string()))?;
                     if tx.send(Msg::Page(i, scan)).await.is_err() {
                         return Ok(());
                     }
@@ -339,7 +340,10 @@ mod tests {
 
     #[test]
     fn pages_become_trail_documents() {
-        let doc = page_document(&[r#"{"eventVersion":"1.08","a":1}"#, r#"{"eventVersion":"1.08"}"#]);
+        let doc = page_document(&[
+            r#"{"eventVersion":"1.08","a":1}"#,
+            r#"{"eventVersion":"1.08"}"#,
+        ]);
         let v: serde_json::Value = serde_json::from_slice(&doc).unwrap();
         assert_eq!(v["Records"].as_array().unwrap().len(), 2);
         assert_eq!(page_document(&[]), b"{\"Records\":[]}");

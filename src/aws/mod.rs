@@ -181,9 +181,9 @@ fn classify<E, R>(
                 return Failure::NotFound
             }
             "KMS.DisabledException" | "DisabledException" => return Failure::KmsDisabled,
-            "KMS.KMSInvalidStateException" | "KMSInvalidStateException" | "KMS.NotFoundException" => {
-                return Failure::KmsUnusable
-            }
+            "KMS.KMSInvalidStateException"
+            | "KMSInvalidStateException"
+            | "KMS.NotFoundException" => return Failure::KmsUnusable,
             "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "Forbidden" => {
                 return Failure::AccessDenied
             }
@@ -299,7 +299,9 @@ impl Aws {
         }
         let base = loader.load().await;
         let regions = if s.regions.is_empty() {
-            base.region().map(|r| vec![r.to_string()]).unwrap_or_default()
+            base.region()
+                .map(|r| vec![r.to_string()])
+                .unwrap_or_default()
         } else {
             s.regions.clone()
         };
@@ -375,9 +377,9 @@ impl Aws {
         let conf = self
             .base
             .to_builder()
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                provider,
-            ))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
             .build();
         self.roles
             .lock()

@@ -106,7 +106,8 @@ impl Progress {
     /// Bars on stderr when it is a terminal and `quiet` is off.
     pub fn new(quiet: bool) -> Progress {
         let target = ProgressDrawTarget::stderr_with_hz(8);
-        let multi = (!quiet && !target.is_hidden()).then(|| MultiProgress::with_draw_target(target));
+        let multi =
+            (!quiet && !target.is_hidden()).then(|| MultiProgress::with_draw_target(target));
         Progress { multi, quiet }
     }
 

@@ -152,9 +152,9 @@ pub async fn subfolders(
 
 fn explain_list(e: AwsError, bucket: &str) -> AwsError {
     match (e.failure, e.code.as_deref()) {
-        (Failure::NotFound, Some("NoSuchBucket")) => {
-            e.with_hint(format!("there is no bucket {bucket:?} (or it is in another partition)"))
-        }
+        (Failure::NotFound, Some("NoSuchBucket")) => e.with_hint(format!(
+            "there is no bucket {bucket:?} (or it is in another partition)"
+        )),
         (Failure::AccessDenied, _) => e.with_hint(format!(
             "listing needs s3:ListBucket on arn:aws:s3:::{bucket}"
         )),
@@ -180,7 +180,8 @@ pub async fn get(
             .await
             .map_err(|e| AwsError::from_sdk(format!("GetObject {url}"), e))?;
         let body = out.body.collect().await.map_err(|e| {
-            let mut err = AwsError::other(format!("GetObject {url}"), format!("reading the body: {e}"));
+            let mut err =
+                AwsError::other(format!("GetObject {url}"), format!("reading the body: {e}"));
             err.failure = Failure::Network;
             err
         })?;

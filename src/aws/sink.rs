@@ -2,8 +2,8 @@
 //! then the checkpoints that cover them.
 //!
 //! Sources add the rows of each input and stage the checkpoint that the rows complete; a flush
-//! appends the batch, makes it durable ([`Store::sync_written`]) and writes the staged
-//! checkpoints. A crash before the flush loses the batch and the checkpoints together, so the
+//! appends the batch through one store [`crate::store::Writer`], commits it (parts fsync'd, the
+//! manifest published durably) and only then writes the staged checkpoints. A crash before the flush loses the batch and the checkpoints together, so the
 //! next run reads those inputs again (the store drops what it already has): no gap, no
 //! duplicate. Flushing every few hundred inputs keeps memory bounded and the redo small.
 
@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::ingest::InputScan;
+use crate::ingest::{transcript_frames, InputScan};
 use crate::model::normalize::Classified;
 use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
-use crate::store::checkpoint::{CheckpointError, Checkpoints, Key};
+use crate::store::checkpoint::{CheckpointError, Checkpoints, Durable, Key};
 use crate::store::{Appended, Store, StoreError};
 
 /// Inputs between flushes.
@@ -34,11 +34,6 @@ pub struct Taken {
     pub commands: Appended,
 }
 
-fn add(a: &mut Appended, b: Appended) {
-    a.added += b.added;
-    a.already_stored += b.already_stored;
-}
-
 /// Flush failures.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -46,16 +41,17 @@ pub enum SinkError {
     Store(#[from] StoreError),
     #[error("writing a checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
+    #[error("building transcript frames: {0}")]
+    Frames(#[from] polars::prelude::PolarsError),
 }
 
 /// The batch between a source and the store.
 pub struct Sink<'s> {
-    store: &'s Store,
+    store: &'s mut Store,
     checkpoints: Checkpoints,
     exec: Vec<ExecEvent>,
     control: Vec<ControlEvent>,
-    transcripts: Vec<TranscriptRow>,
-    commands: Vec<CommandRow>,
+    transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
     staged: BTreeMap<Key, serde_json::Value>,
     inputs: usize,
     last_flush: Instant,
@@ -67,14 +63,13 @@ pub struct Sink<'s> {
 
 impl<'s> Sink<'s> {
     /// A sink into an open (writable) store.
-    pub fn new(store: &'s Store) -> Sink<'s> {
+    pub fn new(store: &'s mut Store) -> Sink<'s> {
         Sink {
-            store,
             checkpoints: Checkpoints::new(store.root()),
+            store,
             exec: Vec::new(),
             control: Vec::new(),
             transcripts: Vec::new(),
-            commands: Vec::new(),
             staged: BTreeMap::new(),
             inputs: 0,
             last_flush: Instant::now(),
@@ -102,10 +97,7 @@ impl<'s> Sink<'s> {
                 Classified::Control(c) => self.control.push(*c),
             }
         }
-        for (t, commands) in scan.transcripts {
-            self.transcripts.push(t);
-            self.commands.extend(commands);
-        }
+        self.transcripts.extend(scan.transcripts);
     }
 
     /// Stages a checkpoint; written at the next flush, after the rows added before it.
@@ -128,15 +120,16 @@ impl<'s> Sink<'s> {
         if self.inputs == 0 && self.staged.is_empty() {
             return Ok(());
         }
-        let exec = self.store.append(std::mem::take(&mut self.exec))?;
-        add(&mut self.taken.exec, exec);
-        let control = self.store.append(std::mem::take(&mut self.control))?;
-        add(&mut self.taken.control, control);
-        let transcripts = self.store.append(std::mem::take(&mut self.transcripts))?;
-        add(&mut self.taken.transcripts, transcripts);
-        let commands = self.store.append(std::mem::take(&mut self.commands))?;
-        add(&mut self.taken.commands, commands);
-        let durable = self.store.sync_written()?;
+        let (transcripts, commands) = transcript_frames(std::mem::take(&mut self.transcripts))?;
+        let mut w = self.store.writer();
+        self.taken.exec += w.append(std::mem::take(&mut self.exec))?;
+        self.taken.control += w.append(std::mem::take(&mut self.control))?;
+        let (t, c) = w.append_transcripts(transcripts, commands)?;
+        self.taken.transcripts += t;
+        self.taken.commands += c;
+        w.commit()?;
+        // The commit fsync'd the parts and published the manifest durably.
+        let durable = Durable::after_commit();
         for (key, value) in std::mem::take(&mut self.staged) {
             self.checkpoints.save(&key, &value, &durable)?;
         }
@@ -156,15 +149,15 @@ mod tests {
     #[test]
     fn checkpoints_are_written_only_by_a_flush_after_their_rows() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_for_write(dir.path()).unwrap();
-        let mut sink = Sink::new(&store);
+        let mut store = Store::open_for_write(dir.path()).unwrap();
+        let mut sink = Sink::new(&mut store);
         sink.add(scan_bytes(RECORD.as_bytes(), "s3://b/k1"));
         let key = Key::new(["test", "source"]);
         sink.stage(key.clone(), &"after k1");
         assert_eq!(sink.checkpoints().load::<String>(&key).unwrap(), None);
-        assert!(store.read::<ExecEvent>(None).unwrap().is_empty());
+        assert!(sink.store().read::<ExecEvent>(None).unwrap().is_empty());
         sink.flush().unwrap();
-        assert_eq!(store.read::<ExecEvent>(None).unwrap().len(), 1);
+        assert_eq!(sink.store().read::<ExecEvent>(None).unwrap().len(), 1);
         assert_eq!(
             sink.checkpoints().load::<String>(&key).unwrap().as_deref(),
             Some("after k1")
@@ -175,6 +168,6 @@ mod tests {
         sink.flush().unwrap();
         assert_eq!(sink.taken.exec.added, 1);
         assert_eq!(sink.taken.exec.already_stored, 1);
-        assert_eq!(store.read::<ExecEvent>(None).unwrap().len(), 1);
+        assert_eq!(sink.store().read::<ExecEvent>(None).unwrap().len(), 1);
     }
 }

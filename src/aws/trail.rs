@@ -458,7 +458,10 @@ mod tests {
 
     #[test]
     fn key_times_and_resume_points() {
-        assert_eq!(key_time(&key("0930", "abc")), Some(ms("2024-05-14T09:30:00Z")));
+        assert_eq!(
+            key_time(&key("0930", "abc")),
+            Some(ms("2024-05-14T09:30:00Z"))
+        );
         assert_eq!(key_time("AWSLogs/x/readme.txt"), None);
         let r = resume_point(PREFIX, STEM, &key("0930", "abc"));
         assert_eq!(r, format!("{PREFIX}{STEM}20240514T0915Z"));
@@ -520,7 +523,14 @@ mod tests {
             .map(|t| key(t, "x"))
             .collect();
         // First run read up to 02:00 only.
-        let mut d = DayRun::plan(DayState::default(), PREFIX.into(), STEM.into(), None, None, false);
+        let mut d = DayRun::plan(
+            DayState::default(),
+            PREFIX.into(),
+            STEM.into(),
+            None,
+            None,
+            false,
+        );
         for k in &all {
             d.listed(k);
         }
@@ -538,8 +548,18 @@ mod tests {
 
     #[test]
     fn failures_hold_back_nothing_but_themselves_and_are_retried() {
-        let all: Vec<String> = ["0100", "0200", "0300"].iter().map(|t| key(t, "x")).collect();
-        let mut d = DayRun::plan(DayState::default(), PREFIX.into(), STEM.into(), None, None, true);
+        let all: Vec<String> = ["0100", "0200", "0300"]
+            .iter()
+            .map(|t| key(t, "x"))
+            .collect();
+        let mut d = DayRun::plan(
+            DayState::default(),
+            PREFIX.into(),
+            STEM.into(),
+            None,
+            None,
+            true,
+        );
         for k in &all {
             assert!(d.listed(k));
         }
@@ -561,8 +581,18 @@ mod tests {
 
     #[test]
     fn out_of_order_completion_holds_the_watermark() {
-        let all: Vec<String> = ["0100", "0200", "0300"].iter().map(|t| key(t, "x")).collect();
-        let mut d = DayRun::plan(DayState::default(), PREFIX.into(), STEM.into(), None, None, false);
+        let all: Vec<String> = ["0100", "0200", "0300"]
+            .iter()
+            .map(|t| key(t, "x"))
+            .collect();
+        let mut d = DayRun::plan(
+            DayState::default(),
+            PREFIX.into(),
+            STEM.into(),
+            None,
+            None,
+            false,
+        );
         for k in &all {
             d.listed(k);
         }
@@ -577,8 +607,15 @@ mod tests {
 
     #[test]
     fn a_closed_day_read_whole_is_complete() {
-        let all = vec![key("0100", "a")];
-        let mut d = DayRun::plan(DayState::default(), PREFIX.into(), STEM.into(), None, None, true);
+        let all = [key("0100", "a")];
+        let mut d = DayRun::plan(
+            DayState::default(),
+            PREFIX.into(),
+            STEM.into(),
+            None,
+            None,
+            true,
+        );
         d.listed(&all[0]);
         d.listing_over = true;
         d.listed_to_end = true;

@@ -135,7 +135,9 @@ pub async fn pull(
                         decode_and_scan(raw, &source, Expect::Any)
                     })
                     .await
-                    .map_err(|e| AwsError::other(format!("scanning s3://{bucket}/{key}"), e.to_string())),
+                    .map_err(|e| {
+                        AwsError::other(format!("scanning s3://{bucket}/{key}"), e.to_string())
+                    }),
                     Err(e) => Err(e),
                 };
                 (day, key, scanned)
@@ -263,7 +265,12 @@ fn plan(
     let mut work = Vec::new();
     for (dir, region) in found {
         let mut parts = vec!["s3-trail".to_owned(), bucket.to_owned()];
-        parts.extend(dir.dir.split('/').filter(|p| !p.is_empty()).map(str::to_owned));
+        parts.extend(
+            dir.dir
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+        );
         parts.push(region.clone());
         let key = Key::new(parts);
         let state: RegionState = match sink.checkpoints().load(&key) {
@@ -378,7 +385,11 @@ async fn discover(
 }
 
 fn last_component(prefix: &str) -> &str {
-    prefix.trim_end_matches('/').rsplit('/').next().unwrap_or("")
+    prefix
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
 }
 
 /// Lists one day folder from `start_after`, page by page, until its end or the range's end.
@@ -397,16 +408,23 @@ async fn list_day(
     let mut token: Option<String> = None;
     let start = (!start_after.is_empty()).then_some(start_after.as_str());
     loop {
-        let page =
-            match s3::list_page(&client, &stats, &bucket, &prefix, false, start, token.as_deref())
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    let _ = tx.send(Listing::Failed(day, e)).await;
-                    return;
-                }
-            };
+        let page = match s3::list_page(
+            &client,
+            &stats,
+            &bucket,
+            &prefix,
+            false,
+            start,
+            token.as_deref(),
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tx.send(Listing::Failed(day, e)).await;
+                return;
+            }
+        };
         let mut keys = Vec::with_capacity(page.objects.len());
         let mut beyond = false;
         for o in page.objects {

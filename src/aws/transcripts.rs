@@ -36,7 +36,7 @@ pub enum Place {
         group: String,
         account: String,
         region: String,
-        conf: SdkConfig,
+        conf: Box<SdkConfig>,
     },
 }
 
@@ -118,7 +118,7 @@ struct Job {
 }
 
 enum Fetched {
-    Scan(InputScan, Option<u64>),
+    Scan(Box<InputScan>, Option<u64>),
     Missing,
 }
 
@@ -134,10 +134,22 @@ pub async fn pull(
 ) -> Result<SourceReport, SinkError> {
     let (mut report, key) = match &place {
         Place::S3(url) => {
-            let mut parts = vec!["transcripts".to_owned(), "s3".to_owned(), url.bucket.clone()];
-            parts.extend(url.prefix.split('/').filter(|p| !p.is_empty()).map(str::to_owned));
+            let mut parts = vec![
+                "transcripts".to_owned(),
+                "s3".to_owned(),
+                url.bucket.clone(),
+            ];
+            parts.extend(
+                url.prefix
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+            );
             parts.push("_sessions".to_owned());
-            (SourceReport::new(format!("{url} (transcripts)")), Key::new(parts))
+            (
+                SourceReport::new(format!("{url} (transcripts)")),
+                Key::new(parts),
+            )
         }
         Place::Logs {
             group,
@@ -146,7 +158,13 @@ pub async fn pull(
             ..
         } => (
             SourceReport::new(format!("log group {group} ({account} {region})")),
-            Key::new(["transcripts", "logs", account.as_str(), region.as_str(), group.as_str()]),
+            Key::new([
+                "transcripts",
+                "logs",
+                account.as_str(),
+                region.as_str(),
+                group.as_str(),
+            ]),
         ),
     };
     let stats = Arc::new(CallStats::default());
@@ -169,7 +187,16 @@ pub async fn pull(
         Place::Logs { conf, region, .. } => Some(super::logs(conf, region)),
         Place::S3(_) => None,
     };
-    if let (Some(client), Place::Logs { group, account, region, .. }) = (&logs_client, &place) {
+    if let (
+        Some(client),
+        Place::Logs {
+            group,
+            account,
+            region,
+            ..
+        },
+    ) = (&logs_client, &place)
+    {
         match cloudwatch::group_exists(client, &stats, group).await {
             Ok(true) => {}
             Ok(false) => {
@@ -187,7 +214,17 @@ pub async fn pull(
         }
     }
     bar.phase("finding transcripts");
-    let jobs = match plan(&place, wanted, &state, range, &s3_client, &logs_client, &stats).await {
+    let jobs = match plan(
+        &place,
+        wanted,
+        &state,
+        range,
+        &s3_client,
+        &logs_client,
+        &stats,
+    )
+    .await
+    {
         Ok((jobs, unchanged)) => {
             report.unchanged = unchanged;
             jobs
@@ -221,7 +258,9 @@ pub async fn pull(
                     region,
                     ..
                 } => {
-                    let client = logs_client.clone().expect("a logs source has a logs client");
+                    let client = logs_client
+                        .clone()
+                        .expect("a logs source has a logs client");
                     let group = group.clone();
                     let source = format!("logs://{account}/{region}/{group}");
                     running.spawn(async move {
@@ -246,11 +285,12 @@ pub async fn pull(
                     .and_then(|(t, _)| t.status.clone())
                     .unwrap_or_else(|| "unreadable".to_owned());
                 if status == "truncated" {
-                    report
-                        .notes
-                        .push(format!("{}: cut off (read again when it grows)", job.session));
+                    report.notes.push(format!(
+                        "{}: cut off (read again when it grows)",
+                        job.session
+                    ));
                 }
-                sink.add(scan);
+                sink.add(*scan);
                 state.sessions.insert(
                     job.session.clone(),
                     seen(status, range.now_ms, job.position.as_ref(), events),
@@ -320,17 +360,23 @@ async fn plan(
 ) -> Result<(Vec<Job>, u64), AwsError> {
     let mut jobs = Vec::new();
     let mut unchanged = 0;
-    let mut consider = |session: String, name: String, start: Option<i64>, pos: Option<Position>| {
-        if should_fetch(state.sessions.get(&session), start, range.now_ms, pos.as_ref()) {
-            jobs.push(Job {
-                session,
-                name,
-                position: pos,
-            });
-        } else {
-            unchanged += 1;
-        }
-    };
+    let mut consider =
+        |session: String, name: String, start: Option<i64>, pos: Option<Position>| {
+            if should_fetch(
+                state.sessions.get(&session),
+                start,
+                range.now_ms,
+                pos.as_ref(),
+            ) {
+                jobs.push(Job {
+                    session,
+                    name,
+                    position: pos,
+                });
+            } else {
+                unchanged += 1;
+            }
+        };
     match (place, wanted) {
         (Place::S3(url), Some(wanted)) => {
             for w in wanted {
@@ -349,7 +395,12 @@ async fn plan(
                 let elsewhere = w.account.as_ref().is_some_and(|a| a != account)
                     || w.region.as_ref().is_some_and(|r| r != region);
                 if !elsewhere {
-                    consider(w.session_id.clone(), w.session_id.clone(), Some(w.start_ms), None);
+                    consider(
+                        w.session_id.clone(),
+                        w.session_id.clone(),
+                        Some(w.start_ms),
+                        None,
+                    );
                 }
             }
         }
@@ -358,9 +409,16 @@ async fn plan(
             let dir = url.dir();
             let mut token: Option<String> = None;
             loop {
-                let page =
-                    s3::list_page(client, stats, &url.bucket, &dir, true, None, token.as_deref())
-                        .await?;
+                let page = s3::list_page(
+                    client,
+                    stats,
+                    &url.bucket,
+                    &dir,
+                    true,
+                    None,
+                    token.as_deref(),
+                )
+                .await?;
                 for o in page.objects {
                     let Some(stem) = o.key[dir.len()..].strip_suffix(".log") else {
                         continue;
@@ -375,7 +433,9 @@ async fn plan(
             }
         }
         (Place::Logs { group, .. }, None) => {
-            let client = logs_client.as_ref().expect("a logs source has a logs client");
+            let client = logs_client
+                .as_ref()
+                .expect("a logs source has a logs client");
             for s in cloudwatch::session_streams(client, stats, group).await? {
                 let pos = s
                     .last_ingestion_ms
@@ -398,7 +458,10 @@ async fn fetch_object(
         Ok(raw) => {
             let source = format!("s3://{bucket}/{key}");
             tokio::task::spawn_blocking(move || {
-                Fetched::Scan(decode_and_scan(raw, &source, Expect::Transcript), None)
+                Fetched::Scan(
+                    Box::new(decode_and_scan(raw, &source, Expect::Transcript)),
+                    None,
+                )
             })
             .await
             .map_err(|e| AwsError::other(format!("s3://{bucket}/{key}"), e.to_string()))
@@ -420,9 +483,11 @@ async fn fetch_stream(
         Ok(events) => {
             let n = events.len() as u64;
             let doc = cloudwatch::events_document(stream, &events);
-            tokio::task::spawn_blocking(move || Fetched::Scan(scan_transcript(&doc, &source), Some(n)))
-                .await
-                .map_err(|e| AwsError::other(stream.to_owned(), e.to_string()))
+            tokio::task::spawn_blocking(move || {
+                Fetched::Scan(Box::new(scan_transcript(&doc, &source)), Some(n))
+            })
+            .await
+            .map_err(|e| AwsError::other(stream.to_owned(), e.to_string()))
         }
         // The group was checked first: not found means no such stream (yet).
         Err(e) if e.failure == Failure::NotFound => Ok(Fetched::Missing),
@@ -451,7 +516,12 @@ mod tests {
         for status in ["present", "empty", "unreadable"] {
             assert!(!should_fetch(Some(&s(status, 0)), Some(0), 10 * H, None));
             let moved = Position::Etag("\"e2\"".into());
-            assert!(!should_fetch(Some(&s(status, 0)), None, 10 * H, Some(&moved)));
+            assert!(!should_fetch(
+                Some(&s(status, 0)),
+                None,
+                10 * H,
+                Some(&moved)
+            ));
         }
         assert!(should_fetch(None, Some(0), 0, None));
     }
@@ -477,7 +547,12 @@ mod tests {
     #[test]
     fn missing_transcripts_are_asked_for_until_two_days_after_the_start() {
         let start = 100 * H;
-        assert!(should_fetch(Some(&s("missing", start + H)), Some(start), start + 2 * H, None));
+        assert!(should_fetch(
+            Some(&s("missing", start + H)),
+            Some(start),
+            start + 2 * H,
+            None
+        ));
         assert!(!should_fetch(
             Some(&s("missing", start + 49 * H)),
             Some(start),

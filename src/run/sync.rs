@@ -17,7 +17,7 @@ use crate::aws::{self, lookup, trail_pull, transcripts, Aws, Settings};
 use crate::cli::SyncArgs;
 use crate::config;
 use crate::model::{ExecEvent, Timestamp};
-use crate::store::Store;
+use crate::store::{Days, Store};
 
 /// The default range: the last week.
 const DEFAULT_SINCE: &str = "7d";
@@ -54,7 +54,8 @@ impl Plan {
                 .collect()
         };
         let now = config::now();
-        let since = config::parse_time("--since", a.since.as_deref().unwrap_or(DEFAULT_SINCE), now)?;
+        let since =
+            config::parse_time("--since", a.since.as_deref().unwrap_or(DEFAULT_SINCE), now)?;
         let until = match &a.until {
             Some(u) => config::parse_time("--until", u, now)?,
             None => now,
@@ -97,7 +98,10 @@ impl Plan {
             trails: parse_urls("--cloudtrail-bucket", &a.cloudtrail_bucket)?,
             lookup: a.lookup,
             lookup_names: if a.lookup_event.is_empty() {
-                lookup::EVENT_NAMES.iter().map(|s| (*s).to_owned()).collect()
+                lookup::EVENT_NAMES
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
             } else {
                 a.lookup_event.clone()
             },
@@ -123,19 +127,19 @@ impl Plan {
 pub fn sync(a: SyncArgs) -> anyhow::Result<i32> {
     let plan = Plan::resolve(&a)?;
     let root = config::store_path(a.store.store);
-    let store = Store::open_for_write(&root)
+    let mut store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let (reports, taken) = runtime.block_on(pull(&plan, &store))?;
+    let (reports, taken) = runtime.block_on(pull(&plan, &mut store))?;
     print_summary(&mut io::stdout().lock(), &reports, &taken)?;
     let failed = reports.iter().any(|r| !r.errors.is_empty());
     Ok(if failed { EXIT_ERROR } else { EXIT_OK })
 }
 
-async fn pull(plan: &Plan, store: &Store) -> anyhow::Result<(Vec<SourceReport>, Taken)> {
+async fn pull(plan: &Plan, store: &mut Store) -> anyhow::Result<(Vec<SourceReport>, Taken)> {
     let aws = Aws::connect(&plan.settings).await;
     let progress = Progress::new(plan.quiet);
     let mut sink = Sink::new(store);
@@ -177,7 +181,8 @@ async fn pull(plan: &Plan, store: &Store) -> anyhow::Result<(Vec<SourceReport>, 
                 Err(e) => reports.push(failed_source(&bar, "LookupEvents", e)),
             }
         }
-        reports.extend(lookup::pull(lookups, &plan.lookup_names, &plan.range, &mut sink, &bar).await?);
+        reports
+            .extend(lookup::pull(lookups, &plan.lookup_names, &plan.range, &mut sink, &bar).await?);
         bar.finish();
     }
     if plan.transcript_buckets.is_empty() && plan.log_groups.is_empty() {
@@ -186,7 +191,7 @@ async fn pull(plan: &Plan, store: &Store) -> anyhow::Result<(Vec<SourceReport>, 
     let wanted = if plan.sweep {
         None
     } else {
-        Some(sessions_in_range(store, &plan.range)?)
+        Some(sessions_in_range(sink.store(), &plan.range)?)
     };
     if wanted.as_ref().is_some_and(Vec::is_empty) {
         progress.bar("").println(
@@ -197,8 +202,16 @@ async fn pull(plan: &Plan, store: &Store) -> anyhow::Result<(Vec<SourceReport>, 
     for url in &plan.transcript_buckets {
         let bar = progress.bar(&url.to_string());
         let place = Place::S3(url.clone());
-        let r = transcripts::pull(&aws, place, wanted.as_deref(), &plan.range, &plan.opts, &mut sink, &bar)
-            .await?;
+        let r = transcripts::pull(
+            &aws,
+            place,
+            wanted.as_deref(),
+            &plan.range,
+            &plan.opts,
+            &mut sink,
+            &bar,
+        )
+        .await?;
         bar.finish();
         reports.push(r);
     }
@@ -217,10 +230,18 @@ async fn pull(plan: &Plan, store: &Store) -> anyhow::Result<(Vec<SourceReport>, 
                 group: group.clone(),
                 account: account.clone(),
                 region: region.clone(),
-                conf,
+                conf: Box::new(conf),
             };
-            let r = transcripts::pull(&aws, place, wanted.as_deref(), &plan.range, &plan.opts, &mut sink, &bar)
-                .await?;
+            let r = transcripts::pull(
+                &aws,
+                place,
+                wanted.as_deref(),
+                &plan.range,
+                &plan.opts,
+                &mut sink,
+                &bar,
+            )
+            .await?;
             bar.finish();
             reports.push(r);
         }
@@ -279,10 +300,12 @@ async fn api_targets(
 
 /// The exec sessions the store holds for the range: whose transcripts to look for.
 fn sessions_in_range(store: &Store, range: &Range) -> anyhow::Result<Vec<Wanted>> {
-    let first = Timestamp(range.since_ms).day();
-    let last = Timestamp(range.until_ms - 1).day();
+    let days = Days {
+        first: Timestamp(range.since_ms).day(),
+        last: Timestamp(range.until_ms - 1).day(),
+    };
     let events: Vec<ExecEvent> = store
-        .read(Some((&first, &last)))
+        .read(Some(&days))
         .context("reading exec events from the store")?;
     let mut seen = BTreeSet::new();
     Ok(events
@@ -315,13 +338,23 @@ fn dash(n: u64, show: bool) -> String {
 /// One line per source, then what the store took.
 fn print_summary(out: &mut impl Write, reports: &[SourceReport], taken: &Taken) -> io::Result<()> {
     let headers = [
-        "source", "read", "bytes", "events", "sessions", "transcripts", "missing", "unchanged",
-        "requests", "throttled", "errors",
+        "source",
+        "read",
+        "bytes",
+        "events",
+        "sessions",
+        "transcripts",
+        "missing",
+        "unchanged",
+        "requests",
+        "throttled",
+        "errors",
     ];
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {
-            let transcript_source = r.name.ends_with("(transcripts)") || r.name.starts_with("log group");
+            let transcript_source =
+                r.name.ends_with("(transcripts)") || r.name.starts_with("log group");
             vec![
                 r.name.clone(),
                 r.objects.to_string(),
@@ -360,7 +393,11 @@ fn print_summary(out: &mut impl Write, reports: &[SourceReport], taken: &Taken) 
             .trim_end()
             .to_owned()
     };
-    writeln!(out, "{}", line(headers.iter().map(|h| (*h).to_owned()).collect()))?;
+    writeln!(
+        out,
+        "{}",
+        line(headers.iter().map(|h| (*h).to_owned()).collect())
+    )?;
     for row in rows {
         writeln!(out, "{}", line(row))?;
     }

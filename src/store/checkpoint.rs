@@ -9,8 +9,8 @@
 //! a transcript source), so a run rewrites only the keys it advanced. A file is written to a
 //! temporary name, flushed, renamed into place and its folder flushed, so a crash leaves the old
 //! checkpoint or the new one, never half of either. [`Checkpoints::save`] takes a [`Durable`],
-//! which only [`crate::store::Store::sync_written`] makes: a checkpoint can never claim rows that
-//! a crash could still lose.
+//! made once a store [`crate::store::Writer::commit`] has returned: a checkpoint can never claim
+//! rows that a crash could still lose.
 
 use std::fs;
 use std::io::Write;
@@ -39,8 +39,9 @@ pub enum CheckpointError {
 pub struct Durable(());
 
 impl Durable {
-    /// Only the store makes these, after flushing what it wrote.
-    pub(super) fn new() -> Durable {
+    /// To be made only right after [`crate::store::Writer::commit`] returned `Ok` for the rows
+    /// the checkpoints cover.
+    pub(crate) fn after_commit() -> Durable {
         Durable(())
     }
 }
@@ -147,7 +148,17 @@ impl Checkpoints {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+        // Owner-only, like the rest of the store.
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io(&tmp))?
+        };
         f.write_all(&body).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         drop(f);
@@ -174,7 +185,11 @@ fn create_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             None => break,
         }
     }
-    fs::create_dir_all(dir)?;
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     Ok(missing)
 }
 
@@ -264,9 +279,9 @@ mod tests {
         assert_eq!(cp.load::<Coverage>(&key).unwrap(), None);
         let mut c = Coverage::default();
         c.add(10, 20);
-        cp.save(&key, &c, &Durable::new()).unwrap();
+        cp.save(&key, &c, &Durable::after_commit()).unwrap();
         c.add(20, 30);
-        cp.save(&key, &c, &Durable::new()).unwrap();
+        cp.save(&key, &c, &Durable::after_commit()).unwrap();
         assert_eq!(cp.load::<Coverage>(&key).unwrap(), Some(c));
         let folder = cp.path(&key).parent().unwrap().to_path_buf();
         let names: Vec<_> = fs::read_dir(folder)

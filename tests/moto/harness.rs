@@ -39,7 +39,8 @@ fn moto_home() -> PathBuf {
     std::env::var_os("EXECAUDIT_MOTO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+            let home =
+                std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
             home.join(".cache/execaudit-moto")
         })
 }
@@ -75,7 +76,10 @@ fn venv_python() -> PathBuf {
 
 fn start() -> Moto {
     if let Ok(url) = std::env::var("EXECAUDIT_MOTO_URL") {
-        let port = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok());
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok());
         let m = Moto {
             url: url.trim_end_matches('/').to_owned(),
             port: port.expect("EXECAUDIT_MOTO_URL ends with :PORT"),
@@ -111,7 +115,9 @@ fn start() -> Moto {
 fn wait_ready(m: &Moto) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        if m.try_get("/execaudit-test/ping").is_some_and(|(s, _)| s == 200) {
+        if m.try_get("/execaudit-test/ping")
+            .is_some_and(|(s, _)| s == 200)
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -123,7 +129,13 @@ fn wait_ready(m: &Moto) {
 pub type Reply = (u16, Vec<u8>);
 
 impl Moto {
-    fn try_request(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> Option<Reply> {
+    fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Option<Reply> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
         let mut req = format!(
@@ -143,7 +155,10 @@ impl Moto {
         let head = String::from_utf8_lossy(&raw[..split]).to_string();
         let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
         let mut body = raw[split + 4..].to_vec();
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             body = dechunk(&body);
         }
         Some((status, body))
@@ -154,7 +169,13 @@ impl Moto {
     }
 
     /// A raw request; panics when the server cannot be reached.
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> Reply {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Reply {
         self.try_request(method, path, headers, body)
             .unwrap_or_else(|| panic!("{method} {path}: moto did not answer"))
     }
@@ -174,7 +195,12 @@ impl Moto {
     /// The requests the server saw that match every `key=value` filter.
     pub fn requests(&self, filters: &[(&str, &str)]) -> Vec<Value> {
         let q: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let (status, out) = self.request("GET", &format!("/execaudit-test/requests?{}", q.join("&")), &[], b"");
+        let (status, out) = self.request(
+            "GET",
+            &format!("/execaudit-test/requests?{}", q.join("&")),
+            &[],
+            b"",
+        );
         assert_eq!(status, 200);
         let v: Value = serde_json::from_slice(&out).expect("requests JSON");
         v["requests"].as_array().cloned().unwrap_or_default()
@@ -207,8 +233,18 @@ impl Moto {
 
     /// Creates a bucket.
     pub fn create_bucket(&self, bucket: &str) {
-        let (status, out) = self.request("PUT", &format!("/{bucket}"), &[Self::auth("s3", "us-east-1", "testing")], b"");
-        assert_eq!(status, 200, "CreateBucket {bucket}: {}", String::from_utf8_lossy(&out));
+        let (status, out) = self.request(
+            "PUT",
+            &format!("/{bucket}"),
+            &[Self::auth("s3", "us-east-1", "testing")],
+            b"",
+        );
+        assert_eq!(
+            status,
+            200,
+            "CreateBucket {bucket}: {}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     /// Puts one object, SSE-KMS with `kms_key` when given.
@@ -222,7 +258,12 @@ impl Moto {
             headers.push(("x-amz-server-side-encryption-aws-kms-key-id", k.into()));
         }
         let (status, out) = self.request("PUT", &format!("/{bucket}/{key}"), &headers, body);
-        assert_eq!(status, 200, "PutObject {key}: {}", String::from_utf8_lossy(&out));
+        assert_eq!(
+            status,
+            200,
+            "PutObject {key}: {}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     /// Puts many objects, eight at a time.
@@ -248,15 +289,25 @@ impl Moto {
     /// Creates a KMS key; returns its id.
     pub fn create_key(&self) -> String {
         let v = self.json_call("kms", "TrentService.CreateKey", "us-east-1", json!({}));
-        v["KeyMetadata"]["KeyId"].as_str().expect("key id").to_owned()
+        v["KeyMetadata"]["KeyId"]
+            .as_str()
+            .expect("key id")
+            .to_owned()
     }
 
     /// Uploads every file under `dir` to `bucket` under `prefix` (keys relative to `dir`).
     pub fn upload_dir(&self, bucket: &str, dir: &Path, prefix: &str) -> usize {
         let mut objects = Vec::new();
         for e in walk(dir) {
-            let rel = e.strip_prefix(dir).expect("under dir").to_string_lossy().replace('\\', "/");
-            objects.push((format!("{prefix}{rel}"), fs::read(&e).expect("read fixture")));
+            let rel = e
+                .strip_prefix(dir)
+                .expect("under dir")
+                .to_string_lossy()
+                .replace('\\', "/");
+            objects.push((
+                format!("{prefix}{rel}"),
+                fs::read(&e).expect("read fixture"),
+            ));
         }
         let n = objects.len();
         self.put_objects(bucket, objects);
@@ -280,9 +331,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(end) = b.windows(2).position(|w| w == b"\r\n") else { break };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..end]).trim(), 16).unwrap_or(0);
+    while let Some(end) = b.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..end]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -308,7 +359,10 @@ pub fn execaudit(m: &Moto) -> Command {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ENDPOINT_URL", &m.url)
         .env("AWS_CONFIG_FILE", "/nonexistent/execaudit-test-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/execaudit-test-credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/execaudit-test-credentials",
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("NO_COLOR", "1");
@@ -377,34 +431,44 @@ pub fn transcript(commands: &[&str]) -> Vec<u8> {
         "Script started on 2024-11-18 10:00:00+00:00 [COMMAND=\"cat /x\" <not executed on terminal>]\n",
     );
     for c in commands {
-        t.push_str(&format!("\x1b[?2004hroot@ip-10-0-1-23:/# {c}\r\r\n\x1b[?2004l\routput of {c}\r\r\n"));
+        t.push_str(&format!(
+            "\x1b[?2004hroot@ip-10-0-1-23:/# {c}\r\r\n\x1b[?2004l\routput of {c}\r\r\n"
+        ));
     }
     t.push_str("\x1b[?2004hroot@ip-10-0-1-23:/# exit\r\r\n\x1b[?2004l\rexit\r\r\n\nScript done on 2024-11-18 10:05:00+00:00 [COMMAND_EXIT_CODE=\"0\"]\n");
     t.into_bytes()
 }
 
-/// Rows of one table in the store's Parquet parts, duplicates included (what the files hold,
-/// not what a reader shows).
+/// Keys of one table in the store's live Parquet parts (those `manifest.json` lists),
+/// duplicates included: what the files hold, not what a reader shows.
 pub fn stored_ids(store: &Path, table: &str, key: &str) -> Vec<String> {
     use polars::prelude::*;
+    let Ok(text) = fs::read(store.join("manifest.json")) else {
+        return Vec::new();
+    };
+    let manifest: Value = serde_json::from_slice(&text).expect("manifest JSON");
     let mut ids = Vec::new();
-    for part in walk_opt(&store.join(table)) {
-        if part.extension().is_some_and(|e| e == "parquet") {
-            let df = ParquetReader::new(fs::File::open(&part).expect("part"))
-                .finish()
-                .expect("parquet");
-            let col = df.column(key).expect("key column");
-            ids.extend(col.str().expect("strings").iter().flatten().map(str::to_owned));
-        }
+    for part in manifest["tables"][table]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let path = store
+            .join(table)
+            .join(format!("day={}", part["day"].as_str().expect("day")))
+            .join(part["file"].as_str().expect("file"));
+        let df = ParquetReader::new(fs::File::open(&path).expect("part"))
+            .finish()
+            .expect("parquet");
+        let col = df.column(key).expect("key column");
+        ids.extend(
+            col.str()
+                .expect("strings")
+                .iter()
+                .flatten()
+                .map(str::to_owned),
+        );
     }
     ids.sort();
     ids
-}
-
-fn walk_opt(dir: &Path) -> Vec<PathBuf> {
-    if dir.exists() {
-        walk(dir)
-    } else {
-        Vec::new()
-    }
 }
