@@ -76,7 +76,7 @@ pub enum Command {
     #[command(subcommand)]
     Rules(RulesCommand),
     /// Run SQL (polars SQL) over the store's tables and views: exec_events, control_events,
-    /// sessions, attempts, transcripts, commands.
+    /// sessions, attempts, transcripts, commands, findings.
     Query(QueryCmdArgs),
     /// Print the columns of every table (docs/schema.md is this output).
     Schema,
@@ -131,6 +131,8 @@ pub struct AuditArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// Output format (csv is not offered: the report has several tables)
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
@@ -264,6 +266,8 @@ pub struct ShowArgs {
     /// Also print the cleaned transcript (escapes applied; secrets redacted unless --show-secrets)
     #[arg(long)]
     pub transcript: bool,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +312,9 @@ pub struct QueryCmdArgs {
     /// Read only the days before this time
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
+    /// Rules and policy for the `findings` table (computed only when the SQL names it)
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Debug, Args)]

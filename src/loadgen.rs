@@ -22,6 +22,7 @@ const DAY: i64 = 86_400_000;
 const ACCOUNTS: [&str; 3] = ["111122223333", "444455556666", "777788889999"];
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 const SESSIONS_PER_FILE: usize = 200;
+const CONTAINERS: [&str; 4] = ["app", "api", "worker", "sidecar"];
 
 /// SplitMix64: small, fast, deterministic.
 struct Rng(u64);
@@ -201,7 +202,7 @@ impl Session {
                 rng.below(5)
             ),
             task: rng.token(32, HEX),
-            container: rng.pick::<&str>(&["app", "api", "worker", "sidecar"]),
+            container: CONTAINERS[rng.below(CONTAINERS.len() as u64) as usize],
             user: format!("user{:03}@example.com", rng.below(400)),
             shell: (rng.below(10)) as u8,
         }

@@ -35,7 +35,9 @@ pub use severity::Severity;
 pub use toml_file::FileError;
 
 use crate::correlate;
-use crate::model::{CommandRow, ControlEvent, ExecEvent, Finding, Session, TranscriptRow};
+use crate::model::{
+    CommandRow, ControlEvent, ExecEvent, Finding, Session, Timestamp, TranscriptRow,
+};
 
 /// The rows detection reads.
 #[derive(Debug, Clone, Copy)]
@@ -47,10 +49,58 @@ pub struct DetectInput<'a> {
     /// Sessions as [`correlate::sessions`] builds them, unfiltered (first-use and coverage
     /// checks need the whole history).
     pub sessions: &'a [Session],
-    /// Transcripts.
+    /// Transcripts (their text is not needed).
     pub transcripts: &'a [TranscriptRow],
-    /// Reconstructed commands.
-    pub commands: &'a [CommandRow],
+}
+
+/// Reconstructed commands as columns, a batch at a time (one store part, or the rows of a
+/// test): detection never holds every command of a large store.
+#[derive(Debug, Default)]
+pub struct CommandBatch<'a> {
+    pub session_id: Vec<Option<&'a str>>,
+    pub seq: Vec<Option<i64>>,
+    /// The transcript's time (for commands of orphan transcripts).
+    pub time: Vec<Timestamp>,
+    pub command: Vec<Option<&'a str>>,
+    pub abandoned: Vec<Option<bool>>,
+}
+
+impl<'a> CommandBatch<'a> {
+    /// The columns of command rows.
+    pub fn from_rows(rows: &'a [CommandRow]) -> CommandBatch<'a> {
+        CommandBatch {
+            session_id: rows.iter().map(|c| c.session_id.as_deref()).collect(),
+            seq: rows.iter().map(|c| c.seq).collect(),
+            time: rows.iter().map(|c| c.time).collect(),
+            command: rows.iter().map(|c| c.command.as_deref()).collect(),
+            abandoned: rows.iter().map(|c| c.abandoned).collect(),
+        }
+    }
+
+    /// The columns of a frame with `session_id`, `seq`, `time`, `command`, `abandoned`.
+    pub fn from_frame(df: &'a polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Self> {
+        use polars::prelude::*;
+        let time = df
+            .column("time")?
+            .as_materialized_series()
+            .cast(&DataType::Int64)?;
+        let unit = match df.column("time")?.dtype() {
+            DataType::Datetime(TimeUnit::Microseconds, _) => 1_000,
+            DataType::Datetime(TimeUnit::Nanoseconds, _) => 1_000_000,
+            _ => 1,
+        };
+        Ok(CommandBatch {
+            session_id: df.column("session_id")?.str()?.iter().collect(),
+            seq: df.column("seq")?.i64()?.iter().collect(),
+            time: time
+                .i64()?
+                .iter()
+                .map(|v| Timestamp(v.unwrap_or(0) / unit))
+                .collect(),
+            command: df.column("command")?.str()?.iter().collect(),
+            abandoned: df.column("abandoned")?.bool()?.iter().collect(),
+        })
+    }
 }
 
 /// Where rules and policy come from.
@@ -264,50 +314,89 @@ fn evidence(text: &str, m: &Match) -> String {
     cut(&String::from_utf8_lossy(bytes), EVIDENCE_MAX)
 }
 
-/// Every finding, sorted by time, session, command order, rule id and event id.
-pub fn findings(detector: &Detector, input: &DetectInput) -> Vec<Finding> {
-    let default_policy = Policy::default();
-    let policy = detector.policy.as_ref().unwrap_or(&default_policy);
-    let destinations = Destinations::from_events(input.control, Some(&policy.logging));
-    let exec = exec_by_id(input.exec);
-    let mut out = Vec::new();
-    if detector.policy.is_some() {
-        checks::session::policy(policy, input.sessions, &exec, &mut out);
-    }
-    let orphans = correlate::orphans(input.exec, input.transcripts);
-    checks::session::coverage(&destinations, input.sessions, &orphans, &mut out);
-    checks::session::usage(
-        input.sessions,
-        input.control,
-        policy.enable_then_use_within_s,
-        &mut out,
-    );
-    checks::session::exec_events(
-        input.exec,
-        policy.probing.attempts,
-        policy.probing.within_s,
-        &mut out,
-    );
-    checks::control::control(&destinations, input.control, &mut out);
-    rule_findings(detector, input, &mut out);
-    out.retain(|f| {
-        !f.rule_id
-            .as_deref()
-            .is_some_and(|id| policy.is_disabled(id))
-    });
-    for f in &mut out {
-        if let (Some(id), Some(sev)) = (f.rule_id.as_deref(), f.severity.as_deref()) {
-            let current: Severity = sev.parse().unwrap_or(Severity::Info);
-            let mut wanted = policy.severity_of(id, current);
-            // What never ran stays under its ceiling whatever the policy asks.
-            if let Some(max) = checks::ceiling(f) {
-                wanted = wanted.min(max);
-            }
-            f.severity = Some(wanted.as_str().to_owned());
+/// Every finding, sorted by time, session, command order, rule id and event id, over rows in
+/// memory (the commands given whole).
+pub fn findings(detector: &Detector, input: &DetectInput, commands: &[CommandRow]) -> Vec<Finding> {
+    let mut run = Run::new(detector, input);
+    run.commands(&CommandBatch::from_rows(commands));
+    run.finish()
+}
+
+/// One detection pass: the session- and event-level checks at once, the command rules batch
+/// by batch ([`Run::commands`]), then policy overrides and the deterministic order.
+pub struct Run<'a> {
+    detector: &'a Detector,
+    sessions: HashMap<&'a str, &'a Session>,
+    out: Vec<Finding>,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(detector: &'a Detector, input: &DetectInput<'a>) -> Run<'a> {
+        let default_policy = Policy::default();
+        let policy = detector.policy.as_ref().unwrap_or(&default_policy);
+        let destinations = Destinations::from_events(input.control, Some(&policy.logging));
+        let exec = exec_by_id(input.exec);
+        let mut out = Vec::new();
+        if detector.policy.is_some() {
+            checks::session::policy(policy, input.sessions, &exec, &mut out);
+        }
+        let orphans = correlate::orphans(input.exec, input.transcripts);
+        checks::session::coverage(&destinations, input.sessions, &orphans, &mut out);
+        checks::session::usage(
+            input.sessions,
+            input.control,
+            policy.enable_then_use_within_s,
+            &mut out,
+        );
+        checks::session::exec_events(
+            input.exec,
+            policy.probing.attempts,
+            policy.probing.within_s,
+            &mut out,
+        );
+        checks::control::control(&destinations, input.control, &mut out);
+        exec_string_findings(detector, input, &mut out);
+        let sessions = input
+            .sessions
+            .iter()
+            .filter_map(|s| Some((s.session_id.as_deref()?, s)))
+            .collect();
+        Run {
+            detector,
+            sessions,
+            out,
         }
     }
-    sort(&mut out);
-    out
+
+    /// The risky-command rules over one batch of reconstructed commands.
+    pub fn commands(&mut self, batch: &CommandBatch<'_>) {
+        command_findings(self.detector, &self.sessions, batch, &mut self.out);
+    }
+
+    /// Applies the policy's switches and severities and sorts.
+    pub fn finish(self) -> Vec<Finding> {
+        let default_policy = Policy::default();
+        let policy = self.detector.policy.as_ref().unwrap_or(&default_policy);
+        let mut out = self.out;
+        out.retain(|f| {
+            !f.rule_id
+                .as_deref()
+                .is_some_and(|id| policy.is_disabled(id))
+        });
+        for f in &mut out {
+            if let (Some(id), Some(sev)) = (f.rule_id.as_deref(), f.severity.as_deref()) {
+                let current: Severity = sev.parse().unwrap_or(Severity::Info);
+                let mut wanted = policy.severity_of(id, current);
+                // What never ran stays under its ceiling whatever the policy asks.
+                if let Some(max) = checks::ceiling(f) {
+                    wanted = wanted.min(max);
+                }
+                f.severity = Some(wanted.as_str().to_owned());
+            }
+        }
+        sort(&mut out);
+        out
+    }
 }
 
 /// The deterministic order of findings.
@@ -332,37 +421,33 @@ pub fn sort(findings: &mut [Finding]) {
     });
 }
 
-/// Risky-command rules over reconstructed commands and `ExecuteCommand` command strings.
-fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding>) {
+/// Risky-command rules over one batch of reconstructed commands.
+fn command_findings(
+    detector: &Detector,
+    sessions: &HashMap<&str, &Session>,
+    batch: &CommandBatch<'_>,
+    out: &mut Vec<Finding>,
+) {
     let set = &detector.rules;
-    let sessions: HashMap<&str, &Session> = input
-        .sessions
-        .iter()
-        .filter_map(|s| Some((s.session_id.as_deref()?, s)))
-        .collect();
-    let rows: Vec<&CommandRow> = input
-        .commands
-        .iter()
-        .filter(|c| c.command.is_some())
+    let rows: Vec<usize> = (0..batch.command.len())
+        .filter(|&i| batch.command[i].is_some())
         .collect();
     let texts: Vec<&str> = rows
         .iter()
-        .map(|c| c.command.as_deref().unwrap_or(""))
+        .map(|&i| batch.command[i].unwrap_or(""))
         .collect();
     for m in set.match_texts(&texts, Target::Command) {
-        let (c, text, rule) = (rows[m.row], texts[m.row], &set.rules()[m.rule]);
-        let s = c
-            .session_id
-            .as_deref()
-            .and_then(|id| sessions.get(id).copied());
+        let (i, text, rule) = (rows[m.row], texts[m.row], &set.rules()[m.rule]);
+        let sid = batch.session_id[i];
+        let s = sid.and_then(|id| sessions.get(id).copied());
         let mut f = Finding {
             rule_id: Some(rule.id.clone()),
             severity: Some(rule.severity.as_str().to_owned()),
             title: Some(rule.title.clone()),
-            session_id: c.session_id.clone(),
-            seq: c.seq,
+            session_id: sid.map(str::to_owned),
+            seq: batch.seq[i],
             event_id: s.and_then(|s| s.event_id.clone()),
-            time: s.map_or(c.time, |s| s.start_time),
+            time: s.map_or(batch.time[i], |s| s.start_time),
             principal: s.and_then(|s| s.principal.clone()),
             role_arn: s.and_then(|s| s.role_arn.clone()),
             account: s.and_then(|s| s.account.clone()),
@@ -379,11 +464,16 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
                 .then(|| "transcript without an ExecuteCommand event".to_owned()),
             likely_cause: None,
         };
-        if c.abandoned == Some(true) {
+        if batch.abandoned[i] == Some(true) {
             checks::session::not_run(&mut f, "abandoned with Ctrl-C, never run");
         }
         out.push(f);
     }
+}
+
+/// Risky-command rules over `ExecuteCommand` command strings.
+fn exec_string_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding>) {
+    let set = &detector.rules;
     let execs: Vec<&ExecEvent> = input.exec.iter().filter(|e| e.command.is_some()).collect();
     let texts: Vec<&str> = execs
         .iter()
@@ -426,7 +516,8 @@ fn rule_findings(detector: &Detector, input: &DetectInput, out: &mut Vec<Finding
     }
 }
 
-/// Sessions for detection from exec events and transcripts (unfiltered).
+/// Sessions for detection from exec events and transcripts (unfiltered), from rows in memory
+/// (tests); analysis uses [`crate::dataset::Dataset::sessions`].
 pub fn sessions_for(
     exec: &[ExecEvent],
     transcripts: &[TranscriptRow],
@@ -487,9 +578,8 @@ mod tests {
             control: &[],
             sessions: &[],
             transcripts: &[],
-            commands: &commands,
         };
-        let got: Vec<(Option<i64>, String)> = findings(&detector, &input)
+        let got: Vec<(Option<i64>, String)> = findings(&detector, &input, &commands)
             .into_iter()
             .filter(|f| f.rule_id.as_deref() == Some("discovery-cloud-enumeration"))
             .map(|f| (f.seq, f.severity.unwrap()))

@@ -18,6 +18,7 @@ use crate::store::Store;
 
 pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
+    let detector = super::findings::load_detector(&a.detect)?;
     let scan = ingest::scan_paths_with(&a.paths, false);
     let problems = had_problems(&scan);
     let summary = summary_json(&scan, None);
@@ -45,9 +46,17 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     })?;
     let commands = get(&|d| d.commands(f))?;
     let orphans = get(&|d| d.orphans())?;
+    let findings = data.findings(&detector, &mut damage)?;
+    let findings = super::findings::filtered_frame(findings, f)?;
     let mut sections = vec![
         Section::new("sessions", "Sessions", sessions, SESSION_COLUMNS),
         Section::new("attempts", "Failed attempts", attempts, ATTEMPT_COLUMNS),
+        Section::new(
+            "findings",
+            "Findings",
+            findings,
+            crate::detect::FINDING_COLUMNS,
+        ),
         Section::new(
             "control_events",
             "Exec enablement, logging changes, SSM sessions, tampering",

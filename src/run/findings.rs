@@ -5,15 +5,13 @@
 
 use std::io::{self, Write};
 
-use anyhow::Context;
-
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::{DetectArgs, FindingsArgs, FindingsFormat, RulesArgs, RulesCommand};
 use crate::config::{self, Filter, Pattern};
-use crate::detect::{self, DetectInput, Detector, Options, Severity};
-use crate::model::{CommandRow, ControlEvent, ExecEvent, Finding, Table, TranscriptRow};
+use crate::dataset::Damage;
+use crate::detect::{self, Detector, Options, Severity};
+use crate::model::{Finding, Table};
 use crate::report::{self, Format, Style};
-use crate::store::Store;
 
 impl DetectArgs {
     /// The detection options these flags ask for.
@@ -55,6 +53,18 @@ pub fn passes(f: &Finding, filter: &Filter, rule: Option<&Pattern>) -> bool {
         && rule.is_none_or(|p| f.rule_id.as_deref().is_some_and(|id| p.matches(id)))
 }
 
+/// Findings (a frame) that pass the query filters, as a frame.
+pub fn filtered_frame(
+    df: polars::prelude::DataFrame,
+    filter: &Filter,
+) -> anyhow::Result<polars::prelude::DataFrame> {
+    let rows: Vec<Finding> = Finding::from_frame(&df)?
+        .into_iter()
+        .filter(|f| passes(f, filter, None))
+        .collect();
+    Ok(Finding::to_frame(&rows)?)
+}
+
 /// The findings at or above `min`.
 pub fn at_least(findings: Vec<Finding>, min: Severity) -> Vec<Finding> {
     findings
@@ -74,33 +84,13 @@ fn severity(f: &Finding) -> Severity {
 pub fn findings(a: FindingsArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
     let detector = load_detector(&a.detect)?;
-    let root = config::store_path(a.store.store.clone());
-    if !root.exists() {
-        anyhow::bail!(
-            "the store {} does not exist: run `execaudit ingest PATH... --store {}` first",
-            root.display(),
-            root.display()
-        );
-    }
-    let store = Store::open_for_read(&root)
-        .with_context(|| format!("opening the store at {}", root.display()))?;
-    let context = || format!("reading the store at {}", root.display());
+    let data = super::open_store(a.store.store.clone())?;
+    let mut damage = Damage::default();
     // Detection needs the whole history (first use, logging configuration, probing), so every
     // day is read and the time filter applies to the findings.
-    let exec: Vec<ExecEvent> = store.read(None).with_context(context)?;
-    let control: Vec<ControlEvent> = store.read(None).with_context(context)?;
-    let transcripts: Vec<TranscriptRow> = store.read(None).with_context(context)?;
-    let commands: Vec<CommandRow> = store.read(None).with_context(context)?;
-    let sessions = detect::sessions_for(&exec, &transcripts, &commands);
-    let input = DetectInput {
-        exec: &exec,
-        control: &control,
-        sessions: &sessions,
-        transcripts: &transcripts,
-        commands: &commands,
-    };
+    let all = Finding::from_frame(&data.findings(&detector, &mut damage)?)?;
     let rule = a.rule.as_deref().map(Pattern::new);
-    let shown: Vec<Finding> = at_least(detect::findings(&detector, &input), a.min_severity)
+    let shown: Vec<Finding> = at_least(all, a.min_severity)
         .into_iter()
         .filter(|f| passes(f, &filter, rule.as_ref()))
         .collect();
@@ -149,7 +139,12 @@ pub fn findings(a: FindingsArgs) -> anyhow::Result<i32> {
     let failed = a
         .fail_on
         .is_some_and(|t| shown.iter().any(|f| severity(f) >= t));
-    Ok(if failed { EXIT_FINDINGS } else { EXIT_OK })
+    // A damaged store part is an error (named by `finish`) even when findings were shown.
+    Ok(match (super::finish(&damage), failed) {
+        (EXIT_ERROR, _) => EXIT_ERROR,
+        (_, true) => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    })
 }
 
 /// `execaudit rules lint|test|list`.

@@ -69,6 +69,9 @@ pub(crate) fn pq(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
     }
 }
 
+/// Where a row sorts within its day: a session id, a time, a key.
+pub type Order<'a> = (Option<&'a str>, Timestamp, Option<&'a str>);
+
 /// A row the store can partition and deduplicate.
 pub trait Stored: Table {
     /// The column that identifies a row (`event_id`, `transcript_id`, `command_id`).
@@ -84,7 +87,7 @@ pub trait Stored: Table {
     fn time(&self) -> Timestamp;
     /// The order rows are written in (what `SORT` names), so a batch is sorted before it
     /// becomes a frame.
-    fn order(&self) -> (Option<&str>, Timestamp, Option<&str>);
+    fn order(&self) -> Order<'_>;
 }
 
 macro_rules! stored {
@@ -100,7 +103,7 @@ macro_rules! stored {
             fn time(&self) -> Timestamp {
                 self.$time
             }
-            fn order(&self) -> (Option<&str>, Timestamp, Option<&str>) {
+            fn order(&self) -> Order<'_> {
                 let $r = self;
                 $order
             }
@@ -423,6 +426,26 @@ impl Store {
             .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
             .collect();
         LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+    }
+
+    /// A lazy scan of one part of a table (for passes that go part by part).
+    pub fn scan_part(&self, table: &str, part: &Path) -> PolarsResult<LazyFrame> {
+        let Some(t) = self::table(table) else {
+            polars_bail!(ComputeError: "no table {table:?} in the store");
+        };
+        let args = ScanArgsParquet {
+            schema: Some((t.empty)().schema().clone()),
+            allow_missing_columns: true,
+            glob: false,
+            cache: false,
+            ..Default::default()
+        };
+        LazyFrame::scan_parquet_files(
+            [PlRefPath::new(part.to_string_lossy().as_ref())]
+                .into_iter()
+                .collect(),
+            args,
+        )
     }
 
     /// Reads a whole table into rows (tests and small tables; analysis uses [`Store::scan`]).

@@ -18,7 +18,7 @@ use super::{
     io, pq, private_dir, private_file, Days, Manifest, Part, Store, StoreError, Stored, TableInfo,
 };
 use crate::model::frame::day_name;
-use crate::model::{CommandRow, Table, Timestamp, TranscriptRow};
+use crate::model::{CommandRow, Table, TranscriptRow};
 
 /// Parts in one day's partition before the small ones are merged.
 const COMPACT_AT: usize = 24;
@@ -83,9 +83,6 @@ impl Shared {
         w.get_ref().sync_all()
     }
 }
-
-/// Where a row sorts within its day (what [`Stored::order`] gives).
-type RowOrder<'a> = (Option<&'a str>, Timestamp, Option<&'a str>);
 
 /// One write to the store; see the module documentation.
 pub struct Writer<'s> {
@@ -224,7 +221,7 @@ impl<'s> Writer<'s> {
     /// Writes the rows `keep` selects, grouped by day and sorted within it, without moving a
     /// row: a permutation picks them into the frame.
     fn write_rows<T: Stored>(&mut self, rows: &[T], keep: &[bool]) -> Result<(), StoreError> {
-        let mut keyed: Vec<(i64, RowOrder<'_>, u32)> = rows
+        let mut keyed: Vec<(i64, super::Order<'_>, u32)> = rows
             .iter()
             .zip(keep)
             .enumerate()
