@@ -532,6 +532,29 @@ fn transcripts_are_fetched_for_the_sessions_cloudtrail_shows() {
     let r = sync(m, &store, &args);
     assert_eq!(r.code, 0);
     assert_eq!(gets(m, logs).len(), before);
+    // A bucket that does not exist is one error, not a missing transcript per session.
+    let r = sync(
+        m,
+        &store,
+        &[
+            "--transcript-bucket",
+            "s3://it-targeted-nosuch/exec",
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-19",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert_eq!(r.stderr.matches("NoSuchBucket").count(), 1, "{}", r.stderr);
+    assert_eq!(
+        summary_cell(
+            &r.stdout,
+            "s3://it-targeted-nosuch/exec (transcripts)",
+            "missing"
+        ),
+        "0"
+    );
 }
 
 fn now_ms() -> i64 {

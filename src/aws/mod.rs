@@ -177,9 +177,9 @@ fn classify<E, R>(
             return Failure::Throttled;
         }
         match c {
-            "NoSuchKey" | "NoSuchBucket" | "NotFound" | "ResourceNotFoundException" => {
-                return Failure::NotFound
-            }
+            "NoSuchKey" | "NotFound" | "ResourceNotFoundException" => return Failure::NotFound,
+            // Not "this object is missing": nothing under the bucket can be read.
+            "NoSuchBucket" => return Failure::Other,
             "KMS.DisabledException" | "DisabledException" => return Failure::KmsDisabled,
             "KMS.KMSInvalidStateException"
             | "KMSInvalidStateException"

@@ -213,6 +213,16 @@ pub async fn pull(
             }
         }
     }
+    if let (Some(client), Place::S3(url)) = (&s3_client, &place) {
+        // One listing first: a wrong bucket or a missing permission is one error, not one per
+        // session (and a missing bucket is not a missing transcript).
+        let probe = s3::list_page(client, &stats, &url.bucket, &url.dir(), true, None, None).await;
+        if let Err(e) = probe {
+            bar.println(&e.to_string());
+            report.errors.push(e.to_string());
+            return Ok(finish(report, &stats));
+        }
+    }
     bar.phase("finding transcripts");
     let jobs = match plan(
         &place,
