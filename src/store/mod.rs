@@ -19,7 +19,10 @@
 //!   time holds `<store>/.lock`.
 //! - **Privately**: folders are created 0700 and files 0600: transcripts and commands hold
 //!   secrets people typed.
+//! - **Checkpoints** of remote sources (`sync`) live under `<store>/checkpoints/`
+//!   ([`checkpoint`]), written only after the rows they cover are committed.
 
+pub mod checkpoint;
 pub mod manifest;
 mod write;
 
