@@ -28,13 +28,14 @@ cargo build --release --quiet
 BIN=$CARGO_TARGET_DIR/release/execaudit
 
 CORPUS=$BENCH_DIR/sessions-$SESSIONS
-if [ ! -f "$CORPUS/.complete" ]; then
+# The marker lies beside the corpus, not in it: everything in the corpus is read as input.
+if [ ! -f "$CORPUS.complete" ]; then
   rm -rf "$CORPUS"
   "$BIN" generate --out "$CORPUS" --sessions "$SESSIONS" >/dev/null 2>&1
-  touch "$CORPUS/.complete"
+  touch "$CORPUS.complete"
 fi
 TRANSCRIPT_MB=$(du -sm "$CORPUS/exec-logs" | cut -f1)
-STORE=$BENCH_DIR/store-$SESSIONS
+STORE=${STORE:-$BENCH_DIR/store-$SESSIONS}
 
 # measure LABEL command... : best wall of $RUNS runs and the peak RSS of the best run.
 measure() {

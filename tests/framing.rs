@@ -190,3 +190,32 @@ fn show_names_a_leaked_session_token() {
     let s = json(&["sessions", "--store", store, "--format", "json"]);
     assert_eq!(s[0]["token_unredacted"], true, "{s}");
 }
+
+#[test]
+fn a_cut_off_upload_is_superseded_by_the_complete_one_not_a_conflict() {
+    // The same session cut off before its end (no footer: `truncated`), read in an earlier
+    // run than the complete recording: the complete one replaces it.
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut");
+    std::fs::create_dir_all(&cut).unwrap();
+    std::fs::write(
+        cut.join(format!("{SESSION}.log")),
+        "Script started on 2024-11-24 12:12:43+00:00 [COMMAND=\"cat /var/lib/amazon/ssm/ipc/ecs-exec/ipcTempFile.log\" <not executed on terminal>]\n\
+         \x1b[?2004hroot@ip-10-0-3-19:/app# systemctl status app 2>&1 | head -1\r\n\x1b[?2004l\r\
+         System has not been booted with systemd as init system (PID 1). Can't operate.\r\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let o = run(&["ingest", cut.to_str().unwrap(), "--store", store]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(&["ingest", "sample-data", "--store", store]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let s = session(store);
+    assert_eq!(s["transcript_status"], "present", "{s}");
+    assert_eq!(s["transcripts"], 1, "{s}");
+    let c = commands(store);
+    assert_eq!(c.len(), 2, "{c:?}");
+    let shown = text(&run(&["show", SESSION, "--store", store]).stdout);
+    assert!(!shown.contains("different commands"), "{shown}");
+}

@@ -7,6 +7,7 @@
 //! run inside the scans and only the days, columns and row groups a question needs are read.
 //! `query` registers the same frames for SQL.
 
+mod copies;
 pub mod filter;
 mod search;
 mod views;
@@ -31,6 +32,8 @@ enum Source {
 /// The tables every analysis consumes; see the module documentation.
 pub struct Dataset {
     source: Source,
+    /// Transcripts the views leave out (worked out on first use).
+    resolved: std::sync::OnceLock<copies::Resolution>,
 }
 
 /// Warnings met while answering (damaged parts set aside), for the caller to print.
@@ -44,6 +47,7 @@ impl Dataset {
     pub fn open(root: &std::path::Path) -> Result<Dataset, StoreError> {
         Ok(Dataset {
             source: Source::Store(Store::open_for_read(root)?),
+            resolved: Default::default(),
         })
     }
 
@@ -77,6 +81,7 @@ impl Dataset {
         m.insert(CommandRow::NAME, commands);
         Ok(Dataset {
             source: Source::Frames(m),
+            resolved: Default::default(),
         })
     }
 

@@ -62,9 +62,8 @@ impl Dataset {
         .unique_stable(Some(cols(["session_id"])), UniqueKeepStrategy::First))
     }
 
-    /// The transcripts of sessions, without text, that views read: a transcript stored before
-    /// digests existed (no `digest`) is left out when the session has one with a digest (the
-    /// same recording ingested again by a newer version).
+    /// The transcripts of sessions, without text, that views read (copies and superseded
+    /// uploads left out: see [`super::copies`]), with how many remain per session.
     fn live_transcripts(
         &self,
         days: Option<&Days>,
@@ -74,7 +73,14 @@ impl Dataset {
         if let Some(s) = session {
             t = t.filter(col("session_id").eq(lit(s.to_owned())));
         }
-        let by_session = [col("session_id")];
+        let left_out = &self.resolution()?.left_out;
+        if !left_out.is_empty() {
+            t = t.filter(
+                col("transcript_id")
+                    .is_in(lit(series("left_out", left_out)).implode(false), false)
+                    .not(),
+            );
+        }
         Ok(t.filter(col("session_id").is_not_null())
             .select([
                 col("session_id"),
@@ -87,26 +93,34 @@ impl Dataset {
                 col("shell"),
                 col("commands"),
                 col("commands_run"),
-                col("digest"),
                 col("source"),
             ])
-            .with_columns([
-                col("digest")
-                    .is_not_null()
-                    .sum()
-                    .over(by_session.clone())?
-                    .alias("with_digest"),
-                col("digest")
-                    .drop_nulls()
-                    .n_unique()
-                    .over(by_session)?
-                    .alias("digests"),
-            ])
-            .filter(
-                col("digest")
-                    .is_not_null()
-                    .or(col("with_digest").eq(lit(0u32))),
+            .with_column(
+                len()
+                    .over([col("session_id")])?
+                    .cast(DataType::Int64)
+                    .alias("copies"),
             ))
+    }
+
+    /// Every transcript of one session the views read (copies and superseded uploads left
+    /// out), with its text or not.
+    pub fn session_transcripts(&self, session: &str, with_text: bool) -> PolarsResult<LazyFrame> {
+        let mut t = self
+            .table(TranscriptRow::NAME, None)?
+            .filter(col("session_id").eq(lit(session.to_owned())));
+        let left_out = &self.resolution()?.left_out;
+        if !left_out.is_empty() {
+            t = t.filter(
+                col("transcript_id")
+                    .is_in(lit(series("left_out", left_out)).implode(false), false)
+                    .not(),
+            );
+        }
+        if !with_text {
+            t = t.with_column(lit(NULL).cast(DataType::String).alias("text"));
+        }
+        Ok(sort(t, &["transcript_id"]))
     }
 
     /// One transcript per session id, without its text: the one at the cluster's configured
@@ -211,7 +225,7 @@ impl Dataset {
             col("session_id"),
             col("transcript_id"),
             col("time").alias("transcript_time"),
-            when(col("digests").gt(lit(1u32)))
+            when(col("copies").gt(lit(1i64)))
                 .then(lit("conflicting"))
                 .otherwise(col("status"))
                 .alias("status"),
@@ -221,10 +235,7 @@ impl Dataset {
             col("shell"),
             col("commands").alias("transcript_commands"),
             col("commands_run"),
-            when(col("digests").gt(lit(1u32)))
-                .then(col("digests").cast(DataType::Int64))
-                .otherwise(lit(1i64))
-                .alias("transcripts"),
+            col("copies").alias("transcripts"),
         ]))
     }
 
@@ -363,19 +374,15 @@ impl Dataset {
         } else {
             self.table(table, transcript_days(f).as_ref())?
         };
-        let shadowed = self.shadowed_sessions()?;
-        if !shadowed.is_empty() {
-            let legacy = if table == crate::model::CommandRow::NAME {
-                col("transcript_id").is_null()
+        let left_out = &self.resolution()?.left_out;
+        if !left_out.is_empty() {
+            let id = if table == crate::model::CommandRow::NAME {
+                coalesce(&[col("transcript_id"), col("session_id")])
             } else {
-                col("digest").is_null()
+                col("transcript_id")
             };
             lf = lf.filter(
-                legacy
-                    .and(
-                        col("session_id")
-                            .is_in(lit(series("shadowed", &shadowed)).implode(false), false),
-                    )
+                id.is_in(lit(series("left_out", left_out)).implode(false), false)
                     .not(),
             );
         }
@@ -403,34 +410,6 @@ impl Dataset {
             };
         }
         Ok(joined.with_column(coalesce(&[col("start_time"), col("time")]).alias("time_of_row")))
-    }
-
-    /// Sessions whose transcript was stored both before digests existed and after (ingested
-    /// again): the older rows, and their commands, are left out of every view.
-    fn shadowed_sessions(&self) -> PolarsResult<Vec<String>> {
-        // Rows without a digest are rare (old stores): find them first, reading row groups
-        // whose statistics say they hold nulls.
-        let legacy = self
-            .table(TranscriptRow::NAME, None)?
-            .select([col("session_id"), col("digest")])
-            .filter(col("digest").is_null().and(col("session_id").is_not_null()))
-            .select([col("session_id")])
-            .unique(None, UniqueKeepStrategy::Any)
-            .collect()?;
-        let legacy = strings(&legacy, "session_id")?;
-        if legacy.is_empty() {
-            return Ok(legacy);
-        }
-        let df =
-            self.table(TranscriptRow::NAME, None)?
-                .select([col("session_id"), col("digest")])
-                .filter(col("digest").is_not_null().and(
-                    col("session_id").is_in(lit(series("legacy", &legacy)).implode(false), false),
-                ))
-                .select([col("session_id")])
-                .unique(None, UniqueKeepStrategy::Any)
-                .collect()?;
-        strings(&df, "session_id")
     }
 
     /// The transcript days of some sessions (a lookup in the small transcripts columns).

@@ -286,8 +286,8 @@ const BATCH_FILES: usize = 512;
 struct Merger {
     seen: HashSet<String>,
     seen_transcripts: HashSet<String>,
-    /// Session id -> the first transcript read for it (its id and where it was read).
-    first_transcript: HashMap<String, (String, String)>,
+    /// Session id -> the first transcript read for it (its id, where it was read, complete).
+    first_transcript: HashMap<String, (String, String, bool)>,
 }
 
 impl Merger {
@@ -309,8 +309,14 @@ impl Merger {
                     continue;
                 }
                 if let (Some(sid), Some(tid)) = (&t.session_id, &t.transcript_id) {
+                    let complete = t.status.as_deref() == Some("present");
                     match self.first_transcript.get(sid) {
-                        Some((first, source)) if first != tid => {
+                        // Two complete recordings of one session with different commands: one
+                        // may be planted. (An incomplete one may be a cut-off upload of the
+                        // other: the views decide from the commands.)
+                        Some((first, source, first_complete))
+                            if first != tid && complete && *first_complete =>
+                        {
                             out.conflicting_transcripts += 1;
                             let w = format!(
                                 "transcript of session {sid} differs from the one read from {source}: both kept, the session is marked conflicting"
@@ -324,7 +330,7 @@ impl Merger {
                         None => {
                             let source = t.source.clone().unwrap_or_default();
                             self.first_transcript
-                                .insert(sid.clone(), (tid.clone(), source));
+                                .insert(sid.clone(), (tid.clone(), source, complete));
                         }
                     }
                 }

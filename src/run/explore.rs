@@ -128,15 +128,7 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
     };
     let session = data.collect(&mut damage, |d| d.sessions(&f))?;
     let with_text = a.transcript;
-    let transcript = data.collect(&mut damage, |d| {
-        let mut t = d
-            .table(TranscriptRow::NAME, None)?
-            .filter(col("session_id").eq(lit(id.clone())));
-        if !with_text {
-            t = t.with_column(lit(NULL).cast(DataType::String).alias("text"));
-        }
-        Ok(t.sort(["transcript_id"], SortMultipleOptions::default()))
-    })?;
+    let transcript = data.collect(&mut damage, |d| d.session_transcripts(&id, with_text))?;
     let commands = data.collect(&mut damage, |d| d.commands(&f))?;
     let findings = data.session_findings(&detector, &mut damage, &id)?;
     let st = style(&a.output);
