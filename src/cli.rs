@@ -210,4 +210,8 @@ pub struct GenerateArgs {
     /// Also write session transcripts (S3 object form) under <out>/exec-logs/
     #[arg(long)]
     pub transcripts: bool,
+    /// Background: `simple` (the sample week) or `realistic` (an organisation's everyday trail:
+    /// many accounts, ~355-record files, 1.4% bucket/log group/key/trail changes)
+    #[arg(long, value_enum, default_value_t = crate::sample::Profile::Simple)]
+    pub profile: crate::sample::Profile,
 }
