@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 
 const TRUTH: &str = "tests/data/realistic-truth.jsonl";
 
-/// Columns a generic change's lean row does not carry (request detail, user agent, error text).
+/// Columns a generic change's lean row does not carry whole (request detail, user agent, error
+/// text).
 const NOT_IN_LEAN_ROWS: &[&str] = &["detail", "user_agent", "error_message"];
 
 fn rows(corpus: &Path) -> Vec<Value> {

@@ -17,7 +17,8 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 use serde_json::{Map, Value};
 
-use crate::model::normalize::{classify, Classified, PREFILTER_NEEDLES};
+use crate::model::normalize::{classify, classify_record, Classified, PREFILTER_NEEDLES};
+use crate::model::record::Obj;
 
 /// The kind of input a file turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -178,9 +179,9 @@ pub fn scan(bytes: &[u8], source: &str) -> Result<Scanned, ScanError> {
     scan_whole(body, source)
 }
 
-/// Parses the one JSON value at the start of `bytes`; returns it and the bytes it spans.
-fn parse_prefix(bytes: &[u8]) -> Result<(Value, usize), serde_json::Error> {
-    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
+/// Reads the one record at the start of `bytes` in place; returns it and the bytes it spans.
+fn parse_record(bytes: &[u8]) -> Result<(Obj<'_>, usize), serde_json::Error> {
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Obj>();
     match stream.next() {
         Some(Ok(v)) => Ok((v, stream.byte_offset())),
         Some(Err(e)) => Err(e),
@@ -215,13 +216,21 @@ fn scan_trail_fast(bytes: &[u8], first: usize, source: &str) -> Option<Scanned> 
         }
         last_attempt = Some(start);
         out.candidates += 1;
-        match parse_prefix(&bytes[start..]) {
+        match parse_record(&bytes[start..]) {
             Ok((record, len)) => {
                 if start + len <= at {
                     return None; // the hit is outside this record: not CloudTrail's key order
                 }
                 parsed_until = start + len;
-                push_classified(&mut out, &record, source);
+                let text = &bytes[start..start + len];
+                match classify_record(&record, text, source) {
+                    Ok(Some(c)) => out.events.push(c),
+                    Ok(None) => {}
+                    Err(e) => out.bad_records.push(format!(
+                        "event {}: {e}",
+                        record.text("eventID").as_deref().unwrap_or("without eventID")
+                    )),
+                }
             }
             Err(e) if e.is_eof() => {
                 out.bad_records
