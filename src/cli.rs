@@ -117,6 +117,17 @@ pub struct AuditArgs {
     /// Print secrets found in commands as they are
     #[arg(long)]
     pub show_secrets: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How input files are read.
+#[derive(Debug, Args, Default)]
+pub struct ReadArgs {
+    /// The most one file may hold once decompressed (e.g. 64M, 1G); larger files are refused
+    /// by name and the run goes on [default: 256M]
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_bytes: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -136,6 +147,8 @@ pub struct IngestArgs {
     /// Do not list each skipped file and bad record, only the counts
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Args)]

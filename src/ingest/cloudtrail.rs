@@ -43,6 +43,8 @@ pub enum InputKind {
     Digest,
     /// An ECS Exec session transcript (`script` output): recognised, read by the transcript reader.
     Transcript,
+    /// A file found in a folder that is plainly not a log (a README, notes): passed over.
+    NotALog,
 }
 
 impl InputKind {
@@ -59,6 +61,7 @@ impl InputKind {
             InputKind::SingleRecord => "single record",
             InputKind::Digest => "digest file (skipped)",
             InputKind::Transcript => "session transcript",
+            InputKind::NotALog => "not a log (passed over)",
         }
     }
 }
@@ -145,6 +148,21 @@ pub fn looks_like_transcript(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(512)];
     head.starts_with(b"Script started on")
         || memchr::memmem::find(head, b"Script started on").is_some()
+}
+
+/// Recognises an input from its first bytes: `Err` with the error [`scan`] would give when they
+/// cannot begin CloudTrail JSON or a transcript, so the rest need not be read.
+pub fn sniff(head: &[u8]) -> Result<(), ScanError> {
+    let body = skip_ws(head);
+    if body.is_empty() || looks_like_transcript(head) {
+        return Ok(());
+    }
+    match body[0] {
+        b'{' | b'[' => Ok(()),
+        _ => Err(ScanError::NotJson(
+            String::from_utf8_lossy(&body[..body.len().min(16)]).into(),
+        )),
+    }
 }
 
 /// Scans one input's (decompressed) bytes. `source` names it in the events and messages.
@@ -737,9 +755,9 @@ mod tests {
                 if crate::ingest::gzip::is_gzip(&bytes) {
                     let mut out = Vec::new();
                     let n = crate::ingest::gzip::Inflater::default()
-                        .inflate(&bytes, &mut out)
+                        .inflate(&bytes, &mut out, usize::MAX)
                         .unwrap();
-                    out.truncate(n);
+                    out.truncate(n.len);
                     bytes = out;
                 }
                 let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else {

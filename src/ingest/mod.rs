@@ -1,15 +1,24 @@
 //! Ingest: inputs -> deduplicated exec and control events, with an account of every file.
 //!
-//! Files are scanned in parallel (rayon, one [`local::Reader`] per worker); results come back in
-//! input order and are merged with first-seen-wins deduplication on `eventID`, so the output
-//! does not depend on the thread count.
+//! Files are scanned in parallel (rayon, one reusable [`local::Reader`] per worker thread), a
+//! chunk of files at a time. Each chunk's results are merged in input order with first-seen-wins
+//! deduplication on `eventID`, so the output does not depend on the thread count, and the kept
+//! rows are handed on in batches ([`scan_stream`]): memory holds one chunk's results and one
+//! batch, whatever the size of the corpus. [`scan_paths`] collects every batch.
+//!
+//! No file can take the run down: each may cost at most [`ScanOptions::max_file_bytes`], is
+//! judged from its first bytes before the rest is read, and a panic while reading one is caught
+//! and reported against that file.
 
 pub mod cloudtrail;
 pub mod gzip;
 pub mod local;
 pub mod transcript;
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::convert::Infallible;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use rayon::prelude::*;
@@ -17,6 +26,7 @@ use rayon::prelude::*;
 use crate::model::normalize::Classified;
 use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
 use cloudtrail::InputKind;
+use local::{Input, ReadError, Verdict};
 
 /// What happened to one input file.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +46,75 @@ pub struct FileReport {
     pub warning: Option<String>,
     /// Why the file was skipped entirely.
     pub error: Option<String>,
+    /// Why a file found in a folder was passed over as plainly not a log (not an error).
+    pub passed_over: Option<String>,
+}
+
+/// How files are read.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// The most one file may hold once decompressed; larger files are refused, by name.
+    pub max_file_bytes: u64,
+}
+
+/// The default `--max-file-bytes`: far above any trail file CloudTrail delivers (tens of MB),
+/// low enough that two workers on a gzip bomb stay well inside a small machine's memory.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 << 20;
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+/// Kept rows, as one batch of a stream or the whole of a scan.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub exec: Vec<ExecEvent>,
+    pub control: Vec<ControlEvent>,
+    pub transcripts: Vec<TranscriptRow>,
+    pub commands: Vec<CommandRow>,
+}
+
+impl Batch {
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.exec.len() + self.control.len() + self.transcripts.len() + self.commands.len()
+    }
+
+    /// Whether no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn sort(&mut self) {
+        self.exec
+            .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+        self.control
+            .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    }
+
+    fn append(&mut self, mut other: Batch) {
+        self.exec.append(&mut other.exec);
+        self.control.append(&mut other.control);
+        self.transcripts.append(&mut other.transcripts);
+        self.commands.append(&mut other.commands);
+    }
+}
+
+/// How many rows a scan kept, by table (what a summary reports when the rows were streamed).
+#[derive(Debug, Default, Clone)]
+pub struct Kept {
+    pub exec: u64,
+    /// Exec events that opened a session (`outcome` success).
+    pub sessions: u64,
+    pub control: u64,
+    pub transcripts: u64,
+    /// Transcripts by status.
+    pub transcript_status: BTreeMap<String, u64>,
+    pub commands: u64,
 }
 
 /// Everything one ingest pass produced.
@@ -45,6 +124,8 @@ pub struct ScanOutput {
     pub control: Vec<ControlEvent>,
     pub transcripts: Vec<TranscriptRow>,
     pub commands: Vec<CommandRow>,
+    /// Counts of the kept rows (also when they were handed to a sink, not held here).
+    pub kept: Kept,
     pub files: Vec<FileReport>,
     pub digests: Vec<PathBuf>,
     /// Events dropped because an identical `eventID` was already read in this pass.
@@ -65,6 +146,11 @@ impl ScanOutput {
     /// Files skipped entirely (errors).
     pub fn skipped(&self) -> impl Iterator<Item = &FileReport> {
         self.files.iter().filter(|f| f.error.is_some())
+    }
+
+    /// Files passed over as plainly not logs.
+    pub fn passed_over(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.passed_over.is_some())
     }
 }
 
@@ -96,7 +182,10 @@ fn read_transcripts(
     found
 }
 
-fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
+const CUT_GZIP: &str = "gzip data ends early (truncated file?)";
+
+fn scan_one(reader: &mut local::Reader, input: &Input, opts: &ScanOptions) -> FileResult {
+    let path = &input.path;
     let mut report = FileReport {
         path: path.clone(),
         ..FileReport::default()
@@ -107,17 +196,32 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
         events,
         transcripts,
     };
-    let bytes = match reader.read(&path) {
-        Ok(b) => b,
+    // A `<session>.log` object is a transcript whatever it holds (even a stub without header).
+    let named_transcript = source.ends_with(".log") && transcript::session_id_in(&source).is_some();
+    let check = |head: &[u8]| {
+        if let Some(why) = input.walked.then(|| local::not_a_log(path, head)).flatten() {
+            return Verdict::NotALog(why);
+        }
+        match cloudtrail::sniff(head) {
+            Err(e) if !named_transcript => Verdict::Refuse(e.to_string()),
+            _ => Verdict::Read,
+        }
+    };
+    let content = match reader.read(path, opts.max_file_bytes, check) {
+        Ok(c) => c,
+        Err(ReadError::NotALog(why)) => {
+            report.kind = Some(InputKind::NotALog);
+            report.passed_over = Some(why);
+            return result(report, Vec::new(), Vec::new());
+        }
         Err(e) => {
             report.error = Some(e.to_string());
             return result(report, Vec::new(), Vec::new());
         }
     };
+    let (bytes, cut) = (content.bytes, content.truncated);
     report.bytes = bytes.len() as u64;
-    // A `<session>.log` object is a transcript whatever it holds (even a stub without header).
-    let named_transcript = source.ends_with(".log") && transcript::session_id_in(&source).is_some();
-    match cloudtrail::scan(bytes, &source) {
+    let mut found = match cloudtrail::scan(bytes, &source) {
         Ok(s) if s.kind == Some(InputKind::Transcript) => {
             let t = read_transcripts(bytes, &source, &mut report);
             result(report, Vec::new(), t)
@@ -134,15 +238,154 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
             let t = read_transcripts(bytes, &source, &mut report);
             result(report, Vec::new(), t)
         }
+        Err(e) if cut => {
+            report.error = Some(format!(
+                "{CUT_GZIP}, and what came before the cut is not usable: {e}"
+            ));
+            result(report, Vec::new(), Vec::new())
+        }
         Err(e) => {
             report.error = Some(e.to_string());
             result(report, Vec::new(), Vec::new())
         }
+    };
+    if cut && found.report.error.is_none() {
+        found.report.warning = Some(match found.report.warning.take() {
+            Some(w) => format!("{CUT_GZIP}: {w}"),
+            None => format!("{CUT_GZIP}: read what came before the cut"),
+        });
+    }
+    found
+}
+
+thread_local! {
+    /// Each worker's reader: buffers sized by the largest file it has read, reused.
+    static READER: RefCell<local::Reader> = RefCell::new(local::Reader::default());
+}
+
+/// Scans one file with this thread's reader. A panic (a bug) is reported against the file and
+/// the run goes on.
+fn scan_file(input: &Input, opts: &ScanOptions) -> FileResult {
+    READER.with(|cell| {
+        let mut reader = cell.borrow_mut();
+        match catch_unwind(AssertUnwindSafe(|| scan_one(&mut reader, input, opts))) {
+            Ok(r) => r,
+            Err(panic) => {
+                *reader = local::Reader::default();
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                FileResult {
+                    report: FileReport {
+                        path: input.path.clone(),
+                        error: Some(format!(
+                            "internal error while reading this file (please report it): {what}"
+                        )),
+                        ..FileReport::default()
+                    },
+                    events: Vec::new(),
+                    transcripts: Vec::new(),
+                }
+            }
+        }
+    })
+}
+
+/// Files read in parallel before their results are merged: enough to keep both cores busy,
+/// few enough that their results stay small.
+const CHUNK_FILES: usize = 128;
+/// Kept rows handed to the sink at a time.
+pub const BATCH_ROWS: usize = 16_384;
+/// Transcript text handed to the sink at a time, at most (about).
+const BATCH_TEXT_BYTES: usize = 64 << 20;
+
+/// First-seen-wins deduplication across a whole scan, and the batch being filled.
+#[derive(Default)]
+struct Merger {
+    seen: HashSet<String>,
+    seen_transcripts: HashSet<String>,
+    batch: Batch,
+    text_bytes: usize,
+}
+
+impl Merger {
+    fn add(&mut self, r: FileResult, out: &mut ScanOutput) {
+        let FileResult {
+            mut report,
+            events,
+            transcripts,
+        } = r;
+        for (t, commands) in transcripts {
+            if !t
+                .transcript_id
+                .clone()
+                .is_some_and(|id| self.seen_transcripts.insert(id))
+            {
+                out.duplicate_transcripts += 1;
+                continue;
+            }
+            report.transcripts += 1;
+            out.kept.transcripts += 1;
+            out.kept.commands += commands.len() as u64;
+            *out.kept
+                .transcript_status
+                .entry(t.status.clone().unwrap_or_else(|| "?".into()))
+                .or_default() += 1;
+            self.text_bytes += t.text.as_ref().map_or(0, String::len);
+            self.batch.transcripts.push(t);
+            self.batch.commands.extend(commands);
+        }
+        for event in events {
+            let id = match &event {
+                Classified::Exec(e) => e.event_id.as_deref(),
+                Classified::Control(c) => c.event_id.as_deref(),
+            };
+            if let Some(id) = id {
+                if self.seen.contains(id) {
+                    out.duplicates += 1;
+                    continue;
+                }
+                self.seen.insert(id.to_owned());
+            }
+            match event {
+                Classified::Exec(e) => {
+                    report.exec_events += 1;
+                    out.kept.exec += 1;
+                    out.kept.sessions += u64::from(e.outcome.as_deref() == Some("success"));
+                    self.batch.exec.push(*e);
+                }
+                Classified::Control(c) => {
+                    report.control_events += 1;
+                    out.kept.control += 1;
+                    self.batch.control.push(*c);
+                }
+            }
+        }
+        out.files.push(report);
+    }
+
+    fn full(&self) -> bool {
+        self.batch.len() >= BATCH_ROWS || self.text_bytes >= BATCH_TEXT_BYTES
+    }
+
+    fn take(&mut self) -> Batch {
+        self.text_bytes = 0;
+        let mut b = std::mem::take(&mut self.batch);
+        b.sort();
+        b
     }
 }
 
-/// Scans files and directories and merges what they hold.
-pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+/// Scans files and directories, handing the kept rows to `sink` in batches (each sorted by
+/// time, deduplicated against everything before it) as the scan goes; returns the account of
+/// every file and the counts, with no rows. A sink error stops the scan.
+pub fn scan_stream<E>(
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    mut sink: impl FnMut(Batch) -> Result<(), E>,
+) -> Result<ScanOutput, E> {
     let inputs = local::collect(paths);
     let mut out = ScanOutput {
         digests: inputs.digests,
@@ -155,59 +398,46 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
             ..FileReport::default()
         });
     }
-    let results: Vec<FileResult> = inputs
-        .files
-        .into_par_iter()
-        .map_init(local::Reader::default, scan_one)
-        .collect();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut seen_transcripts: HashSet<String> = HashSet::new();
-    for FileResult {
-        mut report,
-        events,
-        transcripts,
-    } in results
-    {
-        for (t, commands) in transcripts {
-            if !t
-                .transcript_id
-                .clone()
-                .is_some_and(|id| seen_transcripts.insert(id))
-            {
-                out.duplicate_transcripts += 1;
-                continue;
-            }
-            report.transcripts += 1;
-            out.transcripts.push(t);
-            out.commands.extend(commands);
-        }
-        for event in events {
-            let id = match &event {
-                Classified::Exec(e) => e.event_id.clone(),
-                Classified::Control(c) => c.event_id.clone(),
-            };
-            if let Some(id) = id {
-                if !seen.insert(id) {
-                    out.duplicates += 1;
-                    continue;
-                }
-            }
-            match event {
-                Classified::Exec(e) => {
-                    report.exec_events += 1;
-                    out.exec.push(*e);
-                }
-                Classified::Control(c) => {
-                    report.control_events += 1;
-                    out.control.push(*c);
-                }
-            }
-        }
-        out.files.push(report);
+    for path in inputs.special {
+        out.files.push(FileReport {
+            path,
+            kind: Some(InputKind::NotALog),
+            passed_over: Some("not a regular file (a FIFO, socket or device)".into()),
+            ..FileReport::default()
+        });
     }
-    out.exec
-        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
-    out.control
-        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    let mut merger = Merger::default();
+    for chunk in inputs.files.chunks(CHUNK_FILES) {
+        let results: Vec<FileResult> = chunk.par_iter().map(|i| scan_file(i, opts)).collect();
+        for r in results {
+            merger.add(r, &mut out);
+            if merger.full() {
+                sink(merger.take())?;
+            }
+        }
+    }
+    if !merger.batch.is_empty() {
+        sink(merger.take())?;
+    }
+    Ok(out)
+}
+
+/// Scans files and directories and merges what they hold, rows sorted by time.
+pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+    scan_paths_with(paths, &ScanOptions::default())
+}
+
+/// [`scan_paths`] with options.
+pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> ScanOutput {
+    let mut all = Batch::default();
+    let Ok(mut out) = scan_stream(paths, opts, |b| {
+        all.append(b);
+        Ok::<(), Infallible>(())
+    });
+    all.sort();
+    out.exec = all.exec;
+    out.control = all.control;
+    out.transcripts = all.transcripts;
+    out.commands = all.commands;
     out
 }

@@ -20,7 +20,8 @@ use crate::store::Store;
 
 pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
-    let scan = ingest::scan_paths(&a.paths);
+    let opts = config::scan_options(&a.read)?;
+    let scan = ingest::scan_paths_with(&a.paths, &opts);
     let problems = had_problems(&scan);
     let summary = summary_json(&scan, None);
     if a.format != AuditFormat::Json {
@@ -125,24 +126,43 @@ fn without_text(rows: &[TranscriptRow]) -> Vec<TranscriptRow> {
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
+    let opts = config::scan_options(&a.read)?;
     let root = config::store_path(a.store.store);
     let store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;
-    let scan = ingest::scan_paths(&a.paths);
-    let stored = StoredCounts {
-        exec: store
-            .append(scan.exec.clone())
-            .context("writing exec events to the store")?,
-        control: store
-            .append(scan.control.clone())
-            .context("writing control events to the store")?,
-        transcripts: store
-            .append(scan.transcripts.clone())
-            .context("writing transcripts to the store")?,
-        commands: store
-            .append(scan.commands.clone())
-            .context("writing commands to the store")?,
-    };
+    // Rows go to the store a batch at a time as the scan goes: memory does not follow the corpus.
+    let mut stored = StoredCounts::default();
+    let scan = ingest::scan_stream(&a.paths, &opts, |b| -> anyhow::Result<()> {
+        let add = |to: &mut crate::store::Appended, got: crate::store::Appended| {
+            to.added += got.added;
+            to.already_stored += got.already_stored;
+        };
+        add(
+            &mut stored.exec,
+            store
+                .append(b.exec)
+                .context("writing exec events to the store")?,
+        );
+        add(
+            &mut stored.control,
+            store
+                .append(b.control)
+                .context("writing control events to the store")?,
+        );
+        add(
+            &mut stored.transcripts,
+            store
+                .append(b.transcripts)
+                .context("writing transcripts to the store")?,
+        );
+        add(
+            &mut stored.commands,
+            store
+                .append(b.commands)
+                .context("writing commands to the store")?,
+        );
+        Ok(())
+    })?;
     print_summary(
         &mut io::BufWriter::new(io::stdout().lock()),
         &scan,

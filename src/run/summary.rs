@@ -71,15 +71,14 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
             *kinds.entry(k.label()).or_default() += 1;
         }
     }
-    let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
-    for t in &scan.transcripts {
-        *statuses
-            .entry(t.status.as_deref().unwrap_or("?"))
-            .or_default() += 1;
-    }
+    let statuses = &scan.kept.transcript_status;
     let skipped: Vec<Value> = scan
         .skipped()
         .map(|f| json!({"path": f.path.display().to_string(), "reason": f.error}))
+        .collect();
+    let passed_over: Vec<Value> = scan
+        .passed_over()
+        .map(|f| json!({"path": f.path.display().to_string(), "reason": f.passed_over}))
         .collect();
     let damaged: Vec<Value> = scan
         .files
@@ -97,14 +96,15 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         "digest_files_passed_over": scan.digests.len(),
         "records": scan.files.iter().map(|f| f.records).sum::<u64>(),
         "candidates": scan.files.iter().map(|f| f.candidates).sum::<u64>(),
-        "exec_events": scan.exec.len(),
-        "control_events": scan.control.len(),
+        "exec_events": scan.kept.exec,
+        "control_events": scan.kept.control,
         "duplicates_in_input": scan.duplicates,
-        "transcripts": scan.transcripts.len(),
+        "transcripts": scan.kept.transcripts,
         "transcript_status": statuses,
         "duplicate_transcripts": scan.duplicate_transcripts,
-        "commands": scan.commands.len(),
+        "commands": scan.kept.commands,
         "files_skipped": skipped,
+        "files_passed_over": passed_over,
         "files_with_problems": damaged,
         "bad_records": scan.files.iter().map(|f| f.bad_records.len()).sum::<usize>(),
     });
@@ -127,9 +127,10 @@ pub fn had_problems(scan: &ScanOutput) -> bool {
             || !f.bad_records.is_empty()
             || (f.warning.is_some() && !transcript_file(f))
     }) || scan
-        .transcripts
-        .iter()
-        .any(|t| t.status.as_deref() == Some("unreadable"))
+        .kept
+        .transcript_status
+        .get("unreadable")
+        .is_some_and(|&n| n > 0)
 }
 
 /// The human summary of a scan.
@@ -161,32 +162,28 @@ pub fn print_summary(
         ));
     }
     writeln!(out, "{read_line}")?;
-    let sessions = scan
-        .exec
-        .iter()
-        .filter(|e| e.outcome.as_deref() == Some("success"))
-        .count();
+    let sessions = scan.kept.sessions;
     writeln!(
         out,
         "records {} · parsed {} candidates · kept {} exec events ({} successful, {} failed) and {} control events · {} duplicates dropped",
         s["records"],
         s["candidates"],
-        scan.exec.len(),
+        scan.kept.exec,
         sessions,
-        scan.exec.len() - sessions,
-        scan.control.len(),
+        scan.kept.exec - sessions,
+        scan.kept.control,
         scan.duplicates
     )?;
-    if !scan.transcripts.is_empty() {
+    if scan.kept.transcripts > 0 {
         let statuses: Vec<String> = s["transcript_status"]
             .as_object()
             .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
             .unwrap_or_default();
         let mut line = format!(
             "transcripts {} ({}) · {} commands reconstructed",
-            scan.transcripts.len(),
+            scan.kept.transcripts,
             statuses.join(", "),
-            scan.commands.len()
+            scan.kept.commands
         );
         if scan.duplicate_transcripts > 0 {
             line.push_str(&format!(
@@ -216,6 +213,22 @@ pub fn print_summary(
                 "  {}: {}",
                 f.path.display(),
                 f.error.as_deref().unwrap_or("")
+            )?;
+        }
+    }
+    let passed_over: Vec<_> = scan.passed_over().collect();
+    if !passed_over.is_empty() {
+        writeln!(
+            out,
+            "passed over {} files that are not logs:",
+            passed_over.len()
+        )?;
+        for f in passed_over.iter().take(if quiet { 0 } else { usize::MAX }) {
+            writeln!(
+                out,
+                "  {}: {}",
+                f.path.display(),
+                f.passed_over.as_deref().unwrap_or("")
             )?;
         }
     }
