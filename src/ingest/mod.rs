@@ -1,10 +1,11 @@
 //! Ingest: inputs -> deduplicated exec and control events, with an account of every file.
 //!
-//! Files are scanned in parallel (rayon, one reusable [`local::Reader`] per worker thread), a
-//! chunk of files at a time. Each chunk's results are merged in input order with first-seen-wins
-//! deduplication on `eventID`, so the output does not depend on the thread count, and the kept
-//! rows are handed on in batches ([`scan_stream`]): memory holds one chunk's results and one
-//! batch, whatever the size of the corpus. [`scan_paths`] collects every batch.
+//! Files are scanned in parallel by one worker thread per core (as many as rayon would use,
+//! so `RAYON_NUM_THREADS` applies), each with a reusable [`local::Reader`], taking files in input
+//! order. Results are merged in input order with first-seen-wins deduplication on `eventID`, so
+//! the output does not depend on the thread count, and the kept rows are handed on in batches
+//! ([`scan_stream`]) while the workers go on reading: memory holds at most a window of results
+//! and one batch, whatever the size of the corpus. [`scan_paths`] collects every batch.
 //!
 //! No file can take the run down: each may cost at most [`ScanOptions::max_file_bytes`], is
 //! judged from its first bytes before the rest is read, and a panic while reading one is caught
@@ -20,8 +21,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::convert::Infallible;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 
 use crate::model::normalize::Classified;
 use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
@@ -293,11 +294,11 @@ fn scan_file(input: &Input, opts: &ScanOptions) -> FileResult {
     })
 }
 
-/// Files read in parallel before their results are merged: enough to keep both cores busy,
-/// few enough that their results stay small.
-const CHUNK_FILES: usize = 128;
+/// How far ahead of the merge the workers may read, in files: enough to keep every core busy
+/// past a slow file, few enough that the results waiting to be merged stay small.
+const WINDOW_FILES: usize = 256;
 /// Kept rows handed to the sink at a time.
-pub const BATCH_ROWS: usize = 16_384;
+pub const BATCH_ROWS: usize = 8_192;
 /// Transcript text handed to the sink at a time, at most (about).
 const BATCH_TEXT_BYTES: usize = 64 << 20;
 
@@ -406,15 +407,59 @@ pub fn scan_stream<E>(
             ..FileReport::default()
         });
     }
+    let files = &inputs.files;
+    let workers = rayon::current_num_threads().clamp(1, files.len().max(1));
+    let next = AtomicUsize::new(0);
+    // How many files have been merged: workers wait rather than read past `merged + WINDOW`.
+    let merged = (Mutex::new(0usize), Condvar::new());
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, FileResult)>();
     let mut merger = Merger::default();
-    for chunk in inputs.files.chunks(CHUNK_FILES) {
-        let results: Vec<FileResult> = chunk.par_iter().map(|i| scan_file(i, opts)).collect();
-        for r in results {
-            merger.add(r, &mut out);
-            if merger.full() {
-                sink(merger.take())?;
-            }
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, merged, stop) = (&next, &merged, &stop);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= files.len() || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let mut done = merged.0.lock().unwrap_or_else(|e| e.into_inner());
+                while i >= *done + WINDOW_FILES && !stop.load(Ordering::Relaxed) {
+                    done = merged.1.wait(done).unwrap_or_else(|e| e.into_inner());
+                }
+                drop(done);
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if tx.send((i, scan_file(&files[i], opts))).is_err() {
+                    break;
+                }
+            });
         }
+        drop(tx);
+        // Results arrive in any order; they are merged in input order.
+        let mut waiting: BTreeMap<usize, FileResult> = BTreeMap::new();
+        let mut want = 0;
+        for (i, r) in rx {
+            waiting.insert(i, r);
+            while let Some(r) = waiting.remove(&want) {
+                want += 1;
+                merger.add(r, &mut out);
+                if merger.full() && failure.is_none() {
+                    if let Err(e) = sink(merger.take()) {
+                        failure = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            *merged.0.lock().unwrap_or_else(|e| e.into_inner()) = want;
+            merged.1.notify_all();
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
     }
     if !merger.batch.is_empty() {
         sink(merger.take())?;
