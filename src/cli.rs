@@ -17,6 +17,8 @@ Examples:
   execaudit show ecs-execute-command-0abc... --transcript
   execaudit search 'curl|wget' --regex --since 7d
   execaudit commands --cluster payments-prod --format csv
+  execaudit query 'SELECT principal, count(*) AS n FROM sessions GROUP BY 1 ORDER BY n DESC'
+  execaudit query queries/commands-in-a-container.sql --format csv --out typed.csv
 
 Inputs are files or folders (walked recursively), plain or gzip, recognised by content:
 CloudTrail S3 log files ({\"Records\":[...]}, organisation trails too), JSON arrays, JSON Lines,
@@ -27,8 +29,10 @@ folders are passed over.
 
 Exit status:
   0  everything was read
-  2  an error: bad arguments or an unusable store (nothing done), or some input or record could
-     not be read (it is named on stderr; everything else was still read and stored)";
+  2  an error: bad arguments, invalid SQL or an unusable store (nothing done), or some input,
+     record or store part could not be read (it is named on stderr; everything else was still
+     read, stored and answered)
+Output piped into a program that stops reading early (head) ends quietly with 0.";
 
 /// Audit AWS ECS Exec: who opened a shell in which container, when, and whether it was allowed.
 #[derive(Debug, Parser)]
@@ -58,7 +62,10 @@ pub enum Command {
     /// List control-plane events from the store: exec enabled, logging changed, SSM/KMS session
     /// events, changes that can silence exec logging.
     Control(ControlArgs),
-    /// Print the columns of every table (the README's schema is this output).
+    /// Run SQL (polars SQL) over the store's tables and views: exec_events, control_events,
+    /// sessions, attempts, transcripts, commands.
+    Query(QueryCmdArgs),
+    /// Print the columns of every table (docs/schema.md is this output).
     Schema,
     /// Write a synthetic organisation trail (sample data or a benchmark corpus).
     Generate(GenerateArgs),
@@ -206,6 +213,26 @@ pub struct CommandsArgs {
     pub session: Option<String>,
     #[command(flatten)]
     pub query: QueryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryCmdArgs {
+    /// The SQL, or a file holding it (e.g. queries/sessions-per-principal-per-week.sql)
+    #[arg(value_name = "SQL|FILE.sql")]
+    pub sql: String,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Write the result to this file (written whole, then renamed into place)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Read only the days from this time on (whole UTC days; same forms as elsewhere)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Read only the days before this time
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args)]

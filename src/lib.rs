@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod config;
 pub mod correlate;
+pub mod dataset;
 pub mod ingest;
 pub mod model;
 pub mod redact;

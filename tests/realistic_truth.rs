@@ -11,8 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use execaudit::model::{ControlEvent, ExecEvent};
-use execaudit::report;
+use execaudit::model::{ControlEvent, ExecEvent, Table};
 use serde_json::{Map, Value};
 
 const TRUTH: &str = "tests/data/realistic-truth.jsonl";
@@ -45,9 +44,13 @@ fn rows(corpus: &Path) -> Vec<Value> {
             out.push(Value::Object(o));
         }
     };
-    let (names, values) = report::rows::<ExecEvent>(&scan.exec, true);
+    fn table<T: Table>(rows: &[T]) -> (Vec<&'static str>, Vec<Vec<Value>>) {
+        let names = T::columns().iter().map(|c| c.name).collect();
+        (names, rows.iter().map(Table::json_values).collect())
+    }
+    let (names, values) = table::<ExecEvent>(&scan.exec);
     push("exec_events", names, values);
-    let (names, values) = report::rows::<ControlEvent>(&scan.control, true);
+    let (names, values) = table::<ControlEvent>(&scan.control);
     push("control_events", names, values);
     out
 }

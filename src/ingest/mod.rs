@@ -18,7 +18,6 @@ pub mod transcript;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
-use std::convert::Infallible;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -70,24 +69,31 @@ impl Default for ScanOptions {
     }
 }
 
-/// Kept rows, as one batch of a stream or the whole of a scan.
+/// Kept rows of a run of files, after de-duplication against everything read before them in
+/// the same run: one batch of a stream.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub exec: Vec<ExecEvent>,
     pub control: Vec<ControlEvent>,
-    pub transcripts: Vec<TranscriptRow>,
-    pub commands: Vec<CommandRow>,
+    /// Transcripts, each with the commands reconstructed from it.
+    pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
 }
 
 impl Batch {
-    /// Rows held.
+    /// Rows held (commands included).
     pub fn len(&self) -> usize {
-        self.exec.len() + self.control.len() + self.transcripts.len() + self.commands.len()
+        self.exec.len()
+            + self.control.len()
+            + self
+                .transcripts
+                .iter()
+                .map(|(_, c)| 1 + c.len())
+                .sum::<usize>()
     }
 
     /// Whether no row is held.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.exec.is_empty() && self.control.is_empty() && self.transcripts.is_empty()
     }
 
     fn sort(&mut self) {
@@ -96,26 +102,6 @@ impl Batch {
         self.control
             .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
     }
-
-    fn append(&mut self, mut other: Batch) {
-        self.exec.append(&mut other.exec);
-        self.control.append(&mut other.control);
-        self.transcripts.append(&mut other.transcripts);
-        self.commands.append(&mut other.commands);
-    }
-}
-
-/// How many rows a scan kept, by table (what a summary reports when the rows were streamed).
-#[derive(Debug, Default, Clone)]
-pub struct Kept {
-    pub exec: u64,
-    /// Exec events that opened a session (`outcome` success).
-    pub sessions: u64,
-    pub control: u64,
-    pub transcripts: u64,
-    /// Transcripts by status.
-    pub transcript_status: BTreeMap<String, u64>,
-    pub commands: u64,
 }
 
 /// Everything one ingest pass produced.
@@ -125,8 +111,6 @@ pub struct ScanOutput {
     pub control: Vec<ControlEvent>,
     pub transcripts: Vec<TranscriptRow>,
     pub commands: Vec<CommandRow>,
-    /// Counts of the kept rows (also when they were handed to a sink, not held here).
-    pub kept: Kept,
     pub files: Vec<FileReport>,
     pub digests: Vec<PathBuf>,
     /// Events dropped because an identical `eventID` was already read in this pass.
@@ -134,6 +118,18 @@ pub struct ScanOutput {
     /// Transcripts dropped because the same session's transcript was already read (e.g. from
     /// both S3 and CloudWatch Logs).
     pub duplicate_transcripts: u64,
+    /// Exec events kept (also when the rows went to a sink, not to `exec`).
+    pub exec_count: u64,
+    /// Of them, successful calls.
+    pub exec_success: u64,
+    /// Control events kept.
+    pub control_count: u64,
+    /// Transcripts kept, per status.
+    pub transcript_status: BTreeMap<String, u64>,
+    /// Commands reconstructed.
+    pub command_count: u64,
+    /// Transcripts that are not terminal recordings (unreadable).
+    pub unreadable_transcripts: u64,
 }
 
 /// What one file yielded.
@@ -152,6 +148,20 @@ impl ScanOutput {
     /// Files passed over as plainly not logs.
     pub fn passed_over(&self) -> impl Iterator<Item = &FileReport> {
         self.files.iter().filter(|f| f.passed_over.is_some())
+    }
+
+    fn count_transcript(&mut self, t: &TranscriptRow, commands: &[CommandRow]) {
+        let status = t.status.clone().unwrap_or_else(|| "?".into());
+        if status == "unreadable" {
+            self.unreadable_transcripts += 1;
+        }
+        *self.transcript_status.entry(status).or_default() += 1;
+        self.command_count += commands.len() as u64;
+    }
+
+    /// Transcripts kept.
+    pub fn transcript_count(&self) -> u64 {
+        self.transcript_status.values().sum()
     }
 }
 
@@ -328,15 +338,9 @@ impl Merger {
                 continue;
             }
             report.transcripts += 1;
-            out.kept.transcripts += 1;
-            out.kept.commands += commands.len() as u64;
-            *out.kept
-                .transcript_status
-                .entry(t.status.clone().unwrap_or_else(|| "?".into()))
-                .or_default() += 1;
+            out.count_transcript(&t, &commands);
             self.text_bytes += t.text.as_ref().map_or(0, String::len);
-            self.batch.transcripts.push(t);
-            self.batch.commands.extend(commands);
+            self.batch.transcripts.push((t, commands));
         }
         for event in events {
             let id = match &event {
@@ -353,13 +357,13 @@ impl Merger {
             match event {
                 Classified::Exec(e) => {
                     report.exec_events += 1;
-                    out.kept.exec += 1;
-                    out.kept.sessions += u64::from(e.outcome.as_deref() == Some("success"));
+                    out.exec_count += 1;
+                    out.exec_success += u64::from(e.outcome.as_deref() == Some("success"));
                     self.batch.exec.push(*e);
                 }
                 Classified::Control(c) => {
                     report.control_events += 1;
-                    out.kept.control += 1;
+                    out.control_count += 1;
                     self.batch.control.push(*c);
                 }
             }
@@ -380,13 +384,21 @@ impl Merger {
 }
 
 /// Scans files and directories, handing the kept rows to `sink` in batches (each sorted by
-/// time, deduplicated against everything before it) as the scan goes; returns the account of
-/// every file and the counts, with no rows. A sink error stops the scan.
-pub fn scan_stream<E>(
+/// time, de-duplicated against everything before it) while the workers go on reading; returns
+/// the account of every file and the counts, with no rows. A sink error stops the scan.
+pub fn scan_stream(
+    paths: &[PathBuf],
+    sink: impl FnMut(Batch) -> anyhow::Result<()>,
+) -> anyhow::Result<ScanOutput> {
+    scan_stream_with(paths, &ScanOptions::default(), sink)
+}
+
+/// [`scan_stream`] with options.
+pub fn scan_stream_with(
     paths: &[PathBuf],
     opts: &ScanOptions,
-    mut sink: impl FnMut(Batch) -> Result<(), E>,
-) -> Result<ScanOutput, E> {
+    mut sink: impl FnMut(Batch) -> anyhow::Result<()>,
+) -> anyhow::Result<ScanOutput> {
     let inputs = local::collect(paths);
     let mut out = ScanOutput {
         digests: inputs.digests,
@@ -415,7 +427,7 @@ pub fn scan_stream<E>(
     let stop = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<(usize, FileResult)>();
     let mut merger = Merger::default();
-    let mut failure = None;
+    let mut failure: Option<anyhow::Error> = None;
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
@@ -467,22 +479,45 @@ pub fn scan_stream<E>(
     Ok(out)
 }
 
-/// Scans files and directories and merges what they hold, rows sorted by time.
-pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
-    scan_paths_with(paths, &ScanOptions::default())
+/// Scans files and directories and keeps every row in memory, sorted by time (a one-shot
+/// audit). With `keep_text` false, transcripts lose their text as they are read.
+pub fn scan_paths_with(paths: &[PathBuf], keep_text: bool) -> ScanOutput {
+    scan_paths_with_options(paths, keep_text, &ScanOptions::default())
 }
 
-/// [`scan_paths`] with options.
-pub fn scan_paths_with(paths: &[PathBuf], opts: &ScanOptions) -> ScanOutput {
-    let mut all = Batch::default();
-    let Ok(mut out) = scan_stream(paths, opts, |b| {
-        all.append(b);
-        Ok::<(), Infallible>(())
+/// [`scan_paths_with`] with read options.
+pub fn scan_paths_with_options(
+    paths: &[PathBuf],
+    keep_text: bool,
+    opts: &ScanOptions,
+) -> ScanOutput {
+    let (mut exec, mut control, mut transcripts, mut commands) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut out = scan_stream_with(paths, opts, |b| {
+        exec.extend(b.exec);
+        control.extend(b.control);
+        for (mut t, c) in b.transcripts {
+            if !keep_text {
+                t.text = None;
+            }
+            transcripts.push(t);
+            commands.extend(c);
+        }
+        Ok(())
+    })
+    .expect("an in-memory sink does not fail");
+    exec.sort_by(|a: &ExecEvent, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    control.sort_by(|a: &ControlEvent, b| {
+        (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id))
     });
-    all.sort();
-    out.exec = all.exec;
-    out.control = all.control;
-    out.transcripts = all.transcripts;
-    out.commands = all.commands;
+    out.exec = exec;
+    out.control = control;
+    out.transcripts = transcripts;
+    out.commands = commands;
     out
+}
+
+/// Scans files and directories and merges what they hold, in memory.
+pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+    scan_paths_with(paths, true)
 }

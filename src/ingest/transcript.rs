@@ -395,6 +395,12 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
         },
         width: r.width.map(|w| w as i64),
         commands: Some(commands.len() as i64),
+        commands_run: Some(
+            commands
+                .iter()
+                .filter(|c| c.abandoned != Some(true))
+                .count() as i64,
+        ),
         output_lines: Some(r.output_lines as i64),
         warnings: (!warnings.is_empty()).then(|| warnings.join("; ")),
         text: (!r.text.is_empty()).then(|| r.text.clone()),

@@ -2,8 +2,8 @@
 //!
 //! Every table (exec events, control events, sessions, attempts) is declared once with
 //! [`crate::table!`]: the struct, its frame columns, their types and their documentation all come
-//! from that one declaration, so the Parquet files, the CLI's output columns and the schema the
-//! README lists cannot drift apart.
+//! from that one declaration, so the Parquet files, the CLI's output columns and the schema
+//! docs/schema.md lists cannot drift apart.
 
 use polars::prelude::*;
 
@@ -54,7 +54,7 @@ impl Timestamp {
 
 /// A value one frame column holds; implemented for the few types the tables use.
 pub trait FrameValue: Sized {
-    /// The type as the README's schema tables print it.
+    /// The type as docs/schema.md prints it.
     const TYPE_NAME: &'static str;
     /// Builds the column from one value per row.
     fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column

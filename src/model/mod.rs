@@ -3,7 +3,7 @@
 //! `exec_events` and `control_events` are what ingest keeps from CloudTrail (one row per
 //! `eventID`); `sessions` and `attempts` are views built from `exec_events` by
 //! [`crate::correlate`]. Each table is declared once with [`crate::table!`], which is also where
-//! the README's schema comes from (`execaudit schema`).
+//! docs/schema.md comes from (`execaudit schema`).
 
 pub mod frame;
 pub mod identity;
@@ -201,6 +201,8 @@ crate::table! {
         width: Option<i64>,
         /// Commands reconstructed (abandoned ones included).
         commands: Option<i64>,
+        /// Commands run: reconstructed, not abandoned (what `sessions.commands` counts).
+        commands_run: Option<i64>,
         /// Output lines (not input).
         output_lines: Option<i64>,
         /// Problems met reading it, `; `-separated.

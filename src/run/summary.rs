@@ -10,7 +10,13 @@ use crate::model::{
     Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Session, Table,
     TranscriptRow,
 };
+use crate::report::visible;
 use crate::store::Appended;
+
+/// A path for people: control characters in file names shown as escapes.
+fn shown(p: &std::path::Path) -> String {
+    visible(&p.display().to_string()).into_owned()
+}
 
 /// The schema of every table as Markdown (what the README lists).
 pub fn schema_markdown() -> String {
@@ -71,7 +77,7 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
             *kinds.entry(k.label()).or_default() += 1;
         }
     }
-    let statuses = &scan.kept.transcript_status;
+    let statuses = &scan.transcript_status;
     let skipped: Vec<Value> = scan
         .skipped()
         .map(|f| json!({"path": f.path.display().to_string(), "reason": f.error}))
@@ -96,13 +102,13 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         "digest_files_passed_over": scan.digests.len(),
         "records": scan.files.iter().map(|f| f.records).sum::<u64>(),
         "candidates": scan.files.iter().map(|f| f.candidates).sum::<u64>(),
-        "exec_events": scan.kept.exec,
-        "control_events": scan.kept.control,
+        "exec_events": scan.exec_count,
+        "control_events": scan.control_count,
         "duplicates_in_input": scan.duplicates,
-        "transcripts": scan.kept.transcripts,
+        "transcripts": scan.transcript_count(),
         "transcript_status": statuses,
         "duplicate_transcripts": scan.duplicate_transcripts,
-        "commands": scan.kept.commands,
+        "commands": scan.command_count,
         "files_skipped": skipped,
         "files_passed_over": passed_over,
         "files_with_problems": damaged,
@@ -126,11 +132,7 @@ pub fn had_problems(scan: &ScanOutput) -> bool {
         f.error.is_some()
             || !f.bad_records.is_empty()
             || (f.warning.is_some() && !transcript_file(f))
-    }) || scan
-        .kept
-        .transcript_status
-        .get("unreadable")
-        .is_some_and(|&n| n > 0)
+    }) || scan.unreadable_transcripts > 0
 }
 
 /// The human summary of a scan.
@@ -162,28 +164,28 @@ pub fn print_summary(
         ));
     }
     writeln!(out, "{read_line}")?;
-    let sessions = scan.kept.sessions;
+    let sessions = scan.exec_success;
     writeln!(
         out,
         "records {} · parsed {} candidates · kept {} exec events ({} successful, {} failed) and {} control events · {} duplicates dropped",
         s["records"],
         s["candidates"],
-        scan.kept.exec,
+        scan.exec_count,
         sessions,
-        scan.kept.exec - sessions,
-        scan.kept.control,
+        scan.exec_count - sessions,
+        scan.control_count,
         scan.duplicates
     )?;
-    if scan.kept.transcripts > 0 {
+    if scan.transcript_count() > 0 {
         let statuses: Vec<String> = s["transcript_status"]
             .as_object()
             .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
             .unwrap_or_default();
         let mut line = format!(
             "transcripts {} ({}) · {} commands reconstructed",
-            scan.kept.transcripts,
+            scan.transcript_count(),
             statuses.join(", "),
-            scan.kept.commands
+            scan.command_count
         );
         if scan.duplicate_transcripts > 0 {
             line.push_str(&format!(
@@ -211,8 +213,8 @@ pub fn print_summary(
             writeln!(
                 out,
                 "  {}: {}",
-                f.path.display(),
-                f.error.as_deref().unwrap_or("")
+                shown(&f.path),
+                visible(f.error.as_deref().unwrap_or(""))
             )?;
         }
     }
@@ -238,17 +240,17 @@ pub fn print_summary(
         .filter(|f| f.warning.is_some() || !f.bad_records.is_empty())
     {
         if let Some(w) = &f.warning {
-            writeln!(out, "warning: {}: {w}", f.path.display())?;
+            writeln!(out, "warning: {}: {}", shown(&f.path), visible(w))?;
         }
         if !f.bad_records.is_empty() {
             writeln!(
                 out,
                 "warning: {}: {} records skipped",
-                f.path.display(),
+                shown(&f.path),
                 f.bad_records.len()
             )?;
             for r in f.bad_records.iter().take(if quiet { 0 } else { 5 }) {
-                writeln!(out, "  {r}")?;
+                writeln!(out, "  {}", visible(r))?;
             }
         }
     }
