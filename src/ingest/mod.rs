@@ -307,6 +307,9 @@ fn scan_file(input: &Input, opts: &ScanOptions) -> FileResult {
 /// How far ahead of the merge the workers may read, in files: enough to keep every core busy
 /// past a slow file, few enough that the results waiting to be merged stay small.
 const WINDOW_FILES: usize = 256;
+/// Consecutive files a worker takes at a time: one hand-over (and one wake-up of the merging
+/// thread) per run of files rather than per file.
+const STRIDE_FILES: usize = 8;
 /// Kept rows handed to the sink at a time.
 pub const BATCH_ROWS: usize = 8_192;
 /// Transcript text handed to the sink at a time, at most (about).
@@ -422,52 +425,69 @@ pub fn scan_stream_with(
     let files = &inputs.files;
     let workers = rayon::current_num_threads().clamp(1, files.len().max(1));
     let next = AtomicUsize::new(0);
-    // How many files have been merged: workers wait rather than read past `merged + WINDOW`.
-    let merged = (Mutex::new(0usize), Condvar::new());
+    // Files merged so far: workers sleep rather than read past `merged + WINDOW_FILES`.
+    let merged = AtomicUsize::new(0);
+    let sleepers = AtomicUsize::new(0);
+    let wake = (Mutex::new(()), Condvar::new());
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, FileResult)>();
+    let (tx, rx) = mpsc::channel::<(usize, Vec<FileResult>)>();
     let mut merger = Merger::default();
     let mut failure: Option<anyhow::Error> = None;
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next, merged, stop) = (&next, &merged, &stop);
+            let (next, merged, sleepers, wake, stop) = (&next, &merged, &sleepers, &wake, &stop);
             scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= files.len() || stop.load(Ordering::Relaxed) {
+                let start = next.fetch_add(STRIDE_FILES, Ordering::Relaxed);
+                if start >= files.len() || stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let mut done = merged.0.lock().unwrap_or_else(|e| e.into_inner());
-                while i >= *done + WINDOW_FILES && !stop.load(Ordering::Relaxed) {
-                    done = merged.1.wait(done).unwrap_or_else(|e| e.into_inner());
+                let behind = || start >= merged.load(Ordering::SeqCst) + WINDOW_FILES;
+                if behind() {
+                    sleepers.fetch_add(1, Ordering::SeqCst);
+                    let mut g = wake.0.lock().unwrap_or_else(|e| e.into_inner());
+                    while behind() && !stop.load(Ordering::Relaxed) {
+                        g = wake.1.wait(g).unwrap_or_else(|e| e.into_inner());
+                    }
+                    drop(g);
+                    sleepers.fetch_sub(1, Ordering::SeqCst);
                 }
-                drop(done);
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                if tx.send((i, scan_file(&files[i], opts))).is_err() {
+                let end = (start + STRIDE_FILES).min(files.len());
+                let results = files[start..end]
+                    .iter()
+                    .map(|f| scan_file(f, opts))
+                    .collect();
+                if tx.send((start, results)).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
-        // Results arrive in any order; they are merged in input order.
-        let mut waiting: BTreeMap<usize, FileResult> = BTreeMap::new();
+        // Runs of results arrive in any order; they are merged in input order.
+        let mut waiting: BTreeMap<usize, Vec<FileResult>> = BTreeMap::new();
         let mut want = 0;
-        for (i, r) in rx {
-            waiting.insert(i, r);
-            while let Some(r) = waiting.remove(&want) {
-                want += 1;
-                merger.add(r, &mut out);
-                if merger.full() && failure.is_none() {
-                    if let Err(e) = sink(merger.take()) {
-                        failure = Some(e);
-                        stop.store(true, Ordering::Relaxed);
+        for (start, results) in rx {
+            waiting.insert(start, results);
+            while let Some(results) = waiting.remove(&want) {
+                want += results.len();
+                for r in results {
+                    merger.add(r, &mut out);
+                    if merger.full() && failure.is_none() {
+                        if let Err(e) = sink(merger.take()) {
+                            failure = Some(e);
+                            stop.store(true, Ordering::Relaxed);
+                        }
                     }
                 }
             }
-            *merged.0.lock().unwrap_or_else(|e| e.into_inner()) = want;
-            merged.1.notify_all();
+            merged.store(want, Ordering::SeqCst);
+            if sleepers.load(Ordering::SeqCst) > 0 {
+                let _g = wake.0.lock().unwrap_or_else(|e| e.into_inner());
+                wake.1.notify_all();
+            }
         }
     });
     if let Some(e) = failure {
