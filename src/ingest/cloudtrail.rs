@@ -737,13 +737,30 @@ mod tests {
     }
 
     /// Every record `classify` keeps contains a prefilter needle, so the fast path can never
-    /// skip one: checked over the examples, the real logs and the sample week.
+    /// skip one: checked over the examples, the real logs, the sample week and a realistic
+    /// organisation trail.
     #[test]
     fn every_kept_record_passes_the_prefilter() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        // And an organisation's everyday trail, with its near misses.
+        let realistic = tempfile::tempdir().unwrap();
+        crate::sample::generate_profile(
+            realistic.path(),
+            5000,
+            3,
+            false,
+            crate::sample::Profile::Realistic,
+        )
+        .unwrap();
         let mut kept = 0;
-        for dir in ["tests/data/examples", "tests/data/realdata", "sample-data"] {
-            for entry in walkdir::WalkDir::new(root.join(dir))
+        let dirs = [
+            root.join("tests/data/examples"),
+            root.join("tests/data/realdata"),
+            root.join("sample-data"),
+            realistic.path().to_path_buf(),
+        ];
+        for dir in dirs {
+            for entry in walkdir::WalkDir::new(dir)
                 .into_iter()
                 .filter_map(Result::ok)
             {
@@ -779,7 +796,7 @@ mod tests {
                 }
             }
         }
-        assert!(kept > 60, "{kept}");
+        assert!(kept > 120, "{kept}");
     }
 
     #[test]
