@@ -169,7 +169,8 @@ const NOT_LOG_NAMES: &[&str] = &[
 /// JSON, gzip or a transcript, and names ending `.json`, `.gz`, `.log`, `.jsonl`, are never
 /// passed over.
 pub fn not_a_log(path: &Path, head: &[u8]) -> Option<String> {
-    let name = path.file_name()?.to_string_lossy().to_lowercase();
+    let original = path.file_name()?.to_string_lossy();
+    let name = original.to_lowercase();
     let body = head.trim_ascii_start();
     let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
     let looks_like_a_log = is_gzip(head)
@@ -186,7 +187,7 @@ pub fn not_a_log(path: &Path, head: &[u8]) -> Option<String> {
     }
     let stem = name.split('.').next().unwrap_or("");
     if NOT_LOG_NAMES.contains(&name.as_str()) || NOT_LOG_NAMES.contains(&stem) {
-        return Some(format!("a {} file", name.to_uppercase()));
+        return Some(format!("a {original} file"));
     }
     let ext = name.rsplit_once('.').map(|(_, e)| e)?;
     NOT_LOG_EXTENSIONS

@@ -370,14 +370,13 @@ fn tree(raw: Option<&serde_json::value::RawValue>) -> Value {
 fn scalar_detail(req: &Obj) -> Option<String> {
     let mut kept = serde_json::Map::new();
     for (k, raw) in req.fields() {
-        let text = raw.get();
-        let scalar = match text.as_bytes().first() {
-            Some(b'{' | b'[') | None => false,
-            Some(b'"') => text.len() <= 258,
-            _ => text != "null",
-        };
-        if scalar && k != "Host" {
-            if let Ok(v) = serde_json::from_str::<Value>(text) {
+        if matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) || k == "Host" {
+            continue;
+        }
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::String(t)) if t.len() > 256 => {}
+            Ok(Value::Null) | Err(_) => {}
+            Ok(v) => {
                 kept.insert(k.to_string(), v);
             }
         }

@@ -229,8 +229,8 @@ pub fn print_summary(
             writeln!(
                 out,
                 "  {}: {}",
-                f.path.display(),
-                f.passed_over.as_deref().unwrap_or("")
+                shown(&f.path),
+                visible(f.passed_over.as_deref().unwrap_or(""))
             )?;
         }
     }
