@@ -70,7 +70,12 @@ fn scanner(c: &mut Criterion) {
                 let body = reader
                     .read(f, DEFAULT_MAX_FILE_BYTES, |_| Verdict::Read)
                     .expect("read");
-                black_box(cloudtrail::scan(body.bytes, "bench").expect("scan").events.len());
+                black_box(
+                    cloudtrail::scan(body.bytes, "bench")
+                        .expect("scan")
+                        .events
+                        .len(),
+                );
             }
         })
     });

@@ -234,7 +234,9 @@ pub fn parse_size(flag: &'static str, text: &str) -> Result<u64, ConfigError> {
 }
 
 /// The read options of `audit` and `ingest`.
-pub fn scan_options(args: &crate::cli::ReadArgs) -> Result<crate::ingest::ScanOptions, ConfigError> {
+pub fn scan_options(
+    args: &crate::cli::ReadArgs,
+) -> Result<crate::ingest::ScanOptions, ConfigError> {
     let mut opts = crate::ingest::ScanOptions::default();
     if let Some(t) = &args.max_file_bytes {
         opts.max_file_bytes = parse_size("--max-file-bytes", t)?;

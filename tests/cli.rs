@@ -377,7 +377,9 @@ fn bad_inputs_are_named_skipped_and_the_rest_is_stored_once() {
         // A cut gzip file is read up to the cut, as a cut plain file is: a warning, not a skip
         // (this one is cut inside its only record, so nothing is kept from it).
         assert!(
-            out.contains("warning: tests/data/corrupt/truncated-gzip.json.gz: gzip data ends early"),
+            out.contains(
+                "warning: tests/data/corrupt/truncated-gzip.json.gz: gzip data ends early"
+            ),
             "{out}"
         );
         assert!(out.contains("skipped 4 files"), "{out}");

@@ -123,9 +123,8 @@ fn a_gzip_bomb_is_refused_by_name_and_the_good_files_are_stored() {
     );
     for name in ["c-endless.json.gz", "e-members.json.gz"] {
         assert!(
-            out.lines().any(
-                |l| l.contains(name) && l.contains("more than 32 MiB (--max-file-bytes)")
-            ),
+            out.lines()
+                .any(|l| l.contains(name) && l.contains("more than 32 MiB (--max-file-bytes)")),
             "{name}: {out}"
         );
     }

@@ -246,7 +246,10 @@ fn scan_trail_fast(bytes: &[u8], first: usize, source: &str) -> Option<Scanned> 
                     Ok(None) => {}
                     Err(e) => out.bad_records.push(format!(
                         "event {}: {e}",
-                        record.text("eventID").as_deref().unwrap_or("without eventID")
+                        record
+                            .text("eventID")
+                            .as_deref()
+                            .unwrap_or("without eventID")
                     )),
                 }
             }

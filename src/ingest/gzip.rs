@@ -38,7 +38,7 @@ pub fn human(n: u64) -> String {
         n if n >= 1 << 10 => ("KiB", 1 << 10),
         _ => return format!("{n} B"),
     };
-    if n % div == 0 {
+    if n.is_multiple_of(div) {
         format!("{} {unit}", n / div)
     } else {
         format!("{:.1} {unit}", n as f64 / div as f64)
@@ -322,7 +322,11 @@ mod tests {
         let mut out = Vec::new();
         let r = Inflater::default().inflate(&members, &mut out, 10 << 20);
         assert_eq!(r, Err(GzipError::TooLarge(10 << 20)));
-        assert!(out.capacity() <= (10 << 20) + (1 << 17), "{}", out.capacity());
+        assert!(
+            out.capacity() <= (10 << 20) + (1 << 17),
+            "{}",
+            out.capacity()
+        );
         assert_eq!(head(&bomb, 4096).len(), 4096);
         assert_eq!(announced_size(&bomb, 1 << 20), None);
         assert_eq!(announced_size(&bomb, 16 << 20), Some(8 << 20));

@@ -124,17 +124,13 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
                     }
                 }
                 found.sort();
-                out.files.extend(found.into_iter().map(|path| Input {
-                    path,
-                    walked: true,
-                }));
+                out.files
+                    .extend(found.into_iter().map(|path| Input { path, walked: true }));
             }
         }
     }
-    let (digests, files): (Vec<_>, Vec<_>) = out
-        .files
-        .into_iter()
-        .partition(|i| is_digest_path(&i.path));
+    let (digests, files): (Vec<_>, Vec<_>) =
+        out.files.into_iter().partition(|i| is_digest_path(&i.path));
     out.files = files;
     out.digests = digests.into_iter().map(|i| i.path).collect();
     out
@@ -143,10 +139,10 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
 /// Extensions of files that are plainly not logs (when their content does not look like one).
 const NOT_LOG_EXTENSIONS: &[&str] = &[
     "txt", "md", "markdown", "rst", "adoc", "org", "pdf", "png", "jpg", "jpeg", "gif", "svg",
-    "webp", "ico", "html", "htm", "css", "csv", "tsv", "xls", "xlsx", "doc", "docx", "odt",
-    "ppt", "pptx", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "sh", "py", "rs", "go",
-    "js", "ts", "rb", "java", "zip", "tar", "tgz", "7z", "rar", "sig", "asc", "pem", "sha256",
-    "md5", "exe", "dll", "so",
+    "webp", "ico", "html", "htm", "css", "csv", "tsv", "xls", "xlsx", "doc", "docx", "odt", "ppt",
+    "pptx", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "sh", "py", "rs", "go", "js", "ts",
+    "rb", "java", "zip", "tar", "tgz", "7z", "rar", "sig", "asc", "pem", "sha256", "md5", "exe",
+    "dll", "so",
 ];
 
 /// Names of files that are plainly not logs, whatever their extension.
@@ -339,7 +335,10 @@ mod tests {
         let n = bomb.len();
         bomb[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
         let p = write(dir.path(), "bomb.json.gz", &bomb);
-        assert!(matches!(r.read(&p, 1 << 30, json), Err(ReadError::Refused(_))));
+        assert!(matches!(
+            r.read(&p, 1 << 30, json),
+            Err(ReadError::Refused(_))
+        ));
         assert!(r.plain.len() < 1 << 20, "{}", r.plain.len());
         // A bomb that looks like JSON stops at the cap.
         let mut doc = b"{\"Records\":[".to_vec();
@@ -357,7 +356,10 @@ mod tests {
             Err(ReadError::Gzip(GzipError::TooLarge(_)))
         ));
         let p = write(dir.path(), "zeros.json", &[0u8; 10_000]);
-        assert!(matches!(r.read(&p, 1 << 30, json), Err(ReadError::Refused(_))));
+        assert!(matches!(
+            r.read(&p, 1 << 30, json),
+            Err(ReadError::Refused(_))
+        ));
         // A cut gzip file yields what came before the cut.
         let text = b"{\"Records\":[".repeat(20_000);
         let z = gz(&text);
@@ -379,7 +381,7 @@ mod tests {
         assert!(named.unreadable[0].1.contains("character device"));
         assert!(named.files.is_empty());
         if made {
-            let c = collect(&[fifo.clone()]);
+            let c = collect(std::slice::from_ref(&fifo));
             assert!(c.unreadable[0].1.contains("FIFO"), "{:?}", c.unreadable);
             let walked = collect(&[dir.path().to_path_buf()]);
             assert_eq!(walked.special, [fifo]);

@@ -53,7 +53,9 @@ pub(crate) fn identity_of(record: &Obj) -> Identity {
         on_behalf_of: owned(ui.text_at(&["onBehalfOf", "userId"])),
         caller_account: owned(ui.text("accountId")),
         access_key_id: owned(ui.text("accessKeyId")),
-        mfa: ctx.path(&["attributes", "mfaAuthenticated"]).and_then(record::flag),
+        mfa: ctx
+            .path(&["attributes", "mfaAuthenticated"])
+            .and_then(record::flag),
         ..Identity::default()
     };
     let (principal, source): (Option<String>, &str) = match kind {

@@ -236,8 +236,7 @@ pub fn classify_record(
         }
         _ => return Ok(None),
     };
-    control_event(record, &req, text, source, kind)
-        .map(|e| Some(Classified::Control(Box::new(e))))
+    control_event(record, &req, text, source, kind).map(|e| Some(Classified::Control(Box::new(e))))
 }
 
 /// The record's `eventID`, or, for exports that dropped it, a stable id derived from the
@@ -247,11 +246,9 @@ fn event_id(record: &Obj, text: &[u8]) -> Option<String> {
         let canonical = serde_json::from_slice::<Value>(text)
             .map(|v| v.to_string())
             .unwrap_or_default();
-        let hash = canonical
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
+        let hash = canonical.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         Some(format!("noid-{hash:016x}"))
     })
 }
@@ -699,8 +696,7 @@ mod tests {
         // The last of repeated keys wins; a field of the wrong type reads as absent.
         let text = r#"{"eventTime":"2024-05-14T09:12:31Z","eventSource":"ecs.amazonaws.com","eventName":"Describe","eventName":"ExecuteCommand","awsRegion":7,"requestParameters":{"cluster":["x"],"task":"t\u0031","interactive":"TRUE"},"eventID":"d"}"#;
         let obj = Obj::parse_str(text).unwrap();
-        let Some(Classified::Exec(e)) = classify_record(&obj, text.as_bytes(), "f").unwrap()
-        else {
+        let Some(Classified::Exec(e)) = classify_record(&obj, text.as_bytes(), "f").unwrap() else {
             panic!()
         };
         assert_eq!(e.region, None);

@@ -95,7 +95,9 @@ impl Actor {
             0..=54 => Actor::sso(rng),
             55..=74 => Actor::Ci(8_800_000 + rng.below(20_000) as u32),
             75..=92 => Actor::Terraform(41_000 + rng.below(3_000) as u32),
-            93..=97 => Actor::User(*rng.pick(&["ops-legacy", "backup-bot", "grafana-reader"])),
+            93..=97 => {
+                Actor::User(["ops-legacy", "backup-bot", "grafana-reader"][rng.below(3) as usize])
+            }
             _ => Actor::ControlTower,
         }
     }
@@ -266,7 +268,7 @@ pub(super) fn caller(actor: Actor, account: &str, at: i64, source: &str, rng: &m
             Caller {
                 identity: assumed(account, "/service-role/", &format!("{f}-role-{}", &role_id(account, f)[4..12].to_lowercase()), f, at, None, rng),
                 ip: format!("3.{}.{}.{}", 80 + n, 10 + n * 3, 100 + n),
-                agent: format!("Boto3/1.34.145 md/Botocore#1.34.145 ua/2.0 os/linux#5.10.227-239.884.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.7 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.145"),
+                agent: "Boto3/1.34.145 md/Botocore#1.34.145 ua/2.0 os/linux#5.10.227-239.884.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.7 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.145".to_owned(),
                 console: false,
             }
         }

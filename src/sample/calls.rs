@@ -65,20 +65,49 @@ pub(super) struct Ctx {
 }
 
 const PURPOSES: &[&str] = &[
-    "assets", "uploads", "backups", "data-lake", "athena-results", "artifacts", "alb-logs",
-    "config", "reports", "exports", "tf-state", "static-site",
+    "assets",
+    "uploads",
+    "backups",
+    "data-lake",
+    "athena-results",
+    "artifacts",
+    "alb-logs",
+    "config",
+    "reports",
+    "exports",
+    "tf-state",
+    "static-site",
 ];
 
+/// One of the names, at random.
+fn one(rng: &mut Rng, names: &[&'static str]) -> &'static str {
+    names[rng.below(names.len() as u64) as usize]
+}
+
 fn bucket(rng: &mut Rng, c: &Ctx) -> String {
-    format!("{}-{}-{}-{}", c.env, rng.pick(PURPOSES), c.account, c.region)
+    format!(
+        "{}-{}-{}-{}",
+        c.env,
+        rng.pick(PURPOSES),
+        c.account,
+        c.region
+    )
 }
 
 fn log_group(rng: &mut Rng, c: &Ctx) -> String {
     match rng.below(5) {
         0 | 1 => format!("/aws/lambda/{}-{}", c.env, rng.pick(FUNCTIONS)),
         2 => format!("/ecs/{}-{}", c.env, rng.pick(SERVICES)),
-        3 => format!("/aws/codebuild/{}-{}", rng.pick(SERVICES), rng.pick(&["build", "test", "deploy"])),
-        _ => format!("/aws/lambda/pr-{}-{}", 1000 + rng.below(9000), rng.pick(FUNCTIONS)),
+        3 => format!(
+            "/aws/codebuild/{}-{}",
+            rng.pick(SERVICES),
+            rng.pick(&["build", "test", "deploy"])
+        ),
+        _ => format!(
+            "/aws/lambda/pr-{}-{}",
+            1000 + rng.below(9000),
+            rng.pick(FUNCTIONS)
+        ),
     }
 }
 
@@ -122,9 +151,9 @@ fn b64(rng: &mut Rng, n: usize) -> String {
 fn statements(rng: &mut Rng, c: &Ctx, n: u64, mention: Option<&str>) -> Vec<Value> {
     let mut out: Vec<Value> = (0..n)
         .map(|i| {
-            let svc = *rng.pick(&["s3", "logs", "kms", "ssm", "secretsmanager", "dynamodb", "sqs", "sns"]);
+            let svc = one(rng, &["s3", "logs", "kms", "ssm", "secretsmanager", "dynamodb", "sqs", "sns"]);
             let actions: Vec<String> = (0..1 + rng.below(6))
-                .map(|_| format!("{svc}:{}", rng.pick(&["Get*", "List*", "Describe*", "PutObject", "GetObject", "Decrypt", "SendMessage", "Query", "PutItem", "CreateLogStream", "PutLogEvents"])))
+                .map(|_| format!("{svc}:{}", one(rng, &["Get*", "List*", "Describe*", "PutObject", "GetObject", "Decrypt", "SendMessage", "Query", "PutItem", "CreateLogStream", "PutLogEvents"])))
                 .collect();
             json!({"Sid": format!("Stmt{}{i}", rng.hex(8)), "Effect": "Allow", "Action": actions,
                    "Resource": [format!("arn:aws:{svc}:{}:{}:{}/*", c.region, c.account, rng.pick(SERVICES))],
@@ -139,11 +168,19 @@ fn statements(rng: &mut Rng, c: &Ctx, n: u64, mention: Option<&str>) -> Vec<Valu
 }
 
 fn bucket_policy(rng: &mut Rng, c: &Ctx, b: &str) -> Value {
-    let mut st = vec![json!({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [format!("arn:aws:s3:::{b}"), format!("arn:aws:s3:::{b}/*")], "Condition": {"Bool": {"aws:SecureTransport": "false"}}})];
+    let mut st = vec![
+        json!({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{b}"), format!("arn:aws:s3:::{b}/*")], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+    ];
     for i in 0..rng.below(9) {
         let roles: Vec<String> = (0..1 + rng.below(5))
-            .map(|_| format!("arn:aws:iam::{}:role/{}-task-role", c.account, rng.pick(SERVICES)))
+            .map(|_| {
+                format!(
+                    "arn:aws:iam::{}:role/{}-task-role",
+                    c.account,
+                    rng.pick(SERVICES)
+                )
+            })
             .collect();
         st.push(json!({"Sid": format!("AllowWorkloads{i}"), "Effect": "Allow", "Principal": {"AWS": roles},
             "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], "Resource": [format!("arn:aws:s3:::{b}/{}/*", rng.pick(SERVICES))],
@@ -155,7 +192,7 @@ fn bucket_policy(rng: &mut Rng, c: &Ctx, b: &str) -> Value {
 fn lifecycle(rng: &mut Rng) -> Value {
     let rules: Vec<Value> = (0..1 + rng.below(5))
         .map(|i| {
-            json!({"ID": format!("{}-{i}", rng.pick(&["expire-tmp", "archive", "abort-multipart", "noncurrent"])), "Status": "Enabled",
+            json!({"ID": format!("{}-{i}", one(rng, &["expire-tmp", "archive", "abort-multipart", "noncurrent"])), "Status": "Enabled",
                    "Filter": {"Prefix": format!("{}/", rng.pick(PURPOSES))},
                    "Transition": [{"Days": 30, "StorageClass": "STANDARD_IA"}, {"Days": 90, "StorageClass": "GLACIER_IR"}],
                    "Expiration": {"Days": ([7, 30, 90, 365, 400])[rng.below(5) as usize]},
@@ -167,7 +204,9 @@ fn lifecycle(rng: &mut Rng) -> Value {
 }
 
 fn advanced_selectors(rng: &mut Rng) -> Value {
-    let mut sel = vec![json!({"name": "Management events", "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]})];
+    let mut sel = vec![
+        json!({"name": "Management events", "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]}),
+    ];
     for _ in 0..rng.below(5) {
         sel.push(json!({"name": format!("Data events {}", rng.pick(PURPOSES)), "fieldSelectors": [
             {"field": "eventCategory", "equals": ["Data"]},
@@ -182,7 +221,7 @@ fn container_defs(rng: &mut Rng, c: &Ctx, svc: &str) -> Value {
     let env: Vec<Value> = (0..4 + rng.below(20))
         .map(|i| {
             let n = 8 + rng.below(40) as usize;
-            json!({"name": format!("{}_{i}", rng.pick(&["FEATURE", "LOG_LEVEL", "QUEUE_URL", "TIMEOUT_MS", "REGION", "POOL_SIZE"])), "value": rng.alnum(n, false)})
+            json!({"name": format!("{}_{i}", one(rng, &["FEATURE", "LOG_LEVEL", "QUEUE_URL", "TIMEOUT_MS", "REGION", "POOL_SIZE"])), "value": rng.alnum(n, false)})
         })
         .collect();
     json!([{"name": svc, "image": format!("{}.dkr.ecr.{}.amazonaws.com/{svc}:{}", c.account, c.region, rng.hex(7)),
@@ -200,7 +239,7 @@ fn task_description(rng: &mut Rng, c: &Ctx, cluster: &str, svc: &str, at: i64) -
     json!({"attachments": [{"id": rng.uuid(), "type": "ElasticNetworkInterface", "status": "PRECREATED", "details": [
             {"name": "subnetId", "value": format!("subnet-0{}", rng.hex(16))}, {"name": "networkInterfaceId", "value": eni},
             {"name": "privateIPv4Address", "value": ip}]}],
-        "availabilityZone": format!("{}{}", c.region, rng.pick(&["a", "b", "c"])),
+        "availabilityZone": format!("{}{}", c.region, one(rng, &["a", "b", "c"])),
         "clusterArn": format!("arn:aws:ecs:{}:{}:cluster/{cluster}", c.region, c.account),
         "containers": [{"containerArn": format!("arn:aws:ecs:{}:{}:container/{cluster}/{id}/{}", c.region, c.account, rng.uuid()),
             "taskArn": arn, "name": svc, "image": format!("{}.dkr.ecr.{}.amazonaws.com/{svc}:{}", c.account, c.region, rng.hex(7)),
@@ -214,12 +253,19 @@ fn task_description(rng: &mut Rng, c: &Ctx, cluster: &str, svc: &str, at: i64) -
 }
 
 fn service_description(rng: &mut Rng, c: &Ctx, cluster: &str, svc: &str, at: i64) -> Value {
-    let td = |n: u64| format!("arn:aws:ecs:{}:{}:task-definition/{svc}:{n}", c.region, c.account);
+    let td = |n: u64| {
+        format!(
+            "arn:aws:ecs:{}:{}:task-definition/{svc}:{n}",
+            c.region, c.account
+        )
+    };
     let rev = 100 + rng.below(300);
-    let deployment = |id: &str, status: &str, n: u64| json!({"id": id, "status": status, "taskDefinition": td(n), "desiredCount": 3, "pendingCount": 0, "runningCount": 3, "failedTasks": 0,
+    let deployment = |id: &str, status: &str, n: u64| {
+        json!({"id": id, "status": status, "taskDefinition": td(n), "desiredCount": 3, "pendingCount": 0, "runningCount": 3, "failedTasks": 0,
         "createdAt": when(at), "updatedAt": when(at), "launchType": "FARGATE", "platformVersion": "1.4.0", "platformFamily": "Linux",
         "networkConfiguration": {"awsvpcConfiguration": {"subnets": [format!("subnet-0{}", "a1b2c3d4e5f60718"), format!("subnet-0{}", "1827f6e5d4c3b2a1")], "securityGroups": [format!("sg-0{}", "0f1e2d3c4b5a6978")], "assignPublicIp": "DISABLED"}},
-        "rolloutState": "IN_PROGRESS", "rolloutStateReason": "ECS deployment ecs-svc/1234567890123456789 in progress."});
+        "rolloutState": "IN_PROGRESS", "rolloutStateReason": "ECS deployment ecs-svc/1234567890123456789 in progress."})
+    };
     json!({"service": {"serviceArn": format!("arn:aws:ecs:{}:{}:service/{cluster}/{svc}", c.region, c.account), "serviceName": svc,
         "clusterArn": format!("arn:aws:ecs:{}:{}:cluster/{cluster}", c.region, c.account),
         "loadBalancers": [{"targetGroupArn": format!("arn:aws:elasticloadbalancing:{}:{}:targetgroup/{svc}/{}", c.region, c.account, rng.hex(16)), "containerName": svc, "containerPort": 8080}],
@@ -309,7 +355,11 @@ fn change(rng: &mut Rng, c: &Ctx, r: u64) -> Ev {
 /// Calls that hold a prefilter word without being kept, and SSM sessions to instances (kept),
 /// `r` in 0..74.
 fn near_miss(rng: &mut Rng, c: &Ctx, r: u64, at: i64) -> Ev {
-    let cluster = format!("{}-{}", rng.pick(&["payments", "web", "batch", "data"]), c.env);
+    let cluster = format!(
+        "{}-{}",
+        rng.pick(&["payments", "web", "batch", "data"]),
+        c.env
+    );
     let svc = *rng.pick(SERVICES);
     match r {
         0..=24 => {
@@ -331,7 +381,7 @@ fn near_miss(rng: &mut Rng, c: &Ctx, r: u64, at: i64) -> Ev {
             json!({"cluster": cluster, "serviceName": svc, "taskDefinition": format!("{svc}:1"), "desiredCount": 2, "launchType": "FARGATE"}))
             .write(service_description(rng, c, &cluster, svc, at)),
         40..=51 => {
-            let mention = *rng.pick(&["ecs:ExecuteCommand", "s3:DeleteBucket", "logs:DeleteLogGroup", "cloudtrail:StopLogging", "kms:ScheduleKeyDeletion", "ssm:StartSession"]);
+            let mention = one(rng, &["ecs:ExecuteCommand", "s3:DeleteBucket", "logs:DeleteLogGroup", "cloudtrail:StopLogging", "kms:ScheduleKeyDeletion", "ssm:StartSession"]);
             let n = 1 + rng.below(6);
             let doc = json!({"Version": "2012-10-17", "Statement": statements(rng, c, n, Some(mention))});
             Ev::new(Actor::human(rng), "iam.amazonaws.com", "PutRolePolicy",
@@ -348,12 +398,12 @@ fn near_miss(rng: &mut Rng, c: &Ctx, r: u64, at: i64) -> Ev {
         56..=65 => {
             let instance = format!("i-0{}", rng.hex(16));
             let user = Actor::sso(rng);
-            let sid = format!("{}-{}", rng.pick(&["ana.silva@example.com", "ben.okafor@example.com", "chen.wei@example.com"]), rng.hex(17));
+            let sid = format!("{}-{}", one(rng, &["ana.silva@example.com", "ben.okafor@example.com", "chen.wei@example.com"]), rng.hex(17));
             Ev::new(user, "ssm.amazonaws.com", "StartSession", json!({"target": instance}))
                 .write(json!({"sessionId": sid, "tokenValue": "Value hidden due to security reasons.", "streamUrl": format!("wss://ssmmessages.{}.amazonaws.com/v1/data-channel/{sid}?role=publish_subscribe&cell-number={}", c.region, b64(rng, 40))}))
         }
         _ => {
-            let sid = format!("{}-{}", rng.pick(&["ana.silva@example.com", "ben.okafor@example.com"]), rng.hex(17));
+            let sid = format!("{}-{}", one(rng, &["ana.silva@example.com", "ben.okafor@example.com"]), rng.hex(17));
             Ev::new(Actor::sso(rng), "ssm.amazonaws.com", "TerminateSession", json!({"sessionId": sid})).write(json!({"sessionId": sid}))
         }
     }
@@ -375,7 +425,11 @@ pub(super) fn background(rng: &mut Rng, c: &Ctx, at: i64) -> Ev {
 /// The read and management flood: what nearly all of a trail is.
 fn flood(rng: &mut Rng, c: &Ctx, at: i64, r: u64) -> Ev {
     let r = r % 1000;
-    let cluster = format!("{}-{}", rng.pick(&["payments", "web", "batch", "data"]), c.env);
+    let cluster = format!(
+        "{}-{}",
+        rng.pick(&["payments", "web", "batch", "data"]),
+        c.env
+    );
     match r {
         0..=159 | 289..=328 => {
             let key = key_arn(rng, c);
@@ -401,7 +455,7 @@ fn flood(rng: &mut Rng, c: &Ctx, at: i64, r: u64) -> Ev {
         }
         223..=237 => {
             let key = key_arn(rng, c);
-            let name = *rng.pick(&["DescribeKey", "ListAliases", "GetKeyPolicy", "ListResourceTags", "GetKeyRotationStatus"]);
+            let name = one(rng, &["DescribeKey", "ListAliases", "GetKeyPolicy", "ListResourceTags", "GetKeyRotationStatus"]);
             Ev::new(Actor::human(rng), "kms.amazonaws.com", name, json!({"keyId": key})).on(kms_resource(&key, c.account))
         }
         238 => {
@@ -437,13 +491,13 @@ fn flood(rng: &mut Rng, c: &Ctx, at: i64, r: u64) -> Ev {
         }
         337..=356 => Ev::new(Actor::human(rng), "sts.amazonaws.com", "GetCallerIdentity", Value::Null),
         357..=446 => {
-            let name = *rng.pick(&["DescribeInstances", "DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs", "DescribeRouteTables", "DescribeNetworkInterfaces", "DescribeVolumes", "DescribeImages", "DescribeInstanceStatus", "DescribeAvailabilityZones"]);
+            let name = one(rng, &["DescribeInstances", "DescribeSecurityGroups", "DescribeSubnets", "DescribeVpcs", "DescribeRouteTables", "DescribeNetworkInterfaces", "DescribeVolumes", "DescribeImages", "DescribeInstanceStatus", "DescribeAvailabilityZones"]);
             let filters: Vec<Value> = (0..rng.below(4)).map(|_| json!({"name": rng.pick(&["vpc-id", "tag:Name", "instance-state-name", "subnet-id"]), "valueSet": {"items": [{"value": format!("{}-{}", rng.pick(SERVICES), rng.hex(8))}]}})).collect();
             Ev::new(if rng.below(2) == 0 { Actor::Linked("AWSServiceRoleForConfig", "config.amazonaws.com") } else { Actor::human(rng) }, "ec2.amazonaws.com", name,
                 json!({"filterSet": {"items": filters}, "maxResults": 1000}))
         }
         447..=471 => {
-            let name = *rng.pick(&["CreateNetworkInterface", "DeleteNetworkInterface", "AttachNetworkInterface", "CreateTags"]);
+            let name = one(rng, &["CreateNetworkInterface", "DeleteNetworkInterface", "AttachNetworkInterface", "CreateTags"]);
             Ev::new(Actor::Linked("AWSServiceRoleForECS", "ecs.amazonaws.com"), "ec2.amazonaws.com", name,
                 json!({"subnetId": format!("subnet-0{}", rng.hex(16)), "description": format!("arn:aws:ecs:{}:{}:attachment/{}", c.region, c.account, rng.uuid()),
                        "groupSet": {"items": [{"groupId": format!("sg-0{}", rng.hex(16))}]}, "privateIpAddressesSet": {}, "ipv6AddressCount": 0, "clientToken": rng.uuid()}))
@@ -464,7 +518,7 @@ fn flood(rng: &mut Rng, c: &Ctx, at: i64, r: u64) -> Ev {
         }
         537..=538 => {
             let b = bucket(rng, c);
-            let name = *rng.pick(&["PutBucketTagging", "PutBucketVersioning", "PutBucketEncryption", "CreateBucket", "PutBucketPublicAccessBlock"]);
+            let name = one(rng, &["PutBucketTagging", "PutBucketVersioning", "PutBucketEncryption", "CreateBucket", "PutBucketPublicAccessBlock"]);
             Ev::new(Actor::human(rng), "s3.amazonaws.com", name, json!({"bucketName": b, "Host": format!("{b}.s3.{}.amazonaws.com", c.region)})).write(Value::Null).with_extra(s3_extra(rng, 200))
         }
         539..=568 => {
@@ -473,16 +527,16 @@ fn flood(rng: &mut Rng, c: &Ctx, at: i64, r: u64) -> Ev {
                 json!({"logGroupName": g, "logStreamName": format!("ecs/{}/{}", rng.pick(SERVICES), rng.hex(32))})).write(Value::Null)
         }
         569..=598 => {
-            let name = *rng.pick(&["DescribeLogGroups", "DescribeLogStreams", "FilterLogEvents", "GetLogEvents", "StartQuery", "GetQueryResults", "DescribeSubscriptionFilters"]);
+            let name = one(rng, &["DescribeLogGroups", "DescribeLogStreams", "FilterLogEvents", "GetLogEvents", "StartQuery", "GetQueryResults", "DescribeSubscriptionFilters"]);
             Ev::new(Actor::human(rng), "logs.amazonaws.com", name, json!({"logGroupName": log_group(rng, c), "limit": 50, "startFromHead": false}))
         }
         599..=601 => {
-            let name = *rng.pick(&["CreateLogGroup", "TagLogGroup", "PutSubscriptionFilter", "AssociateKmsKey"]);
+            let name = one(rng, &["CreateLogGroup", "TagLogGroup", "PutSubscriptionFilter", "AssociateKmsKey"]);
             Ev::new(Actor::Service("cloudformation.amazonaws.com"), "logs.amazonaws.com", name,
                 json!({"logGroupName": log_group(rng, c), "tags": {"aws:cloudformation:stack-name": format!("{}-{}", c.env, rng.pick(SERVICES)), "team": rng.pick(SERVICES)}})).write(Value::Null)
         }
         602..=646 => {
-            let name = *rng.pick(&["DescribeTasks", "ListTasks", "DescribeServices", "DescribeClusters", "ListServices", "DescribeTaskDefinition", "ListContainerInstances"]);
+            let name = one(rng, &["DescribeTasks", "ListTasks", "DescribeServices", "DescribeClusters", "ListServices", "DescribeTaskDefinition", "ListContainerInstances"]);
             let tasks: Vec<String> = (0..1 + rng.below(4)).map(|_| rng.hex(32)).collect();
             Ev::new(if rng.below(2) == 0 { Actor::Service("ecs.amazonaws.com") } else { Actor::human(rng) }, "ecs.amazonaws.com", name, json!({"cluster": cluster, "tasks": tasks, "include": ["TAGS"]}))
         }
@@ -495,12 +549,12 @@ fn flood(rng: &mut Rng, c: &Ctx, at: i64, r: u64) -> Ev {
                 .write(json!({"taskDefinition": {"taskDefinitionArn": format!("arn:aws:ecs:{}:{}:task-definition/{svc}:{}", c.region, c.account, 100 + rng.below(400)), "family": svc, "revision": 100 + rng.below(400), "status": "ACTIVE"}}))
         }
         650..=684 => {
-            let name = *rng.pick(&["GetRole", "ListAttachedRolePolicies", "GetRolePolicy", "ListRoles", "GetPolicy", "GetPolicyVersion", "ListRoleTags", "GenerateServiceLastAccessedDetails"]);
+            let name = one(rng, &["GetRole", "ListAttachedRolePolicies", "GetRolePolicy", "ListRoles", "GetPolicy", "GetPolicyVersion", "ListRoleTags", "GenerateServiceLastAccessedDetails"]);
             Ev::new(if rng.below(2) == 0 { Actor::Linked("AWSServiceRoleForConfig", "config.amazonaws.com") } else { Actor::human(rng) }, "iam.amazonaws.com", name,
                 json!({"roleName": format!("{}-task-role", rng.pick(SERVICES))}))
         }
         685..=704 => {
-            let name = *rng.pick(&["GetFunction", "ListFunctions", "GetFunctionConfiguration", "ListVersionsByFunction", "GetPolicy"]);
+            let name = one(rng, &["GetFunction", "ListFunctions", "GetFunctionConfiguration", "ListVersionsByFunction", "GetPolicy"]);
             Ev::new(Actor::human(rng), "lambda.amazonaws.com", name, json!({"functionName": format!("{}-{}", c.env, rng.pick(FUNCTIONS))}))
         }
         705..=706 => {
@@ -513,43 +567,43 @@ fn flood(rng: &mut Rng, c: &Ctx, at: i64, r: u64) -> Ev {
                               "codeSha256": b64(rng, 44), "version": "$LATEST", "state": "Active", "lastUpdateStatus": "InProgress", "architectures": ["arm64"]}))
         }
         707..=741 => {
-            let name = *rng.pick(&["GetParameter", "GetParameters", "GetParametersByPath"]);
+            let name = one(rng, &["GetParameter", "GetParameters", "GetParametersByPath"]);
             Ev::new(Actor::workload(rng), "ssm.amazonaws.com", name,
-                json!({"name": format!("/{}/{}/{}", c.env, rng.pick(SERVICES), rng.pick(&["db-url", "api-key", "feature-flags", "queue-url"])), "withDecryption": true}))
+                json!({"name": format!("/{}/{}/{}", c.env, rng.pick(SERVICES), one(rng, &["db-url", "api-key", "feature-flags", "queue-url"])), "withDecryption": true}))
         }
         742..=769 => Ev::new(Actor::Instance(rng.below(400) as u32), "ssm.amazonaws.com", "UpdateInstanceInformation",
             json!({"instanceId": format!("i-0{}", rng.hex(16)), "agentVersion": "3.3.987.0", "agentStatus": "Active", "platformType": "Linux", "platformName": "Amazon Linux",
                    "platformVersion": "2023", "iPAddress": format!("10.{}.{}.{}", rng.below(4), rng.below(250), rng.below(250)), "computerName": format!("ip-10-0-{}-{}.ec2.internal", rng.below(250), rng.below(250)), "agentName": "amazon-ssm-agent"}))
             .write(Value::Null),
-        770..=794 => Ev::new(Actor::workload(rng), "secretsmanager.amazonaws.com", *rng.pick(&["GetSecretValue", "GetSecretValue", "DescribeSecret"]),
+        770..=794 => Ev::new(Actor::workload(rng), "secretsmanager.amazonaws.com", one(rng, &["GetSecretValue", "GetSecretValue", "DescribeSecret"]),
             json!({"secretId": format!("arn:aws:secretsmanager:{}:{}:secret:{}/{}-{}", c.region, c.account, c.env, rng.pick(SERVICES), rng.alnum(6, false))})),
-        795..=826 => Ev::new(Actor::Service("ecs-tasks.amazonaws.com"), "ecr.amazonaws.com", *rng.pick(&["GetAuthorizationToken", "BatchGetImage", "GetDownloadUrlForLayer", "BatchCheckLayerAvailability"]),
+        795..=826 => Ev::new(Actor::Service("ecs-tasks.amazonaws.com"), "ecr.amazonaws.com", one(rng, &["GetAuthorizationToken", "BatchGetImage", "GetDownloadUrlForLayer", "BatchCheckLayerAvailability"]),
             json!({"repositoryName": rng.pick(SERVICES), "registryId": c.account, "imageIds": [{"imageTag": rng.hex(7)}], "acceptedMediaTypes": ["application/vnd.docker.distribution.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json"]})),
-        827..=833 => Ev::new(Actor::human(rng), "cloudtrail.amazonaws.com", *rng.pick(&["LookupEvents", "DescribeTrails", "GetTrailStatus", "GetEventSelectors", "ListTrails"]),
+        827..=833 => Ev::new(Actor::human(rng), "cloudtrail.amazonaws.com", one(rng, &["LookupEvents", "DescribeTrails", "GetTrailStatus", "GetEventSelectors", "ListTrails"]),
             json!({"lookupAttributes": [{"attributeKey": "EventName", "attributeValue": rng.pick(&["ConsoleLogin", "AssumeRole", "RunInstances"])}], "maxResults": 50})),
-        834..=858 => Ev::new(Actor::human(rng), "monitoring.amazonaws.com", *rng.pick(&["GetMetricData", "DescribeAlarms", "PutMetricAlarm", "ListMetrics"]),
+        834..=858 => Ev::new(Actor::human(rng), "monitoring.amazonaws.com", one(rng, &["GetMetricData", "DescribeAlarms", "PutMetricAlarm", "ListMetrics"]),
             json!({"metricDataQueries": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "dimensions": [{"name": "ClusterName", "value": cluster}]}, "period": 60, "stat": "Average"}}],
                    "startTime": when(at - 3_600_000), "endTime": when(at)})),
-        859..=873 => Ev::new(Actor::human(rng), "cloudformation.amazonaws.com", *rng.pick(&["DescribeStacks", "DescribeStackEvents", "ListStacks", "GetTemplate", "DescribeChangeSet"]),
+        859..=873 => Ev::new(Actor::human(rng), "cloudformation.amazonaws.com", one(rng, &["DescribeStacks", "DescribeStackEvents", "ListStacks", "GetTemplate", "DescribeChangeSet"]),
             json!({"stackName": format!("arn:aws:cloudformation:{}:{}:stack/{}-{}/{}", c.region, c.account, c.env, rng.pick(SERVICES), rng.uuid())})),
-        874..=875 => Ev::new(Actor::Ci(8_800_000 + rng.below(20_000) as u32), "cloudformation.amazonaws.com", *rng.pick(&["UpdateStack", "CreateChangeSet", "ExecuteChangeSet"]),
+        874..=875 => Ev::new(Actor::Ci(8_800_000 + rng.below(20_000) as u32), "cloudformation.amazonaws.com", one(rng, &["UpdateStack", "CreateChangeSet", "ExecuteChangeSet"]),
             json!({"stackName": format!("{}-{}", c.env, rng.pick(SERVICES)), "templateURL": format!("https://cdk-hnb659fds-assets-{}-{}.s3.{}.amazonaws.com/{}.json", c.account, c.region, c.region, rng.hex(64)),
                    "parameters": [{"parameterKey": "BootstrapVersion", "parameterValue": "/cdk-bootstrap/hnb659fds/version"}], "capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
                    "roleARN": format!("arn:aws:iam::{}:role/cdk-hnb659fds-cfn-exec-role-{}-{}", c.account, c.account, c.region)}))
             .write(json!({"stackId": format!("arn:aws:cloudformation:{}:{}:stack/{}/{}", c.region, c.account, c.env, rng.uuid())})),
-        876..=885 => Ev::new(Actor::Linked("AWSServiceRoleForConfig", "config.amazonaws.com"), "config.amazonaws.com", *rng.pick(&["PutEvaluations", "DescribeConfigRules", "GetResourceConfigHistory"]),
+        876..=885 => Ev::new(Actor::Linked("AWSServiceRoleForConfig", "config.amazonaws.com"), "config.amazonaws.com", one(rng, &["PutEvaluations", "DescribeConfigRules", "GetResourceConfigHistory"]),
             json!({"resultToken": b64(rng, 120), "evaluations": [{"complianceResourceType": "AWS::S3::Bucket", "complianceResourceId": bucket(rng, c), "complianceType": "COMPLIANT", "orderingTimestamp": when(at)}]})),
-        886..=903 => Ev::new(Actor::Linked("AWSServiceRoleForECS", "ecs.amazonaws.com"), "elasticloadbalancing.amazonaws.com", *rng.pick(&["DescribeTargetHealth", "RegisterTargets", "DeregisterTargets", "DescribeTargetGroups"]),
+        886..=903 => Ev::new(Actor::Linked("AWSServiceRoleForECS", "ecs.amazonaws.com"), "elasticloadbalancing.amazonaws.com", one(rng, &["DescribeTargetHealth", "RegisterTargets", "DeregisterTargets", "DescribeTargetGroups"]),
             json!({"targetGroupArn": format!("arn:aws:elasticloadbalancing:{}:{}:targetgroup/{}/{}", c.region, c.account, rng.pick(SERVICES), rng.hex(16)), "targets": [{"id": format!("10.0.{}.{}", rng.below(250), rng.below(250)), "port": 8080}]})),
-        904..=921 => Ev::new(Actor::human(rng), *rng.pick(&["dynamodb.amazonaws.com", "rds.amazonaws.com"]), *rng.pick(&["DescribeTable", "ListTables", "DescribeDBInstances", "DescribeDBClusters"]),
+        904..=921 => Ev::new(Actor::human(rng), one(rng, &["dynamodb.amazonaws.com", "rds.amazonaws.com"]), one(rng, &["DescribeTable", "ListTables", "DescribeDBInstances", "DescribeDBClusters"]),
             json!({"tableName": format!("{}-{}", c.env, rng.pick(SERVICES)), "dBInstanceIdentifier": format!("{}-db", c.env)})),
-        922..=927 => Ev::new(Actor::sso(rng), *rng.pick(&["sso.amazonaws.com", "organizations.amazonaws.com"]), *rng.pick(&["ListAccounts", "GetRoleCredentials", "DescribeOrganization", "ListAccountRoles"]),
+        922..=927 => Ev::new(Actor::sso(rng), one(rng, &["sso.amazonaws.com", "organizations.amazonaws.com"]), one(rng, &["ListAccounts", "GetRoleCredentials", "DescribeOrganization", "ListAccountRoles"]),
             json!({"maxResults": 100})),
-        928..=947 => Ev::new(Actor::workload(rng), *rng.pick(&["sqs.amazonaws.com", "sns.amazonaws.com"]), *rng.pick(&["GetQueueAttributes", "ListQueues", "GetTopicAttributes", "ListSubscriptionsByTopic"]),
+        928..=947 => Ev::new(Actor::workload(rng), one(rng, &["sqs.amazonaws.com", "sns.amazonaws.com"]), one(rng, &["GetQueueAttributes", "ListQueues", "GetTopicAttributes", "ListSubscriptionsByTopic"]),
             json!({"queueUrl": format!("https://sqs.{}.amazonaws.com/{}/{}-{}", c.region, c.account, c.env, rng.pick(SERVICES)), "attributeNames": ["All"]})),
-        948..=964 => Ev::new(Actor::Service("application-autoscaling.amazonaws.com"), "autoscaling.amazonaws.com", *rng.pick(&["DescribeAutoScalingGroups", "DescribeScalingActivities", "DescribeScalingPolicies"]),
+        948..=964 => Ev::new(Actor::Service("application-autoscaling.amazonaws.com"), "autoscaling.amazonaws.com", one(rng, &["DescribeAutoScalingGroups", "DescribeScalingActivities", "DescribeScalingPolicies"]),
             json!({"serviceNamespace": "ecs", "resourceId": format!("service/{cluster}/{}", rng.pick(SERVICES))})),
-        965..=972 => Ev::new(Actor::human(rng), *rng.pick(&["route53.amazonaws.com", "acm.amazonaws.com", "wafv2.amazonaws.com"]), *rng.pick(&["ListResourceRecordSets", "DescribeCertificate", "GetWebACL"]),
+        965..=972 => Ev::new(Actor::human(rng), one(rng, &["route53.amazonaws.com", "acm.amazonaws.com", "wafv2.amazonaws.com"]), one(rng, &["ListResourceRecordSets", "DescribeCertificate", "GetWebACL"]),
             json!({"hostedZoneId": format!("Z0{}", rng.alnum(18, true)), "maxItems": "300"})),
         _ => {
             let workload = Actor::workload(rng);

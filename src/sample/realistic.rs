@@ -20,8 +20,7 @@ use serde_json::{json, Value};
 use super::actors::caller;
 use super::calls::{background, Ctx, Ev};
 use super::{
-    hash_seed, scenario, write_transcripts, Rng, Written, DAY, HOUR, ORG, PROD, STAGING,
-    WEEK_START,
+    hash_seed, scenario, write_transcripts, Rng, Written, DAY, HOUR, ORG, PROD, STAGING, WEEK_START,
 };
 use crate::model::Timestamp;
 
@@ -271,7 +270,8 @@ pub fn generate(
                 r = s.region,
                 u = rng.alnum(16, true)
             ));
-            let mut body = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
+            let mut body =
+                Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
             body.extend_from_slice(b"{\"Records\":[");
             for (i, r) in records.iter().enumerate() {
                 if i > 0 {
