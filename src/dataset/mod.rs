@@ -55,11 +55,26 @@ impl Dataset {
         transcripts: &[TranscriptRow],
         commands: &[CommandRow],
     ) -> PolarsResult<Dataset> {
+        Dataset::from_frames(
+            exec,
+            control,
+            TranscriptRow::to_frame(transcripts)?,
+            CommandRow::to_frame(commands)?,
+        )
+    }
+
+    /// The same, with transcripts and commands already framed (as ingest reads them).
+    pub fn from_frames(
+        exec: &[ExecEvent],
+        control: &[ControlEvent],
+        transcripts: DataFrame,
+        commands: DataFrame,
+    ) -> PolarsResult<Dataset> {
         let mut m = HashMap::new();
         m.insert(ExecEvent::NAME, ExecEvent::to_frame(exec)?);
         m.insert(ControlEvent::NAME, ControlEvent::to_frame(control)?);
-        m.insert(TranscriptRow::NAME, TranscriptRow::to_frame(transcripts)?);
-        m.insert(CommandRow::NAME, CommandRow::to_frame(commands)?);
+        m.insert(TranscriptRow::NAME, transcripts);
+        m.insert(CommandRow::NAME, commands);
         Ok(Dataset {
             source: Source::Frames(m),
         })
@@ -123,6 +138,16 @@ impl Dataset {
         }
     }
 
+    /// A SQL context with every table and view registered lazily, plus `extra` frames (the
+    /// findings, when a command computed them).
+    pub fn sql_with(&self, f: &Filter, extra: Vec<(&str, DataFrame)>) -> PolarsResult<SQLContext> {
+        let ctx = self.sql(f)?;
+        for (name, df) in extra {
+            ctx.register(name, df.lazy());
+        }
+        Ok(ctx)
+    }
+
     /// A SQL context with every table and view registered lazily.
     pub fn sql(&self, f: &Filter) -> PolarsResult<SQLContext> {
         let ctx = SQLContext::new();
@@ -137,6 +162,103 @@ impl Dataset {
         ctx.register("sessions", self.sessions(f)?);
         ctx.register("attempts", self.attempts(f)?);
         Ok(ctx)
+    }
+}
+
+impl Dataset {
+    /// Every finding over the whole history (first use, probing and logging state need it),
+    /// as a frame of [`crate::model::Finding`]. Commands are matched one store part at a time,
+    /// so memory follows a part, not the store.
+    pub fn findings(
+        &self,
+        detector: &crate::detect::Detector,
+        damage: &mut Damage,
+    ) -> anyhow::Result<DataFrame> {
+        self.findings_of(detector, damage, None)
+    }
+
+    /// The findings of one session (its commands only are matched; the session- and
+    /// event-level checks still see the whole history they need).
+    pub fn session_findings(
+        &self,
+        detector: &crate::detect::Detector,
+        damage: &mut Damage,
+        session: &str,
+    ) -> anyhow::Result<DataFrame> {
+        let all = self.findings_of(detector, damage, Some(session))?;
+        Ok(all
+            .lazy()
+            .filter(col("session_id").eq(lit(session.to_owned())))
+            .collect()?)
+    }
+
+    fn findings_of(
+        &self,
+        detector: &crate::detect::Detector,
+        damage: &mut Damage,
+        session: Option<&str>,
+    ) -> anyhow::Result<DataFrame> {
+        use crate::detect::{CommandBatch, DetectInput, Run};
+        use crate::model::{Finding, Session};
+        let exec =
+            ExecEvent::from_frame(&self.collect(damage, |d| d.table(ExecEvent::NAME, None))?)?;
+        let control = ControlEvent::from_frame(
+            &self.collect(damage, |d| d.table(ControlEvent::NAME, None))?,
+        )?;
+        let sessions =
+            Session::from_frame(&self.collect(damage, |d| d.sessions(&Filter::default()))?)?;
+        let transcripts = TranscriptRow::from_frame(&self.collect(damage, |d| {
+            Ok(d.table(TranscriptRow::NAME, None)?
+                .with_column(lit(NULL).cast(DataType::String).alias("text")))
+        })?)?;
+        let input = DetectInput {
+            exec: &exec,
+            control: &control,
+            sessions: &sessions,
+            transcripts: &transcripts,
+        };
+        let mut run = Run::new(detector, &input);
+        let columns = [
+            col("session_id"),
+            col("seq"),
+            col("time"),
+            col("command"),
+            col("abandoned"),
+        ];
+        if let Some(id) = session {
+            let f = Filter {
+                session: Some(id.to_owned()),
+                ..Filter::default()
+            };
+            let ctx = self.session_context(&f)?;
+            let df = self.collect(damage, |d| {
+                Ok(d.restrict(CommandRow::NAME, &f, &ctx, None)?
+                    .select(columns.clone()))
+            })?;
+            run.commands(&CommandBatch::from_frame(&df)?);
+            return Ok(crate::model::Finding::to_frame(&run.finish())?);
+        }
+        match &self.source {
+            Source::Store(s) => {
+                for part in s.parts(CommandRow::NAME, None) {
+                    let one = s
+                        .scan_part(CommandRow::NAME, &part)
+                        .and_then(|lf| lf.select(columns.clone()).collect());
+                    match one {
+                        Ok(df) => run.commands(&CommandBatch::from_frame(&df)?),
+                        Err(e) => damage.parts.push((part, e.to_string())),
+                    }
+                }
+            }
+            Source::Frames(_) => {
+                let df = self
+                    .table(CommandRow::NAME, None)?
+                    .select(columns)
+                    .collect()?;
+                run.commands(&CommandBatch::from_frame(&df)?);
+            }
+        }
+        Ok(Finding::to_frame(&run.finish())?)
     }
 }
 

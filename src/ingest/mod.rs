@@ -23,8 +23,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
 
+use polars::prelude::{DataFrame, PolarsResult};
+
 use crate::model::normalize::Classified;
-use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
+use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
 use cloudtrail::InputKind;
 use local::{Input, ReadError, Verdict};
 
@@ -69,38 +71,72 @@ impl Default for ScanOptions {
     }
 }
 
-/// Kept rows of a run of files, after de-duplication against everything read before them in
-/// the same run: one batch of a stream.
+/// What a batch of files yielded, after de-duplication against everything read before it in
+/// the same run. Transcripts and commands are already polars frames (built on the reading
+/// side, in parallel), sorted by day, session and transcript, commands in order within each.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub exec: Vec<ExecEvent>,
     pub control: Vec<ControlEvent>,
-    /// Transcripts, each with the commands reconstructed from it.
-    pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
+    pub transcripts: DataFrame,
+    /// The commands reconstructed from `transcripts`.
+    pub commands: DataFrame,
 }
 
-impl Batch {
+/// Rows of one batch before they become frames.
+#[derive(Default)]
+struct Rows {
+    exec: Vec<ExecEvent>,
+    control: Vec<ControlEvent>,
+    transcripts: Vec<TranscriptRow>,
+    commands: Vec<CommandRow>,
+    /// Where each transcript's commands sit in `commands`.
+    ranges: Vec<std::ops::Range<u32>>,
+}
+
+impl Rows {
     /// Rows held (commands included).
-    pub fn len(&self) -> usize {
-        self.exec.len()
-            + self.control.len()
-            + self
-                .transcripts
-                .iter()
-                .map(|(_, c)| 1 + c.len())
-                .sum::<usize>()
+    fn len(&self) -> usize {
+        self.exec.len() + self.control.len() + self.transcripts.len() + self.commands.len()
     }
 
-    /// Whether no row is held.
-    pub fn is_empty(&self) -> bool {
-        self.exec.is_empty() && self.control.is_empty() && self.transcripts.is_empty()
-    }
-
-    fn sort(&mut self) {
+    /// Frames of the transcripts and commands, sorted (see [`Batch`]); text left out unless
+    /// `keep_text`.
+    fn into_batch(mut self, keep_text: bool) -> PolarsResult<Batch> {
         self.exec
             .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
         self.control
             .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+        if !keep_text {
+            for t in &mut self.transcripts {
+                t.text = None;
+            }
+        }
+        let ts = &self.transcripts;
+        let key = |i: u32| {
+            let t = &ts[i as usize];
+            (
+                t.time.day_number(),
+                t.session_id.as_deref(),
+                t.transcript_id.as_deref(),
+            )
+        };
+        let mut order: Vec<u32> = (0..ts.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+        let commands: Vec<u32> = order
+            .iter()
+            .flat_map(|&t| self.ranges[t as usize].clone())
+            .collect();
+        let (t, c) = rayon::join(
+            || TranscriptRow::to_frame_ordered(ts, &order),
+            || CommandRow::to_frame_ordered(&self.commands, &commands),
+        );
+        Ok(Batch {
+            exec: self.exec,
+            control: self.control,
+            transcripts: t?,
+            commands: c?,
+        })
     }
 }
 
@@ -109,8 +145,10 @@ impl Batch {
 pub struct ScanOutput {
     pub exec: Vec<ExecEvent>,
     pub control: Vec<ControlEvent>,
-    pub transcripts: Vec<TranscriptRow>,
-    pub commands: Vec<CommandRow>,
+    /// Transcripts read (a frame: audits of many transcripts hold them columnar).
+    pub transcripts: DataFrame,
+    /// Commands reconstructed.
+    pub commands: DataFrame,
     pub files: Vec<FileReport>,
     pub digests: Vec<PathBuf>,
     /// Events dropped because an identical `eventID` was already read in this pass.
@@ -320,7 +358,7 @@ const BATCH_TEXT_BYTES: usize = 64 << 20;
 struct Merger {
     seen: HashSet<String>,
     seen_transcripts: HashSet<String>,
-    batch: Batch,
+    batch: Rows,
     text_bytes: usize,
 }
 
@@ -343,7 +381,10 @@ impl Merger {
             report.transcripts += 1;
             out.count_transcript(&t, &commands);
             self.text_bytes += t.text.as_ref().map_or(0, String::len);
-            self.batch.transcripts.push((t, commands));
+            let start = self.batch.commands.len() as u32;
+            self.batch.transcripts.push(t);
+            self.batch.commands.extend(commands);
+            self.batch.ranges.push(start..self.batch.commands.len() as u32);
         }
         for event in events {
             let id = match &event {
@@ -378,27 +419,28 @@ impl Merger {
         self.batch.len() >= BATCH_ROWS || self.text_bytes >= BATCH_TEXT_BYTES
     }
 
-    fn take(&mut self) -> Batch {
+    fn take(&mut self, keep_text: bool) -> PolarsResult<Batch> {
         self.text_bytes = 0;
-        let mut b = std::mem::take(&mut self.batch);
-        b.sort();
-        b
+        std::mem::take(&mut self.batch).into_batch(keep_text)
     }
 }
 
 /// Scans files and directories, handing the kept rows to `sink` in batches (each sorted by
 /// time, de-duplicated against everything before it) while the workers go on reading; returns
-/// the account of every file and the counts, with no rows. A sink error stops the scan.
+/// the account of every file and the counts, with no rows. Transcript text is kept when
+/// `keep_text`. A sink error stops the scan.
 pub fn scan_stream(
     paths: &[PathBuf],
+    keep_text: bool,
     sink: impl FnMut(Batch) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScanOutput> {
-    scan_stream_with(paths, &ScanOptions::default(), sink)
+    scan_stream_with(paths, keep_text, &ScanOptions::default(), sink)
 }
 
-/// [`scan_stream`] with options.
+/// [`scan_stream`] with read options.
 pub fn scan_stream_with(
     paths: &[PathBuf],
+    keep_text: bool,
     opts: &ScanOptions,
     mut sink: impl FnMut(Batch) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScanOutput> {
@@ -476,7 +518,11 @@ pub fn scan_stream_with(
                 for r in results {
                     merger.add(r, &mut out);
                     if merger.full() && failure.is_none() {
-                        if let Err(e) = sink(merger.take()) {
+                        let sent = merger
+                            .take(keep_text)
+                            .map_err(anyhow::Error::from)
+                            .and_then(&mut sink);
+                        if let Err(e) = sent {
                             failure = Some(e);
                             stop.store(true, Ordering::Relaxed);
                         }
@@ -493,8 +539,8 @@ pub fn scan_stream_with(
     if let Some(e) = failure {
         return Err(e);
     }
-    if !merger.batch.is_empty() {
-        sink(merger.take())?;
+    if merger.batch.len() > 0 {
+        sink(merger.take(keep_text)?)?;
     }
     Ok(out)
 }
@@ -511,18 +557,13 @@ pub fn scan_paths_with_options(
     keep_text: bool,
     opts: &ScanOptions,
 ) -> ScanOutput {
-    let (mut exec, mut control, mut transcripts, mut commands) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut out = scan_stream_with(paths, opts, |b| {
+    let (mut exec, mut control) = (Vec::new(), Vec::new());
+    let (mut transcripts, mut commands) = (Vec::new(), Vec::new());
+    let mut out = scan_stream_with(paths, keep_text, opts, |b| {
         exec.extend(b.exec);
         control.extend(b.control);
-        for (mut t, c) in b.transcripts {
-            if !keep_text {
-                t.text = None;
-            }
-            transcripts.push(t);
-            commands.extend(c);
-        }
+        transcripts.push(b.transcripts);
+        commands.push(b.commands);
         Ok(())
     })
     .expect("an in-memory sink does not fail");
@@ -532,9 +573,23 @@ pub fn scan_paths_with_options(
     });
     out.exec = exec;
     out.control = control;
-    out.transcripts = transcripts;
-    out.commands = commands;
+    out.transcripts = stack(transcripts, TranscriptRow::to_frame(&[]));
+    out.commands = stack(commands, CommandRow::to_frame(&[]));
     out
+}
+
+/// Frames one under the other (an empty frame of the table's columns when there are none).
+fn stack(frames: Vec<DataFrame>, empty: PolarsResult<DataFrame>) -> DataFrame {
+    let mut it = frames.into_iter().filter(|f| f.width() > 0);
+    let Some(mut first) = it.next() else {
+        return empty.expect("an empty frame builds");
+    };
+    for f in it {
+        first
+            .vstack_mut_owned(f)
+            .expect("frames of one table stack");
+    }
+    first
 }
 
 /// Scans files and directories and merges what they hold, in memory.

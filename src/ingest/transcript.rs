@@ -373,7 +373,6 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
             output_bytes: Some(c.output_bytes as i64),
             output_excerpt: (!c.output_excerpt.is_empty()).then(|| c.output_excerpt.clone()),
             confidence: Some(f64::from(c.confidence)),
-            source: Some(raw.source.clone()),
         })
         .collect();
     let row = TranscriptRow {

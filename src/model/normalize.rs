@@ -9,9 +9,10 @@
 //! so a candidate costs the fields its row needs, not a tree of the whole record. Generic
 //! changes (`tampering`: any bucket policy or lifecycle, log group deletion or retention, key
 //! disabling or deletion, trail change in the organisation) keep a lean row: who, when, what
-//! (the request's scalar fields, never its documents), which resource and whether it failed,
-//! without the user agent or error text; whether one touches an exec-logging destination is
-//! decided at analysis time.
+//! (the request's scalar fields; of its documents only lifecycle rules and event selectors,
+//! which say whether logs expire or stop being recorded), which resource and whether it
+//! failed, without the user agent or error text; whether one touches an exec-logging
+//! destination is decided at analysis time.
 
 use std::borrow::Cow;
 
@@ -422,7 +423,14 @@ fn control_event(
         if e.event_source.as_deref() == Some("kms.amazonaws.com") {
             e.kms_key = e.resource.clone();
         }
-        e.detail = scalar_detail(req_obj);
+        // Lifecycle rules and event selectors decide whether logs expire or management
+        // events stop being recorded: those documents are kept, the others are not.
+        let name = e.event_name.as_deref().unwrap_or("");
+        e.detail = if name.starts_with("PutBucketLifecycle") || name == "PutEventSelectors" {
+            compact(&tree(record.raw("requestParameters")))
+        } else {
+            scalar_detail(req_obj)
+        };
         return Ok(e);
     }
     // Exec-related rows are rare: they keep the whole request and read it as a tree.
@@ -524,19 +532,25 @@ fn control_event(
         e.cluster.get_or_insert(cluster);
         e.task_ids.get_or_insert(task);
     }
-    if !detail.is_null() {
-        let mut text = detail.to_string();
-        if text.len() > 4096 {
-            let mut cut = 4096;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
-        }
-        e.detail = Some(text);
-    }
+    e.detail = compact(&detail);
     Ok(e)
+}
+
+/// The request as compact JSON, cut at 4 KiB (marked `…`); `None` for no request.
+fn compact(detail: &Value) -> Option<String> {
+    if detail.is_null() {
+        return None;
+    }
+    let mut text = detail.to_string();
+    if text.len() > 4096 {
+        let mut cut = 4096;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    Some(text)
 }
 
 #[cfg(test)]
@@ -665,6 +679,16 @@ mod tests {
         assert_eq!(e.resource.as_deref(), Some("exec-logs"));
         assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
         assert_eq!(e.detail.as_deref(), Some(r#"{"bucketName":"exec-logs"}"#));
+        // A lifecycle keeps its rules (whether logs expire is in them).
+        let lifecycle = rec(
+            "PutBucketLifecycle",
+            "s3.amazonaws.com",
+            json!({"bucketName": "exec-logs", "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 1}}}}),
+        );
+        let Some(Classified::Control(l)) = classify(&lifecycle, "f").unwrap() else {
+            panic!()
+        };
+        assert!(l.detail.unwrap().contains(r#""Expiration":{"Days":1}"#));
         assert_eq!((e.user_agent, e.error_message), (None, None));
         let stream = rec(
             "DeleteLogStream",

@@ -11,6 +11,7 @@ mod csv;
 pub mod escape;
 mod json;
 mod parquet;
+pub mod sarif;
 mod table;
 
 use std::io::{self, Write};

@@ -18,6 +18,7 @@ use crate::store::Store;
 
 pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
+    let detector = super::findings::load_detector(&a.detect)?;
     let opts = config::scan_options(&a.read)?;
     let scan = ingest::scan_paths_with_options(&a.paths, false, &opts);
     let problems = had_problems(&scan);
@@ -25,7 +26,12 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     if a.format != AuditFormat::Json {
         print_summary(&mut io::stderr(), &scan, None, false)?;
     }
-    let data = Dataset::from_rows(&scan.exec, &scan.control, &scan.transcripts, &scan.commands)?;
+    let data = Dataset::from_frames(
+        &scan.exec,
+        &scan.control,
+        scan.transcripts.clone(),
+        scan.commands.clone(),
+    )?;
     drop(scan);
     let mut damage = Damage::default();
     let f = &filter;
@@ -41,9 +47,17 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     })?;
     let commands = get(&|d| d.commands(f))?;
     let orphans = get(&|d| d.orphans())?;
+    let findings = data.findings(&detector, &mut damage)?;
+    let findings = super::findings::filtered_frame(findings, f)?;
     let mut sections = vec![
         Section::new("sessions", "Sessions", sessions, SESSION_COLUMNS),
         Section::new("attempts", "Failed attempts", attempts, ATTEMPT_COLUMNS),
+        Section::new(
+            "findings",
+            "Findings",
+            findings,
+            crate::detect::FINDING_COLUMNS,
+        ),
         Section::new(
             "control_events",
             "Exec enablement, logging changes, SSM sessions, tampering",
@@ -87,7 +101,11 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("opening the store at {}", root.display()))?;
     let mut stored = StoredCounts::default();
     let mut writer = store.writer();
-    let scan = ingest::scan_stream_with(&a.paths, &opts, |batch| {
+    let noop = std::env::var_os("EXECAUDIT_NOOP_SINK").is_some();
+    let scan = ingest::scan_stream_with(&a.paths, true, &opts, |batch| {
+        if noop {
+            return Ok(());
+        }
         stored.exec += writer
             .append(batch.exec)
             .context("writing exec events to the store")?;
@@ -95,7 +113,7 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
             .append(batch.control)
             .context("writing control events to the store")?;
         let (t, c) = writer
-            .append_transcripts(batch.transcripts)
+            .append_transcripts(batch.transcripts, batch.commands)
             .context("writing transcripts to the store")?;
         stored.transcripts += t;
         stored.commands += c;

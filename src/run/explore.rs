@@ -113,6 +113,7 @@ fn get(df: &DataFrame, name: &str) -> Option<String> {
 }
 
 pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
+    let detector = super::findings::load_detector(&a.detect)?;
     let data = open_store(a.store.store)?;
     let mut damage = Damage::default();
     let id = resolve_session(&data, &mut damage, &a.session)?;
@@ -132,6 +133,7 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
         Ok(t.sort(["transcript_id"], SortMultipleOptions::default()))
     })?;
     let commands = data.collect(&mut damage, |d| d.commands(&f))?;
+    let findings = data.session_findings(&detector, &mut damage, &id)?;
     let st = style(&a.output);
     match st.format {
         Format::Table => {
@@ -161,6 +163,7 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
                         ..Section::new("transcript", "Transcript", transcript, &[])
                     },
                     Section::new("commands", "Commands", commands, &[]),
+                    Section::new("findings", "Findings", findings, &[]),
                 ],
             };
             emit_document(&doc, st)?;

@@ -5,6 +5,7 @@
 
 mod audit;
 mod explore;
+pub mod findings;
 mod query;
 mod summary;
 
@@ -23,6 +24,8 @@ pub use summary::schema_markdown;
 
 /// Exit status when everything went well.
 pub const EXIT_OK: i32 = 0;
+/// Exit status when findings at or above `--fail-on` were printed.
+pub const EXIT_FINDINGS: i32 = 1;
 /// Exit status for errors, including inputs, records or store parts that could not be read.
 pub const EXIT_ERROR: i32 = 2;
 
@@ -114,10 +117,22 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Show(s) => explore::show(s),
         Command::Search(s) => explore::search(s),
         Command::Commands(c) => explore::commands(c),
+        Command::Findings(a) => findings::findings(a),
+        Command::Rules(r) => findings::rules(r),
         Command::Query(q) => query::query(q),
         Command::Schema => {
             let mut out = io::stdout().lock();
             out.write_all(schema_markdown().as_bytes())?;
+            Ok(EXIT_OK)
+        }
+        Command::Generate(g) if g.sessions.is_some() => {
+            let n = g.sessions.unwrap_or(0);
+            let files = crate::loadgen::generate(&g.out, n, g.commands_per_session, g.seed)
+                .with_context(|| format!("writing {}", g.out.display()))?;
+            eprintln!(
+                "wrote {files} files ({n} sessions) under {}",
+                g.out.display()
+            );
             Ok(EXIT_OK)
         }
         Command::Generate(g) => {

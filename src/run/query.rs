@@ -68,9 +68,18 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
         },
         config::now(),
     )?;
+    let detector = super::findings::load_detector(&a.detect)?;
     let data = open_store(a.store.store)?;
     let mut damage = Damage::default();
-    let df = match data.collect(&mut damage, |d| d.sql(&filter)?.execute(&sql)) {
+    // Findings take a pass over every command: only when the SQL asks for them.
+    let extra = if sql.to_lowercase().contains("findings") {
+        vec![("findings", data.findings(&detector, &mut damage)?)]
+    } else {
+        Vec::new()
+    };
+    let df = match data.collect(&mut damage, |d| {
+        d.sql_with(&filter, extra.clone())?.execute(&sql)
+    }) {
         Ok(df) => df,
         Err(e) => bail!("{e:#}\n{}", catalogue(&data, &filter)),
     };

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::ingest::ScanOutput;
 use crate::model::{
-    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Session, Table,
+    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Finding, Session, Table,
     TranscriptRow,
 };
 use crate::report::visible;
@@ -20,7 +20,13 @@ fn shown(p: &std::path::Path) -> String {
 
 /// The schema of every table as Markdown (what the README lists).
 pub fn schema_markdown() -> String {
-    let mut out = String::new();
+    let mut out = String::from(
+        "# execaudit: the tables\n\n\
+         Every table the store holds and every view the commands and `query` return, column by\n\
+         column: the output of `execaudit schema` (a test keeps this file equal to it). In `query`,\n\
+         the tables are `exec_events`, `control_events`, `transcripts`, `commands`, and the views\n\
+         `sessions` and `attempts`; `command_hits` is what `commands` and `search` print.\n\n",
+    );
     let mut table = |name: &str, cols: Vec<ColumnSpec>| {
         out.push_str(&format!(
             "### `{name}`\n\n| column | type | meaning |\n| --- | --- | --- |\n"
@@ -42,6 +48,7 @@ pub fn schema_markdown() -> String {
     table(Session::NAME, Session::columns());
     table(Attempt::NAME, Attempt::columns());
     table(CommandHit::NAME, CommandHit::columns());
+    table(Finding::NAME, Finding::columns());
     out
 }
 

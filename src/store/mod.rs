@@ -66,6 +66,9 @@ pub(crate) fn pq(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
     }
 }
 
+/// Where a row sorts within its day: a session id, a time, a key.
+pub type Order<'a> = (Option<&'a str>, Timestamp, Option<&'a str>);
+
 /// A row the store can partition and deduplicate.
 pub trait Stored: Table {
     /// The column that identifies a row (`event_id`, `transcript_id`, `command_id`).
@@ -79,10 +82,13 @@ pub trait Stored: Table {
     fn key(&self) -> Option<&str>;
     /// The time that picks the row's day partition.
     fn time(&self) -> Timestamp;
+    /// The order rows are written in (what `SORT` names), so a batch is sorted before it
+    /// becomes a frame.
+    fn order(&self) -> Order<'_>;
 }
 
 macro_rules! stored {
-    ($t:ty, $key:ident, $time:ident, [$($sort:literal),*], $rg:expr) => {
+    ($t:ty, $key:ident, $time:ident, [$($sort:literal),*], $rg:expr, |$r:ident| $order:expr) => {
         impl Stored for $t {
             const KEY: &'static str = stringify!($key);
             const TIME: &'static str = stringify!($time);
@@ -94,6 +100,10 @@ macro_rules! stored {
             fn time(&self) -> Timestamp {
                 self.$time
             }
+            fn order(&self) -> Order<'_> {
+                let $r = self;
+                $order
+            }
         }
     };
 }
@@ -103,28 +113,40 @@ stored!(
     event_id,
     event_time,
     ["event_time", "event_id"],
-    65_536
+    65_536,
+    |r| (None, r.event_time, r.event_id.as_deref())
 );
 stored!(
     ControlEvent,
     event_id,
     event_time,
     ["event_time", "event_id"],
-    65_536
+    65_536,
+    |r| (None, r.event_time, r.event_id.as_deref())
 );
 stored!(
     TranscriptRow,
     transcript_id,
     time,
     ["session_id", "transcript_id"],
-    512
+    256,
+    |r| (
+        r.session_id.as_deref(),
+        Timestamp(0),
+        r.transcript_id.as_deref()
+    )
 );
 stored!(
     CommandRow,
     command_id,
     time,
     ["session_id", "command_id"],
-    32_768
+    32_768,
+    |r| (
+        r.session_id.as_deref(),
+        Timestamp(0),
+        r.command_id.as_deref()
+    )
 );
 
 /// What the store knows of one stored table.
@@ -401,6 +423,26 @@ impl Store {
             .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
             .collect();
         LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+    }
+
+    /// A lazy scan of one part of a table (for passes that go part by part).
+    pub fn scan_part(&self, table: &str, part: &Path) -> PolarsResult<LazyFrame> {
+        let Some(t) = self::table(table) else {
+            polars_bail!(ComputeError: "no table {table:?} in the store");
+        };
+        let args = ScanArgsParquet {
+            schema: Some((t.empty)().schema().clone()),
+            allow_missing_columns: true,
+            glob: false,
+            cache: false,
+            ..Default::default()
+        };
+        LazyFrame::scan_parquet_files(
+            [PlRefPath::new(part.to_string_lossy().as_ref())]
+                .into_iter()
+                .collect(),
+            args,
+        )
     }
 
     /// Reads a whole table into rows (tests and small tables; analysis uses [`Store::scan`]).
