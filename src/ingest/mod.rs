@@ -170,11 +170,12 @@ pub struct ScanOutput {
     pub unreadable_transcripts: u64,
 }
 
-/// What one file yielded.
-struct FileResult {
-    report: FileReport,
-    events: Vec<Classified>,
-    transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
+/// What one input (a file, an S3 object, a log stream, a LookupEvents page) yielded.
+#[derive(Debug, Default)]
+pub struct InputScan {
+    pub report: FileReport,
+    pub events: Vec<Classified>,
+    pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
 }
 
 impl ScanOutput {
@@ -233,26 +234,20 @@ fn read_transcripts(
 
 const CUT_GZIP: &str = "gzip data ends early (truncated file?)";
 
-fn scan_one(reader: &mut local::Reader, input: &Input, opts: &ScanOptions) -> FileResult {
+fn scan_one(reader: &mut local::Reader, input: &Input, opts: &ScanOptions) -> InputScan {
     let path = &input.path;
     let mut report = FileReport {
         path: path.clone(),
         ..FileReport::default()
     };
     let source = path.display().to_string();
-    let result = |report, events, transcripts| FileResult {
-        report,
-        events,
-        transcripts,
-    };
-    // A `<session>.log` object is a transcript whatever it holds (even a stub without header).
-    let named_transcript = source.ends_with(".log") && transcript::session_id_in(&source).is_some();
     let check = |head: &[u8]| {
         if let Some(why) = input.walked.then(|| local::not_a_log(path, head)).flatten() {
             return Verdict::NotALog(why);
         }
         match cloudtrail::sniff(head) {
-            Err(e) if !named_transcript => Verdict::Refuse(e.to_string()),
+            // A `<session>.log` object is a transcript whatever it holds.
+            Err(e) if !is_named_transcript(&source) => Verdict::Refuse(e.to_string()),
             _ => Verdict::Read,
         }
     };
@@ -261,18 +256,67 @@ fn scan_one(reader: &mut local::Reader, input: &Input, opts: &ScanOptions) -> Fi
         Err(ReadError::NotALog(why)) => {
             report.kind = Some(InputKind::NotALog);
             report.passed_over = Some(why);
-            return result(report, Vec::new(), Vec::new());
+            return InputScan {
+                report,
+                ..InputScan::default()
+            };
         }
         Err(e) => {
             report.error = Some(e.to_string());
-            return result(report, Vec::new(), Vec::new());
+            return InputScan {
+                report,
+                ..InputScan::default()
+            };
         }
     };
-    let (bytes, cut) = (content.bytes, content.truncated);
-    report.bytes = bytes.len() as u64;
-    let mut found = match cloudtrail::scan(bytes, &source) {
+    let mut found = scan_bytes(content.bytes, &source);
+    // The path as given, not as displayed (which is lossy for names that are not UTF-8).
+    found.report.path = report.path;
+    if content.truncated {
+        note_cut_gzip(&mut found.report);
+    }
+    found
+}
+
+/// Marks an input whose gzip data ended early: what came before the cut was read (a warning),
+/// or was not usable either (the error says both).
+pub fn note_cut_gzip(report: &mut FileReport) {
+    if let Some(e) = report.error.take() {
+        report.error = Some(format!(
+            "{CUT_GZIP}, and what came before the cut is not usable: {e}"
+        ));
+        return;
+    }
+    report.warning = Some(match report.warning.take() {
+        Some(w) => format!("{CUT_GZIP}: {w}"),
+        None => format!("{CUT_GZIP}: read what came before the cut"),
+    });
+}
+
+/// Whether `source` names a `<session>.log` transcript object.
+fn is_named_transcript(source: &str) -> bool {
+    source.ends_with(".log") && transcript::session_id_in(source).is_some()
+}
+
+/// Scans one input's decompressed bytes, whatever it turns out to be (trail file, export,
+/// transcript). `source` names it in the rows and messages: a path, an `s3://` URL, ...
+/// This is the pure seam every source goes through: local files, S3 objects, LookupEvents pages.
+pub fn scan_bytes(bytes: &[u8], source: &str) -> InputScan {
+    let mut report = FileReport {
+        path: PathBuf::from(source),
+        bytes: bytes.len() as u64,
+        ..FileReport::default()
+    };
+    let result = |report, events, transcripts| InputScan {
+        report,
+        events,
+        transcripts,
+    };
+    // A `<session>.log` object is a transcript whatever it holds (even a stub without header).
+    let named_transcript = is_named_transcript(source);
+    match cloudtrail::scan(bytes, source) {
         Ok(s) if s.kind == Some(InputKind::Transcript) => {
-            let t = read_transcripts(bytes, &source, &mut report);
+            let t = read_transcripts(bytes, source, &mut report);
             result(report, Vec::new(), t)
         }
         Ok(s) => {
@@ -284,27 +328,46 @@ fn scan_one(reader: &mut local::Reader, input: &Input, opts: &ScanOptions) -> Fi
             result(report, s.events, Vec::new())
         }
         Err(_) if named_transcript => {
-            let t = read_transcripts(bytes, &source, &mut report);
+            let t = read_transcripts(bytes, source, &mut report);
             result(report, Vec::new(), t)
-        }
-        Err(e) if cut => {
-            report.error = Some(format!(
-                "{CUT_GZIP}, and what came before the cut is not usable: {e}"
-            ));
-            result(report, Vec::new(), Vec::new())
         }
         Err(e) => {
             report.error = Some(e.to_string());
             result(report, Vec::new(), Vec::new())
         }
-    };
-    if cut && found.report.error.is_none() {
-        found.report.warning = Some(match found.report.warning.take() {
-            Some(w) => format!("{CUT_GZIP}: {w}"),
-            None => format!("{CUT_GZIP}: read what came before the cut"),
-        });
     }
-    found
+}
+
+/// Reads bytes known to be a transcript (an object fetched by session id, a log stream named
+/// by one, as a GetLogEvents-shaped document): never taken for CloudTrail, whatever it holds.
+pub fn scan_transcript(bytes: &[u8], source: &str) -> InputScan {
+    let mut report = FileReport {
+        path: PathBuf::from(source),
+        bytes: bytes.len() as u64,
+        ..FileReport::default()
+    };
+    let transcripts = read_transcripts(bytes, source, &mut report);
+    InputScan {
+        report,
+        events: Vec::new(),
+        transcripts,
+    }
+}
+
+/// Frames of transcripts and their commands, sorted as [`crate::store::Writer::append_transcripts`]
+/// takes them (see [`Batch`]), for sources that gather rows themselves (`sync`).
+pub fn transcript_frames(
+    found: Vec<(TranscriptRow, Vec<CommandRow>)>,
+) -> PolarsResult<(DataFrame, DataFrame)> {
+    let mut rows = Rows::default();
+    for (t, commands) in found {
+        let start = rows.commands.len() as u32;
+        rows.transcripts.push(t);
+        rows.commands.extend(commands);
+        rows.ranges.push(start..rows.commands.len() as u32);
+    }
+    let batch = rows.into_batch(true)?;
+    Ok((batch.transcripts, batch.commands))
 }
 
 thread_local! {
@@ -314,7 +377,7 @@ thread_local! {
 
 /// Scans one file with this thread's reader. A panic (a bug) is reported against the file and
 /// the run goes on.
-fn scan_file(input: &Input, opts: &ScanOptions) -> FileResult {
+fn scan_file(input: &Input, opts: &ScanOptions) -> InputScan {
     READER.with(|cell| {
         let mut reader = cell.borrow_mut();
         match catch_unwind(AssertUnwindSafe(|| scan_one(&mut reader, input, opts))) {
@@ -326,7 +389,7 @@ fn scan_file(input: &Input, opts: &ScanOptions) -> FileResult {
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                FileResult {
+                InputScan {
                     report: FileReport {
                         path: input.path.clone(),
                         error: Some(format!(
@@ -363,8 +426,8 @@ struct Merger {
 }
 
 impl Merger {
-    fn add(&mut self, r: FileResult, out: &mut ScanOutput) {
-        let FileResult {
+    fn add(&mut self, r: InputScan, out: &mut ScanOutput) {
+        let InputScan {
             mut report,
             events,
             transcripts,
@@ -384,7 +447,9 @@ impl Merger {
             let start = self.batch.commands.len() as u32;
             self.batch.transcripts.push(t);
             self.batch.commands.extend(commands);
-            self.batch.ranges.push(start..self.batch.commands.len() as u32);
+            self.batch
+                .ranges
+                .push(start..self.batch.commands.len() as u32);
         }
         for event in events {
             let id = match &event {
@@ -472,7 +537,7 @@ pub fn scan_stream_with(
     let sleepers = AtomicUsize::new(0);
     let wake = (Mutex::new(()), Condvar::new());
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, Vec<FileResult>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Vec<InputScan>)>();
     let mut merger = Merger::default();
     let mut failure: Option<anyhow::Error> = None;
     std::thread::scope(|scope| {
@@ -509,7 +574,7 @@ pub fn scan_stream_with(
         }
         drop(tx);
         // Runs of results arrive in any order; they are merged in input order.
-        let mut waiting: BTreeMap<usize, Vec<FileResult>> = BTreeMap::new();
+        let mut waiting: BTreeMap<usize, Vec<InputScan>> = BTreeMap::new();
         let mut want = 0;
         for (start, results) in rx {
             waiting.insert(start, results);
