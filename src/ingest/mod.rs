@@ -413,9 +413,9 @@ const WINDOW_FILES: usize = 256;
 /// Consecutive files a worker takes at a time: one hand-over (and one wake-up of the merging
 /// thread) per run of files rather than per file.
 const STRIDE_FILES: usize = 8;
-/// Kept rows handed to the sink at a time: each batch becomes a row group per table and day,
-/// so small batches mean many row groups, whose footer metadata the store's writer holds until
-/// the part closes (8,192 rows cost 1.6x the peak memory of this on 100k transcripts).
+/// Kept rows handed to the sink at a time: each batch becomes a row group per table and day.
+/// Measured on 100k transcripts, 8,192-row batches cost 1.6x the peak memory of these (likely
+/// the writer's per-row-group overhead, not confirmed).
 pub const BATCH_ROWS: usize = 32_768;
 /// Transcript text handed to the sink at a time, at most (about).
 const BATCH_TEXT_BYTES: usize = 32 << 20;
