@@ -139,6 +139,17 @@ pub struct AuditArgs {
     /// Print secrets found in commands as they are
     #[arg(long)]
     pub show_secrets: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How input files are read.
+#[derive(Debug, Args, Default)]
+pub struct ReadArgs {
+    /// The most one file may hold once decompressed (e.g. 64M, 1G); larger files are refused
+    /// by name and the run goes on [default: 256M]
+    #[arg(long, value_name = "SIZE")]
+    pub max_file_bytes: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -158,6 +169,8 @@ pub struct IngestArgs {
     /// Do not list each skipped file and bad record, only the counts
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 const SYNC_AFTER_HELP: &str = "\
@@ -332,6 +345,10 @@ pub struct GenerateArgs {
     /// Also write session transcripts (S3 object form) under <out>/exec-logs/
     #[arg(long)]
     pub transcripts: bool,
+    /// Background: `simple` (the sample week) or `realistic` (an organisation's everyday trail:
+    /// many accounts, ~355-record files, 1.4% bucket/log group/key/trail changes)
+    #[arg(long, value_enum, default_value_t = crate::sample::Profile::Simple)]
+    pub profile: crate::sample::Profile,
     /// Instead, a large benchmark corpus: this many sessions over one week, each an
     /// ExecuteCommand in the trail and a transcript under <out>/exec-logs/
     #[arg(long, value_name = "N")]

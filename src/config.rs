@@ -189,13 +189,59 @@ pub fn parse_time(
         "w" => 7 * 86_400_000,
         _ => 0,
     };
-    match n.parse::<i64>() {
-        Ok(n) if unit_ms > 0 => Ok(Timestamp(now.0 - n * unit_ms)),
-        _ => Err(ConfigError {
+    let ago = match n.parse::<i64>() {
+        Ok(n) if unit_ms > 0 => n,
+        _ => {
+            return Err(ConfigError {
+                flag,
+                message: format!("cannot read {text:?} as a time: use 2024-05-14, 2024-05-14T09:00:00Z, or 7d / 36h / 90m ago"),
+            })
+        }
+    };
+    // Far enough back to overflow (or to leave the calendar) is a typo, not a time.
+    ago.checked_mul(unit_ms)
+        .and_then(|ms| now.0.checked_sub(ms))
+        .filter(|&t| chrono::DateTime::from_timestamp_millis(t).is_some())
+        .map(Timestamp)
+        .ok_or_else(|| ConfigError {
             flag,
-            message: format!("cannot read {text:?} as a time: use 2024-05-14, 2024-05-14T09:00:00Z, or 7d / 36h / 90m ago"),
-        }),
+            message: format!("{text:?} reaches outside the dates this tool can represent"),
+        })
+}
+
+/// Parses `--max-file-bytes`: a byte count with an optional binary unit (`K`, `M`, `G`, `T`,
+/// also written `KiB`, `MB`...: all powers of 1024).
+pub fn parse_size(flag: &'static str, text: &str) -> Result<u64, ConfigError> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => 64,
+    };
+    n.parse::<u64>()
+        .ok()
+        .filter(|&n| shift < 64 && n > 0)
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .ok_or_else(|| ConfigError {
+            flag,
+            message: format!("cannot read {text:?} as a size: use e.g. 64M, 1G or 1048576"),
+        })
+}
+
+/// The read options of `audit` and `ingest`.
+pub fn scan_options(
+    args: &crate::cli::ReadArgs,
+) -> Result<crate::ingest::ScanOptions, ConfigError> {
+    let mut opts = crate::ingest::ScanOptions::default();
+    if let Some(t) = &args.max_file_bytes {
+        opts.max_file_bytes = parse_size("--max-file-bytes", t)?;
     }
+    Ok(opts)
 }
 
 /// The store folder: `--store`, else `$EXECAUDIT_STORE`, else `$XDG_DATA_HOME/execaudit/store`
@@ -276,6 +322,27 @@ mod tests {
             Timestamp::parse("2024-05-14T09:30:00Z").unwrap()
         );
         assert!(parse_time("--since", "last tuesday", now).is_err());
+    }
+
+    #[test]
+    fn times_out_of_range_are_refused_not_wrapped() {
+        let now = Timestamp(1_000_000_000_000);
+        for t in ["99999999d", "9223372036854775807s", "99999999999w"] {
+            let e = parse_time("--since", t, now).unwrap_err();
+            assert!(e.message.contains("outside"), "{t}: {e}");
+        }
+        assert!(parse_time("--since", "36500d", now).is_ok());
+    }
+
+    #[test]
+    fn sizes_with_binary_units() {
+        assert_eq!(parse_size("f", "1048576").unwrap(), 1 << 20);
+        assert_eq!(parse_size("f", "64M").unwrap(), 64 << 20);
+        assert_eq!(parse_size("f", "2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("f", "512k").unwrap(), 512 << 10);
+        for bad in ["", "0", "12Q", "-5M", "99999999999999999999T", "1.5G"] {
+            assert!(parse_size("f", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

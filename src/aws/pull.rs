@@ -3,8 +3,10 @@
 
 use std::cell::RefCell;
 
-use crate::ingest::gzip::{is_gzip, Inflater};
-use crate::ingest::{scan_bytes, scan_transcript, FileReport, InputScan};
+use crate::ingest::gzip::{human, is_gzip, GzipError, Inflater};
+use crate::ingest::{
+    note_cut_gzip, scan_bytes, scan_transcript, FileReport, InputScan, DEFAULT_MAX_FILE_BYTES,
+};
 
 /// The run's time range, in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,14 +66,28 @@ pub fn decode_and_scan(raw: Vec<u8>, source: &str, expect: Expect) -> InputScan 
         return scan(&raw);
     }
     let mut plain = Vec::new();
-    let inflated = INFLATER.with(|i| i.borrow_mut().inflate(&raw, &mut plain));
+    // The same cap as a local file's default: a gzip bomb in a bucket costs at most that.
+    let cap = usize::try_from(DEFAULT_MAX_FILE_BYTES).unwrap_or(usize::MAX);
+    let inflated = INFLATER.with(|i| i.borrow_mut().inflate(&raw, &mut plain, cap));
     drop(raw);
     match inflated {
-        Ok(n) => scan(&plain[..n]),
+        Ok(done) => {
+            let mut found = scan(&plain[..done.len]);
+            if done.truncated {
+                note_cut_gzip(&mut found.report);
+            }
+            found
+        }
         Err(e) => InputScan {
             report: FileReport {
                 path: source.into(),
-                error: Some(e.to_string()),
+                error: Some(match e {
+                    GzipError::TooLarge(n) => format!(
+                        "decompresses to more than {}, the most one object may hold",
+                        human(n)
+                    ),
+                    e => e.to_string(),
+                }),
                 ..FileReport::default()
             },
             ..InputScan::default()
@@ -98,9 +114,48 @@ mod tests {
         assert_eq!(a.events.len(), 1);
         assert_eq!(b.events.len(), 1);
         assert_eq!(b.report.bytes, doc.len() as u64);
+        // Corrupt deflate data is an error naming the object.
+        let mut bad = gz.clone();
+        for b in &mut bad[10..gz.len() - 8] {
+            *b ^= 0x5a;
+        }
+        let d = decode_and_scan(bad, "s3://b/bad.json.gz", Expect::Any);
+        assert!(d.report.error.is_some(), "{:?}", d.report);
+        assert_eq!(d.report.path.display().to_string(), "s3://b/bad.json.gz");
+        // A cut object is read as far as it goes (here its only record is cut: none kept) and
+        // named with a warning, as a cut local file is.
         gz.truncate(gz.len() / 2);
         let c = decode_and_scan(gz, "s3://b/cut.json.gz", Expect::Any);
-        assert!(c.report.error.is_some());
+        assert!(c.events.is_empty());
+        let warning = c.report.warning.unwrap_or_default();
+        assert!(warning.contains("ends early"), "{warning}");
         assert_eq!(c.report.path.display().to_string(), "s3://b/cut.json.gz");
+    }
+
+    #[test]
+    fn a_cut_object_keeps_the_records_before_the_cut() {
+        let rec = |i: usize| {
+            format!(
+                r#"{{"eventVersion":"1.08","eventID":"e{i}","eventTime":"2024-05-14T09:00:00Z","eventSource":"ssm.amazonaws.com","eventName":"StartSession","awsRegion":"us-east-1","requestParameters":{{"target":"ecs:c_t{i}_r"}},"pad":"{}"}}"#,
+                "x".repeat(2000)
+            )
+        };
+        let doc = format!(
+            r#"{{"Records":[{}]}}"#,
+            (0..40).map(rec).collect::<Vec<_>>().join(",")
+        );
+        let mut gz = Vec::new();
+        {
+            use std::io::Write;
+            let mut enc = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::none());
+            enc.write_all(doc.as_bytes()).unwrap();
+            enc.finish().unwrap();
+        }
+        gz.truncate(gz.len() * 3 / 4);
+        let s = decode_and_scan(gz, "s3://b/cut.json.gz", Expect::Any);
+        assert_eq!(s.report.error, None);
+        assert!((20..40).contains(&s.events.len()), "{}", s.events.len());
+        let warning = s.report.warning.unwrap_or_default();
+        assert!(warning.contains("ends early"), "{warning}");
     }
 }

@@ -2,37 +2,95 @@
 //!
 //! Gzip is detected by its magic bytes, whatever the file is called, and inflated by
 //! [`super::gzip`]. Each worker thread reuses its buffers, so memory follows the largest single
-//! file, never the corpus.
+//! file, never the corpus, and no file may cost more than the cap (`--max-file-bytes`,
+//! decompressed). A file is judged from its first bytes before the rest is read or inflated: the
+//! caller's check can refuse it there (a gzip bomb of zeros costs a few KiB, not gigabytes).
+//!
+//! Paths named on the command line must be regular files or folders (a FIFO, a device or a
+//! missing path is an error); inside folders, special files are passed over, and so are files
+//! that are plainly not logs (a README, notes, images: [`not_a_log`]).
 
 use std::fs;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::gzip::{is_gzip, GzipError, Inflater};
+use super::gzip::{self, is_gzip, GzipError, Inflater};
+
+/// How much of a file's content is looked at before the rest is read.
+pub const HEAD: usize = 4096;
 
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("cannot read: {0}")]
-    Io(#[from] std::io::Error),
+    Io(#[from] io::Error),
     #[error("{0}")]
     Gzip(#[from] GzipError),
+    /// The caller's check refused the file from its first bytes (the message says why).
+    #[error("{0}")]
+    Refused(String),
+    /// Plainly not a log: passed over, not an error.
+    #[error("not a log ({0})")]
+    NotALog(String),
+}
+
+/// What the caller's check says about a file from its first bytes.
+pub enum Verdict {
+    /// Read the whole file.
+    Read,
+    /// Refuse it: the reason is an error.
+    Refuse(String),
+    /// Pass over it: plainly not a log (the reason says what it looked like).
+    NotALog(String),
+}
+
+/// A file's (decompressed) content.
+pub struct Content<'a> {
+    pub bytes: &'a [u8],
+    /// The gzip data was cut off: `bytes` is what came before the cut.
+    pub truncated: bool,
+}
+
+/// One file to read, and whether it was named on the command line or found in a folder.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Input {
+    pub path: PathBuf,
+    /// Found by walking a folder (files named on the command line are always read).
+    pub walked: bool,
 }
 
 /// What walking the inputs found.
 #[derive(Debug, Default)]
 pub struct Inputs {
     /// Files to scan, in a stable order.
-    pub files: Vec<PathBuf>,
+    pub files: Vec<Input>,
     /// CloudTrail digest files passed over (they hold hashes, not events).
     pub digests: Vec<PathBuf>,
-    /// Paths that could not be walked, with the reason.
+    /// Paths that could not be walked or read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
+    /// Special files (FIFOs, sockets, devices) found in folders and passed over.
+    pub special: Vec<PathBuf>,
 }
 
 /// Whether a path is under a `CloudTrail-Digest/` folder, where digest files live.
 fn is_digest_path(p: &Path) -> bool {
     p.components().any(|c| c.as_os_str() == "CloudTrail-Digest")
+}
+
+/// What kind of special file a path is, for messages.
+fn special_kind(t: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Expands files and directories (recursively) into the files to read.
@@ -41,13 +99,21 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
     for root in paths {
         match fs::metadata(root) {
             Err(e) => out.unreadable.push((root.clone(), e.to_string())),
-            Ok(m) if m.is_file() => out.files.push(root.clone()),
+            Ok(m) if m.is_file() => out.files.push(Input {
+                path: root.clone(),
+                walked: false,
+            }),
+            Ok(m) if !m.is_dir() => out.unreadable.push((
+                root.clone(),
+                format!("{}, not a file or folder", special_kind(m.file_type())),
+            )),
             Ok(_) => {
                 let mut found: Vec<PathBuf> = Vec::new();
                 for entry in walkdir::WalkDir::new(root).follow_links(true) {
                     match entry {
                         Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
-                        Ok(_) => {}
+                        Ok(e) if e.file_type().is_dir() => {}
+                        Ok(e) => out.special.push(e.into_path()),
                         Err(e) => {
                             let p = e
                                 .path()
@@ -58,14 +124,71 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
                     }
                 }
                 found.sort();
-                out.files.extend(found);
+                out.files
+                    .extend(found.into_iter().map(|path| Input { path, walked: true }));
             }
         }
     }
-    let (digests, files): (Vec<_>, Vec<_>) = out.files.into_iter().partition(|p| is_digest_path(p));
+    let (digests, files): (Vec<_>, Vec<_>) =
+        out.files.into_iter().partition(|i| is_digest_path(&i.path));
     out.files = files;
-    out.digests = digests;
+    out.digests = digests.into_iter().map(|i| i.path).collect();
     out
+}
+
+/// Extensions of files that are plainly not logs (when their content does not look like one).
+const NOT_LOG_EXTENSIONS: &[&str] = &[
+    "txt", "md", "markdown", "rst", "adoc", "org", "pdf", "png", "jpg", "jpeg", "gif", "svg",
+    "webp", "ico", "html", "htm", "css", "csv", "tsv", "xls", "xlsx", "doc", "docx", "odt", "ppt",
+    "pptx", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "sh", "py", "rs", "go", "js", "ts",
+    "rb", "java", "zip", "tar", "tgz", "7z", "rar", "sig", "asc", "pem", "sha256", "md5", "exe",
+    "dll", "so",
+];
+
+/// Names of files that are plainly not logs, whatever their extension.
+const NOT_LOG_NAMES: &[&str] = &[
+    "readme",
+    "license",
+    "licence",
+    "notice",
+    "changelog",
+    "authors",
+    "copying",
+    "makefile",
+    "dockerfile",
+    "thumbs.db",
+    "desktop.ini",
+];
+
+/// Why a file found in a folder is plainly not a log, judged conservatively from its name and
+/// first bytes; `None` when it may be one (then a bad one is an error). Content that looks like
+/// JSON, gzip or a transcript, and names ending `.json`, `.gz`, `.log`, `.jsonl`, are never
+/// passed over.
+pub fn not_a_log(path: &Path, head: &[u8]) -> Option<String> {
+    let original = path.file_name()?.to_string_lossy();
+    let name = original.to_lowercase();
+    let body = head.trim_ascii_start();
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    let looks_like_a_log = is_gzip(head)
+        || matches!(body.first(), Some(b'{' | b'['))
+        || memchr::memmem::find(head, b"Script started on").is_some();
+    let named_like_a_log = [".json", ".gz", ".log", ".jsonl", ".ndjson"]
+        .iter()
+        .any(|e| name.ends_with(e));
+    if looks_like_a_log || named_like_a_log {
+        return None;
+    }
+    if name.starts_with('.') {
+        return Some("a hidden file".into());
+    }
+    let stem = name.split('.').next().unwrap_or("");
+    if NOT_LOG_NAMES.contains(&name.as_str()) || NOT_LOG_NAMES.contains(&stem) {
+        return Some(format!("a {original} file"));
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e)?;
+    NOT_LOG_EXTENSIONS
+        .contains(&ext)
+        .then(|| format!("a .{ext} file"))
 }
 
 /// Per-thread reusable state for reading files.
@@ -76,16 +199,76 @@ pub struct Reader {
     plain: Vec<u8>,
 }
 
+/// Reads from `f` until `buf` holds `limit` bytes or the file ends.
+fn fill(f: &mut fs::File, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    let have = buf.len();
+    if have < limit {
+        f.take((limit - have) as u64).read_to_end(buf)?;
+    }
+    Ok(())
+}
+
+fn verdict(v: Verdict) -> Result<(), ReadError> {
+    match v {
+        Verdict::Read => Ok(()),
+        Verdict::Refuse(why) => Err(ReadError::Refused(why)),
+        Verdict::NotALog(why) => Err(ReadError::NotALog(why)),
+    }
+}
+
 impl Reader {
-    /// Reads a file and returns its bytes, decompressed when gzip (detected by magic bytes).
-    pub fn read(&mut self, path: &Path) -> Result<&[u8], ReadError> {
-        self.raw.clear();
-        fs::File::open(path)?.read_to_end(&mut self.raw)?;
-        if !is_gzip(&self.raw) {
-            return Ok(&self.raw);
+    /// Reads a file, decompressed when gzip (detected by magic bytes), at most `cap` bytes of
+    /// content. `check` sees the first [`HEAD`] bytes of the content before the rest is read.
+    pub fn read(
+        &mut self,
+        path: &Path,
+        cap: u64,
+        check: impl FnOnce(&[u8]) -> Verdict,
+    ) -> Result<Content<'_>, ReadError> {
+        let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+        let mut f = fs::File::open(path)?;
+        let meta = f.metadata()?;
+        if !meta.is_file() {
+            return Err(ReadError::Io(io::Error::other(format!(
+                "{}, not a regular file",
+                special_kind(meta.file_type())
+            ))));
         }
-        let n = self.inflater.inflate(&self.raw, &mut self.plain)?;
-        Ok(&self.plain[..n])
+        // A file whose size alone is over the cap is refused unread (compressed data is never
+        // much smaller than its content when the content is incompressible).
+        if meta.len() > (cap as u64).saturating_add(1 << 16) {
+            return Err(GzipError::TooLarge(cap as u64).into());
+        }
+        self.raw.clear();
+        fill(&mut f, &mut self.raw, HEAD)?;
+        if !is_gzip(&self.raw) {
+            verdict(check(&self.raw))?;
+            fill(&mut f, &mut self.raw, cap.saturating_add(1))?;
+            if self.raw.len() > cap {
+                return Err(GzipError::TooLarge(cap as u64).into());
+            }
+            return Ok(Content {
+                bytes: &self.raw,
+                truncated: false,
+            });
+        }
+        fill(&mut f, &mut self.raw, cap.saturating_add(1 << 16))?;
+        if gzip::announced_size(&self.raw, cap).is_none() {
+            // No believable size: look at the first bytes before inflating the rest.
+            verdict(check(&gzip::head(&self.raw, HEAD)))?;
+            let r = self.inflater.inflate(&self.raw, &mut self.plain, cap)?;
+            return Ok(Content {
+                bytes: &self.plain[..r.len],
+                truncated: r.truncated,
+            });
+        }
+        // The usual trail file: its size is known and within the cap, inflate it in one call.
+        let r = self.inflater.inflate(&self.raw, &mut self.plain, cap)?;
+        verdict(check(&self.plain[..r.len.min(HEAD)]))?;
+        Ok(Content {
+            bytes: &self.plain[..r.len],
+            truncated: r.truncated,
+        })
     }
 }
 
@@ -101,5 +284,108 @@ mod tests {
         assert!(!is_digest_path(Path::new(
             "AWSLogs/1/CloudTrail/us-east-1/x.json.gz"
         )));
+    }
+
+    #[test]
+    fn plainly_not_logs_are_told_from_logs_conservatively() {
+        let no = |name: &str, head: &[u8]| not_a_log(Path::new(name), head);
+        assert!(no("dir/README.md", b"# Trail export\n").is_some());
+        assert!(no("dir/README", b"Trail export notes").is_some());
+        assert!(no("dir/notes.txt", b"ask ops about the 14th").is_some());
+        assert!(no("dir/.DS_Store", b"\0\0\0\x01Bud1").is_some());
+        assert!(no("dir/.complete", b"").is_some());
+        assert!(no("dir/diagram.png", b"\x89PNG\r\n").is_some());
+        // Content or a name that could be a log is never passed over.
+        assert!(no("dir/export.txt", b"{\"Records\":[").is_none());
+        assert!(no("dir/notes.txt", b"\x1f\x8b\x08").is_none());
+        assert!(no("dir/trail.json", b"hello").is_none());
+        assert!(no("dir/x.json.gz", b"garbage").is_none());
+        assert!(no("dir/session.log", b"hello").is_none());
+        assert!(no("dir/capture.txt", b"Script started on 2024").is_none());
+        assert!(no("dir/unknown.bin", b"\0\0\0").is_none());
+        assert!(no("dir/noextension", b"text").is_none());
+    }
+
+    fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+        let p = dir.join(name);
+        fs::write(&p, data).unwrap();
+        p
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_file_is_judged_from_its_first_bytes_and_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = Reader::default();
+        let json = |h: &[u8]| {
+            if h.starts_with(b"{") {
+                Verdict::Read
+            } else {
+                Verdict::Refuse(format!("starts with {:?}", &h[..h.len().min(4)]))
+            }
+        };
+        // A bomb of zeros whose trailer is not believable: refused after inflating 4 KiB.
+        let mut bomb = gz(&vec![0u8; 64 << 20]);
+        let n = bomb.len();
+        bomb[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let p = write(dir.path(), "bomb.json.gz", &bomb);
+        assert!(matches!(
+            r.read(&p, 1 << 30, json),
+            Err(ReadError::Refused(_))
+        ));
+        assert!(r.plain.len() < 1 << 20, "{}", r.plain.len());
+        // A bomb that looks like JSON stops at the cap.
+        let mut doc = b"{\"Records\":[".to_vec();
+        doc.resize(32 << 20, b' ');
+        let p = write(dir.path(), "big.json.gz", &gz(&doc));
+        assert!(matches!(
+            r.read(&p, 1 << 20, json),
+            Err(ReadError::Gzip(GzipError::TooLarge(_)))
+        ));
+        assert_eq!(r.read(&p, 64 << 20, json).unwrap().bytes.len(), 32 << 20);
+        // Plain files are capped and judged too.
+        let p = write(dir.path(), "plain.json", &doc);
+        assert!(matches!(
+            r.read(&p, 1 << 20, json),
+            Err(ReadError::Gzip(GzipError::TooLarge(_)))
+        ));
+        let p = write(dir.path(), "zeros.json", &[0u8; 10_000]);
+        assert!(matches!(
+            r.read(&p, 1 << 30, json),
+            Err(ReadError::Refused(_))
+        ));
+        // A cut gzip file yields what came before the cut.
+        let text = b"{\"Records\":[".repeat(20_000);
+        let z = gz(&text);
+        let p = write(dir.path(), "cut.json.gz", &z[..z.len() / 2]);
+        let c = r.read(&p, 1 << 30, json).unwrap();
+        assert!(c.truncated && c.bytes.len() > 1000 && text.starts_with(c.bytes));
+    }
+
+    #[test]
+    fn named_special_files_are_errors_and_walked_ones_are_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        let named = collect(&[PathBuf::from("/dev/zero"), dir.path().join("missing")]);
+        assert_eq!(named.unreadable.len(), 2);
+        assert!(named.unreadable[0].1.contains("character device"));
+        assert!(named.files.is_empty());
+        if made {
+            let c = collect(std::slice::from_ref(&fifo));
+            assert!(c.unreadable[0].1.contains("FIFO"), "{:?}", c.unreadable);
+            let walked = collect(&[dir.path().to_path_buf()]);
+            assert_eq!(walked.special, [fifo]);
+            assert!(walked.unreadable.is_empty() && walked.files.is_empty());
+        }
     }
 }

@@ -1,23 +1,34 @@
 //! Ingest: inputs -> deduplicated exec and control events, with an account of every file.
 //!
-//! Files are scanned in parallel (rayon, one [`local::Reader`] per worker); results come back in
-//! input order and are merged with first-seen-wins deduplication on `eventID`, so the output
-//! does not depend on the thread count.
+//! Files are scanned in parallel by one worker thread per core (as many as rayon would use,
+//! so `RAYON_NUM_THREADS` applies), each with a reusable [`local::Reader`], taking files in input
+//! order. Results are merged in input order with first-seen-wins deduplication on `eventID`, so
+//! the output does not depend on the thread count, and the kept rows are handed on in batches
+//! ([`scan_stream`]) while the workers go on reading: memory holds at most a window of results
+//! and one batch, whatever the size of the corpus. [`scan_paths`] collects every batch.
+//!
+//! No file can take the run down: each may cost at most [`ScanOptions::max_file_bytes`], is
+//! judged from its first bytes before the rest is read, and a panic while reading one is caught
+//! and reported against that file.
 
 pub mod cloudtrail;
 pub mod gzip;
 pub mod local;
 pub mod transcript;
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex};
 
 use polars::prelude::{DataFrame, PolarsResult};
-use rayon::prelude::*;
 
 use crate::model::normalize::Classified;
 use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
 use cloudtrail::InputKind;
+use local::{Input, ReadError, Verdict};
 
 /// What happened to one input file.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +48,96 @@ pub struct FileReport {
     pub warning: Option<String>,
     /// Why the file was skipped entirely.
     pub error: Option<String>,
+    /// Why a file found in a folder was passed over as plainly not a log (not an error).
+    pub passed_over: Option<String>,
+}
+
+/// How files are read.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions {
+    /// The most one file may hold once decompressed; larger files are refused, by name.
+    pub max_file_bytes: u64,
+}
+
+/// The default `--max-file-bytes`: far above any trail file CloudTrail delivers (tens of MB),
+/// low enough that two workers on a gzip bomb stay well inside a small machine's memory.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 256 << 20;
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+/// What a batch of files yielded, after de-duplication against everything read before it in
+/// the same run. Transcripts and commands are already polars frames (built on the reading
+/// side, in parallel), sorted by day, session and transcript, commands in order within each.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub exec: Vec<ExecEvent>,
+    pub control: Vec<ControlEvent>,
+    pub transcripts: DataFrame,
+    /// The commands reconstructed from `transcripts`.
+    pub commands: DataFrame,
+}
+
+/// Rows of one batch before they become frames.
+#[derive(Default)]
+struct Rows {
+    exec: Vec<ExecEvent>,
+    control: Vec<ControlEvent>,
+    transcripts: Vec<TranscriptRow>,
+    commands: Vec<CommandRow>,
+    /// Where each transcript's commands sit in `commands`.
+    ranges: Vec<std::ops::Range<u32>>,
+}
+
+impl Rows {
+    /// Rows held (commands included).
+    fn len(&self) -> usize {
+        self.exec.len() + self.control.len() + self.transcripts.len() + self.commands.len()
+    }
+
+    /// Frames of the transcripts and commands, sorted (see [`Batch`]); text left out unless
+    /// `keep_text`.
+    fn into_batch(mut self, keep_text: bool) -> PolarsResult<Batch> {
+        self.exec
+            .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+        self.control
+            .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+        if !keep_text {
+            for t in &mut self.transcripts {
+                t.text = None;
+            }
+        }
+        let ts = &self.transcripts;
+        let key = |i: u32| {
+            let t = &ts[i as usize];
+            (
+                t.time.day_number(),
+                t.session_id.as_deref(),
+                t.transcript_id.as_deref(),
+            )
+        };
+        let mut order: Vec<u32> = (0..ts.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+        let commands: Vec<u32> = order
+            .iter()
+            .flat_map(|&t| self.ranges[t as usize].clone())
+            .collect();
+        let (t, c) = rayon::join(
+            || TranscriptRow::to_frame_ordered(ts, &order),
+            || CommandRow::to_frame_ordered(&self.commands, &commands),
+        );
+        Ok(Batch {
+            exec: self.exec,
+            control: self.control,
+            transcripts: t?,
+            commands: c?,
+        })
+    }
 }
 
 /// Everything one ingest pass produced.
@@ -64,7 +165,7 @@ pub struct ScanOutput {
     /// Control events kept.
     pub control_count: u64,
     /// Transcripts kept, per status.
-    pub transcript_status: std::collections::BTreeMap<String, u64>,
+    pub transcript_status: BTreeMap<String, u64>,
     /// Commands reconstructed.
     pub command_count: u64,
     /// Transcripts that are not terminal recordings (unreadable).
@@ -83,6 +184,11 @@ impl ScanOutput {
     /// Files skipped entirely (errors).
     pub fn skipped(&self) -> impl Iterator<Item = &FileReport> {
         self.files.iter().filter(|f| f.error.is_some())
+    }
+
+    /// Files passed over as plainly not logs.
+    pub fn passed_over(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.passed_over.is_some())
     }
 
     fn count_transcript(&mut self, t: &TranscriptRow, commands: &[CommandRow]) {
@@ -128,19 +234,70 @@ fn read_transcripts(
     found
 }
 
-fn scan_one(reader: &mut local::Reader, path: PathBuf) -> InputScan {
+const CUT_GZIP: &str = "gzip data ends early (truncated file?)";
+
+fn scan_one(reader: &mut local::Reader, input: &Input, opts: &ScanOptions) -> InputScan {
+    let path = &input.path;
+    let mut report = FileReport {
+        path: path.clone(),
+        ..FileReport::default()
+    };
     let source = path.display().to_string();
-    match reader.read(&path) {
-        Ok(bytes) => scan_bytes(bytes, &source),
-        Err(e) => InputScan {
-            report: FileReport {
-                path,
-                error: Some(e.to_string()),
-                ..FileReport::default()
-            },
-            ..InputScan::default()
-        },
+    let check = |head: &[u8]| {
+        if let Some(why) = input.walked.then(|| local::not_a_log(path, head)).flatten() {
+            return Verdict::NotALog(why);
+        }
+        match cloudtrail::sniff(head) {
+            // A `<session>.log` object is a transcript whatever it holds.
+            Err(e) if !is_named_transcript(&source) => Verdict::Refuse(e.to_string()),
+            _ => Verdict::Read,
+        }
+    };
+    let content = match reader.read(path, opts.max_file_bytes, check) {
+        Ok(c) => c,
+        Err(ReadError::NotALog(why)) => {
+            report.kind = Some(InputKind::NotALog);
+            report.passed_over = Some(why);
+            return InputScan {
+                report,
+                ..InputScan::default()
+            };
+        }
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return InputScan {
+                report,
+                ..InputScan::default()
+            };
+        }
+    };
+    let mut found = scan_bytes(content.bytes, &source);
+    // The path as given, not as displayed (which is lossy for names that are not UTF-8).
+    found.report.path = report.path;
+    if content.truncated {
+        note_cut_gzip(&mut found.report);
     }
+    found
+}
+
+/// Marks an input whose gzip data ended early: what came before the cut was read (a warning),
+/// or was not usable either (the error says both).
+pub fn note_cut_gzip(report: &mut FileReport) {
+    if let Some(e) = report.error.take() {
+        report.error = Some(format!(
+            "{CUT_GZIP}, and what came before the cut is not usable: {e}"
+        ));
+        return;
+    }
+    report.warning = Some(match report.warning.take() {
+        Some(w) => format!("{CUT_GZIP}: {w}"),
+        None => format!("{CUT_GZIP}: read what came before the cut"),
+    });
+}
+
+/// Whether `source` names a `<session>.log` transcript object.
+fn is_named_transcript(source: &str) -> bool {
+    source.ends_with(".log") && transcript::session_id_in(source).is_some()
 }
 
 /// Scans one input's decompressed bytes, whatever it turns out to be (trail file, export,
@@ -158,7 +315,7 @@ pub fn scan_bytes(bytes: &[u8], source: &str) -> InputScan {
         transcripts,
     };
     // A `<session>.log` object is a transcript whatever it holds (even a stub without header).
-    let named_transcript = source.ends_with(".log") && transcript::session_id_in(source).is_some();
+    let named_transcript = is_named_transcript(source);
     match cloudtrail::scan(bytes, source) {
         Ok(s) if s.kind == Some(InputKind::Transcript) => {
             let t = read_transcripts(bytes, source, &mut report);
@@ -215,172 +372,173 @@ pub fn transcript_frames(
     Ok((batch.transcripts, batch.commands))
 }
 
-/// What a batch of files yielded, after de-duplication against everything read before it in
-/// the same run. Transcripts and commands are already polars frames (built on the reading
-/// side, in parallel), sorted by day, session and transcript, commands in order within each.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub exec: Vec<ExecEvent>,
-    pub control: Vec<ControlEvent>,
-    pub transcripts: DataFrame,
-    /// The commands reconstructed from `transcripts`.
-    pub commands: DataFrame,
+thread_local! {
+    /// Each worker's reader: buffers sized by the largest file it has read, reused.
+    static READER: RefCell<local::Reader> = RefCell::new(local::Reader::default());
 }
 
-/// Rows of one batch before they become frames.
-#[derive(Default)]
-struct Rows {
-    exec: Vec<ExecEvent>,
-    control: Vec<ControlEvent>,
-    transcripts: Vec<TranscriptRow>,
-    commands: Vec<CommandRow>,
-    /// Where each transcript's commands sit in `commands`.
-    ranges: Vec<std::ops::Range<u32>>,
-}
-
-impl Rows {
-    /// Frames of the transcripts and commands, sorted (see [`Batch`]); text left out unless
-    /// `keep_text`.
-    fn into_batch(mut self, keep_text: bool) -> PolarsResult<Batch> {
-        if !keep_text {
-            for t in &mut self.transcripts {
-                t.text = None;
+/// Scans one file with this thread's reader. A panic (a bug) is reported against the file and
+/// the run goes on.
+fn scan_file(input: &Input, opts: &ScanOptions) -> InputScan {
+    READER.with(|cell| {
+        let mut reader = cell.borrow_mut();
+        match catch_unwind(AssertUnwindSafe(|| scan_one(&mut reader, input, opts))) {
+            Ok(r) => r,
+            Err(panic) => {
+                *reader = local::Reader::default();
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                InputScan {
+                    report: FileReport {
+                        path: input.path.clone(),
+                        error: Some(format!(
+                            "internal error while reading this file (please report it): {what}"
+                        )),
+                        ..FileReport::default()
+                    },
+                    events: Vec::new(),
+                    transcripts: Vec::new(),
+                }
             }
         }
-        let ts = &self.transcripts;
-        let key = |i: u32| {
-            let t = &ts[i as usize];
-            (
-                t.time.day_number(),
-                t.session_id.as_deref(),
-                t.transcript_id.as_deref(),
-            )
-        };
-        let mut order: Vec<u32> = (0..ts.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
-        let commands: Vec<u32> = order
-            .iter()
-            .flat_map(|&t| self.ranges[t as usize].clone())
-            .collect();
-        let (t, c) = rayon::join(
-            || TranscriptRow::to_frame_ordered(ts, &order),
-            || CommandRow::to_frame_ordered(&self.commands, &commands),
-        );
-        Ok(Batch {
-            exec: self.exec,
-            control: self.control,
-            transcripts: t?,
-            commands: c?,
-        })
-    }
+    })
 }
 
-/// Input bytes a batch covers at most (files are read and reconstructed a batch at a time, so
-/// memory follows the batch, not the corpus).
-const BATCH_BYTES: u64 = 32 << 20;
-/// Files a batch covers at most.
-const BATCH_FILES: usize = 512;
+/// How far ahead of the merge the workers may read, in files: enough to keep every core busy
+/// past a slow file, few enough that the results waiting to be merged stay small.
+const WINDOW_FILES: usize = 256;
+/// Consecutive files a worker takes at a time: one hand-over (and one wake-up of the merging
+/// thread) per run of files rather than per file.
+const STRIDE_FILES: usize = 8;
+/// Kept rows handed to the sink at a time: each batch becomes a row group per table and day.
+/// Measured on 100k transcripts, 8,192-row batches cost 1.6x the peak memory of these (likely
+/// the writer's per-row-group overhead, not confirmed).
+pub const BATCH_ROWS: usize = 32_768;
+/// Transcript text handed to the sink at a time, at most (about).
+const BATCH_TEXT_BYTES: usize = 32 << 20;
 
-/// First-seen-wins de-duplication across a whole run, whatever the batches.
+/// First-seen-wins deduplication across a whole scan, and the batch being filled.
 #[derive(Default)]
 struct Merger {
     seen: HashSet<String>,
     seen_transcripts: HashSet<String>,
     /// Session id -> the first transcript read for it (its id, where it was read, complete).
     first_transcript: HashMap<String, (String, String, bool)>,
+    batch: Rows,
+    text_bytes: usize,
 }
 
 impl Merger {
-    fn merge(&mut self, results: Vec<InputScan>, out: &mut ScanOutput) -> Rows {
-        let mut batch = Rows::default();
-        for InputScan {
+    fn add(&mut self, r: InputScan, out: &mut ScanOutput) {
+        let InputScan {
             mut report,
             events,
             transcripts,
-        } in results
-        {
-            for (t, commands) in transcripts {
-                if !t
-                    .transcript_id
-                    .clone()
-                    .is_some_and(|id| self.seen_transcripts.insert(id))
-                {
-                    out.duplicate_transcripts += 1;
+        } = r;
+        for (t, commands) in transcripts {
+            if !t
+                .transcript_id
+                .clone()
+                .is_some_and(|id| self.seen_transcripts.insert(id))
+            {
+                out.duplicate_transcripts += 1;
+                continue;
+            }
+            if let (Some(sid), Some(tid)) = (&t.session_id, &t.transcript_id) {
+                let complete = t.status.as_deref() == Some("present");
+                match self.first_transcript.get(sid) {
+                    // Two complete recordings of one session with different commands: one may
+                    // be planted. (An incomplete one may be a cut-off upload of the other: the
+                    // views decide from the commands.)
+                    Some((first, source, first_complete))
+                        if first != tid && complete && *first_complete =>
+                    {
+                        out.conflicting_transcripts += 1;
+                        let w = format!(
+                            "transcript of session {sid} differs from the one read from {source}: both kept, the session is marked conflicting"
+                        );
+                        report.warning = Some(match report.warning.take() {
+                            Some(prev) => format!("{prev}; {w}"),
+                            None => w,
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        let source = t.source.clone().unwrap_or_default();
+                        self.first_transcript
+                            .insert(sid.clone(), (tid.clone(), source, complete));
+                    }
+                }
+            }
+            report.transcripts += 1;
+            out.count_transcript(&t, &commands);
+            self.text_bytes += t.text.as_ref().map_or(0, String::len);
+            let start = self.batch.commands.len() as u32;
+            self.batch.transcripts.push(t);
+            self.batch.commands.extend(commands);
+            self.batch
+                .ranges
+                .push(start..self.batch.commands.len() as u32);
+        }
+        for event in events {
+            let id = match &event {
+                Classified::Exec(e) => e.event_id.as_deref(),
+                Classified::Control(c) => c.event_id.as_deref(),
+            };
+            if let Some(id) = id {
+                if self.seen.contains(id) {
+                    out.duplicates += 1;
                     continue;
                 }
-                if let (Some(sid), Some(tid)) = (&t.session_id, &t.transcript_id) {
-                    let complete = t.status.as_deref() == Some("present");
-                    match self.first_transcript.get(sid) {
-                        // Two complete recordings of one session with different commands: one
-                        // may be planted. (An incomplete one may be a cut-off upload of the
-                        // other: the views decide from the commands.)
-                        Some((first, source, first_complete))
-                            if first != tid && complete && *first_complete =>
-                        {
-                            out.conflicting_transcripts += 1;
-                            let w = format!(
-                                "transcript of session {sid} differs from the one read from {source}: both kept, the session is marked conflicting"
-                            );
-                            report.warning = Some(match report.warning.take() {
-                                Some(prev) => format!("{prev}; {w}"),
-                                None => w,
-                            });
-                        }
-                        Some(_) => {}
-                        None => {
-                            let source = t.source.clone().unwrap_or_default();
-                            self.first_transcript
-                                .insert(sid.clone(), (tid.clone(), source, complete));
-                        }
-                    }
-                }
-                report.transcripts += 1;
-                out.count_transcript(&t, &commands);
-                let start = batch.commands.len() as u32;
-                batch.transcripts.push(t);
-                batch.commands.extend(commands);
-                batch.ranges.push(start..batch.commands.len() as u32);
+                self.seen.insert(id.to_owned());
             }
-            for event in events {
-                let id = match &event {
-                    Classified::Exec(e) => e.event_id.clone(),
-                    Classified::Control(c) => c.event_id.clone(),
-                };
-                if let Some(id) = id {
-                    if !self.seen.insert(id) {
-                        out.duplicates += 1;
-                        continue;
-                    }
+            match event {
+                Classified::Exec(e) => {
+                    report.exec_events += 1;
+                    out.exec_count += 1;
+                    out.exec_success += u64::from(e.outcome.as_deref() == Some("success"));
+                    self.batch.exec.push(*e);
                 }
-                match event {
-                    Classified::Exec(e) => {
-                        report.exec_events += 1;
-                        out.exec_count += 1;
-                        if e.outcome.as_deref() == Some("success") {
-                            out.exec_success += 1;
-                        }
-                        batch.exec.push(*e);
-                    }
-                    Classified::Control(c) => {
-                        report.control_events += 1;
-                        out.control_count += 1;
-                        batch.control.push(*c);
-                    }
+                Classified::Control(c) => {
+                    report.control_events += 1;
+                    out.control_count += 1;
+                    self.batch.control.push(*c);
                 }
             }
-            out.files.push(report);
         }
-        batch
+        out.files.push(report);
+    }
+
+    fn full(&self) -> bool {
+        self.batch.len() >= BATCH_ROWS || self.text_bytes >= BATCH_TEXT_BYTES
+    }
+
+    fn take(&mut self, keep_text: bool) -> PolarsResult<Batch> {
+        self.text_bytes = 0;
+        std::mem::take(&mut self.batch).into_batch(keep_text)
     }
 }
 
-/// Scans files and directories batch by batch, handing each batch to `sink` while the next
-/// one is read (files within a batch in parallel, batches in input order, so the result does
-/// not depend on the thread count). Returns the account of every file; the rows went to
-/// `sink`. Transcript text is kept when `keep_text`.
+/// Scans files and directories, handing the kept rows to `sink` in batches (each sorted by
+/// time, de-duplicated against everything before it) while the workers go on reading; returns
+/// the account of every file and the counts, with no rows. Transcript text is kept when
+/// `keep_text`. A sink error stops the scan.
 pub fn scan_stream(
     paths: &[PathBuf],
     keep_text: bool,
+    sink: impl FnMut(Batch) -> anyhow::Result<()>,
+) -> anyhow::Result<ScanOutput> {
+    scan_stream_with(paths, keep_text, &ScanOptions::default(), sink)
+}
+
+/// [`scan_stream`] with read options.
+pub fn scan_stream_with(
+    paths: &[PathBuf],
+    keep_text: bool,
+    opts: &ScanOptions,
     mut sink: impl FnMut(Batch) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScanOutput> {
     let inputs = local::collect(paths);
@@ -395,50 +553,110 @@ pub fn scan_stream(
             ..FileReport::default()
         });
     }
-    let mut chunks: Vec<Vec<PathBuf>> = Vec::new();
-    let (mut size, mut chunk) = (0u64, Vec::new());
-    for f in inputs.files {
-        size += std::fs::metadata(&f).map_or(0, |m| m.len());
-        chunk.push(f);
-        if size >= BATCH_BYTES || chunk.len() >= BATCH_FILES {
-            chunks.push(std::mem::take(&mut chunk));
-            size = 0;
-        }
+    for path in inputs.special {
+        out.files.push(FileReport {
+            path,
+            kind: Some(InputKind::NotALog),
+            passed_over: Some("not a regular file (a FIFO, socket or device)".into()),
+            ..FileReport::default()
+        });
     }
-    if !chunk.is_empty() {
-        chunks.push(chunk);
-    }
-    std::thread::scope(|scope| -> anyhow::Result<ScanOutput> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<Batch>>(1);
-        let reader = scope.spawn(move || {
-            let mut merger = Merger::default();
-            for chunk in chunks {
-                let results: Vec<InputScan> = chunk
-                    .into_par_iter()
-                    .map_init(local::Reader::default, scan_one)
-                    .collect();
-                let batch = merger.merge(results, &mut out).into_batch(keep_text);
-                if tx.send(batch).is_err() {
+    let files = &inputs.files;
+    let workers = rayon::current_num_threads().clamp(1, files.len().max(1));
+    let next = AtomicUsize::new(0);
+    // Files merged so far: workers sleep rather than read past `merged + WINDOW_FILES`.
+    let merged = AtomicUsize::new(0);
+    let sleepers = AtomicUsize::new(0);
+    let wake = (Mutex::new(()), Condvar::new());
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Vec<InputScan>)>();
+    let mut merger = Merger::default();
+    let mut failure: Option<anyhow::Error> = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, merged, sleepers, wake, stop) = (&next, &merged, &sleepers, &wake, &stop);
+            scope.spawn(move || loop {
+                let start = next.fetch_add(STRIDE_FILES, Ordering::Relaxed);
+                if start >= files.len() || stop.load(Ordering::Relaxed) {
                     break;
                 }
-            }
-            out
-        });
-        for batch in rx {
-            sink(batch?)?;
+                let behind = || start >= merged.load(Ordering::SeqCst) + WINDOW_FILES;
+                if behind() {
+                    sleepers.fetch_add(1, Ordering::SeqCst);
+                    let mut g = wake.0.lock().unwrap_or_else(|e| e.into_inner());
+                    while behind() && !stop.load(Ordering::Relaxed) {
+                        g = wake.1.wait(g).unwrap_or_else(|e| e.into_inner());
+                    }
+                    drop(g);
+                    sleepers.fetch_sub(1, Ordering::SeqCst);
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let end = (start + STRIDE_FILES).min(files.len());
+                let results = files[start..end]
+                    .iter()
+                    .map(|f| scan_file(f, opts))
+                    .collect();
+                if tx.send((start, results)).is_err() {
+                    break;
+                }
+            });
         }
-        reader
-            .join()
-            .map_err(|_| anyhow::anyhow!("the reading thread failed"))
-    })
+        drop(tx);
+        // Runs of results arrive in any order; they are merged in input order.
+        let mut waiting: BTreeMap<usize, Vec<InputScan>> = BTreeMap::new();
+        let mut want = 0;
+        for (start, results) in rx {
+            waiting.insert(start, results);
+            while let Some(results) = waiting.remove(&want) {
+                want += results.len();
+                for r in results {
+                    merger.add(r, &mut out);
+                    if merger.full() && failure.is_none() {
+                        let sent = merger
+                            .take(keep_text)
+                            .map_err(anyhow::Error::from)
+                            .and_then(&mut sink);
+                        if let Err(e) = sent {
+                            failure = Some(e);
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+            merged.store(want, Ordering::SeqCst);
+            if sleepers.load(Ordering::SeqCst) > 0 {
+                let _g = wake.0.lock().unwrap_or_else(|e| e.into_inner());
+                wake.1.notify_all();
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if merger.batch.len() > 0 {
+        sink(merger.take(keep_text)?)?;
+    }
+    Ok(out)
 }
 
-/// Scans files and directories and keeps every row in memory (a one-shot audit). With
-/// `keep_text` false, transcripts lose their text as they are read.
+/// Scans files and directories and keeps every row in memory, sorted by time (a one-shot
+/// audit). With `keep_text` false, transcripts lose their text as they are read.
 pub fn scan_paths_with(paths: &[PathBuf], keep_text: bool) -> ScanOutput {
+    scan_paths_with_options(paths, keep_text, &ScanOptions::default())
+}
+
+/// [`scan_paths_with`] with read options.
+pub fn scan_paths_with_options(
+    paths: &[PathBuf],
+    keep_text: bool,
+    opts: &ScanOptions,
+) -> ScanOutput {
     let (mut exec, mut control) = (Vec::new(), Vec::new());
     let (mut transcripts, mut commands) = (Vec::new(), Vec::new());
-    let mut out = scan_stream(paths, keep_text, |b| {
+    let mut out = scan_stream_with(paths, keep_text, opts, |b| {
         exec.extend(b.exec);
         control.extend(b.control);
         transcripts.push(b.transcripts);

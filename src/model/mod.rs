@@ -6,7 +6,9 @@
 //! docs/schema.md comes from (`execaudit schema`).
 
 pub mod frame;
+pub mod identity;
 pub mod normalize;
+pub mod record;
 
 pub use frame::{ColumnSpec, Table, Timestamp};
 
@@ -102,7 +104,9 @@ crate::table! {
         event_source: Option<String>,
         /// `eventName`.
         event_name: Option<String>,
-        /// `exec_enablement`, `exec_logging`, `ssm_session`, `kms_session` or `tampering`.
+        /// `exec_enablement`, `exec_logging`, `ssm_session`, `kms_session` or `tampering` (a generic
+        /// change to a bucket, log group, key or trail anywhere, kept as a lean row: whether it
+        /// touches an exec-logging destination is decided at analysis time).
         kind: Option<String>,
         /// The human behind the call (same rules as in `exec_events`).
         principal: Option<String>,
@@ -116,11 +120,11 @@ crate::table! {
         role_arn: Option<String>,
         /// `sourceIPAddress`.
         source_ip: Option<String>,
-        /// `userAgent`.
+        /// `userAgent` (not kept on `tampering` rows).
         user_agent: Option<String>,
         /// `errorCode` when the call failed.
         error_code: Option<String>,
-        /// `errorMessage` when the call failed.
+        /// `errorMessage` when the call failed (not kept on `tampering` rows).
         error_message: Option<String>,
         /// Cluster name, when the event names one.
         cluster: Option<String>,
@@ -156,7 +160,9 @@ crate::table! {
         kms_key: Option<String>,
         /// The resource a tampering event changed (log group, bucket, key, trail).
         resource: Option<String>,
-        /// Compact JSON of the request parameters (cut at 4 KiB).
+        /// Compact JSON of the request parameters (cut at 4 KiB); on `tampering` rows only their
+        /// top-level scalars (a retention, a deletion window), and of documents only lifecycle
+        /// rules and event selectors (never policies).
         detail: Option<String>,
         /// The input the event was first read from (file path).
         source: Option<String>,

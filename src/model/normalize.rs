@@ -1,12 +1,26 @@
-//! From one parsed CloudTrail record to an [`ExecEvent`] or a [`ControlEvent`].
+//! From one CloudTrail record to an [`ExecEvent`] or a [`ControlEvent`].
 //!
 //! This is the exact confirmation behind the scanner's byte prefilter: a record is kept only
 //! when its `eventSource`/`eventName` (and, for enablement and logging changes, the relevant
 //! request field) say so. A record whose policy document or error text merely mentions
 //! `ExecuteCommand` is not an exec event. Field meanings follow `formats.md` §1–§2.
+//!
+//! Records are read through [`Obj`], a borrowing view that parses one object level at a time,
+//! so a candidate costs the fields its row needs, not a tree of the whole record. Generic
+//! changes (`tampering`: any bucket policy or lifecycle, log group deletion or retention, key
+//! disabling or deletion, trail change in the organisation) keep a lean row: who, when, what
+//! (the request's scalar fields; of its documents only lifecycle rules and event selectors,
+//! which say whether logs expire or stop being recorded), which resource and whether it
+//! failed, without the user agent or error text; whether one touches an exec-logging
+//! destination is decided at analysis time.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
+use super::identity::identity_of;
+pub use super::identity::{identity, Identity};
+use super::record::Obj;
 use super::{ControlEvent, ExecEvent, Timestamp};
 
 /// What one record is, for execaudit.
@@ -75,8 +89,10 @@ fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
-fn owned(v: Option<&str>) -> Option<String> {
-    v.filter(|t| !t.is_empty()).map(str::to_owned)
+/// A non-empty string, owned.
+pub(crate) fn owned<S: AsRef<str>>(v: Option<S>) -> Option<String> {
+    v.filter(|t| !t.as_ref().is_empty())
+        .map(|t| t.as_ref().to_owned())
 }
 
 /// Booleans arrive as JSON booleans and, in Lake rows and `mfaAuthenticated`, as strings.
@@ -90,7 +106,7 @@ fn boolish(v: Option<&Value>) -> Option<bool> {
 }
 
 /// The last `/`-separated segment of an ARN (or the value itself when it is a bare name).
-fn last_segment(arn_or_name: &str) -> &str {
+pub(crate) fn last_segment(arn_or_name: &str) -> &str {
     arn_or_name.rsplit('/').next().unwrap_or(arn_or_name)
 }
 
@@ -131,119 +147,6 @@ pub fn parse_ecs_target(target: &str) -> Option<(String, String)> {
     None
 }
 
-/// The normalised "who" of a record.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Identity {
-    pub principal: Option<String>,
-    pub principal_source: Option<String>,
-    pub principal_type: Option<String>,
-    pub principal_arn: Option<String>,
-    pub role_arn: Option<String>,
-    pub role_name: Option<String>,
-    pub sso_permission_set: Option<String>,
-    pub source_identity: Option<String>,
-    pub on_behalf_of: Option<String>,
-    pub caller_account: Option<String>,
-    pub access_key_id: Option<String>,
-    pub mfa: Option<bool>,
-}
-
-/// `AWSReservedSSO_<PermissionSet>_<16 hex>` -> `<PermissionSet>`.
-fn sso_permission_set(role_name: &str) -> Option<String> {
-    let rest = role_name.strip_prefix("AWSReservedSSO_")?;
-    let (set, hex) = rest.rsplit_once('_')?;
-    (!set.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| set.to_owned())
-}
-
-/// Normalises `userIdentity` (formats.md §1.2).
-pub fn identity(record: &Value) -> Identity {
-    let ui = record.get("userIdentity").unwrap_or(&Value::Null);
-    let kind = s(ui, &["type"]).unwrap_or("");
-    let arn = s(ui, &["arn"]);
-    let ctx = ui.get("sessionContext").unwrap_or(&Value::Null);
-    let issuer_arn = s(ctx, &["sessionIssuer", "arn"]);
-    let source_identity = owned(s(ctx, &["sourceIdentity"]));
-    let mut id = Identity {
-        principal_type: owned(Some(kind)),
-        principal_arn: owned(arn),
-        source_identity: source_identity.clone(),
-        on_behalf_of: owned(s(ui, &["onBehalfOf", "userId"])),
-        caller_account: owned(s(ui, &["accountId"])),
-        access_key_id: owned(s(ui, &["accessKeyId"])),
-        mfa: boolish(get(ctx, &["attributes", "mfaAuthenticated"])),
-        ..Identity::default()
-    };
-    let (principal, source): (Option<String>, &str) = match kind {
-        "AssumedRole" | "Role" => {
-            // STS ARN: arn:aws:sts::<acct>:assumed-role/<role>/<session>; it has no IAM path,
-            // which only the session issuer's IAM ARN carries.
-            let mut segs = arn
-                .and_then(|a| a.split_once(":assumed-role/"))
-                .map(|(_, r)| r.splitn(2, '/'));
-            let role = segs.as_mut().and_then(|i| i.next()).map(str::to_owned);
-            let session = segs
-                .as_mut()
-                .and_then(|i| i.next())
-                .map(str::to_owned)
-                .or_else(|| {
-                    s(ui, &["principalId"])
-                        .and_then(|p| p.split_once(':'))
-                        .map(|(_, n)| n.to_owned())
-                });
-            let role_name = owned(s(ctx, &["sessionIssuer", "userName"])).or(role);
-            id.role_arn = owned(issuer_arn).or_else(|| {
-                let acct = id.caller_account.as_deref()?;
-                Some(format!(
-                    "arn:aws:iam::{acct}:role/{}",
-                    role_name.as_deref()?
-                ))
-            });
-            id.sso_permission_set = role_name.as_deref().and_then(sso_permission_set);
-            id.role_name = role_name;
-            if source_identity.is_some() {
-                (source_identity, "source_identity")
-            } else if id.sso_permission_set.is_some() {
-                (session, "identity_center")
-            } else {
-                (session, "role_session")
-            }
-        }
-        "IAMUser" => (
-            owned(s(ui, &["userName"])).or_else(|| arn.map(|a| last_segment(a).to_owned())),
-            "iam_user",
-        ),
-        "FederatedUser" => {
-            id.role_arn = owned(issuer_arn);
-            let name = arn
-                .and_then(|a| a.split_once(":federated-user/"))
-                .map(|(_, n)| n.to_owned());
-            (
-                name.or_else(|| owned(s(ui, &["principalId"]))),
-                "federated_user",
-            )
-        }
-        "IdentityCenterUser" => (
-            owned(s(ui, &["userName"])).or_else(|| id.on_behalf_of.clone()),
-            "identity_center_user",
-        ),
-        "Root" => (Some("root".to_owned()), "root"),
-        "AWSService" => (owned(s(ui, &["invokedBy"])), "service"),
-        "AWSAccount" => (
-            owned(s(ui, &["accountId"])).or_else(|| owned(s(ui, &["principalId"]))),
-            "account",
-        ),
-        _ => (
-            owned(s(ui, &["userName"]))
-                .or_else(|| owned(s(ui, &["principalId"])))
-                .or_else(|| owned(arn)),
-            "unknown",
-        ),
-    };
-    id.principal = principal;
-    id.principal_source = Some(source.to_owned());
-    id
-}
-
 /// Copies the identity columns both event tables share.
 macro_rules! set_identity {
     ($row:ident, $id:expr) => {{
@@ -269,22 +172,42 @@ fn token_looks_real(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
 }
 
-/// Decides what a record is and normalises it; `Ok(None)` for records execaudit does not keep.
+/// Decides what a parsed record is and normalises it; `Ok(None)` for records execaudit does
+/// not keep.
 pub fn classify(record: &Value, source: &str) -> Result<Option<Classified>, RecordError> {
-    let event_source = s(record, &["eventSource"]).unwrap_or("");
-    let event_name = s(record, &["eventName"]).unwrap_or("");
-    let req = record.get("requestParameters").unwrap_or(&Value::Null);
-    let kind = match (event_source, event_name) {
+    let text = record.to_string();
+    match Obj::parse_str(&text) {
+        Ok(obj) => classify_record(&obj, text.as_bytes(), source),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Decides what the record read in place as `record` is (its JSON text is `text`) and normalises
+/// it; `Ok(None)` for records execaudit does not keep.
+pub fn classify_record(
+    record: &Obj,
+    text: &[u8],
+    source: &str,
+) -> Result<Option<Classified>, RecordError> {
+    let event_source = record.text("eventSource");
+    let event_name = record.text("eventName");
+    let req = record.obj("requestParameters");
+    let kind = match (
+        event_source.as_deref().unwrap_or(""),
+        event_name.as_deref().unwrap_or(""),
+    ) {
         ("ecs.amazonaws.com", "ExecuteCommand") => {
-            return exec_event(record, source).map(|e| Some(Classified::Exec(Box::new(e))))
+            return exec_event(record, text, source).map(|e| Some(Classified::Exec(Box::new(e))))
         }
         ("ecs.amazonaws.com", "RunTask" | "StartTask" | "CreateService" | "UpdateService")
-            if req.get("enableExecuteCommand").is_some() =>
+            if req.has("enableExecuteCommand") =>
         {
             "exec_enablement"
         }
         ("ecs.amazonaws.com", "CreateCluster" | "UpdateCluster")
-            if get(req, &["configuration", "executeCommandConfiguration"]).is_some() =>
+            if req
+                .path(&["configuration", "executeCommandConfiguration"])
+                .is_some() =>
         {
             "exec_logging"
         }
@@ -292,7 +215,9 @@ pub fn classify(record: &Value, source: &str) -> Result<Option<Classified>, Reco
             "ssm_session"
         }
         ("kms.amazonaws.com", _)
-            if get(req, &["encryptionContext", "aws:ssm:SessionId"]).is_some() =>
+            if req
+                .path(&["encryptionContext", "aws:ssm:SessionId"])
+                .is_some() =>
         {
             "kms_session"
         }
@@ -312,61 +237,66 @@ pub fn classify(record: &Value, source: &str) -> Result<Option<Classified>, Reco
         }
         _ => return Ok(None),
     };
-    control_event(record, source, kind).map(|e| Some(Classified::Control(Box::new(e))))
+    control_event(record, &req, text, source, kind).map(|e| Some(Classified::Control(Box::new(e))))
 }
 
 /// The record's `eventID`, or, for exports that dropped it, a stable id derived from the
 /// record's content (`noid-<FNV-1a 64>` of its canonical JSON) so re-reading it still dedupes.
-fn event_id(record: &Value) -> Option<String> {
-    owned(s(record, &["eventID"])).or_else(|| {
-        let hash = record
-            .to_string()
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
+fn event_id(record: &Obj, text: &[u8]) -> Option<String> {
+    owned(record.text("eventID")).or_else(|| {
+        let canonical = serde_json::from_slice::<Value>(text)
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        let hash = canonical.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         Some(format!("noid-{hash:016x}"))
     })
 }
 
-fn event_time(record: &Value) -> Result<Timestamp, RecordError> {
-    s(record, &["eventTime"])
+fn event_time(record: &Obj) -> Result<Timestamp, RecordError> {
+    record
+        .text("eventTime")
+        .as_deref()
         .and_then(Timestamp::parse)
         .ok_or(RecordError::NoTime)
 }
 
-fn exec_event(record: &Value, source: &str) -> Result<ExecEvent, RecordError> {
-    let req = record.get("requestParameters").unwrap_or(&Value::Null);
-    let resp = record.get("responseElements").unwrap_or(&Value::Null);
-    let cluster_arn = owned(s(resp, &["clusterArn"]))
-        .or_else(|| owned(s(req, &["cluster"]).filter(|c| c.starts_with("arn:"))));
-    let task_arn = owned(s(resp, &["taskArn"]))
-        .or_else(|| owned(s(req, &["task"]).filter(|t| t.starts_with("arn:"))));
+fn exec_event(record: &Obj, text: &[u8], source: &str) -> Result<ExecEvent, RecordError> {
+    let req = record.obj("requestParameters");
+    let resp = record.obj("responseElements");
+    let req_cluster = req.text("cluster");
+    let req_task = req.text("task");
+    let cluster_arn = owned(resp.text("clusterArn"))
+        .or_else(|| owned(req_cluster.as_deref().filter(|c| c.starts_with("arn:"))));
+    let task_arn = owned(resp.text("taskArn"))
+        .or_else(|| owned(req_task.as_deref().filter(|t| t.starts_with("arn:"))));
     let cluster = cluster_arn
         .as_deref()
         .map(cluster_name)
-        .or_else(|| s(req, &["cluster"]).map(cluster_name))
+        .or_else(|| req_cluster.as_deref().map(cluster_name))
         .or_else(|| task_arn.as_deref().and_then(cluster_of_task_arn))
         .map(str::to_owned)
         .or_else(|| Some("default".to_owned()));
     let task_id = task_arn
         .as_deref()
-        .or_else(|| s(req, &["task"]))
+        .or(req_task.as_deref())
         .map(|t| last_segment(t).to_owned());
-    let error_code = owned(s(record, &["errorCode"]));
+    let error_code = owned(record.text("errorCode"));
     let account = cluster_arn
         .as_deref()
         .or(task_arn.as_deref())
         .and_then(arn_account)
         .map(str::to_owned)
-        .or_else(|| owned(s(record, &["recipientAccountId"])))
-        .or_else(|| owned(s(record, &["userIdentity", "accountId"])));
-    let id = identity(record);
+        .or_else(|| owned(record.text("recipientAccountId")))
+        .or_else(|| owned(record.text_at(&["userIdentity", "accountId"])));
+    let id = identity_of(record);
+    let session = resp.obj("session");
     let mut e = ExecEvent {
-        event_id: event_id(record),
+        event_id: event_id(record, text),
         event_time: event_time(record)?,
         account,
-        region: owned(s(record, &["awsRegion"])),
+        region: owned(record.text("awsRegion")),
         role_name: id.role_name.clone(),
         sso_permission_set: id.sso_permission_set.clone(),
         source_identity: id.source_identity.clone(),
@@ -374,17 +304,17 @@ fn exec_event(record: &Value, source: &str) -> Result<ExecEvent, RecordError> {
         caller_account: id.caller_account.clone(),
         access_key_id: id.access_key_id.clone(),
         mfa: id.mfa,
-        source_ip: owned(s(record, &["sourceIPAddress"])),
-        user_agent: owned(s(record, &["userAgent"])),
+        source_ip: owned(record.text("sourceIPAddress")),
+        user_agent: owned(record.text("userAgent")),
         cluster,
         cluster_arn,
         task_id,
         task_arn,
-        container: owned(s(resp, &["containerName"])).or_else(|| owned(s(req, &["container"]))),
-        session_id: owned(s(resp, &["session", "sessionId"])),
-        command: owned(s(req, &["command"])),
-        interactive: boolish(req.get("interactive")),
-        dry_run: boolish(req.get("dryrun")),
+        container: owned(resp.text("containerName")).or_else(|| owned(req.text("container"))),
+        session_id: owned(session.text("sessionId")),
+        command: owned(req.text("command")),
+        interactive: req.flag("interactive"),
+        dry_run: req.flag("dryrun"),
         outcome: Some(
             if error_code.is_some() {
                 "failed"
@@ -394,9 +324,9 @@ fn exec_event(record: &Value, source: &str) -> Result<ExecEvent, RecordError> {
             .to_owned(),
         ),
         error_code,
-        error_message: owned(s(record, &["errorMessage"])),
-        token_unredacted: s(resp, &["session", "tokenValue"]).map(token_looks_real),
-        event_version: owned(s(record, &["eventVersion"])),
+        error_message: owned(record.text("errorMessage")),
+        token_unredacted: session.text("tokenValue").as_deref().map(token_looks_real),
+        event_version: owned(record.text("eventVersion")),
         source: Some(source.to_owned()),
         ..ExecEvent::default()
     };
@@ -426,27 +356,90 @@ fn shell_join(parts: &[Value]) -> String {
         .join(" ")
 }
 
-fn control_event(record: &Value, source: &str, kind: &str) -> Result<ControlEvent, RecordError> {
-    let req = record.get("requestParameters").unwrap_or(&Value::Null);
-    let resp = record.get("responseElements").unwrap_or(&Value::Null);
-    let event_name = s(record, &["eventName"]).unwrap_or("");
+/// A raw value as a `Value` tree (null when absent): for the rare exec-related rows whose
+/// detail is the whole request.
+fn tree(raw: Option<&serde_json::value::RawValue>) -> Value {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// What a generic change set, without its documents: the request's top-level numbers, booleans
+/// and short strings (a retention, a deletion window, a trail's bucket), as compact JSON.
+fn scalar_detail(req: &Obj) -> Option<String> {
+    let mut kept = serde_json::Map::new();
+    for (k, raw) in req.fields() {
+        if matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) || k == "Host" {
+            continue;
+        }
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::String(t)) if t.len() > 256 => {}
+            Ok(Value::Null) | Err(_) => {}
+            Ok(v) => {
+                kept.insert(k.to_string(), v);
+            }
+        }
+    }
+    (!kept.is_empty()).then(|| Value::Object(kept).to_string())
+}
+
+fn control_event(
+    record: &Obj,
+    req_obj: &Obj,
+    text: &[u8],
+    source: &str,
+    kind: &str,
+) -> Result<ControlEvent, RecordError> {
     let mut e = ControlEvent {
-        event_id: event_id(record),
+        event_id: event_id(record, text),
         event_time: event_time(record)?,
-        account: owned(s(record, &["recipientAccountId"]))
-            .or_else(|| owned(s(record, &["userIdentity", "accountId"]))),
-        region: owned(s(record, &["awsRegion"])),
-        event_source: owned(s(record, &["eventSource"])),
-        event_name: owned(Some(event_name)),
+        account: owned(record.text("recipientAccountId"))
+            .or_else(|| owned(record.text_at(&["userIdentity", "accountId"]))),
+        region: owned(record.text("awsRegion")),
+        event_source: owned(record.text("eventSource")),
+        event_name: owned(record.text("eventName")),
         kind: Some(kind.to_owned()),
-        source_ip: owned(s(record, &["sourceIPAddress"])),
-        user_agent: owned(s(record, &["userAgent"])),
-        error_code: owned(s(record, &["errorCode"])),
-        error_message: owned(s(record, &["errorMessage"])),
+        source_ip: owned(record.text("sourceIPAddress")),
+        error_code: owned(record.text("errorCode")),
         source: Some(source.to_owned()),
         ..ControlEvent::default()
     };
-    set_identity!(e, identity(record));
+    set_identity!(e, identity_of(record));
+    if kind == "tampering" {
+        // A lean row: which resource, not the request (which can be a 4 KiB policy).
+        let text = |k: &str| req_obj.text(k);
+        let group = text("logGroupName");
+        e.resource = owned(
+            group
+                .as_deref()
+                .map(|g| match text("logStreamName") {
+                    Some(st) => Cow::Owned(format!("{g}:{st}")),
+                    None => Cow::Borrowed(g),
+                })
+                .or_else(|| text("bucketName"))
+                .or_else(|| text("keyId"))
+                .or_else(|| text("name"))
+                .or_else(|| text("trailName")),
+        );
+        if e.event_source.as_deref() == Some("kms.amazonaws.com") {
+            e.kms_key = e.resource.clone();
+        }
+        // Lifecycle rules and event selectors decide whether logs expire or management
+        // events stop being recorded: those documents are kept, the others are not.
+        let name = e.event_name.as_deref().unwrap_or("");
+        e.detail = if name.starts_with("PutBucketLifecycle") || name == "PutEventSelectors" {
+            compact(&tree(record.raw("requestParameters")))
+        } else {
+            scalar_detail(req_obj)
+        };
+        return Ok(e);
+    }
+    // Exec-related rows are rare: they keep the whole request and read it as a tree.
+    e.user_agent = owned(record.text("userAgent"));
+    e.error_message = owned(record.text("errorMessage"));
+    let req = tree(record.raw("requestParameters"));
+    let resp = tree(record.raw("responseElements"));
+    let req = &req;
+    let resp = &resp;
     let mut detail = req.clone();
     match kind {
         "exec_enablement" => {
@@ -533,139 +526,37 @@ fn control_event(record: &Value, source: &str, kind: &str) -> Result<ControlEven
             e.ssm_target = owned(s(req, &["encryptionContext", "aws:ssm:TargetId"]));
             e.kms_key = owned(s(req, &["keyId"]));
         }
-        _ => {
-            e.resource = owned(
-                s(req, &["logGroupName"])
-                    .map(|g| match s(req, &["logStreamName"]) {
-                        Some(st) => format!("{g}:{st}"),
-                        None => g.to_owned(),
-                    })
-                    .as_deref()
-                    .or(s(req, &["bucketName"]))
-                    .or(s(req, &["keyId"]))
-                    .or(s(req, &["name"]))
-                    .or(s(req, &["trailName"])),
-            );
-            if event_source_is(record, "kms.amazonaws.com") {
-                e.kms_key = e.resource.clone();
-            }
-        }
+        _ => {}
     }
     if let Some((cluster, task)) = e.ssm_target.as_deref().and_then(parse_ecs_target) {
         e.cluster.get_or_insert(cluster);
         e.task_ids.get_or_insert(task);
     }
-    if !detail.is_null() {
-        let mut text = detail.to_string();
-        if text.len() > 4096 {
-            let mut cut = 4096;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
-        }
-        e.detail = Some(text);
-    }
+    e.detail = compact(&detail);
     Ok(e)
 }
 
-fn event_source_is(record: &Value, src: &str) -> bool {
-    s(record, &["eventSource"]) == Some(src)
+/// The request as compact JSON, cut at 4 KiB (marked `…`); `None` for no request.
+fn compact(detail: &Value) -> Option<String> {
+    if detail.is_null() {
+        return None;
+    }
+    let mut text = detail.to_string();
+    if text.len() > 4096 {
+        let mut cut = 4096;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    Some(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn assumed(role_path_arn: &str, sts_arn: &str, extra_ctx: Value) -> Value {
-        let mut ctx = json!({
-            "sessionIssuer": {"type": "Role", "arn": role_path_arn, "userName": last_segment(role_path_arn)},
-            "attributes": {"mfaAuthenticated": "true"}
-        });
-        if let (Some(c), Some(x)) = (ctx.as_object_mut(), extra_ctx.as_object()) {
-            c.extend(x.clone());
-        }
-        json!({"userIdentity": {"type": "AssumedRole", "arn": sts_arn, "accountId": "111122223333",
-               "principalId": "AROAX:sess", "sessionContext": ctx}})
-    }
-
-    #[test]
-    fn sso_role_takes_the_path_from_the_issuer_and_the_user_from_the_session_name() {
-        let r = assumed(
-            "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_BreakGlass_0123456789abcdef",
-            "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_BreakGlass_0123456789abcdef/alice@example.com",
-            json!({}),
-        );
-        let id = identity(&r);
-        assert_eq!(id.principal.as_deref(), Some("alice@example.com"));
-        assert_eq!(id.principal_source.as_deref(), Some("identity_center"));
-        assert_eq!(id.sso_permission_set.as_deref(), Some("BreakGlass"));
-        assert!(id
-            .role_arn
-            .unwrap()
-            .contains("/aws-reserved/sso.amazonaws.com/eu-west-1/"));
-        assert_eq!(id.mfa, Some(true));
-    }
-
-    #[test]
-    fn source_identity_wins_over_the_session_name() {
-        let r = assumed(
-            "arn:aws:iam::111122223333:role/ci/deployer",
-            "arn:aws:sts::111122223333:assumed-role/deployer/botocore-session-1",
-            json!({"sourceIdentity": "bob"}),
-        );
-        let id = identity(&r);
-        assert_eq!(
-            (id.principal.as_deref(), id.principal_source.as_deref()),
-            (Some("bob"), Some("source_identity"))
-        );
-        assert_eq!(
-            id.role_arn.as_deref(),
-            Some("arn:aws:iam::111122223333:role/ci/deployer")
-        );
-        assert_eq!(id.role_name.as_deref(), Some("deployer"));
-    }
-
-    #[test]
-    fn role_arn_is_rebuilt_when_the_issuer_is_missing() {
-        let r = json!({"userIdentity": {"type": "AssumedRole", "accountId": "111122223333",
-            "arn": "arn:aws:sts::111122223333:assumed-role/Admin/jdoe"}});
-        let id = identity(&r);
-        assert_eq!(id.principal.as_deref(), Some("jdoe"));
-        assert_eq!(
-            id.role_arn.as_deref(),
-            Some("arn:aws:iam::111122223333:role/Admin")
-        );
-        assert_eq!(id.mfa, None);
-    }
-
-    #[test]
-    fn other_identity_types() {
-        let iam = json!({"userIdentity": {"type": "IAMUser", "userName": "ops-bob", "arn": "arn:aws:iam::1:user/ops-bob"}});
-        assert_eq!(identity(&iam).principal.as_deref(), Some("ops-bob"));
-        let root = json!({"userIdentity": {"type": "Root", "arn": "arn:aws:iam::1:root"}});
-        assert_eq!(identity(&root).principal.as_deref(), Some("root"));
-        let fed = json!({"userIdentity": {"type": "FederatedUser", "arn": "arn:aws:sts::1:federated-user/carol",
-            "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::1:user/broker"}}}});
-        let id = identity(&fed);
-        assert_eq!(
-            (id.principal.as_deref(), id.role_arn.as_deref()),
-            (Some("carol"), Some("arn:aws:iam::1:user/broker"))
-        );
-        let svc = json!({"userIdentity": {"type": "AWSService", "invokedBy": "ecs.amazonaws.com"}});
-        assert_eq!(
-            identity(&svc).principal.as_deref(),
-            Some("ecs.amazonaws.com")
-        );
-        let icu = json!({"userIdentity": {"type": "IdentityCenterUser", "onBehalfOf": {"userId": "9067-abcd"}}});
-        assert_eq!(identity(&icu).principal.as_deref(), Some("9067-abcd"));
-        assert_eq!(
-            identity(&json!({})).principal_source.as_deref(),
-            Some("unknown")
-        );
-    }
 
     #[test]
     fn ecs_targets_split_with_underscores_in_cluster_names() {
@@ -769,6 +660,73 @@ mod tests {
         assert!(token_looks_real(
             "AAEAAcVb7ww10N9aNUI5Cl7KxyzEXAMPLEEXAMPLEEXAMPLEEXAMPLE0123456789"
         ));
+    }
+
+    #[test]
+    fn generic_changes_keep_a_lean_row() {
+        let mut r = rec(
+            "PutBucketPolicy",
+            "s3.amazonaws.com",
+            json!({"bucketName": "exec-logs", "bucketPolicy": {"Statement": [{"Effect": "Deny", "Action": "s3:PutObject"}]}}),
+        );
+        r["userAgent"] = json!("aws-cli/2.17");
+        r["errorCode"] = json!("AccessDenied");
+        r["errorMessage"] = json!("User: x is not authorized");
+        let Some(Classified::Control(e)) = classify(&r, "f").unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.kind.as_deref(), Some("tampering"));
+        assert_eq!(e.resource.as_deref(), Some("exec-logs"));
+        assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(e.detail.as_deref(), Some(r#"{"bucketName":"exec-logs"}"#));
+        // A lifecycle keeps its rules (whether logs expire is in them).
+        let lifecycle = rec(
+            "PutBucketLifecycle",
+            "s3.amazonaws.com",
+            json!({"bucketName": "exec-logs", "LifecycleConfiguration": {"Rule": {"Expiration": {"Days": 1}}}}),
+        );
+        let Some(Classified::Control(l)) = classify(&lifecycle, "f").unwrap() else {
+            panic!()
+        };
+        assert!(l.detail.unwrap().contains(r#""Expiration":{"Days":1}"#));
+        assert_eq!((e.user_agent, e.error_message), (None, None));
+        let stream = rec(
+            "DeleteLogStream",
+            "logs.amazonaws.com",
+            json!({"logGroupName": "/ecs/exec", "logStreamName": "s1"}),
+        );
+        let Some(Classified::Control(e)) = classify(&stream, "f").unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.resource.as_deref(), Some("/ecs/exec:s1"));
+        let key = rec(
+            "ScheduleKeyDeletion",
+            "kms.amazonaws.com",
+            json!({"keyId": "arn:aws:kms:us-east-1:1:key/k", "pendingWindowInDays": 7}),
+        );
+        let Some(Classified::Control(e)) = classify(&key, "f").unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.kms_key, e.resource);
+        assert!(e.kms_key.is_some());
+        assert_eq!(
+            e.detail.as_deref(),
+            Some(r#"{"keyId":"arn:aws:kms:us-east-1:1:key/k","pendingWindowInDays":7}"#)
+        );
+    }
+
+    #[test]
+    fn repeated_and_mistyped_fields_read_as_a_value_tree_would() {
+        // The last of repeated keys wins; a field of the wrong type reads as absent.
+        let text = r#"{"eventTime":"2024-05-14T09:12:31Z","eventSource":"ecs.amazonaws.com","eventName":"Describe","eventName":"ExecuteCommand","awsRegion":7,"requestParameters":{"cluster":["x"],"task":"t\u0031","interactive":"TRUE"},"eventID":"d"}"#;
+        let obj = Obj::parse_str(text).unwrap();
+        let Some(Classified::Exec(e)) = classify_record(&obj, text.as_bytes(), "f").unwrap() else {
+            panic!()
+        };
+        assert_eq!(e.region, None);
+        assert_eq!(e.cluster.as_deref(), Some("default"));
+        assert_eq!(e.task_id.as_deref(), Some("t1"));
+        assert_eq!(e.interactive, Some(true));
     }
 
     #[test]

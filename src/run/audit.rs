@@ -19,7 +19,8 @@ use crate::store::Store;
 pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
     let detector = super::findings::load_detector(&a.detect)?;
-    let scan = ingest::scan_paths_with(&a.paths, false);
+    let opts = config::scan_options(&a.read)?;
+    let scan = ingest::scan_paths_with_options(&a.paths, false, &opts);
     let problems = had_problems(&scan);
     let summary = summary_json(&scan, None);
     if a.format != AuditFormat::Json {
@@ -94,12 +95,13 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
+    let opts = config::scan_options(&a.read)?;
     let root = config::store_path(a.store.store);
     let mut store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;
     let mut stored = StoredCounts::default();
     let mut writer = store.writer();
-    let scan = ingest::scan_stream(&a.paths, true, |batch| {
+    let scan = ingest::scan_stream_with(&a.paths, true, &opts, |batch| {
         stored.exec += writer
             .append(batch.exec)
             .context("writing exec events to the store")?;

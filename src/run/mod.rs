@@ -138,8 +138,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Generate(g) => {
-            let written = crate::sample::generate(&g.out, g.records, g.seed, g.transcripts)
-                .with_context(|| format!("writing {}", g.out.display()))?;
+            let written = crate::sample::generate_profile(
+                &g.out,
+                g.records,
+                g.seed,
+                g.transcripts,
+                g.profile,
+            )
+            .with_context(|| format!("writing {}", g.out.display()))?;
             eprintln!(
                 "wrote {} files ({} records) under {}",
                 written.files,

@@ -89,6 +89,10 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         .skipped()
         .map(|f| json!({"path": f.path.display().to_string(), "reason": f.error}))
         .collect();
+    let passed_over: Vec<Value> = scan
+        .passed_over()
+        .map(|f| json!({"path": f.path.display().to_string(), "reason": f.passed_over}))
+        .collect();
     let damaged: Vec<Value> = scan
         .files
         .iter()
@@ -114,6 +118,7 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         "conflicting_transcripts": scan.conflicting_transcripts,
         "commands": scan.command_count,
         "files_skipped": skipped,
+        "files_passed_over": passed_over,
         "files_with_problems": damaged,
         "bad_records": scan.files.iter().map(|f| f.bad_records.len()).sum::<usize>(),
     });
@@ -224,6 +229,22 @@ pub fn print_summary(
                 "  {}: {}",
                 shown(&f.path),
                 visible(f.error.as_deref().unwrap_or(""))
+            )?;
+        }
+    }
+    let passed_over: Vec<_> = scan.passed_over().collect();
+    if !passed_over.is_empty() {
+        writeln!(
+            out,
+            "passed over {} files that are not logs:",
+            passed_over.len()
+        )?;
+        for f in passed_over.iter().take(if quiet { 0 } else { usize::MAX }) {
+            writeln!(
+                out,
+                "  {}: {}",
+                shown(&f.path),
+                visible(f.passed_over.as_deref().unwrap_or(""))
             )?;
         }
     }

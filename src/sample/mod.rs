@@ -3,9 +3,14 @@
 //! (break-glass, developer, long-term-key and CI principals; failed attempts; a sleep-loop debug
 //! task; exec switched on for a service; exec logging switched off; an SSM bypass; log tampering).
 //!
-//! `sample-data/` is its output at the default size; benchmarks call it with millions of
-//! background records. Files are generated in parallel, each from its own seeded RNG, so the
-//! output is the same whatever the thread count.
+//! `sample-data/` is its output at the default size. The [`Profile::Realistic`] profile
+//! ([`realistic`]) lays the same scenario over an organisation's everyday background at the rates
+//! and record sizes of a real trail: the benchmark corpus. Files are generated in parallel, each
+//! from its own seeded RNG, so the output is the same whatever the thread count.
+
+mod actors;
+mod calls;
+mod realistic;
 
 use std::fs;
 use std::io::{self, Write};
@@ -16,6 +21,31 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::model::Timestamp;
+
+/// Which background to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Profile {
+    /// The sample week: a light background of ~3,000-record files (what `sample-data/` holds).
+    #[default]
+    Simple,
+    /// An organisation's everyday trail: many accounts, ~355-record files, ~1.5 KB records,
+    /// 1.4% generic changes to buckets, log groups, keys and trails (the benchmark corpus).
+    Realistic,
+}
+
+/// Writes a corpus of the given profile (see [`generate`] for the layout).
+pub fn generate_profile(
+    out: &Path,
+    background_records: u64,
+    seed: u64,
+    transcripts: bool,
+    profile: Profile,
+) -> io::Result<Written> {
+    match profile {
+        Profile::Simple => generate(out, background_records, seed, transcripts),
+        Profile::Realistic => realistic::generate(out, background_records, seed, transcripts),
+    }
+}
 
 /// What [`generate`] wrote.
 #[derive(Debug, Default, Clone, Copy)]

@@ -1,0 +1,224 @@
+//! How the binary treats the files it is given (issues 9 and 12): gzip bombs, cut gzip files,
+//! paths that are not files, folders that also hold notes, and out-of-range times. Each case is
+//! built in a temporary folder and run through the real binary.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_execaudit"))
+        .args(args)
+        .env_remove("EXECAUDIT_STORE")
+        .output()
+        .expect("binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn exec_record(n: u32) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"bob"}},"eventTime":"2024-05-14T09:12:{:02}Z","eventSource":"ecs.amazonaws.com","eventName":"ExecuteCommand","awsRegion":"us-east-1","requestParameters":{{"cluster":"c","task":"t","command":"/bin/sh","interactive":true}},"responseElements":{{"session":{{"sessionId":"ecs-execute-command-sess{n:05}"}}}},"eventID":"id-{n}"}}"#,
+        n % 60
+    )
+}
+
+fn trail(records: impl Iterator<Item = String>) -> Vec<u8> {
+    format!(
+        "{{\"Records\":[{}]}}",
+        records.collect::<Vec<_>>().join(",")
+    )
+    .into_bytes()
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn sessions(store: &Path) -> Vec<String> {
+    let o = run(&[
+        "sessions",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut ids: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["session_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Runs the binary under an address-space limit when `prlimit` (util-linux) is there: a file
+/// inflated whole instead of capped would abort the process.
+fn run_limited(args: &[&str], bytes: u64) -> Output {
+    let limited = Command::new("prlimit")
+        .arg(format!("--as={bytes}"))
+        .arg(env!("CARGO_BIN_EXE_execaudit"))
+        .args(args)
+        .env_remove("EXECAUDIT_STORE")
+        .output();
+    match limited {
+        Ok(o) if o.status.code().is_some() => o,
+        _ => run(args),
+    }
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_by_name_and_the_good_files_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(
+        logs.join("a-good.json.gz"),
+        gz(&trail((0..3).map(exec_record))),
+    )
+    .unwrap();
+    // 96 MiB of zeros in a 96 KB file whose trailer is honest: over the cap, so it is looked
+    // at first, and its first bytes are no log.
+    std::fs::write(logs.join("b-bomb.json.gz"), gz(&vec![0u8; 96 << 20])).unwrap();
+    // JSON that goes on and on: it passes the first look and stops at the cap.
+    let mut endless = b"{\"Records\":[".to_vec();
+    endless.resize(48 << 20, b' ');
+    std::fs::write(logs.join("c-endless.json.gz"), gz(&endless)).unwrap();
+    std::fs::write(
+        logs.join("d-good.json.gz"),
+        gz(&trail((3..5).map(exec_record))),
+    )
+    .unwrap();
+    // 1 GiB in 64 members of 16 MiB: each trailer is believable, the whole is not allowed.
+    let member = gz(&vec![b' '; 16 << 20]);
+    std::fs::write(logs.join("e-members.json.gz"), member.repeat(64)).unwrap();
+    let store = dir.path().join("store");
+    let o = run_limited(
+        &[
+            "ingest",
+            logs.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--max-file-bytes",
+            "32M",
+        ],
+        600 << 20,
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("b-bomb.json.gz") && l.contains("not JSON")),
+        "{out}"
+    );
+    for name in ["c-endless.json.gz", "e-members.json.gz"] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(name) && l.contains("more than 32 MiB (--max-file-bytes)")),
+            "{name}: {out}"
+        );
+    }
+    assert!(out.contains("skipped 3 files"), "{out}");
+    assert_eq!(sessions(&store).len(), 5, "{out}");
+}
+
+#[test]
+fn a_cut_gzip_file_keeps_the_complete_records_before_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = gz(&trail((0..400).map(exec_record)));
+    let cut = dir.path().join("cut.json.gz");
+    std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+    let store = dir.path().join("store");
+    let o = run(&[
+        "ingest",
+        cut.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+    ]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("gzip data ends early"), "{out}");
+    assert!(out.contains("truncated JSON"), "{out}");
+    let kept = sessions(&store);
+    assert!(
+        kept.len() > 100 && kept.len() < 400,
+        "{} kept\n{out}",
+        kept.len()
+    );
+    // What was kept is the start of the file, in order, and nothing invented.
+    let expected: Vec<String> = (0..kept.len() as u32)
+        .map(|n| format!("ecs-execute-command-sess{n:05}"))
+        .collect();
+    assert_eq!(kept, expected);
+}
+
+#[test]
+fn paths_that_cannot_be_read_exit_2_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["audit", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("character device"), "{}", text(&o));
+    let missing = dir.path().join("no-such-folder");
+    let o = run(&["audit", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("No such file"), "{}", text(&o));
+    let fifo = dir.path().join("pipe");
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let o = run(&["audit", fifo.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(text(&o).contains("a FIFO"), "{}", text(&o));
+    }
+}
+
+#[test]
+fn notes_beside_logs_are_passed_over_but_a_corrupt_log_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("export");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("trail.json"), trail((0..2).map(exec_record))).unwrap();
+    std::fs::write(logs.join("README.md"), "# Export of the 14th\n").unwrap();
+    std::fs::write(logs.join("notes.txt"), "ask ops about bob\n").unwrap();
+    std::fs::write(logs.join(".DS_Store"), b"\0\0\0\x01Bud1\0").unwrap();
+    let o = run(&["audit", logs.to_str().unwrap(), "--format", "json"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let passed = v["summary"]["files_passed_over"].as_array().unwrap();
+    assert_eq!(passed.len(), 3, "{out}");
+    assert_eq!(v["sessions"].as_array().unwrap().len(), 2);
+    let o = run(&["audit", logs.to_str().unwrap()]);
+    assert!(
+        text(&o).contains("passed over 3 files that are not logs"),
+        "{}",
+        text(&o)
+    );
+    // A log that is broken is still an error, whatever sits beside it.
+    std::fs::write(logs.join("broken.json"), "{\"Records\":[{\"eventVer").unwrap();
+    let o = run(&["audit", logs.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A note named on the command line is read as asked, and is no log.
+    let o = run(&["audit", logs.join("notes.txt").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn a_time_too_far_back_is_refused() {
+    let o = run(&["audit", "/nonexistent", "--since", "99999999d"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--since"), "{}", text(&o));
+    assert!(text(&o).contains("outside"), "{}", text(&o));
+}
