@@ -236,7 +236,9 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
         confidence,
         abandoned,
     } = input;
-    let continues = st.last_was_input
+    // A line typed ahead that a continuation prompt read continues the command as is.
+    let continues = (row.continues && row.typed_ahead && !out.commands.is_empty())
+        || st.last_was_input
         && is_continuation_prompt(&prompt)
         && out
             .commands
@@ -256,7 +258,8 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
         st.last_was_input = !abandoned;
         return;
     }
-    let program_input = !st.is_shell_prompt(&prompt);
+    // A line typed ahead was read by the prompt that followed it (the shell's).
+    let program_input = !row.typed_ahead && !st.is_shell_prompt(&prompt);
     if row.alt_screen && program_input {
         return; // a program's own screen (vi switching bracketed paste), not a shell's line
     }
@@ -483,9 +486,16 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
         .unwrap_or(events.len());
     // A shell without line editor before any mark: the marks are a program's (sqlite3) or a
     // nested shell's, and the outer shell's prompts may return after them, in output blocks.
-    let unmarked_shell = unmarked::has_shell_prompt(&events[..first_marked], &text);
-    let upto = if unmarked_shell && first_marked < events.len() {
+    let unmarked_shell = if first_marked == events.len() {
+        true
+    } else if unmarked::starts_with_prompt(&events[..first_marked], &text) {
+        // A prompt first, then marks: is that prompt's shell the session's?
         events = expand_output(events, &text);
+        unmarked::has_shell_prompt(&events, &text)
+    } else {
+        false
+    };
+    let upto = if unmarked_shell {
         events.len()
     } else {
         first_marked
@@ -493,7 +503,7 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
     unmarked::infer_input_rows(&mut events, &text, upto);
     let shell = match drawn.editor {
         _ if drawn.fish => "fish",
-        _ if unmarked_shell => "sh",
+        _ if unmarked_shell && first_marked < events.len() => "sh",
         Editor::Readline => "bash",
         Editor::Zle => "zsh",
         Editor::Busybox => "ash",

@@ -64,6 +64,21 @@ fn echo_like(command: &str) -> bool {
     matches!(first_word(command), Some("echo" | "printf"))
 }
 
+/// Whether the first row with text among `events` starts with a shell-shaped prompt.
+pub fn starts_with_prompt(events: &[Event], text: &str) -> bool {
+    let first = events.iter().find_map(|e| match e {
+        Event::Row(r) if !r.input && !text[r.start..r.end].trim().is_empty() => {
+            Some(&text[r.start..r.end])
+        }
+        _ => None,
+    });
+    first.is_some_and(|line| {
+        terminator_prefixes(line)
+            .first()
+            .is_some_and(|&end| end <= 96 && shell_prompt_shaped(&line[..end]))
+    })
+}
+
 /// Whether rows among `events` show a shell prompt, repeated (a shell without line editor).
 pub fn has_shell_prompt(events: &[Event], text: &str) -> bool {
     let rows: Vec<(usize, &str)> = events
@@ -75,6 +90,70 @@ pub fn has_shell_prompt(events: &[Event], text: &str) -> bool {
         })
         .collect();
     shell_skeleton(&rows).is_some()
+}
+
+/// A row since the last command that may be a line typed ahead.
+#[derive(Clone)]
+struct Pending {
+    event: usize,
+    text: String,
+    /// Right after the command row, or after another such row (a pasted block).
+    contiguous: bool,
+}
+
+/// What inference carries from row to row.
+struct Infer {
+    /// Skeleton of the shell's prompt.
+    shell: String,
+    /// First words of commands so far: a command used once reads like a command afterwards.
+    known: Vec<String>,
+    /// The command being read, with its continuation lines.
+    current: Option<String>,
+    pending: Vec<Pending>,
+    /// The last prompt exactly as drawn.
+    exact_prompt: String,
+}
+
+impl Infer {
+    /// A prompt at the start of `s`: (its end in bytes, a continuation prompt).
+    fn leading_prompt(&self, s: &str) -> Option<(usize, bool)> {
+        if self.current.as_deref().is_some_and(incomplete) {
+            if let Some(end) = terminator_prefixes(s)
+                .into_iter()
+                .next()
+                .filter(|&end| is_continuation_prompt(&s[..end]))
+            {
+                return Some((end, true));
+            }
+        }
+        prompt_end(s, &self.shell).map(|end| (end, false))
+    }
+
+    fn command(&mut self, text: &str) {
+        if let Some(w) = first_word(text) {
+            self.known.push(w.to_owned());
+        }
+        self.current = Some(text.to_owned());
+    }
+
+    /// A prompt read pending line `p` (typed ahead): a new command, or a continuation line.
+    fn consume(&mut self, events: &mut [Event], p: Pending, continuation: bool) {
+        if let Event::Row(r) = &mut events[p.event] {
+            r.input = true;
+            r.inferred = true;
+            r.typed_ahead = true;
+            r.continues = continuation;
+            r.input_col = Some(0);
+        }
+        if continuation {
+            if let Some(c) = self.current.as_mut() {
+                c.push('\n');
+                c.push_str(&p.text);
+            }
+        } else {
+            self.command(&p.text);
+        }
+    }
 }
 
 /// Marks the input rows among `events[..upto]` (all of them without marks; the rows before the
@@ -91,106 +170,118 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
     let Some(shell) = shell_skeleton(&rows) else {
         return;
     };
-    // First words of commands so far: a command used once reads like a command afterwards.
-    let mut known: Vec<String> = Vec::new();
-    let mut last_command: Option<String> = None;
-    // Rows since the last command that may be lines typed ahead: (event index, text, right
-    // after the command or another such line).
-    let mut pending: Vec<(usize, String, bool)> = Vec::new();
-    let mut exact_prompt = String::new();
+    let mut st = Infer {
+        shell,
+        known: Vec::new(),
+        current: None,
+        pending: Vec::new(),
+        exact_prompt: String::new(),
+    };
     for (k, &(i, line)) in rows.iter().enumerate() {
-        let next_is_prompt = rows
-            .get(k + 1)
-            .is_some_and(|(_, l)| prompt_end(l, &shell).is_some());
         // Printed by the previous command (`printf '# not a prompt\n'`).
-        if last_command.as_deref().is_some_and(|c| {
+        if st.current.as_deref().is_some_and(|c| {
             echo_like(c) && line.trim().len() >= 2 && c.contains(line.trim())
         }) {
-            pending.push((i, line.trim().to_owned(), false));
+            st.pending.push(Pending {
+                event: i,
+                text: line.trim().to_owned(),
+                contiguous: false,
+            });
             continue;
         }
-        // A continuation line of a command that needs more (`> ` after `for`, a here-document).
-        if let Some(end) = last_command
-            .as_deref()
-            .filter(|c| incomplete(c))
-            .and_then(|_| terminator_prefixes(line).into_iter().next())
-            .filter(|&end| is_continuation_prompt(&line[..end]))
-        {
-            set_input(events, i, 0, end, line);
-            if let Some(c) = last_command.as_mut() {
-                c.push('\n');
-                c.push_str(line[end..].trim_end());
+        let Some(mut prompt) = st.leading_prompt(line) else {
+            let next_is_prompt = rows
+                .get(k + 1)
+                .is_some_and(|(_, l)| prompt_end(l, &st.shell).is_some());
+            if !mid_row_prompt(&mut st, events, i, line, next_is_prompt) {
+                let contiguous = match st.pending.last() {
+                    Some(p) => p.contiguous,
+                    None => st.current.is_some(),
+                };
+                st.pending.push(Pending {
+                    event: i,
+                    text: line.trim().to_owned(),
+                    contiguous: contiguous && !line.trim().is_empty(),
+                });
             }
-            pending.clear();
-            continue;
-        }
-        let Some(end) = prompt_end(line, &shell) else {
-            // Mid-row prompt: output that did not end its line, then the prompt.
-            if let Some(at) = (!exact_prompt.is_empty())
-                .then(|| line.find(exact_prompt.as_str()))
-                .flatten()
-                .filter(|&at| at > 0)
-            {
-                let before = line[..at].trim();
-                let printed = last_command
-                    .as_deref()
-                    .is_some_and(|c| echo_like(c) && c.contains(before));
-                // Binary output seldom ends with a newline.
-                let binary = before.chars().any(|c| c == '\u{fffd}' || c.is_control());
-                let cmd = line[at + exact_prompt.len()..].trim();
-                if printed || next_is_prompt || (binary && command_like(cmd, &known)) {
-                    set_input(events, i, at, at + exact_prompt.len(), line);
-                    if let Some(w) = first_word(cmd) {
-                        known.push(w.to_owned());
-                    }
-                    last_command = Some(cmd.to_owned());
-                    pending.clear();
-                    continue;
-                }
-            }
-            let contiguous = pending.last().is_none_or(|p| p.2) && !pending.is_empty()
-                || pending.is_empty() && last_command.is_some();
-            pending.push((i, line.trim().to_owned(), contiguous && !line.trim().is_empty()));
             continue;
         };
-        let prompt = &line[..end];
-        let content = line[end..].trim();
-        // A line typed ahead that this prompt read.
-        let ahead = pending.iter().position(|(_, e, contiguous)| {
-            command_like(e, &known)
-                && ((echo_like(e) && !content.is_empty() && e.contains(content))
-                    || prompt_end(content, &shell).is_some()
-                    || (*contiguous && !content.is_empty() && !command_like(content, &known)))
-        });
-        if let Some(p) = ahead {
-            let (ei, e, _) = pending[p].clone();
-            set_typed_ahead(events, ei);
-            if let Some(w) = first_word(&e) {
-                known.push(w.to_owned());
-            }
-            last_command = Some(e);
-            pending.drain(..=p);
-            // The rest of the row: this prompt's output, or a second prompt and a command.
-            if let Some(end2) = prompt_end(content, &shell) {
-                let off = line.len() - content.len();
-                set_input(events, i, off, off + end2, line);
-                let cmd = content[end2..].trim();
-                if let Some(w) = first_word(cmd) {
-                    known.push(w.to_owned());
+        // Each prompt on the row is one line the shell read: all but the last read lines
+        // typed ahead (a pasted block shows `> > > # `).
+        let mut pos = 0;
+        loop {
+            let (end, continuation) = (pos + prompt.0, prompt.1);
+            if let Some(next) = st.leading_prompt(&line[end..]) {
+                if !st.pending.is_empty() {
+                    let p = st.pending.remove(0);
+                    st.consume(events, p, continuation);
                 }
-                last_command = Some(cmd.to_owned());
-                pending.clear();
+                pos = end;
+                prompt = next;
+                continue;
             }
-            continue;
+            let content = line[end..].trim();
+            if continuation {
+                if content.is_empty() && !st.pending.is_empty() {
+                    let p = st.pending.remove(0);
+                    st.consume(events, p, true);
+                } else {
+                    set_input(events, i, pos, end, line);
+                    if let Some(c) = st.current.as_mut() {
+                        c.push('\n');
+                        c.push_str(content);
+                    }
+                    st.pending.clear();
+                }
+                break;
+            }
+            // A line typed ahead that this prompt read: its output follows the prompt.
+            let known = &st.known;
+            let ahead = st.pending.iter().position(|p| {
+                command_like(&p.text, known)
+                    && ((echo_like(&p.text) && !content.is_empty() && p.text.contains(content))
+                        || (p.contiguous && !content.is_empty() && !command_like(content, known)))
+            });
+            if let Some(at) = ahead {
+                let p = st.pending[at].clone();
+                st.pending.drain(..=at);
+                st.consume(events, p, false);
+                break;
+            }
+            st.exact_prompt = line[pos..end].to_owned();
+            set_input(events, i, pos, end, line);
+            st.command(content);
+            st.pending.clear();
+            break;
         }
-        exact_prompt = prompt.to_owned();
-        set_input(events, i, 0, end, line);
-        if let Some(w) = first_word(content) {
-            known.push(w.to_owned());
-        }
-        last_command = Some(content.to_owned());
-        pending.clear();
     }
+}
+
+/// A prompt in the middle of a row: output that did not end its line, then the prompt; taken
+/// when an `echo`/`printf` printed what precedes it, when the next row starts with a prompt
+/// (the command printed nothing), or after binary output.
+fn mid_row_prompt(st: &mut Infer, events: &mut [Event], i: usize, line: &str, next_is_prompt: bool) -> bool {
+    if st.exact_prompt.is_empty() {
+        return false;
+    }
+    let Some(at) = line.find(st.exact_prompt.as_str()).filter(|&at| at > 0) else {
+        return false;
+    };
+    let before = line[..at].trim();
+    let printed = st
+        .current
+        .as_deref()
+        .is_some_and(|c| echo_like(c) && c.contains(before));
+    let binary = before.chars().any(|c| c == '\u{fffd}' || c.is_control());
+    let end = at + st.exact_prompt.len();
+    let cmd = line[end..].trim();
+    if !(printed || next_is_prompt || (binary && command_like(cmd, &st.known))) {
+        return false;
+    }
+    set_input(events, i, at, end, line);
+    st.command(cmd);
+    st.pending.clear();
+    true
 }
 
 /// Marks event `i` as input whose prompt is `line[from..to]` (bytes): what precedes it on the
@@ -201,17 +292,6 @@ fn set_input(events: &mut [Event], i: usize, from: usize, to: usize, line: &str)
         r.inferred = true;
         r.start += from;
         r.input_col = Some(line[from..to].chars().count());
-    }
-}
-
-/// Marks event `i`, a line echoed by the terminal while a command ran, as the command a later
-/// prompt read.
-fn set_typed_ahead(events: &mut [Event], i: usize) {
-    if let Event::Row(r) = &mut events[i] {
-        r.input = true;
-        r.inferred = true;
-        r.typed_ahead = true;
-        r.input_col = Some(0);
     }
 }
 
