@@ -409,6 +409,36 @@ fn add_region(
     }
 }
 
+/// Continuation lines read without the editor (busybox reads a here-document's lines plainly,
+/// after `> `): at the start of the output that follows a command that needs more, each line
+/// at a continuation prompt joins it. Returns where the output proper starts.
+fn continuation_lines(out: &mut Reconstruction, st: &State, text: &str, start: usize, end: usize) -> usize {
+    let mut at = start;
+    let Some(cmd) = out.commands.last_mut().filter(|c| {
+        st.last_was_input && !c.abandoned && !c.program_input && incomplete(&c.text)
+    }) else {
+        return start;
+    };
+    while at < end && incomplete(&cmd.text) {
+        let line_end = text[at..end].find('\n').map_or(end, |k| at + k);
+        let line = &text[at..line_end];
+        let Some(&p) = terminator_prefixes(line).first() else {
+            break;
+        };
+        if !is_continuation_prompt(&line[..p]) {
+            break;
+        }
+        cmd.text.push('\n');
+        cmd.text.push_str(line[p..].trim_end());
+        cmd.multi_line = true;
+        at = (line_end + 1).min(end);
+        if line_end == end {
+            at = end;
+        }
+    }
+    at
+}
+
 /// Why input after command `since` (which switched to the alternate screen) could not be
 /// read, when it could not: a multiplexer whose screen showed no editor marks, a shell
 /// without marks left on the alternate screen (its prompt is on the last row drawn), or a
@@ -549,8 +579,12 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
                 output(&mut out, &text, row.start, row.end, 1, true);
             }
             &Event::Output { start, end, lines } => {
+                let start = continuation_lines(&mut out, &st, &text, start, end);
                 st.last_was_input = false;
-                output(&mut out, &text, start, end, lines, true);
+                if start < end {
+                    let lines = lines.min(text[start..end].matches('\n').count() as u64 + 1);
+                    output(&mut out, &text, start, end, lines, true);
+                }
             }
             Event::FullScreen => {
                 st.last_was_input = false;

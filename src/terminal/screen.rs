@@ -139,7 +139,8 @@ struct Model {
     /// end right before the line feed (a redraw before a completion listing, not an Enter).
     busybox_prompt: String,
     erased_before_lf: Option<usize>,
-    listing: bool,
+    /// The input row a bell or erase before its line feed made uncertain (see the line feed).
+    maybe_listing: Option<usize>,
     /// How the line editor drawing the current input marks it (the session's editor, or a
     /// program's own: sqlite3's readline in a zsh session).
     style: Editor,
@@ -221,12 +222,21 @@ impl Model {
         self.live().iter().all(|r| r.iter().all(|c| *c == ' '))
     }
 
+    /// The width at which the terminal's own wrap is followed: in input, where the editors
+    /// rely on it when they redraw (busybox writes its own newlines); output lines are kept
+    /// whole. A stale width (the terminal was resized) is corrected by the editors' own wrap
+    /// marks (`resolve_soft_wrap`), a cursor move past it, or a redraw from a row the model
+    /// does not have (`rewrap`).
+    #[inline]
+    fn auto_wrap(&self) -> Option<usize> {
+        self.width
+            .filter(|_| self.in_input && self.style != Editor::Busybox)
+    }
+
     fn put(&mut self, ch: char) {
         // The common case: appending at the end of the row. Only input wraps at the learned
         // width (the line editor moves across its rows); output lines are kept whole.
-        if (self.width.is_none() || !self.in_input || self.style == Editor::Busybox)
-            && !self.insert_mode
-        {
+        if self.auto_wrap().is_none() && !self.insert_mode {
             if self.r >= self.used {
                 self.row();
             }
@@ -239,12 +249,7 @@ impl Model {
                 return;
             }
         }
-        // Only editors that rely on the terminal's own wrapping (readline, ZLE) need it here;
-        // busybox writes its wraps as newlines.
-        if let Some(w) = self
-            .width
-            .filter(|_| self.in_input && self.style != Editor::Busybox)
-        {
+        if let Some(w) = self.auto_wrap() {
             if self.c >= w {
                 self.r = (self.r + 1).min(MAX_ROWS);
                 self.c = 0;
@@ -335,7 +340,6 @@ impl Model {
         self.edited = false;
         self.pasted = false;
         self.interrupted = false;
-        self.listing = false;
         self.erased_before_lf = None;
         self.lost_wrap = None;
     }
@@ -566,6 +570,11 @@ impl Model {
             return false;
         }
         let input_col = Some(prompt.chars().count());
+        if let Some(Event::Row(r)) = self.maybe_listing.take().and_then(|i| self.events.get_mut(i)) {
+            // The line was drawn again: the earlier one was not accepted (a completion
+            // listing followed it).
+            r.input = false;
+        }
         self.events.push(Event::Row(Row {
             start,
             end: self.text.len(),
@@ -604,6 +613,7 @@ impl Model {
             self.editor = editor;
         }
         self.style = editor;
+        self.maybe_listing = None;
         if self.in_input && self.row_input && editor == Editor::Readline {
             self.end_input(); // the previous line was never accepted (a program's own editor)
         }
@@ -633,25 +643,41 @@ impl Model {
 
     /// A CR followed by printing, after a blank at the right margin: bash wrapping a long line.
     fn resolve_soft_wrap(&mut self, next: char) {
-        if let Some(blank_at) = self.cr_after_blank.take() {
-            // At a new margin (width unknown, or changed by a resize) it may also be a redraw
-            // from the line start, which starts with the row's first character again.
-            let redraw = self.width != Some(blank_at)
-                && self.live().get(self.r).and_then(|r| r.first()) == Some(&next);
-            if redraw || blank_at < 20 {
-                return;
-            }
-            let r = self.r;
-            if r < self.used {
-                self.rows[r].truncate(blank_at);
-            }
-            // Learned, or learned again after the terminal was resized.
-            self.width = Some(blank_at);
-            self.r = (self.r + 1).min(MAX_ROWS);
-            self.c = 0;
-            self.row();
-            self.soft[self.r] = true;
+        let Some(blank_at) = self.cr_after_blank.take() else {
+            return;
+        };
+        let r = self.r;
+        if r >= self.used {
+            return;
         }
+        // Rows above in the same line that the model wrapped itself, at a width that is no
+        // longer the terminal's (it was resized wider): the margin is further right.
+        let mut first = r;
+        while first > 0 && self.soft[first] {
+            first -= 1;
+        }
+        let at = self.rows[first..r].iter().map(Vec::len).sum::<usize>() + blank_at;
+        // At a new margin (width unknown, or changed by a resize) it may also be a redraw from
+        // the line start, which starts with the row's first character again.
+        let redraw = self.width != Some(at) && self.rows[r].first() == Some(&next);
+        if redraw || at < 20 {
+            return;
+        }
+        if first < r {
+            let mut line: Vec<char> = self.rows[first..=r].concat();
+            line.truncate(at);
+            self.rows[first] = line;
+            self.used = first + 1;
+            self.r = first;
+        } else {
+            self.rows[r].truncate(blank_at);
+        }
+        // Learned, or learned again after the terminal was resized.
+        self.width = Some(at);
+        self.r = (self.r + 1).min(MAX_ROWS);
+        self.c = 0;
+        self.row();
+        self.soft[self.r] = true;
     }
 
     /// zsh and fish draw one mark (`%`, `#`, `⏎`) and spaces up to the right margin before each
@@ -677,15 +703,25 @@ impl Model {
         } else {
             return;
         };
-        let Some(&first) = row.first() else {
+        let trailing = row.iter().rev().take_while(|ch| **ch == ' ').count();
+        if row.len() != c || trailing < 19 || trailing >= row.len() {
             return;
-        };
-        let found = row.len() == c
-            && matches!(first, '%' | '#' | '⏎')
-            && row[1..].iter().all(|ch| *ch == ' ');
-        if found {
+        }
+        let at = row.len() - trailing - 1;
+        let mark = row[at];
+        if !matches!(mark, '%' | '#' | '⏎') {
+            return;
+        }
+        self.fish |= mark == '⏎';
+        if at == 0 {
             self.width = Some(c);
-            self.fish |= first == '⏎';
+        } else if self.width.is_some_and(|w| row.len() > w) && !self.in_text {
+            // Output that did not end its line, then the mark: the spaces wrapped, so the
+            // prompt comes on a line of its own and the output stays on the one above.
+            self.rows[0].truncate(at);
+            self.used = 1;
+            self.r = 0;
+            self.commit();
         }
     }
 
@@ -719,11 +755,6 @@ impl Model {
         self.soft[1] = true;
     }
 
-    /// busybox: the row being drawn starts with the prompt its input began after.
-    fn busybox_row_has_prompt(&self) -> bool {
-        let prompt: Vec<char> = self.busybox_prompt.chars().collect();
-        !prompt.is_empty() && self.live().first().is_some_and(|row| row.starts_with(&prompt))
-    }
 }
 
 impl Perform for Model {
@@ -758,9 +789,7 @@ impl Perform for Model {
                 if self.r >= self.used {
                     self.row();
                 }
-                let fits = !self.in_input
-                    || self.style == Editor::Busybox
-                    || self.width.is_none_or(|w| self.c < w);
+                let fits = self.auto_wrap().is_none_or(|w| self.c < w);
                 let row = &mut self.rows[self.r];
                 if self.c == row.len() && fits {
                     row.push(ch);
@@ -842,7 +871,10 @@ impl Model {
             b'\n' => {
                 let crs = std::mem::take(&mut self.crs);
                 let usual = self.usual_crs();
-                self.crs_seen[crs.min(4)] += 1;
+                if !self.in_input {
+                    // Only lines outside input count: busybox's wraps carry one more.
+                    self.crs_seen[crs.min(4)] += 1;
+                }
                 self.cuf_since_cr = None;
                 if std::mem::take(&mut self.on_committed_row) {
                     return; // leaving the row of an input line already committed
@@ -861,19 +893,11 @@ impl Model {
                     && self.erased_before_lf.is_some()
                     && self.erased_before_lf == self.live().get(self.r).map(Vec::len)
                 {
-                    // busybox redraws the line, erases below it and lists completions: the
-                    // line is drawn again after the listing.
-                    self.reset_line();
-                    self.erased_before_lf = None;
-                    self.listing = true;
-                } else if busybox
-                    && self.in_input
-                    && self.listing
-                    && !self.busybox_row_has_prompt()
-                {
-                    self.row_input = false;
+                    // A bell or an erase right before the line feed: busybox may be listing
+                    // completions (it then draws the line again, without a cursor request) or
+                    // the line was accepted. Taken as accepted until such a redraw shows up.
                     self.commit();
-                    self.row_input = true;
+                    self.maybe_listing = self.events.len().checked_sub(1);
                 } else if self.in_input && !busybox {
                     let ends_with_ctrl_c = self.live().get(self.r).is_some_and(|row| {
                         let t = row.iter().rposition(|c| *c != ' ').map_or(0, |p| p + 1);
@@ -907,6 +931,10 @@ impl Model {
                 } else {
                     self.commit();
                 }
+            }
+            0x07 if self.in_input && self.style == Editor::Busybox => {
+                // busybox rings on an ambiguous completion, before listing the candidates.
+                self.erased_before_lf = Some(self.live().get(self.r).map_or(0, Vec::len));
             }
             0x08 => {
                 self.cuf_since_cr = None;
@@ -991,6 +1019,10 @@ impl Model {
             'n' if param(params, 0, 0) == 6 => self.start_input(Editor::Busybox),
             'C' => {
                 let n = param(params, 0, 1).min(MAX_COL);
+                if self.auto_wrap().is_some_and(|w| self.c + n >= w) {
+                    // A terminal stops at its margin: this one is wider than learned (resized).
+                    self.width = None;
+                }
                 self.c = (self.c + n).min(MAX_COL);
                 if let Some(k) = self.cuf_since_cr.as_mut() {
                     *k += n;
@@ -1005,7 +1037,12 @@ impl Model {
                 }
                 self.r = self.r.saturating_sub(n);
             }
-            'B' => self.r = (self.r + param(params, 0, 1)).min(MAX_ROWS),
+            'B' => {
+                let n = param(params, 0, 1);
+                // Moving down off a committed input row (zsh) is leaving it, as a line feed.
+                let n = if std::mem::take(&mut self.on_committed_row) { n - 1 } else { n };
+                self.r = (self.r + n).min(MAX_ROWS);
+            }
             'H' | 'f' => self.c = (param(params, 1, 1) - 1).min(MAX_COL),
             'K' => {
                 if self.cr_after_blank.is_some() {
