@@ -561,6 +561,32 @@ impl Model {
         }
     }
 
+    /// Joins the line under the cursor, which the model wrapped at a width the terminal no
+    /// longer has, back into one row (the cursor keeps its place in it); the width is unknown.
+    fn unwrap_line(&mut self) {
+        let r = self.r;
+        let mut first = r;
+        while first > 0 && self.soft[first] {
+            first -= 1;
+        }
+        let mut last = r;
+        while last + 1 < self.used && self.soft[last + 1] {
+            last += 1;
+        }
+        let col = self.rows[first..r].iter().map(Vec::len).sum::<usize>() + self.c;
+        let line: Vec<char> = self.rows[first..=last].concat();
+        self.rows[first] = line;
+        let removed = last - first;
+        if removed > 0 {
+            self.rows.drain(first + 1..=last);
+            self.soft.drain(first + 1..=last);
+            self.used -= removed;
+        }
+        self.r = first;
+        self.c = col;
+        self.width = None;
+    }
+
     /// busybox skips its cursor request when input is already waiting (typed ahead, pasted):
     /// a line starting with its last prompt is then input all the same.
     #[cold]
@@ -835,6 +861,15 @@ impl Perform for Model {
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.esc(intermediates, byte);
     }
+
+    fn osc_dispatch(&mut self, _params: &[&[u8]], _bell_terminated: bool) {
+        // fish sets the title before each prompt, and again when it repaints the prompt in
+        // the middle of input, as after the terminal was resized: the width is unknown again
+        // (until fish's next mark, or a wrap, tells it).
+        if self.in_input && self.fish && !self.line_is_blank() {
+            self.width = None;
+        }
+    }
 }
 
 impl Model {
@@ -1028,7 +1063,15 @@ impl Model {
                     *k += n;
                 }
             }
-            'D' => self.c = self.c.saturating_sub(param(params, 0, 1)),
+            'D' => {
+                let n = param(params, 0, 1);
+                if n > self.c && self.in_input && self.r > 0 && self.soft[self.r] {
+                    // Moving left past the start of a row the model wrapped itself: the
+                    // terminal is wider than learned (resized), the line is one row there.
+                    self.unwrap_line();
+                }
+                self.c = self.c.saturating_sub(n);
+            }
             'G' | '`' => self.c = (param(params, 0, 1) - 1).min(MAX_COL),
             'A' => {
                 let n = param(params, 0, 1);
