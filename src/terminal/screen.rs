@@ -147,6 +147,11 @@ struct Model {
     /// The editor moved up from the region's top row, so the terminal wrapped a line where the
     /// model did not (width unknown or changed): the column the model had then.
     lost_wrap: Option<usize>,
+    /// Text is being drawn grey (an autosuggestion: fish, zsh-autosuggestions), and where the
+    /// last text that was not grey ended on row 0: the cursor's place when a suggestion
+    /// follows it.
+    grey: bool,
+    plain_end: usize,
     /// fish draws `⏎` and spaces to the margin before each prompt (its mark for output that did
     /// not end its line): it names the shell and gives the width.
     fish: bool,
@@ -156,6 +161,39 @@ struct Model {
 /// `CSI 99999 C` in binary output would pad lines to absurd widths.
 const MAX_COL: usize = 4096;
 const MAX_ROWS: usize = 256;
+
+/// Whether an SGR sequence leaves text grey or faint, as autosuggestions are drawn (bright
+/// black, a grey of the 256-colour ramp, faint).
+fn grey(params: &Params, was: bool) -> bool {
+    if params.is_empty() {
+        return false; // `CSI m`: everything reset
+    }
+    let mut it = params.iter().map(|p| p.first().copied().unwrap_or(0));
+    let mut grey = was;
+    while let Some(p) = it.next() {
+        match p {
+            90 | 2 => grey = true,
+            38 | 48 => match it.next() {
+                Some(5) => {
+                    let n = it.next();
+                    if p == 38 {
+                        grey = n.is_some_and(|n| n == 8 || (232..=250).contains(&n));
+                    }
+                }
+                Some(2) => {
+                    it.nth(2);
+                    if p == 38 {
+                        grey = false;
+                    }
+                }
+                _ => {}
+            },
+            0 | 22 | 39 | 30..=37 | 91..=97 => grey = false,
+            _ => {}
+        }
+    }
+    grey
+}
 
 fn param(params: &Params, i: usize, default: usize) -> usize {
     params
@@ -245,6 +283,9 @@ impl Model {
                 self.c += 1;
                 if self.in_input {
                     self.row_input = true;
+                    if !self.grey && self.r == 0 {
+                        self.plain_end = self.c;
+                    }
                 }
                 return;
             }
@@ -279,6 +320,9 @@ impl Model {
         if in_input && changed {
             self.edited = true;
         }
+        if in_input && !self.grey && self.r == 0 {
+            self.plain_end = self.c;
+        }
     }
 
     fn commit(&mut self) {
@@ -304,7 +348,7 @@ impl Model {
         }
         let start = self.text.len();
         if self.used > 0 {
-            self.push_rows(0, self.used - 1);
+            self.push_rows(0, self.used - 1, false);
         }
         if !input {
             let kept = self.text[start..].trim_end().len();
@@ -342,6 +386,7 @@ impl Model {
         self.interrupted = false;
         self.erased_before_lf = None;
         self.lost_wrap = None;
+        self.plain_end = 0;
     }
 
     /// Whether row `i` of the line being drawn continues row `i - 1` (a wrap at the margin):
@@ -357,8 +402,15 @@ impl Model {
     }
 
     /// Appends rows `first..=last` to the text as one line.
-    fn push_rows(&mut self, first: usize, last: usize) {
-        for row in &self.rows[first..=last] {
+    /// `clip`: a row a later one continues ends at the margin (anything past it was drawn
+    /// before the width was known, and the terminal never showed it); busybox's rows are its
+    /// own and kept whole.
+    fn push_rows(&mut self, first: usize, last: usize, clip: bool) {
+        for (i, row) in self.rows[first..=last].iter().enumerate() {
+            let row = match self.width {
+                Some(w) if clip && first + i < last && row.len() > w => &row[..w],
+                _ => &row[..],
+            };
             if row.iter().all(char::is_ascii) {
                 // SAFETY: every byte pushed is ASCII, so the String stays valid UTF-8.
                 unsafe { self.text.as_mut_vec() }.extend(row.iter().map(|&c| c as u8));
@@ -406,7 +458,7 @@ impl Model {
                 self.text.push('\n');
             }
             let start = self.text.len();
-            self.push_rows(a, b);
+            self.push_rows(a, b, true);
             if k > 0 {
                 let kept = self.text[start..].trim_end().len();
                 self.text.truncate(start + kept);
@@ -428,7 +480,7 @@ impl Model {
             if !blank(&self.rows[i]) {
                 self.text.push('\n');
                 let start = self.text.len();
-                self.push_rows(i, i);
+                self.push_rows(i, i, false);
                 let kept = self.text[start..].trim_end().len();
                 self.text.truncate(start + kept);
                 self.output_line(start);
@@ -821,6 +873,9 @@ impl Perform for Model {
                     row.push(ch);
                     self.c += 1;
                     self.row_input |= self.in_input;
+                    if self.in_input && !self.grey && self.r == 0 {
+                        self.plain_end = self.c;
+                    }
                     return;
                 }
             }
@@ -895,7 +950,8 @@ impl Model {
                 }
                 let row: &[char] = self.live().get(self.r).map_or(&[], Vec::as_slice);
                 let ends_blank = self.c == row.len() && self.c > 0 && row[self.c - 1] == ' ';
-                if self.in_input && ends_blank && row.iter().any(|c| *c != ' ') {
+                let wrap_mark = ends_blank && row.iter().any(|c| *c != ' ');
+                if self.in_input && wrap_mark {
                     self.cr_after_blank = Some(self.c - 1);
                 }
                 if self.in_input {
@@ -1075,8 +1131,8 @@ impl Model {
             'G' | '`' => self.c = (param(params, 0, 1) - 1).min(MAX_COL),
             'A' => {
                 let n = param(params, 0, 1);
-                if self.in_input && self.r == 0 && self.c > 20 {
-                    self.lost_wrap = Some(self.c);
+                if self.in_input && self.r == 0 && self.plain_end > 20 {
+                    self.lost_wrap = Some(self.plain_end);
                 }
                 self.r = self.r.saturating_sub(n);
             }
@@ -1159,9 +1215,12 @@ impl Model {
                 }
             }
             'h' | 'l' if param(params, 0, 0) == 4 => self.insert_mode = action == 'h',
-            // readline highlights a bracketed paste in reverse video
-            'm' if self.in_input && params.iter().any(|p| p.first() == Some(&7)) => {
-                self.pasted = true
+            'm' if self.in_input => {
+                // readline highlights a bracketed paste in reverse video
+                if params.iter().any(|p| p.first() == Some(&7)) {
+                    self.pasted = true;
+                }
+                self.grey = grey(params, self.grey);
             }
             _ => {}
         }
