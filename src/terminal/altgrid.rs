@@ -148,7 +148,22 @@ impl Grid {
         }
     }
 
+    #[inline]
     pub fn print(&mut self, ch: char) {
+        // The common case: appending to the row.
+        if !self.insert && self.width.is_none_or(|w| self.c < w) {
+            if let Some(row) = self.rows.get_mut(self.r) {
+                if self.c == row.len() && self.c < MAX_WIDTH {
+                    row.push(ch);
+                    self.c += 1;
+                    return;
+                }
+            }
+        }
+        self.print_slow(ch);
+    }
+
+    fn print_slow(&mut self, ch: char) {
         if let Some(w) = self.width {
             if self.c >= w {
                 self.c = 0;

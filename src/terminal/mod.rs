@@ -22,7 +22,7 @@ use prompt::{
     terminator_prefixes,
 };
 use screen::{Editor, Event, Row};
-use syntax::{first_word, incomplete};
+use syntax::{first_word, incomplete, Lexer};
 
 /// One reconstructed command line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -193,11 +193,18 @@ struct State {
     last_was_input: bool,
     /// The alternate screen is on: since which command, and the program that switched to it.
     alt_since: Option<(usize, Option<String>)>,
+    /// The last prompt seen and what it says (most commands share their prompt).
+    last_prompt: Option<(String, PromptParts)>,
 }
+
+type PromptParts = (Option<String>, Option<String>, Option<String>);
 
 impl State {
     /// Whether input at `prompt` is typed to the shell (else to a program it started).
     fn is_shell_prompt(&mut self, prompt: &str) -> bool {
+        if self.last_prompt.as_ref().is_some_and(|(p, _)| p == prompt) {
+            return true; // the last shell prompt again
+        }
         let sk = skeleton(prompt);
         if self.shell_prompts.is_empty() || self.shell_prompts.contains(&sk) {
             if self.shell_prompts.is_empty() {
@@ -263,15 +270,27 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     if row.alt_screen && program_input {
         return; // a program's own screen (vi switching bracketed paste), not a shell's line
     }
-    let (user, host, cwd) = prompt_parts(&prompt);
+    let (user, host, cwd) = match &st.last_prompt {
+        Some((p, parts)) if *p == prompt => parts.clone(),
+        _ => {
+            let parts = prompt_parts(&prompt);
+            if !program_input {
+                st.last_prompt = Some((prompt.clone(), parts.clone()));
+            }
+            parts
+        }
+    };
     let mut pending: Vec<&str> = Vec::new();
     let mut parts: Vec<String> = Vec::new();
+    let mut lexer = Lexer::default();
     for l in &lines {
-        pending.push(l.trim_end());
-        let joined = pending.join("\n");
-        if !incomplete(&joined) || program_input {
-            parts.push(joined);
+        let l = l.trim_end();
+        pending.push(l);
+        lexer.feed(l);
+        if !lexer.incomplete() || program_input {
+            parts.push(pending.join("\n"));
             pending.clear();
+            lexer = Lexer::default();
         }
     }
     if !pending.is_empty() {
@@ -375,11 +394,13 @@ fn add_region(
         }];
         let last = k + 1 == n;
         if last {
+            let mut lexer = Lexer::default();
+            lexer.feed(&lines[0]);
             for &(a, b) in &rest {
                 let l = &text[a..b];
                 // fish indents the lines of a multi-line command to the prompt's width, and
                 // blocks and continued lines further; a string's own blanks stay.
-                let l = if fish && !syntax::inside_string(&lines.join("\n")) {
+                let l = if fish && !lexer.inside_string() {
                     l.trim_start()
                 } else if fish {
                     let strip = l.chars().take(indent).take_while(|c| *c == ' ').count();
@@ -387,6 +408,7 @@ fn add_region(
                 } else {
                     l
                 };
+                lexer.feed(l);
                 lines.push(l.to_owned());
             }
         }
@@ -419,7 +441,11 @@ fn continuation_lines(out: &mut Reconstruction, st: &State, text: &str, start: u
     }) else {
         return start;
     };
-    while at < end && incomplete(&cmd.text) {
+    let mut lexer = Lexer::default();
+    for l in cmd.text.split('\n') {
+        lexer.feed(l);
+    }
+    while at < end && lexer.incomplete() {
         let line_end = text[at..end].find('\n').map_or(end, |k| at + k);
         let line = &text[at..line_end];
         let Some(&p) = terminator_prefixes(line).first() else {
@@ -430,6 +456,7 @@ fn continuation_lines(out: &mut Reconstruction, st: &State, text: &str, start: u
         }
         cmd.text.push('\n');
         cmd.text.push_str(line[p..].trim_end());
+        lexer.feed(line[p..].trim_end());
         cmd.multi_line = true;
         at = (line_end + 1).min(end);
         if line_end == end {

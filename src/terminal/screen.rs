@@ -551,6 +551,12 @@ impl Model {
     /// Prints a run of printable ASCII: character by character until the line is plain output
     /// kept in the text, then the rest in one copy.
     fn print_ascii(&mut self, run: &[u8]) {
+        if let Some(g) = self.grid.as_mut() {
+            for &b in run {
+                g.print(char::from(b));
+            }
+            return;
+        }
         let mut rest = run;
         while let Some((&first, tail)) = rest.split_first() {
             if self.in_text
@@ -597,7 +603,11 @@ impl Model {
             }));
             return;
         }
-        if self.editor == Editor::Busybox && self.unmarked_busybox_prompt(start) {
+        if self.editor == Editor::Busybox
+            && !self.busybox_prompt.is_empty()
+            && self.text.as_bytes().get(start) == self.busybox_prompt.as_bytes().first()
+            && self.unmarked_busybox_prompt(start)
+        {
             return;
         }
         match self.events.last_mut() {
@@ -644,7 +654,7 @@ impl Model {
     #[cold]
     fn unmarked_busybox_prompt(&mut self, start: usize) -> bool {
         let prompt = &self.busybox_prompt;
-        if prompt.trim().is_empty() || !self.text[start..].starts_with(prompt.as_str()) {
+        if !self.text[start..].starts_with(prompt.as_str()) {
             return false;
         }
         let input_col = Some(prompt.chars().count());
@@ -705,6 +715,9 @@ impl Model {
                 .get(self.r)
                 .map(|row| row[..c.min(row.len())].iter().collect())
                 .unwrap_or_default();
+            if self.busybox_prompt.trim().is_empty() {
+                self.busybox_prompt.clear();
+            }
         }
         if editor == Editor::Readline {
             if !self.line_is_blank() {
@@ -764,36 +777,41 @@ impl Model {
     #[cold]
     fn margin_mark(&mut self) {
         let c = self.c;
-        let row: Vec<char> = if self.in_text {
+        let (at, mark) = if self.in_text {
             // Most lines fail at once: a mark, then a blank.
             let line = &self.text[self.line_start..];
-            let after = match line.as_bytes().first() {
-                Some(b'%' | b'#') => 1,
-                _ if line.starts_with('⏎') => '⏎'.len_utf8(),
+            let mark = match line.as_bytes().first() {
+                Some(b'%') => '%',
+                Some(b'#') => '#',
+                _ if line.starts_with('⏎') => '⏎',
                 _ => return,
             };
-            if line.as_bytes().get(after) != Some(&b' ') {
+            let rest = &line[mark.len_utf8()..];
+            if rest.len() < 19 || rest.bytes().any(|b| b != b' ') || rest.len() + 1 != c {
                 return;
             }
-            line.chars().collect()
-        } else if self.r == 0 {
-            self.live().first().cloned().unwrap_or_default()
+            (0, mark)
         } else {
-            return;
+            let Some(row) = self.live().first().filter(|_| self.r == 0) else {
+                return;
+            };
+            if row.len() != c || row.last() != Some(&' ') {
+                return;
+            }
+            let trailing = row.iter().rev().take_while(|ch| **ch == ' ').count();
+            if trailing < 19 || trailing >= row.len() {
+                return;
+            }
+            let at = row.len() - trailing - 1;
+            (at, row[at])
         };
-        let trailing = row.iter().rev().take_while(|ch| **ch == ' ').count();
-        if row.len() != c || trailing < 19 || trailing >= row.len() {
-            return;
-        }
-        let at = row.len() - trailing - 1;
-        let mark = row[at];
         if !matches!(mark, '%' | '#' | '⏎') {
             return;
         }
         self.fish |= mark == '⏎';
         if at == 0 {
             self.width = Some(c);
-        } else if self.width.is_some_and(|w| row.len() > w) && !self.in_text {
+        } else if self.width.is_some_and(|w| c > w) && !self.in_text {
             // Output that did not end its line, then the mark: the spaces wrapped, so the
             // prompt comes on a line of its own and the output stays on the one above.
             self.rows[0].truncate(at);
@@ -1695,6 +1713,7 @@ mod tests {
         let mut checked = 0;
         for dir in [
             "tests/transcripts/cases",
+            "tests/transcripts/classes",
             "sample-data/exec-logs",
             "tests/data/bad-transcripts",
             "tests/data/examples",

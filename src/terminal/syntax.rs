@@ -19,166 +19,158 @@ const COMMAND_FOLLOWS: &[&str] = &[
 /// Whether a shell would read more lines before running `text`: an open quote, a trailing
 /// backslash or `|`/`&&`/`||`, an unfinished compound command, subshell or here-document.
 pub fn incomplete(text: &str) -> bool {
-    let s = scan(text);
-    s.quote.is_some() || s.in_body || s.depth > 0 || s.parens > 0 || s.trailing_op
+    let mut l = Lexer::default();
+    for line in text.split('\n') {
+        l.feed(line);
+    }
+    l.incomplete()
 }
 
-/// Whether the next line of `text` continues a quoted string or a here-document (its leading
-/// blanks are the string's own).
-pub fn inside_string(text: &str) -> bool {
-    let s = scan(text);
-    s.quote.is_some() || s.in_body
-}
 
-/// Where the lexer is at the end of `text`.
-struct Scan {
-    quote: Option<char>,
-    in_body: bool,
+/// The lexer, fed one line at a time (so a command read line by line costs one pass). It
+/// works on bytes: every character it looks for is ASCII, and UTF-8 never hides an ASCII
+/// byte inside another character.
+#[derive(Default, Clone)]
+pub struct Lexer {
+    quote: Option<u8>,
+    /// Compound commands open, and subshells / `$(`.
     depth: usize,
     parens: usize,
+    /// Here-documents announced on the current line, and the one whose body is being read:
+    /// (delimiter, leading tabs stripped).
+    heredocs: Vec<(String, bool)>,
+    in_body: Option<(String, bool)>,
     trailing_op: bool,
 }
 
-fn scan(text: &str) -> Scan {
-    let mut quote: Option<char> = None;
-    let mut depth = 0usize; // compound commands
-    let mut parens = 0usize; // subshells, $( ), $(( ))
-    let mut heredocs: Vec<(String, bool)> = Vec::new(); // (delimiter, strip tabs)
-    let mut in_body: Option<(String, bool)> = None;
-    let mut trailing_op = false;
-    for line in text.split('\n') {
-        if let Some((delim, strip)) = &in_body {
+impl Lexer {
+    /// Whether the lines fed so far need more.
+    pub fn incomplete(&self) -> bool {
+        self.quote.is_some()
+            || self.in_body.is_some()
+            || self.depth > 0
+            || self.parens > 0
+            || self.trailing_op
+    }
+
+    /// Whether the next line continues a quoted string or a here-document (its leading blanks
+    /// are the string's own).
+    pub fn inside_string(&self) -> bool {
+        self.quote.is_some() || self.in_body.is_some()
+    }
+
+    /// Reads one more line.
+    pub fn feed(&mut self, line: &str) {
+        if let Some((delim, strip)) = &self.in_body {
             let l = if *strip { line.trim_start_matches('\t') } else { line };
             if l == delim {
-                in_body = None;
-                if !heredocs.is_empty() {
-                    in_body = Some(heredocs.remove(0));
-                }
+                self.in_body = (!self.heredocs.is_empty()).then(|| self.heredocs.remove(0));
             }
-            continue;
+            return;
         }
-        let chars: Vec<char> = line.chars().collect();
+        let b = line.as_bytes();
         let mut i = 0;
-        let mut command_position = quote.is_none();
+        let mut command_position = self.quote.is_none();
         let mut escaped_newline = false;
-        // The last two characters of code on the line (outside quotes and comments).
-        let mut tail = [' ', ' '];
-        while i < chars.len() {
-            let ch = chars[i];
-            if quote.is_none() && !ch.is_whitespace() && ch != '#' {
+        // The last two bytes of code on the line (outside quotes and comments).
+        let mut tail = [b' ', b' '];
+        while i < b.len() {
+            let ch = b[i];
+            if let Some(q) = self.quote {
+                if q != b'\'' && ch == b'\\' {
+                    escaped_newline = i + 1 == b.len();
+                    i += 2;
+                    continue;
+                }
+                if ch == q {
+                    self.quote = None;
+                }
+                i += 1;
+                continue;
+            }
+            if !ch.is_ascii_whitespace() && ch != b'#' {
                 tail = [tail[1], ch];
             }
-            match quote {
-                Some('\'') => {
-                    if ch == '\'' {
-                        quote = None;
-                    }
-                    i += 1;
-                    continue;
-                }
-                Some(q) => {
-                    if ch == '\\' {
-                        if i + 1 == chars.len() {
-                            escaped_newline = true;
-                        }
-                        i += 2;
-                        continue;
-                    }
-                    if ch == q {
-                        quote = None;
-                    }
-                    i += 1;
-                    continue;
-                }
-                None => {}
-            }
             match ch {
-                '\\' => {
-                    if i + 1 == chars.len() {
-                        escaped_newline = true;
-                    }
+                b'\\' => {
+                    escaped_newline = i + 1 == b.len();
                     i += 2;
                     command_position = false;
                 }
-                '\'' | '"' | '`' => {
-                    quote = Some(ch);
+                b'\'' | b'"' | b'`' => {
+                    self.quote = Some(ch);
                     i += 1;
                     command_position = false;
                 }
-                '#' if i == 0 || chars[i - 1].is_whitespace() => break, // a comment
-                '(' => {
-                    parens += 1;
+                b'#' if i == 0 || b[i - 1].is_ascii_whitespace() => break, // a comment
+                b'(' => {
+                    self.parens += 1;
                     i += 1;
                     command_position = true;
                 }
-                ')' => {
-                    parens = parens.saturating_sub(1);
+                b')' => {
+                    self.parens = self.parens.saturating_sub(1);
                     i += 1;
                 }
-                ';' | '&' | '|' => {
+                b';' | b'&' | b'|' => {
                     i += 1;
                     command_position = true;
                 }
-                '<' if chars.get(i + 1) == Some(&'<') && chars.get(i + 2) != Some(&'<') => {
+                b'<' if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') => {
                     // A here-document: its delimiter word, quotes removed.
                     i += 2;
-                    let strip = chars.get(i) == Some(&'-');
+                    let strip = b.get(i) == Some(&b'-');
                     if strip {
                         i += 1;
                     }
-                    while chars.get(i).is_some_and(|c| *c == ' ' || *c == '\t') {
+                    while b.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
                         i += 1;
                     }
-                    let mut word = String::new();
-                    while let Some(&c) = chars.get(i) {
-                        if c.is_whitespace() || matches!(c, ';' | '&' | '|' | '<' | '>' | ')') {
+                    let start = i;
+                    while let Some(&c) = b.get(i) {
+                        if c.is_ascii_whitespace() || matches!(c, b';' | b'&' | b'|' | b'<' | b'>' | b')') {
                             break;
                         }
-                        if !matches!(c, '\'' | '"' | '\\') {
-                            word.push(c);
-                        }
                         i += 1;
                     }
+                    let word: String = line[start..i]
+                        .chars()
+                        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+                        .collect();
                     if !word.is_empty() {
-                        heredocs.push((word, strip));
+                        self.heredocs.push((word, strip));
                     }
                     command_position = false;
                 }
-                c if c.is_whitespace() => i += 1,
+                c if c.is_ascii_whitespace() => i += 1,
                 _ => {
                     let start = i;
-                    while i < chars.len()
-                        && !chars[i].is_whitespace()
-                        && !matches!(chars[i], ';' | '&' | '|' | '(' | ')' | '\'' | '"' | '`')
+                    while i < b.len()
+                        && !b[i].is_ascii_whitespace()
+                        && !matches!(b[i], b';' | b'&' | b'|' | b'(' | b')' | b'\'' | b'"' | b'`')
                     {
-                        if chars[i] == '\\' {
+                        if b[i] == b'\\' {
                             i += 1;
                         }
                         i += 1;
                     }
-                    let word: String = chars[start..i.min(chars.len())].iter().collect();
+                    let word = &b[start..i.min(b.len())];
                     if command_position {
-                        if OPENERS.contains(&word.as_str()) {
-                            depth += 1;
-                        } else if CLOSERS.contains(&word.as_str()) {
-                            depth = depth.saturating_sub(1);
+                        if OPENERS.iter().any(|w| w.as_bytes() == word) {
+                            self.depth += 1;
+                        } else if CLOSERS.iter().any(|w| w.as_bytes() == word) {
+                            self.depth = self.depth.saturating_sub(1);
                         }
                     }
-                    command_position = COMMAND_FOLLOWS.contains(&word.as_str());
+                    command_position = COMMAND_FOLLOWS.iter().any(|w| w.as_bytes() == word);
                 }
             }
         }
-        trailing_op = quote.is_none() && (escaped_newline || tail[1] == '|' || tail == ['&', '&']);
-        if quote.is_none() && !heredocs.is_empty() {
-            in_body = Some(heredocs.remove(0));
+        self.trailing_op =
+            self.quote.is_none() && (escaped_newline || tail[1] == b'|' || tail == [b'&', b'&']);
+        if self.quote.is_none() && !self.heredocs.is_empty() {
+            self.in_body = Some(self.heredocs.remove(0));
         }
-    }
-    Scan {
-        quote,
-        in_body: in_body.is_some(),
-        depth,
-        parens,
-        trailing_op,
     }
 }
 

@@ -22,7 +22,7 @@ use super::prompt::{
     is_continuation_prompt, prompt_like, shell_prompt_shaped, skeleton, terminator_prefixes,
 };
 use super::screen::Event;
-use super::syntax::{command_like, first_word, incomplete};
+use super::syntax::{command_like, first_word, Lexer};
 
 /// The end of the shortest prefix of `line` that is a prompt with skeleton `shell`, in bytes.
 fn prompt_end(line: &str, shell: &str) -> Option<usize> {
@@ -107,8 +107,9 @@ struct Infer {
     shell: String,
     /// First words of commands so far: a command used once reads like a command afterwards.
     known: Vec<String>,
-    /// The command being read, with its continuation lines.
+    /// The command being read, with its continuation lines, and the lexer that read it.
     current: Option<String>,
+    lexer: Lexer,
     pending: Vec<Pending>,
     /// The last prompt exactly as drawn.
     exact_prompt: String,
@@ -117,7 +118,7 @@ struct Infer {
 impl Infer {
     /// A prompt at the start of `s`: (its end in bytes, a continuation prompt).
     fn leading_prompt(&self, s: &str) -> Option<(usize, bool)> {
-        if self.current.as_deref().is_some_and(incomplete) {
+        if self.current.is_some() && self.lexer.incomplete() {
             if let Some(end) = terminator_prefixes(s)
                 .into_iter()
                 .next()
@@ -134,6 +135,16 @@ impl Infer {
             self.known.push(w.to_owned());
         }
         self.current = Some(text.to_owned());
+        self.lexer = Lexer::default();
+        self.lexer.feed(text);
+    }
+
+    fn continuation(&mut self, line: &str) {
+        if let Some(c) = self.current.as_mut() {
+            c.push('\n');
+            c.push_str(line);
+            self.lexer.feed(line);
+        }
     }
 
     /// A prompt read pending line `p` (typed ahead): a new command, or a continuation line.
@@ -146,10 +157,7 @@ impl Infer {
             r.input_col = Some(0);
         }
         if continuation {
-            if let Some(c) = self.current.as_mut() {
-                c.push('\n');
-                c.push_str(&p.text);
-            }
+            self.continuation(&p.text);
         } else {
             self.command(&p.text);
         }
@@ -174,6 +182,7 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
         shell,
         known: Vec::new(),
         current: None,
+        lexer: Lexer::default(),
         pending: Vec::new(),
         exact_prompt: String::new(),
     };
@@ -227,10 +236,7 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
                     st.consume(events, p, true);
                 } else {
                     set_input(events, i, pos, end, line);
-                    if let Some(c) = st.current.as_mut() {
-                        c.push('\n');
-                        c.push_str(content);
-                    }
+                    st.continuation(content);
                     st.pending.clear();
                 }
                 break;
