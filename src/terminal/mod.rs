@@ -189,7 +189,9 @@ struct State {
     shell_prompts: Vec<String>,
     /// The last shell command (not program input), and whether the one before the current
     /// input was input too (a continuation prompt continues only that).
-    last_shell_command: Option<String>,
+    last_shell_command: Option<usize>,
+    /// The last command needs more lines (an open quote, a here-document, `for` without `done`).
+    last_incomplete: bool,
     last_was_input: bool,
     /// The alternate screen is on: since which command, and the program that switched to it.
     alt_since: Option<(usize, Option<String>)>,
@@ -201,7 +203,14 @@ type PromptParts = (Option<String>, Option<String>, Option<String>);
 
 impl State {
     /// Whether input at `prompt` is typed to the shell (else to a program it started).
-    fn is_shell_prompt(&mut self, prompt: &str) -> bool {
+    /// The text of the last shell command.
+    fn last_shell<'a>(&self, out: &'a Reconstruction) -> Option<&'a str> {
+        self.last_shell_command
+            .and_then(|i| out.commands.get(i))
+            .map(|c| c.text.as_str())
+    }
+
+    fn is_shell_prompt(&mut self, prompt: &str, commands: &[Command]) -> bool {
         if self.last_prompt.as_ref().is_some_and(|(p, _)| p == prompt) {
             return true; // the last shell prompt again
         }
@@ -212,7 +221,11 @@ impl State {
             }
             return true;
         }
-        let started_shell = self.last_shell_command.as_deref().and_then(first_word).is_some_and(|w| {
+        let last_shell = self
+            .last_shell_command
+            .and_then(|i| commands.get(i))
+            .map(|c| c.text.as_str());
+        let started_shell = last_shell.and_then(first_word).is_some_and(|w| {
             let w = w.rsplit('/').next().unwrap_or(w);
             SHELLS.contains(&w)
         });
@@ -247,10 +260,8 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     let continues = (row.continues && row.typed_ahead && !out.commands.is_empty())
         || st.last_was_input
         && is_continuation_prompt(&prompt)
-        && out
-            .commands
-            .last()
-            .is_some_and(|c| !c.abandoned && incomplete(&c.text));
+        && st.last_incomplete
+        && out.commands.last().is_some_and(|c| !c.abandoned);
     if continues {
         let last = out.commands.last_mut().expect("checked");
         for l in &lines {
@@ -262,11 +273,12 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
         last.pasted |= row.pasted;
         last.abandoned = abandoned;
         last.confidence = last.confidence.min(confidence);
+        st.last_incomplete = incomplete(&last.text);
         st.last_was_input = !abandoned;
         return;
     }
     // A line typed ahead was read by the prompt that followed it (the shell's).
-    let program_input = !row.typed_ahead && !st.is_shell_prompt(&prompt);
+    let program_input = !row.typed_ahead && !st.is_shell_prompt(&prompt, &out.commands);
     if row.alt_screen && program_input {
         return; // a program's own screen (vi switching bracketed paste), not a shell's line
     }
@@ -280,28 +292,37 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
             parts
         }
     };
-    let mut pending: Vec<&str> = Vec::new();
-    let mut parts: Vec<String> = Vec::new();
+    let mut parts: Vec<String> = Vec::with_capacity(1);
     let mut lexer = Lexer::default();
-    for l in &lines {
-        let l = l.trim_end();
-        pending.push(l);
-        lexer.feed(l);
-        if !lexer.incomplete() || program_input {
+    if let [line] = lines.as_slice() {
+        // The common case: one line.
+        let line = line.trim_end();
+        lexer.feed(line);
+        parts.push(line.to_owned());
+    } else {
+        let mut pending: Vec<&str> = Vec::new();
+        for l in &lines {
+            let l = l.trim_end();
+            pending.push(l);
+            lexer.feed(l);
+            if !lexer.incomplete() || program_input {
+                parts.push(pending.join("\n"));
+                pending.clear();
+                lexer = Lexer::default();
+            }
+        }
+        if !pending.is_empty() {
             parts.push(pending.join("\n"));
-            pending.clear();
-            lexer = Lexer::default();
         }
     }
-    if !pending.is_empty() {
-        parts.push(pending.join("\n"));
-    }
+    let incomplete_end = lexer.incomplete();
     for text in parts {
         if text.trim().is_empty() {
             continue;
         }
         if !program_input && !abandoned {
-            st.last_shell_command = Some(text.clone());
+            st.last_shell_command = Some(out.commands.len());
+            st.last_incomplete = incomplete_end;
         }
         out.commands.push(Command {
             prompt: prompt.clone(),
@@ -343,7 +364,7 @@ fn add_region(
     let (prompt, mut cmd0, confidence) = split_row(first, line0, learned);
     if first.inferred && !first.typed_ahead {
         // A line that looks like a prompt but was printed by the previous `echo`/`printf`.
-        let printed = st.last_shell_command.as_deref().is_some_and(|c| {
+        let printed = st.last_shell(out).is_some_and(|c| {
             matches!(first_word(c), Some("echo" | "printf")) && c.contains(line0.trim())
         });
         if printed {
@@ -367,6 +388,23 @@ fn add_region(
                 },
             );
         }
+    }
+    if rows.len() == 1 {
+        // The common case: one line, one drawing.
+        let ctrl_c = cmd0.trim_end().ends_with("^C");
+        if ctrl_c {
+            cmd0 = cmd0.trim_end().trim_end_matches("^C").to_owned();
+        }
+        let abandoned = ctrl_c || first.interrupted;
+        let input = Input {
+            prompt,
+            lines: vec![cmd0],
+            row: first,
+            confidence,
+            abandoned,
+        };
+        add_input(out, st, input);
+        return;
     }
     let mut segments: Vec<(String, Vec<(usize, usize)>)> = vec![(cmd0, Vec::new())];
     for r in &rows[1..] {
@@ -434,11 +472,22 @@ fn add_region(
 /// Continuation lines read without the editor (busybox reads a here-document's lines plainly,
 /// after `> `): at the start of the output that follows a command that needs more, each line
 /// at a continuation prompt joins it. Returns where the output proper starts.
-fn continuation_lines(out: &mut Reconstruction, st: &State, text: &str, start: usize, end: usize) -> usize {
+fn continuation_lines(
+    out: &mut Reconstruction,
+    st: &mut State,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> usize {
     let mut at = start;
-    let Some(cmd) = out.commands.last_mut().filter(|c| {
-        st.last_was_input && !c.abandoned && !c.program_input && incomplete(&c.text)
-    }) else {
+    if !(st.last_was_input && st.last_incomplete) {
+        return start;
+    }
+    let Some(cmd) = out
+        .commands
+        .last_mut()
+        .filter(|c| !c.abandoned && !c.program_input)
+    else {
         return start;
     };
     let mut lexer = Lexer::default();
@@ -463,6 +512,7 @@ fn continuation_lines(out: &mut Reconstruction, st: &State, text: &str, start: u
             at = end;
         }
     }
+    st.last_incomplete = lexer.incomplete();
     at
 }
 
@@ -606,11 +656,15 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
                 output(&mut out, &text, row.start, row.end, 1, true);
             }
             &Event::Output { start, end, lines } => {
-                let start = continuation_lines(&mut out, &st, &text, start, end);
+                let from = continuation_lines(&mut out, &mut st, &text, start, end);
                 st.last_was_input = false;
-                if start < end {
-                    let lines = lines.min(text[start..end].matches('\n').count() as u64 + 1);
-                    output(&mut out, &text, start, end, lines, true);
+                if from < end {
+                    let lines = if from == start {
+                        lines
+                    } else {
+                        text[from..end].matches('\n').count() as u64 + 1
+                    };
+                    output(&mut out, &text, from, end, lines, true);
                 }
             }
             Event::FullScreen => {
@@ -618,11 +672,7 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
                 if let Some(cmd) = out.commands.last_mut() {
                     cmd.full_screen = true;
                 }
-                let program = st
-                    .last_shell_command
-                    .as_deref()
-                    .and_then(program_of)
-                    .map(str::to_owned);
+                let program = st.last_shell(&out).and_then(program_of).map(str::to_owned);
                 st.alt_since = Some((out.commands.len(), program));
             }
             Event::FullScreenEnd {

@@ -438,27 +438,23 @@ impl Model {
         while last + 1 < self.used && self.is_soft(last + 1) {
             last += 1;
         }
-        let mut lines: Vec<(usize, usize)> = Vec::new();
-        for i in 0..=last {
-            match lines.last_mut() {
-                Some(line) if self.is_soft(i) => line.1 = i,
-                _ => lines.push((i, i)),
+        // Blank rows at the end of the input are not lines of it.
+        let mut end = last;
+        while end > 0 && blank(&self.rows[end]) {
+            end -= 1;
+        }
+        let mut cursor_on_last = false;
+        let mut line_start = 0;
+        let mut k = 0;
+        for i in 0..=end {
+            if i < end && self.is_soft(i + 1) {
+                continue; // the line goes on in the next row
             }
-        }
-        while lines.len() > 1
-            && lines
-                .last()
-                .is_some_and(|&(a, b)| self.rows[a..=b].iter().all(blank))
-        {
-            lines.pop();
-        }
-        let cursor_on_last = lines.last().is_some_and(|&(a, b)| (a..=b).contains(&self.r));
-        for (k, &(a, b)) in lines.iter().enumerate() {
             if !self.text.is_empty() {
                 self.text.push('\n');
             }
             let start = self.text.len();
-            self.push_rows(a, b, true);
+            self.push_rows(line_start, i, true);
             if k > 0 {
                 let kept = self.text[start..].trim_end().len();
                 self.text.truncate(start + kept);
@@ -475,6 +471,9 @@ impl Model {
                 continues: k > 0,
                 ..Row::default()
             }));
+            cursor_on_last = (line_start..=i).contains(&self.r);
+            line_start = i + 1;
+            k += 1;
         }
         for i in last + 1..self.used {
             if !blank(&self.rows[i]) {
