@@ -1541,7 +1541,12 @@ impl Model {
 /// Runs the terminal model over a transcript body (without the `script` header and footer).
 pub fn draw(body: &[u8]) -> Drawn {
     let mut parser = Parser::new();
-    let mut model = Model { ..Model::default() };
+    // The text is about as long as the body: reserving it once saves copying it as it grows.
+    let mut model = Model {
+        text: String::with_capacity(body.len()),
+        events: Vec::with_capacity(body.len() / 256),
+        ..Model::default()
+    };
     // vte's ground state is plain text up to the next ESC: C0 controls execute, everything else
     // prints, and only an ESC leaves it. So the driver walks ESC-free segments itself, handing
     // runs of printable ASCII to the model in bulk (per-character callbacks were most of the
