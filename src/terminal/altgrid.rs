@@ -21,7 +21,8 @@ const MAX_WIDTH: usize = 4096;
 /// A line read from the grid when the shell's editor accepted it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridInput {
-    pub text: String,
+    /// The lines read, oldest first; the last is the accepted input.
+    pub lines: Vec<String>,
     /// Where the input began on its first row (after the prompt), when the mark followed the
     /// prompt (zsh, busybox).
     pub input_col: Option<usize>,
@@ -375,23 +376,27 @@ impl Grid {
                 }
             }
         }
+        self.unread_from = self.r;
         self.input = Some((self.r, self.c, exact));
     }
 
-    /// The editor accepted (or left) its line: the rows from where input began down to the
-    /// cursor's row (blank ones after the text dropped), wrapped rows joined.
+    /// The editor accepted (or left) its line: the rows not read yet (from where input began,
+    /// or earlier: a multiplexer passes the editor's marks on late and merges them, so one
+    /// mark may cover several prompts) down to the cursor's row, wrapped rows joined, blank
+    /// ones at the end dropped. The caller tells prompts from output among them.
     pub fn end_input(&mut self) -> Option<GridInput> {
         let (start, col, exact) = self.input.take()?;
+        let from = start.min(self.unread_from);
         let last = self.r.max(start).min(self.height().saturating_sub(1));
         let mut lines: Vec<String> = Vec::new();
-        let mut last_text = start;
-        for r in start..=last {
+        let mut last_text = from;
+        for r in from..=last {
             let t: String = self.rows[r].iter().collect();
             if !t.trim().is_empty() {
                 last_text = r;
             }
             match lines.last_mut() {
-                Some(prev) if self.wrapped[r] => prev.push_str(&t),
+                Some(prev) if self.wrapped[r] && r > from => prev.push_str(&t),
                 _ => lines.push(t),
             }
         }
@@ -402,14 +407,10 @@ impl Grid {
         if lines.is_empty() {
             return None;
         }
-        let text = lines
-            .iter()
-            .map(|l| l.trim_end())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let lines: Vec<String> = lines.iter().map(|l| l.trim_end().to_owned()).collect();
         Some(GridInput {
-            text,
-            input_col: exact.then_some(col),
+            lines,
+            input_col: (exact && from == start).then_some(col),
         })
     }
 
@@ -460,7 +461,7 @@ mod tests {
         feed(&mut g, "$ echo a long line here\r\n");
         // The wrap and the line feed scrolled the region twice: the input moved up with it.
         let got = g.end_input().unwrap();
-        assert_eq!(got.text, "$ echo a long line here");
+        assert_eq!(got.lines, ["$ echo a long line here"]);
     }
 
     #[test]

@@ -203,6 +203,23 @@ type PromptParts = (Option<String>, Option<String>, Option<String>);
 
 impl State {
     /// Whether input at `prompt` is typed to the shell (else to a program it started).
+    /// Whether output followed the last shell command, a program that prints files or data
+    /// it is given (so that output may carry a recorded session's input marks).
+    fn after_printed_file(&self, out: &Reconstruction) -> bool {
+        const PRINTERS: &[&str] = &[
+            "cat", "tac", "zcat", "bzcat", "xzcat", "zstdcat", "head", "tail", "less", "more",
+            "bat", "batcat", "strings", "curl", "wget", "nc", "ncat", "socat", "base64", "xxd",
+            "openssl", "gunzip", "gzip", "python", "python3", "perl", "ruby", "node", "awk",
+            "sed", "tee", "dd", "jq",
+        ];
+        self.last_shell_command
+            .and_then(|i| out.commands.get(i))
+            .is_some_and(|c| {
+                c.output_lines > 0
+                    && program_of(&c.text).is_some_and(|p| PRINTERS.contains(&p))
+            })
+    }
+
     /// The text of the last shell command.
     fn last_shell<'a>(&self, out: &'a Reconstruction) -> Option<&'a str> {
         self.last_shell_command
@@ -362,15 +379,26 @@ fn add_region(
     let first = rows[0];
     let line0 = &text[first.start..first.end];
     let (prompt, mut cmd0, confidence) = split_row(first, line0, learned);
-    if first.inferred && !first.typed_ahead {
-        // A line that looks like a prompt but was printed by the previous `echo`/`printf`.
-        let printed = st.last_shell(out).is_some_and(|c| {
+    // A line that looks like input but was printed by the previous `echo`/`printf` (with the
+    // shell's own input marks around it, when they were printed too: `printf '\e[?2004h...'`).
+    let printed = !first.typed_ahead
+        && st.last_shell(out).is_some_and(|c| {
             matches!(first_word(c), Some("echo" | "printf")) && c.contains(line0.trim())
         });
-        if printed {
-            output(out, text, first.start, first.end, 1, true);
-            return;
+    if printed {
+        for r in rows {
+            output(out, text, r.start, r.end, 1, true);
         }
+        return;
+    }
+    // Input marks can also come from a file a command prints (`cat` of a recorded session):
+    // nothing in the bytes tells them apart, so input that follows such output is less sure.
+    let confidence = if st.after_printed_file(out) {
+        confidence.min(0.5)
+    } else {
+        confidence
+    };
+    if first.inferred && !first.typed_ahead {
         // Without a line editor the terminal echoes Ctrl-C as `^C` and drops the line: what
         // follows on the row was typed next.
         while let Some(at) = cmd0.find("^C") {

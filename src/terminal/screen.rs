@@ -1342,40 +1342,44 @@ impl Model {
         self.take_grid_output();
     }
 
-    /// The editor accepted a line on the alternate screen: it is input when it starts with
-    /// something shaped like a prompt (a program's own screen, e.g. vi switching bracketed
-    /// paste on and off, does not).
+    /// The editor accepted a line on the alternate screen. Of the lines read since the last
+    /// one, those starting with something shaped like a prompt are input, and the last one
+    /// (the line accepted) is offered as input too; the others are output. Reconstruction
+    /// keeps only lines at the shell's own prompt (a program's screen, e.g. vi switching
+    /// bracketed paste on and off, has none).
     fn grid_end_input(&mut self) {
-        let Some(GridInput { text, input_col }) = self.grid.as_mut().and_then(|g| g.end_input())
+        let Some(GridInput { lines, input_col }) = self.grid.as_mut().and_then(|g| g.end_input())
         else {
             return;
         };
-        let first = text.split('\n').next().unwrap_or("");
-        let prompt_shaped = terminator_prefixes(first)
-            .first()
-            .is_some_and(|&end| end <= 96 && prompt_like(&first[..end]));
-        if !prompt_shaped && input_col.is_none() {
-            return;
-        }
-        if let Some(g) = self.grid.as_mut() {
-            g.shell_seen = true;
-            g.inputs += 1;
-        }
-        for (k, line) in text.split('\n').enumerate() {
+        let n = lines.len();
+        for (k, line) in lines.into_iter().enumerate() {
+            let prompt_shaped = terminator_prefixes(&line)
+                .first()
+                .is_some_and(|&end| end <= 96 && prompt_like(&line[..end]) && end < line.len());
             if !self.text.is_empty() {
                 self.text.push('\n');
             }
             let start = self.text.len();
-            self.text.push_str(line);
-            self.events.push(Event::Row(Row {
-                start,
-                end: self.text.len(),
-                input: true,
-                input_col: if k == 0 { input_col } else { None },
-                continues: k > 0,
-                alt_screen: true,
-                ..Row::default()
-            }));
+            self.text.push_str(&line);
+            if prompt_shaped || k + 1 == n {
+                if prompt_shaped {
+                    if let Some(g) = self.grid.as_mut() {
+                        g.shell_seen = true;
+                        g.inputs += 1;
+                    }
+                }
+                self.events.push(Event::Row(Row {
+                    start,
+                    end: self.text.len(),
+                    input: true,
+                    input_col: if k + 1 == n { input_col } else { None },
+                    alt_screen: true,
+                    ..Row::default()
+                }));
+            } else {
+                self.output_line(start);
+            }
         }
     }
 

@@ -252,6 +252,7 @@ def session_id(shell, variant, case):
 
 def ensure_tools():
     tools = (("zsh", "zsh"), ("busybox", "busybox"), ("bash", "bash"), ("dash", "dash"), ("fish", "fish"),
+             ("tmux", "tmux"), ("screen", "screen"),
              ("strace", "strace"), ("sqlite3", "sqlite3"), ("vim-tiny", "vi"), ("procps", "top"))
     missing = [p for p, b in tools if not shutil.which(b)]
     if not os.path.exists("/usr/share/zsh-autosuggestions/zsh-autosuggestions.zsh"):
@@ -485,10 +486,12 @@ def bracketed(out):
     return out.rfind(b"\x1b[?2004h") > out.rfind(b"\x1b[?2004l")
 
 
-def run_class_case(variant, steps, cols, rows, work):
+def run_class_case(variant, steps, cols, rows, work, hook=None):
     shell = variant[1]
     home = tempfile.mkdtemp(dir=work)
     argv, env, truth = shell_setup_classes(variant, home)
+    if hook:
+        hook(argv, home)
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir("/")
@@ -554,11 +557,11 @@ def class_cases():
         yield (name, "basics", build, [cols], None, "basics", abandoned, secrets, [])
 
 
-def run_class_case_checked(variant, steps, cols, rows, work):
+def run_class_case_checked(variant, steps, cols, rows, work, hook=None):
     """`run_class_case`, again (up to three times) when the shell did not exit by itself: on a
     loaded machine a slow shell can miss keys, and its truth is then incomplete."""
     for attempt in range(3):
-        capture, truth, exited = run_class_case(variant, steps, cols, rows, work)
+        capture, truth, exited = run_class_case(variant, steps, cols, rows, work, hook)
         if exited:
             break
         print(f"  {variant[0]}: the shell did not exit by itself, again ({attempt + 1})", flush=True)
@@ -598,17 +601,109 @@ def generate_classes(args, work):
                 print(f"{vname}/{label}: {len(executed)} commands", flush=True)
 
 
+
+# ---------------------------------------------------------------------------------------------
+# The `hostile` set (issue 12): a user trying to hide what they type from the auditor, in real
+# shells. Written to tests/data/hostile-transcripts/<shell>/, with the same kind of truth and
+# what reconstruction must do: find the commands, or say from where they cannot be observed.
+
+HOSTILE_SHELLS = [v for v in VARIANTS if v[0] in ("bash-default", "zsh-default", "dash-default", "fish-default")]
+
+
+def h_alt(seq):
+    def build(shell, cols):
+        return [t(f"printf '{seq}'\r"), t("id\r"), t("echo hidden-op\r"), t("ls /\r"), t(f"printf '{seq.replace('h', 'l')}'\r"),
+                t("echo visible\r")]
+    return build
+
+
+def h_never_left(shell, cols):
+    return [t("printf '\\e[?1049h'\r"), t("id\r"), t("echo never-left\r")]
+
+
+def h_resets(shell, cols):
+    return [t("printf '\\ec'\r"), t("echo after-ris\r"), t("printf '\\e[!p'\r"), t("echo after-decstr\r"),
+            t("printf '\\e[2J\\e[H'\r"), t("echo after-clear\r"), t("printf '\\e[1;3r'\r"), t("echo in-region\r"),
+            t("seq 1 5\r"), t("printf '\\e[r'\r"), t("echo done\r")]
+
+
+def h_fake_marks(shell, cols):
+    # Output carrying the shell's own input marks around a fake command line.
+    return [t("printf '\\e[?2004hroot@vm:/# rm -rf /important\\r\\n\\e[?2004l\\r'\r"), t("echo real\r")]
+
+
+def h_tmux(shell, cols):
+    return [t("tmux -f ~/tmux.conf\r"), (PAUSE, 0.8), t("echo in-tmux\r"), t("id\r"), t("ls /etc | head -3\r"),
+            t("exit\r"), (PAUSE, 0.5), t("echo after-tmux\r")]
+
+
+def h_screen(shell, cols):
+    return [t("screen\r"), (PAUSE, 0.8), t("echo in-screen\r"), t("id\r"), t("exit\r"), (PAUSE, 0.5),
+            t("echo after-screen\r")]
+
+
+# (name, builder, shells, what reconstruction must do: "commands" or "unobservable", columns, rows)
+HOSTILE_CASES = [
+    ("alt_1049", h_alt("\\e[?1049h"), None, "commands", 80, 24),
+    ("alt_47", h_alt("\\e[?47h"), None, "commands", 80, 24),
+    ("alt_1047", h_alt("\\e[?1047h"), None, "commands", 80, 24),
+    ("alt_never_left", h_never_left, None, "commands", 80, 24),
+    ("resets", h_resets, None, "commands", 80, 24),
+    ("fake_marks", h_fake_marks, ("bash", "zsh"), "commands", 80, 24),
+    ("tmux", h_tmux, ("bash", "zsh", "dash"), "commands", 80, 12),
+    ("screen", h_screen, ("bash", "dash"), "commands", 80, 12),
+]
+
+
+def multiplexer_config(argv, home):
+    """tmux and screen start the shell under test, with its own settings, in their windows
+    (dash without the tracer: its truth comes from the outer dash's reads only)."""
+    if argv[0] == "strace":
+        argv = argv[argv.index("dash"):]
+    wrapper = os.path.join(home, "shell.sh")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec " + " ".join(f"'{a}'" for a in argv) + "\n")
+    os.chmod(wrapper, 0o755)
+    with open(os.path.join(home, "tmux.conf"), "w") as f:
+        f.write(f"set -g default-command {wrapper}\nset -g status on\n")
+    with open(os.path.join(home, ".screenrc"), "w") as f:
+        f.write(f"shell {wrapper}\nstartup_message off\n")
+
+
+def generate_hostile(args, work):
+    out_root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "hostile-transcripts")
+    for variant in HOSTILE_SHELLS:
+        vname, shell = variant[0], variant[1]
+        if args.only and vname != args.only:
+            continue
+        out_dir = os.path.normpath(os.path.join(out_root, vname))
+        os.makedirs(out_dir, exist_ok=True)
+        for name, build, shells, expect, cols, rows in HOSTILE_CASES:
+            if (args.case and name != args.case) or (shells and shell not in shells):
+                continue
+            steps = build(shell, cols)
+            capture, truth, exited = run_class_case_checked(variant, steps, cols, rows, work, multiplexer_config)
+            sid = session_id(vname, "hostile", name)
+            wrap_like_the_agent(capture, sid, out_dir)
+            executed = read_truth_classes(shell, truth)
+            record = {"shell": shell, "variant": vname, "case": name, "expect": expect, "columns": cols,
+                      "rows": rows, "session_id": sid, "executed": executed}
+            with open(os.path.join(out_dir, sid + ".truth.json"), "w") as f:
+                json.dump(record, f, indent=1, ensure_ascii=False)
+            print(f"{vname}/{name}: {len(executed)} commands", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases"))
     ap.add_argument("--only")
     ap.add_argument("--case")
-    ap.add_argument("--set", choices=["cases", "classes"], default="cases")
+    ap.add_argument("--set", choices=["cases", "classes", "hostile"], default="cases")
     args = ap.parse_args()
     ensure_tools()
     work = tempfile.mkdtemp()
-    if args.set == "classes":
-        generate_classes(args, work)
+    if args.set in ("classes", "hostile"):
+        (generate_classes if args.set == "classes" else generate_hostile)(args, work)
         shutil.rmtree(work, ignore_errors=True)
         return
     manifest = []
