@@ -17,6 +17,10 @@ Examples:
   execaudit show ecs-execute-command-0abc... --transcript
   execaudit search 'curl|wget' --regex --since 7d
   execaudit commands --cluster payments-prod --format csv
+  execaudit query 'SELECT principal, count(*) AS n FROM sessions GROUP BY 1 ORDER BY n DESC'
+  execaudit query queries/commands-in-a-container.sql --format csv --out typed.csv
+  execaudit findings --policy queries/policy.toml --min-severity medium --fail-on high
+  execaudit rules lint --rules ./my-rules
 
 Inputs are files or folders (walked recursively), plain or gzip, recognised by content:
 CloudTrail S3 log files ({\"Records\":[...]}, organisation trails too), JSON arrays, JSON Lines,
@@ -27,8 +31,11 @@ folders are passed over.
 
 Exit status:
   0  everything was read
-  2  an error: bad arguments or an unusable store (nothing done), or some input or record could
-     not be read (it is named on stderr; everything else was still read and stored)";
+  1  findings: some finding at or above --fail-on (findings), a rule example misbehaving (rules test)
+  2  an error: bad arguments, invalid SQL or an unusable store (nothing done), or some input,
+     record or store part could not be read (it is named on stderr; everything else was still
+     read, stored and answered)
+Output piped into a program that stops reading early (head) ends quietly with 0.";
 
 /// Audit AWS ECS Exec: who opened a shell in which container, when, and whether it was allowed.
 #[derive(Debug, Parser)]
@@ -58,7 +65,17 @@ pub enum Command {
     /// List control-plane events from the store: exec enabled, logging changed, SSM/KMS session
     /// events, changes that can silence exec logging.
     Control(ControlArgs),
-    /// Print the columns of every table (the README's schema is this output).
+    /// List findings: risky commands typed, sessions outside the policy, changes that weaken
+    /// exec logging (exit 1 when one is at or above --fail-on).
+    Findings(FindingsArgs),
+    /// Check rule files: `rules lint` (valid, unique ids, patterns compile), `rules test` (every
+    /// rule's examples behave), `rules list`.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Run SQL (polars SQL) over the store's tables and views: exec_events, control_events,
+    /// sessions, attempts, transcripts, commands, findings.
+    Query(QueryCmdArgs),
+    /// Print the columns of every table (docs/schema.md is this output).
     Schema,
     /// Write a synthetic organisation trail (sample data or a benchmark corpus).
     Generate(GenerateArgs),
@@ -111,6 +128,8 @@ pub struct AuditArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
     /// Output format (csv is not offered: the report has several tables)
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
@@ -169,6 +188,8 @@ pub struct ShowArgs {
     /// Also print the cleaned transcript (escapes applied; secrets redacted unless --show-secrets)
     #[arg(long)]
     pub transcript: bool,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +217,29 @@ pub struct CommandsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct QueryCmdArgs {
+    /// The SQL, or a file holding it (e.g. queries/sessions-per-principal-per-week.sql)
+    #[arg(value_name = "SQL|FILE.sql")]
+    pub sql: String,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Write the result to this file (written whole, then renamed into place)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Read only the days from this time on (whole UTC days; same forms as elsewhere)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Read only the days before this time
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Rules and policy for the `findings` table (computed only when the SQL names it)
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Folder to write (created; existing files with the same names are replaced)
     #[arg(long, value_name = "DIR")]
@@ -210,4 +254,79 @@ pub struct GenerateArgs {
     /// Also write session transcripts (S3 object form) under <out>/exec-logs/
     #[arg(long)]
     pub transcripts: bool,
+    /// Instead, a large benchmark corpus: this many sessions over one week, each an
+    /// ExecuteCommand in the trail and a transcript under <out>/exec-logs/
+    #[arg(long, value_name = "N")]
+    pub sessions: Option<u64>,
+    /// Commands per session in the benchmark corpus (about; with --sessions)
+    #[arg(long, default_value_t = 50, requires = "sessions")]
+    pub commands_per_session: u64,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DetectArgs {
+    /// Break-glass policy (TOML; queries/policy.toml is a commented example)
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Folder of extra rule files, added to the shipped ones (repeatable)
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Load the valid rule files and warn about the bad ones instead of stopping
+    #[arg(long)]
+    pub skip_bad_rules: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Only findings at or above this severity
+    #[arg(long, value_enum, value_name = "S", default_value_t = crate::detect::Severity::Info)]
+    pub min_severity: crate::detect::Severity,
+    /// Exit with status 1 when a finding printed is at or above this severity
+    #[arg(long, value_enum, value_name = "S")]
+    pub fail_on: Option<crate::detect::Severity>,
+    /// Only these rule or check ids (glob allowed)
+    #[arg(long, value_name = "ID")]
+    pub rule: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
+    pub format: FindingsFormat,
+    /// Print secrets found in evidence and commands as they are
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FindingsFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    /// SARIF 2.1.0, for code-scanning dashboards and CI
+    Sarif,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check every rule file: valid TOML, known fields, unique ids, patterns that compile
+    Lint(RulesArgs),
+    /// Run every rule's `match` and `no_match` examples through the engine
+    Test(RulesArgs),
+    /// List the rules and built-in checks
+    List(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Folder of extra rule files to check with the shipped ones (repeatable)
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// A policy whose [checks] ids and severities apply (rules list)
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }

@@ -21,6 +21,11 @@ impl Pattern {
         Pattern(p.to_lowercase())
     }
 
+    /// The pattern as given (lower-cased).
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+
     pub fn matches(&self, value: &str) -> bool {
         glob(self.0.as_bytes(), value.to_lowercase().as_bytes())
     }
@@ -68,6 +73,8 @@ pub struct Filter {
     pub since: Option<Timestamp>,
     /// Exclusive upper bound.
     pub until: Option<Timestamp>,
+    /// Exactly this session id.
+    pub session: Option<String>,
 }
 
 impl Filter {
@@ -220,6 +227,7 @@ impl Filter {
             container: args.container.as_deref().map(Pattern::new),
             since: time("--since", &args.since)?,
             until: time("--until", &args.until)?,
+            session: None,
         };
         if let (Some(s), Some(u)) = (filter.since, filter.until) {
             if u <= s {

@@ -16,7 +16,10 @@
 pub mod cli;
 pub mod config;
 pub mod correlate;
+pub mod dataset;
+pub mod detect;
 pub mod ingest;
+pub mod loadgen;
 pub mod model;
 pub mod redact;
 pub mod report;

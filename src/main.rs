@@ -2,12 +2,45 @@
 
 use clap::Parser;
 
+/// mimalloc: ingest frees millions of small strings on another thread than the one that
+/// made them, which the system allocator handles poorly.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Whether an error is the reader of our output going away (`| head`): not a failure.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<polars::prelude::PolarsError>()
+                .is_some_and(|p| p.to_string().contains("Broken pipe"))
+    })
+}
+
+unsafe extern "C" {
+    /// mimalloc's option setter (the allocator linked above).
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay`: keep freed memory for 2 s before returning it to the system. Ingest
+/// frees and reallocates similar amounts batch after batch; returning it at once (10 ms)
+/// makes the kernel zero the same pages again and again.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
 fn main() {
+    // SAFETY: sets a process-wide allocator option before any thread starts; mimalloc documents
+    // options as settable at any time.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
     let cli = execaudit::cli::Cli::parse();
     let code = match execaudit::run::run(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("execaudit: error: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!(
+                "execaudit: error: {}",
+                execaudit::report::escape::visible(&text, true)
+            );
             2
         }
     };

@@ -12,10 +12,11 @@ pub mod transcript;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use polars::prelude::{DataFrame, PolarsResult};
 use rayon::prelude::*;
 
 use crate::model::normalize::Classified;
-use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
+use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
 use cloudtrail::InputKind;
 
 /// What happened to one input file.
@@ -43,8 +44,10 @@ pub struct FileReport {
 pub struct ScanOutput {
     pub exec: Vec<ExecEvent>,
     pub control: Vec<ControlEvent>,
-    pub transcripts: Vec<TranscriptRow>,
-    pub commands: Vec<CommandRow>,
+    /// Transcripts read (a frame: audits of many transcripts hold them columnar).
+    pub transcripts: DataFrame,
+    /// Commands reconstructed.
+    pub commands: DataFrame,
     pub files: Vec<FileReport>,
     pub digests: Vec<PathBuf>,
     /// Events dropped because an identical `eventID` was already read in this pass.
@@ -52,6 +55,18 @@ pub struct ScanOutput {
     /// Transcripts dropped because the same session's transcript was already read (e.g. from
     /// both S3 and CloudWatch Logs).
     pub duplicate_transcripts: u64,
+    /// Exec events kept (also when the rows went to a sink, not to `exec`).
+    pub exec_count: u64,
+    /// Of them, successful calls.
+    pub exec_success: u64,
+    /// Control events kept.
+    pub control_count: u64,
+    /// Transcripts kept, per status.
+    pub transcript_status: std::collections::BTreeMap<String, u64>,
+    /// Commands reconstructed.
+    pub command_count: u64,
+    /// Transcripts that are not terminal recordings (unreadable).
+    pub unreadable_transcripts: u64,
 }
 
 /// What one file yielded.
@@ -65,6 +80,20 @@ impl ScanOutput {
     /// Files skipped entirely (errors).
     pub fn skipped(&self) -> impl Iterator<Item = &FileReport> {
         self.files.iter().filter(|f| f.error.is_some())
+    }
+
+    fn count_transcript(&mut self, t: &TranscriptRow, commands: &[CommandRow]) {
+        let status = t.status.clone().unwrap_or_else(|| "?".into());
+        if status == "unreadable" {
+            self.unreadable_transcripts += 1;
+        }
+        *self.transcript_status.entry(status).or_default() += 1;
+        self.command_count += commands.len() as u64;
+    }
+
+    /// Transcripts kept.
+    pub fn transcript_count(&self) -> u64 {
+        self.transcript_status.values().sum()
     }
 }
 
@@ -141,8 +170,146 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
     }
 }
 
-/// Scans files and directories and merges what they hold.
-pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+/// What a batch of files yielded, after de-duplication against everything read before it in
+/// the same run. Transcripts and commands are already polars frames (built on the reading
+/// side, in parallel), sorted by day, session and transcript, commands in order within each.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub exec: Vec<ExecEvent>,
+    pub control: Vec<ControlEvent>,
+    pub transcripts: DataFrame,
+    /// The commands reconstructed from `transcripts`.
+    pub commands: DataFrame,
+}
+
+/// Rows of one batch before they become frames.
+#[derive(Default)]
+struct Rows {
+    exec: Vec<ExecEvent>,
+    control: Vec<ControlEvent>,
+    transcripts: Vec<TranscriptRow>,
+    commands: Vec<CommandRow>,
+    /// Where each transcript's commands sit in `commands`.
+    ranges: Vec<std::ops::Range<u32>>,
+}
+
+impl Rows {
+    /// Frames of the transcripts and commands, sorted (see [`Batch`]); text left out unless
+    /// `keep_text`.
+    fn into_batch(mut self, keep_text: bool) -> PolarsResult<Batch> {
+        if !keep_text {
+            for t in &mut self.transcripts {
+                t.text = None;
+            }
+        }
+        let ts = &self.transcripts;
+        let key = |i: u32| {
+            let t = &ts[i as usize];
+            (
+                t.time.day_number(),
+                t.session_id.as_deref(),
+                t.transcript_id.as_deref(),
+            )
+        };
+        let mut order: Vec<u32> = (0..ts.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+        let commands: Vec<u32> = order
+            .iter()
+            .flat_map(|&t| self.ranges[t as usize].clone())
+            .collect();
+        let (t, c) = rayon::join(
+            || TranscriptRow::to_frame_ordered(ts, &order),
+            || CommandRow::to_frame_ordered(&self.commands, &commands),
+        );
+        Ok(Batch {
+            exec: self.exec,
+            control: self.control,
+            transcripts: t?,
+            commands: c?,
+        })
+    }
+}
+
+/// Input bytes a batch covers at most (files are read and reconstructed a batch at a time, so
+/// memory follows the batch, not the corpus).
+const BATCH_BYTES: u64 = 32 << 20;
+/// Files a batch covers at most.
+const BATCH_FILES: usize = 512;
+
+/// First-seen-wins de-duplication across a whole run, whatever the batches.
+#[derive(Default)]
+struct Merger {
+    seen: HashSet<String>,
+    seen_transcripts: HashSet<String>,
+}
+
+impl Merger {
+    fn merge(&mut self, results: Vec<FileResult>, out: &mut ScanOutput) -> Rows {
+        let mut batch = Rows::default();
+        for FileResult {
+            mut report,
+            events,
+            transcripts,
+        } in results
+        {
+            for (t, commands) in transcripts {
+                if !t
+                    .transcript_id
+                    .clone()
+                    .is_some_and(|id| self.seen_transcripts.insert(id))
+                {
+                    out.duplicate_transcripts += 1;
+                    continue;
+                }
+                report.transcripts += 1;
+                out.count_transcript(&t, &commands);
+                let start = batch.commands.len() as u32;
+                batch.transcripts.push(t);
+                batch.commands.extend(commands);
+                batch.ranges.push(start..batch.commands.len() as u32);
+            }
+            for event in events {
+                let id = match &event {
+                    Classified::Exec(e) => e.event_id.clone(),
+                    Classified::Control(c) => c.event_id.clone(),
+                };
+                if let Some(id) = id {
+                    if !self.seen.insert(id) {
+                        out.duplicates += 1;
+                        continue;
+                    }
+                }
+                match event {
+                    Classified::Exec(e) => {
+                        report.exec_events += 1;
+                        out.exec_count += 1;
+                        if e.outcome.as_deref() == Some("success") {
+                            out.exec_success += 1;
+                        }
+                        batch.exec.push(*e);
+                    }
+                    Classified::Control(c) => {
+                        report.control_events += 1;
+                        out.control_count += 1;
+                        batch.control.push(*c);
+                    }
+                }
+            }
+            out.files.push(report);
+        }
+        batch
+    }
+}
+
+/// Scans files and directories batch by batch, handing each batch to `sink` while the next
+/// one is read (files within a batch in parallel, batches in input order, so the result does
+/// not depend on the thread count). Returns the account of every file; the rows went to
+/// `sink`. Transcript text is kept when `keep_text`.
+pub fn scan_stream(
+    paths: &[PathBuf],
+    keep_text: bool,
+    mut sink: impl FnMut(Batch) -> anyhow::Result<()>,
+) -> anyhow::Result<ScanOutput> {
     let inputs = local::collect(paths);
     let mut out = ScanOutput {
         digests: inputs.digests,
@@ -155,59 +322,83 @@ pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
             ..FileReport::default()
         });
     }
-    let results: Vec<FileResult> = inputs
-        .files
-        .into_par_iter()
-        .map_init(local::Reader::default, scan_one)
-        .collect();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut seen_transcripts: HashSet<String> = HashSet::new();
-    for FileResult {
-        mut report,
-        events,
-        transcripts,
-    } in results
-    {
-        for (t, commands) in transcripts {
-            if !t
-                .transcript_id
-                .clone()
-                .is_some_and(|id| seen_transcripts.insert(id))
-            {
-                out.duplicate_transcripts += 1;
-                continue;
-            }
-            report.transcripts += 1;
-            out.transcripts.push(t);
-            out.commands.extend(commands);
+    let mut chunks: Vec<Vec<PathBuf>> = Vec::new();
+    let (mut size, mut chunk) = (0u64, Vec::new());
+    for f in inputs.files {
+        size += std::fs::metadata(&f).map_or(0, |m| m.len());
+        chunk.push(f);
+        if size >= BATCH_BYTES || chunk.len() >= BATCH_FILES {
+            chunks.push(std::mem::take(&mut chunk));
+            size = 0;
         }
-        for event in events {
-            let id = match &event {
-                Classified::Exec(e) => e.event_id.clone(),
-                Classified::Control(c) => c.event_id.clone(),
-            };
-            if let Some(id) = id {
-                if !seen.insert(id) {
-                    out.duplicates += 1;
-                    continue;
-                }
-            }
-            match event {
-                Classified::Exec(e) => {
-                    report.exec_events += 1;
-                    out.exec.push(*e);
-                }
-                Classified::Control(c) => {
-                    report.control_events += 1;
-                    out.control.push(*c);
-                }
-            }
-        }
-        out.files.push(report);
     }
-    out.exec
-        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
-    out.control
-        .sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    std::thread::scope(|scope| -> anyhow::Result<ScanOutput> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<Batch>>(1);
+        let reader = scope.spawn(move || {
+            let mut merger = Merger::default();
+            for chunk in chunks {
+                let results: Vec<FileResult> = chunk
+                    .into_par_iter()
+                    .map_init(local::Reader::default, scan_one)
+                    .collect();
+                let batch = merger.merge(results, &mut out).into_batch(keep_text);
+                if tx.send(batch).is_err() {
+                    break;
+                }
+            }
+            out
+        });
+        for batch in rx {
+            sink(batch?)?;
+        }
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reading thread failed"))
+    })
+}
+
+/// Scans files and directories and keeps every row in memory (a one-shot audit). With
+/// `keep_text` false, transcripts lose their text as they are read.
+pub fn scan_paths_with(paths: &[PathBuf], keep_text: bool) -> ScanOutput {
+    let (mut exec, mut control) = (Vec::new(), Vec::new());
+    let (mut transcripts, mut commands) = (Vec::new(), Vec::new());
+    let mut out = scan_stream(paths, keep_text, |b| {
+        exec.extend(b.exec);
+        control.extend(b.control);
+        transcripts.push(b.transcripts);
+        commands.push(b.commands);
+        Ok(())
+    })
+    .expect("an in-memory sink does not fail");
+    exec.sort_by(|a: &ExecEvent, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
+    control.sort_by(|a: &ControlEvent, b| {
+        (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id))
+    });
+    out.exec = exec;
+    out.control = control;
+    out.transcripts = stack(transcripts, TranscriptRow::to_frame(&[]));
+    out.commands = stack(commands, CommandRow::to_frame(&[]));
     out
+}
+
+/// Frames one under the other (an empty frame of the table's columns when there are none).
+fn stack(frames: Vec<DataFrame>, empty: PolarsResult<DataFrame>) -> DataFrame {
+    let mut it = frames.into_iter().filter(|f| f.width() > 0);
+    let Some(mut first) = it.next() else {
+        return empty.expect("an empty frame builds");
+    };
+    for f in it {
+        first
+            .vstack_mut_owned(f)
+            .expect("frames of one table stack");
+    }
+    first
+}
+
+/// Scans files and directories and merges what they hold, in memory.
+pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
+    scan_paths_with(paths, true)
 }

@@ -373,7 +373,6 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
             output_bytes: Some(c.output_bytes as i64),
             output_excerpt: (!c.output_excerpt.is_empty()).then(|| c.output_excerpt.clone()),
             confidence: Some(f64::from(c.confidence)),
-            source: Some(raw.source.clone()),
         })
         .collect();
     let row = TranscriptRow {
@@ -395,6 +394,12 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
         },
         width: r.width.map(|w| w as i64),
         commands: Some(commands.len() as i64),
+        commands_run: Some(
+            commands
+                .iter()
+                .filter(|c| c.abandoned != Some(true))
+                .count() as i64,
+        ),
         output_lines: Some(r.output_lines as i64),
         warnings: (!warnings.is_empty()).then(|| warnings.join("; ")),
         text: (!r.text.is_empty()).then(|| r.text.clone()),

@@ -2,8 +2,8 @@
 //!
 //! Every table (exec events, control events, sessions, attempts) is declared once with
 //! [`crate::table!`]: the struct, its frame columns, their types and their documentation all come
-//! from that one declaration, so the Parquet files, the CLI's output columns and the schema the
-//! README lists cannot drift apart.
+//! from that one declaration, so the Parquet files, the CLI's output columns and the schema
+//! docs/schema.md lists cannot drift apart.
 
 use polars::prelude::*;
 
@@ -45,16 +45,36 @@ impl Timestamp {
 
     /// The UTC day, `YYYY-MM-DD`: the store's partition key.
     pub fn day(self) -> String {
-        match chrono::DateTime::from_timestamp_millis(self.0) {
-            Some(dt) => dt.format("%Y-%m-%d").to_string(),
-            None => "invalid".to_string(),
-        }
+        day_name(self.0.div_euclid(86_400_000))
     }
+
+    /// Days since the epoch (the partition as a number).
+    pub fn day_number(self) -> i64 {
+        self.0.div_euclid(86_400_000)
+    }
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01), without a formatter: it runs once
+/// per stored row. Civil-from-days after Howard Hinnant's algorithm.
+pub fn day_name(days: i64) -> String {
+    if !(-719_468..=2_932_896).contains(&days) {
+        return "invalid".to_string();
+    }
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// A value one frame column holds; implemented for the few types the tables use.
 pub trait FrameValue: Sized {
-    /// The type as the README's schema tables print it.
+    /// The type as docs/schema.md prints it.
     const TYPE_NAME: &'static str;
     /// Builds the column from one value per row.
     fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column
@@ -176,6 +196,9 @@ pub trait Table: Sized {
     fn columns() -> Vec<ColumnSpec>;
     /// The rows as a polars frame.
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame>;
+    /// The rows `order` picks, in that order, as a polars frame (no row is moved or copied
+    /// before its values go into the columns).
+    fn to_frame_ordered(rows: &[Self], order: &[u32]) -> PolarsResult<DataFrame>;
     /// The rows back from a frame (missing optional columns read as null).
     fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>>;
     /// One row as JSON values in column order.
@@ -210,6 +233,12 @@ macro_rules! table {
                 use $crate::model::frame::FrameValue;
                 polars::prelude::DataFrame::new(rows.len(), vec![$(
                     <$ty>::column(stringify!($field), rows.iter().map(|r| &r.$field))
+                ),*])
+            }
+            fn to_frame_ordered(rows: &[Self], order: &[u32]) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+                use $crate::model::frame::FrameValue;
+                polars::prelude::DataFrame::new(order.len(), vec![$(
+                    <$ty>::column(stringify!($field), order.iter().map(|&i| &rows[i as usize].$field))
                 ),*])
             }
             fn from_frame(df: &polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Vec<Self>> {
@@ -287,5 +316,18 @@ mod tests {
         assert_eq!(Timestamp::parse("yesterday"), None);
         assert_eq!(want.to_rfc3339(), "2024-05-14T09:12:31Z");
         assert_eq!(want.day(), "2024-05-14");
+        for ms in [
+            0i64,
+            -1,
+            951_782_400_000,
+            4_102_444_800_000,
+            1_709_164_800_000,
+        ] {
+            let chrono_day = chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap()
+                .format("%Y-%m-%d")
+                .to_string();
+            assert_eq!(Timestamp(ms).day(), chrono_day, "{ms}");
+        }
     }
 }

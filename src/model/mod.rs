@@ -3,7 +3,7 @@
 //! `exec_events` and `control_events` are what ingest keeps from CloudTrail (one row per
 //! `eventID`); `sessions` and `attempts` are views built from `exec_events` by
 //! [`crate::correlate`]. Each table is declared once with [`crate::table!`], which is also where
-//! the README's schema comes from (`execaudit schema`).
+//! docs/schema.md comes from (`execaudit schema`).
 
 pub mod frame;
 pub mod normalize;
@@ -196,6 +196,8 @@ crate::table! {
         width: Option<i64>,
         /// Commands reconstructed (abandoned ones included).
         commands: Option<i64>,
+        /// Commands run: reconstructed, not abandoned (what `sessions.commands` counts).
+        commands_run: Option<i64>,
         /// Output lines (not input).
         output_lines: Option<i64>,
         /// Problems met reading it, `; `-separated.
@@ -243,8 +245,6 @@ crate::table! {
         /// 1.0 when the shell marked where the prompt ended; 0.95 from a learned prompt; 0.8 from a
         /// prompt-like prefix; 0.5 when no prompt was found.
         confidence: Option<f64>,
-        /// Where the transcript was read.
-        source: Option<String>,
     }
 }
 
@@ -375,5 +375,53 @@ crate::table! {
         output_excerpt: Option<String>,
         /// Reconstruction confidence.
         confidence: Option<f64>,
+    }
+}
+
+crate::table! {
+    /// Something detection flagged: a risky command, a session outside the policy, a change
+    /// that weakens exec logging. One row per rule or check and the thing it matched.
+    pub struct Finding("findings") {
+        /// The rule or built-in check that fired (`exec-outside-breakglass`, a rule file's `id`).
+        rule_id: Option<String>,
+        /// `info`, `low`, `medium`, `high` or `critical`.
+        severity: Option<String>,
+        /// The rule's or check's title.
+        title: Option<String>,
+        /// The exec session it concerns, when one does.
+        session_id: Option<String>,
+        /// The command's order in its session; null for session- and event-level findings.
+        seq: Option<i64>,
+        /// The CloudTrail event it concerns (the session's `ExecuteCommand`, or the control event).
+        event_id: Option<String>,
+        /// When: the session start, or the event's time.
+        time: Timestamp,
+        /// Who.
+        principal: Option<String>,
+        /// IAM role ARN with its path.
+        role_arn: Option<String>,
+        /// Account.
+        account: Option<String>,
+        /// Cluster name.
+        cluster: Option<String>,
+        /// Task id.
+        task_id: Option<String>,
+        /// Container name.
+        container: Option<String>,
+        /// What matched: the matched text of a command, or the facts a check found (redacted on output).
+        evidence: Option<String>,
+        /// Region.
+        region: Option<String>,
+        /// What was read: `command` (reconstructed), `cloudtrail` (the `ExecuteCommand` command
+        /// string), `session`, `attempts`, `control` or `transcript`.
+        found_in: Option<String>,
+        /// The whole command a rule matched (redacted on output).
+        command: Option<String>,
+        /// MITRE ATT&CK ids, comma-separated.
+        tags: Option<String>,
+        /// Why the finding stands as it does: the policy scope, a capped severity, what was checked.
+        detail: Option<String>,
+        /// For coverage gaps and failures: the most likely cause, and what to check.
+        likely_cause: Option<String>,
     }
 }

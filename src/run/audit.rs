@@ -3,152 +3,130 @@
 use std::io::{self, Write};
 
 use anyhow::Context;
-use serde_json::{json, Value};
 
 use super::summary::{had_problems, print_summary, summary_json, Stored as StoredCounts};
 use super::{
-    explore, Data, ATTEMPT_COLUMNS, CONTROL_COLUMNS, EXIT_ERROR, EXIT_OK, HIT_COLUMNS,
+    emit_document, ATTEMPT_COLUMNS, CONTROL_COLUMNS, EXIT_ERROR, EXIT_OK, HIT_COLUMNS,
     SESSION_COLUMNS, TRANSCRIPT_COLUMNS,
 };
 use crate::cli::{AuditArgs, AuditFormat, IngestArgs};
 use crate::config::{self, Filter};
-use crate::correlate;
+use crate::dataset::{Damage, Dataset};
 use crate::ingest;
-use crate::model::{Attempt, ControlEvent, Session, Table, TranscriptRow};
-use crate::report::{self, Format, Style};
+use crate::report::{Document, Format, Section, Style};
 use crate::store::Store;
 
 pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
-    let scan = ingest::scan_paths(&a.paths);
+    let detector = super::findings::load_detector(&a.detect)?;
+    let scan = ingest::scan_paths_with(&a.paths, false);
     let problems = had_problems(&scan);
     let summary = summary_json(&scan, None);
     if a.format != AuditFormat::Json {
         print_summary(&mut io::stderr(), &scan, None, false)?;
     }
-    let data = Data {
-        exec: scan.exec,
-        control: scan.control,
-        transcripts: scan.transcripts,
-        commands: scan.commands,
-    };
-    let sessions = data.sessions(&filter);
-    let attempts = data.attempts(&filter);
-    let control: Vec<ControlEvent> = data
-        .control
-        .iter()
-        .filter(|c| c.kind.as_deref() != Some("kms_session") && filter.matches_control(c))
-        .cloned()
-        .collect();
-    let hits = explore::hits(&data, &filter, None);
-    let orphans: Vec<TranscriptRow> = correlate::orphans(&data.exec, &data.transcripts)
-        .into_iter()
-        .cloned()
-        .collect();
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    let style = Style {
-        format: Format::Table,
-        show_secrets: a.show_secrets,
-    };
-    match a.format {
-        AuditFormat::Table => {
-            writeln!(out, "== Sessions ({}) ==", sessions.len())?;
-            report::render(&mut out, &sessions, style, SESSION_COLUMNS)?;
-            writeln!(out, "\n== Failed attempts ({}) ==", attempts.len())?;
-            report::render(&mut out, &attempts, style, ATTEMPT_COLUMNS)?;
-            writeln!(
-                out,
-                "\n== Exec enablement, logging changes, SSM sessions, tampering ({}) ==",
-                control.len()
-            )?;
-            report::render(&mut out, &control, style, CONTROL_COLUMNS)?;
-            writeln!(out, "\n== Commands typed ({}) ==", hits.len())?;
-            report::render(&mut out, &hits, style, HIT_COLUMNS)?;
-            if !orphans.is_empty() {
-                writeln!(
-                    out,
-                    "\n== Transcripts without an ExecuteCommand event ({}) ==",
-                    orphans.len()
-                )?;
-                report::render(&mut out, &orphans, style, TRANSCRIPT_COLUMNS)?;
-            }
-        }
-        AuditFormat::Json | AuditFormat::Jsonl => {
-            let jsonl = a.format == AuditFormat::Jsonl;
-            let table = |name: &str, (names, rows): (Vec<&str>, Vec<Vec<Value>>)| -> Vec<Value> {
-                rows.into_iter()
-                    .map(|r| {
-                        let mut o = report::object(&names, r);
-                        if jsonl {
-                            o.as_object_mut()
-                                .expect("object")
-                                .insert("table".into(), name.into());
-                        }
-                        o
-                    })
-                    .collect()
-            };
-            let s = table(Session::NAME, report::rows(&sessions, a.show_secrets));
-            let at = table(Attempt::NAME, report::rows(&attempts, a.show_secrets));
-            let c = table(ControlEvent::NAME, report::rows(&control, a.show_secrets));
-            let h = table("commands", report::rows(&hits, a.show_secrets));
-            let o = table(
-                "orphan_transcripts",
-                report::rows(&without_text(&orphans), a.show_secrets),
-            );
-            if jsonl {
-                for row in s.iter().chain(&at).chain(&c).chain(&h).chain(&o) {
-                    serde_json::to_writer(&mut out, row)?;
-                    writeln!(out)?;
-                }
-            } else {
-                let doc = json!({"summary": summary, "sessions": s, "attempts": at, "control_events": c,
-                                 "commands": h, "orphan_transcripts": o});
-                serde_json::to_writer_pretty(&mut out, &doc)?;
-                writeln!(out)?;
-            }
-        }
+    let data = Dataset::from_frames(
+        &scan.exec,
+        &scan.control,
+        scan.transcripts.clone(),
+        scan.commands.clone(),
+    )?;
+    drop(scan);
+    let mut damage = Damage::default();
+    let f = &filter;
+    let mut get =
+        |build: &dyn Fn(&Dataset) -> polars::prelude::PolarsResult<polars::prelude::LazyFrame>| {
+            data.collect(&mut damage, build)
+        };
+    let sessions = get(&|d| d.sessions(f))?;
+    let attempts = get(&|d| d.attempts(f))?;
+    let control = get(&|d| {
+        Ok(d.control(f, None)?
+            .filter(polars::prelude::col("kind").neq(polars::prelude::lit("kms_session"))))
+    })?;
+    let commands = get(&|d| d.commands(f))?;
+    let orphans = get(&|d| d.orphans())?;
+    let findings = data.findings(&detector, &mut damage)?;
+    let findings = super::findings::filtered_frame(findings, f)?;
+    let mut sections = vec![
+        Section::new("sessions", "Sessions", sessions, SESSION_COLUMNS),
+        Section::new("attempts", "Failed attempts", attempts, ATTEMPT_COLUMNS),
+        Section::new(
+            "findings",
+            "Findings",
+            findings,
+            crate::detect::FINDING_COLUMNS,
+        ),
+        Section::new(
+            "control_events",
+            "Exec enablement, logging changes, SSM sessions, tampering",
+            control,
+            CONTROL_COLUMNS,
+        ),
+        Section::new("commands", "Commands typed", commands, HIT_COLUMNS),
+    ];
+    let table = a.format == AuditFormat::Table;
+    if !table || orphans.height() > 0 {
+        sections.push(Section::new(
+            "orphan_transcripts",
+            "Transcripts without an ExecuteCommand event",
+            orphans,
+            TRANSCRIPT_COLUMNS,
+        ));
     }
-    out.flush()?;
+    let doc = Document {
+        head: vec![("summary".into(), summary)],
+        sections,
+    };
+    let format = match a.format {
+        AuditFormat::Table => Format::Table,
+        AuditFormat::Json => Format::Json,
+        AuditFormat::Jsonl => Format::Jsonl,
+    };
+    emit_document(
+        &doc,
+        Style {
+            format,
+            show_secrets: a.show_secrets,
+        },
+    )?;
     Ok(if problems { EXIT_ERROR } else { EXIT_OK })
-}
-
-/// Transcript rows without their (large) text, for listings.
-fn without_text(rows: &[TranscriptRow]) -> Vec<TranscriptRow> {
-    rows.iter()
-        .map(|t| TranscriptRow {
-            text: None,
-            ..t.clone()
-        })
-        .collect()
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
     let root = config::store_path(a.store.store);
-    let store = Store::open_for_write(&root)
+    let mut store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;
-    let scan = ingest::scan_paths(&a.paths);
-    let stored = StoredCounts {
-        exec: store
-            .append(scan.exec.clone())
-            .context("writing exec events to the store")?,
-        control: store
-            .append(scan.control.clone())
-            .context("writing control events to the store")?,
-        transcripts: store
-            .append(scan.transcripts.clone())
-            .context("writing transcripts to the store")?,
-        commands: store
-            .append(scan.commands.clone())
-            .context("writing commands to the store")?,
-    };
+    let mut stored = StoredCounts::default();
+    let mut writer = store.writer();
+    let noop = std::env::var_os("EXECAUDIT_NOOP_SINK").is_some();
+    let scan = ingest::scan_stream(&a.paths, true, |batch| {
+        if noop {
+            return Ok(());
+        }
+        stored.exec += writer
+            .append(batch.exec)
+            .context("writing exec events to the store")?;
+        stored.control += writer
+            .append(batch.control)
+            .context("writing control events to the store")?;
+        let (t, c) = writer
+            .append_transcripts(batch.transcripts, batch.commands)
+            .context("writing transcripts to the store")?;
+        stored.transcripts += t;
+        stored.commands += c;
+        Ok(())
+    })?;
+    writer
+        .commit()
+        .context("publishing the ingest in the store")?;
     print_summary(
         &mut io::BufWriter::new(io::stdout().lock()),
         &scan,
         Some(stored),
         a.quiet,
     )?;
+    io::stdout().flush()?;
     Ok(if had_problems(&scan) {
         EXIT_ERROR
     } else {

@@ -1,219 +1,91 @@
 //! Exploring what was typed: `show` (one session), `search` (a pattern anywhere), `commands`.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use anyhow::{bail, Context};
-use regex::Regex;
-use serde_json::{json, Value};
+use polars::prelude::*;
 
-use super::{Data, Query, EXIT_OK, HIT_COLUMNS, SEARCH_COLUMNS};
+use super::{emit, emit_document, finish, open_store, style, Query, HIT_COLUMNS, SEARCH_COLUMNS};
 use crate::cli::{CommandsArgs, SearchArgs, ShowArgs};
-use crate::config::{self, Filter};
-use crate::model::{CommandHit, ExecEvent, Session, Timestamp, TranscriptRow};
+use crate::config::Filter;
+use crate::dataset::{Damage, Dataset, Matcher};
+use crate::model::{Table, TranscriptRow};
 use crate::redact::redact;
-use crate::report::{self, Format, Style};
-use crate::store::Store;
-
-fn flags(edited: bool, pasted: bool, multi: bool, full: bool, abandoned: bool) -> Option<String> {
-    let f: Vec<&str> = [
-        (abandoned, "abandoned"),
-        (edited, "edited"),
-        (pasted, "pasted"),
-        (multi, "multi-line"),
-        (full, "full-screen"),
-    ]
-    .iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, n)| *n)
-    .collect();
-    (!f.is_empty()).then(|| f.join(","))
-}
-
-fn hit_base(
-    e: Option<&ExecEvent>,
-    session_id: Option<String>,
-    time: Timestamp,
-    found_in: &str,
-) -> CommandHit {
-    CommandHit {
-        session_id,
-        time: e.map_or(time, |e| e.event_time),
-        principal: e.and_then(|e| e.principal.clone()),
-        account: e.and_then(|e| e.account.clone()),
-        region: e.and_then(|e| e.region.clone()),
-        cluster: e.and_then(|e| e.cluster.clone()),
-        task_id: e.and_then(|e| e.task_id.clone()),
-        container: e.and_then(|e| e.container.clone()),
-        found_in: Some(found_in.to_owned()),
-        ..CommandHit::default()
-    }
-}
-
-/// The session's `ExecuteCommand`, by session id.
-fn exec_by_session(data: &Data) -> HashMap<&str, &ExecEvent> {
-    let mut m = HashMap::new();
-    for e in &data.exec {
-        if let Some(s) = e.session_id.as_deref() {
-            m.entry(s).or_insert(e);
-        }
-    }
-    m
-}
-
-/// Whether a row tied to session `e` (or to no known session) passes the filter.
-fn passes(filter: &Filter, e: Option<&ExecEvent>, time: Timestamp) -> bool {
-    match e {
-        Some(e) => filter.matches_exec(e),
-        None => !filter.names_a_target() && filter.time_matches(time),
-    }
-}
-
-/// Every reconstructed command with who, when and where, in order.
-pub(super) fn hits(data: &Data, filter: &Filter, session: Option<&str>) -> Vec<CommandHit> {
-    let execs = exec_by_session(data);
-    let mut out: Vec<CommandHit> = data
-        .commands
-        .iter()
-        .filter(|c| session.is_none_or(|s| c.session_id.as_deref() == Some(s)))
-        .filter_map(|c| {
-            let e = c.session_id.as_deref().and_then(|s| execs.get(s).copied());
-            if !passes(filter, e, c.time) {
-                return None;
-            }
-            let on = |v: Option<bool>| v == Some(true);
-            Some(CommandHit {
-                seq: c.seq,
-                cwd: c.cwd.clone(),
-                command: c.command.clone(),
-                abandoned: c.abandoned,
-                flags: flags(
-                    on(c.edited),
-                    on(c.pasted),
-                    on(c.multi_line),
-                    on(c.full_screen),
-                    on(c.abandoned),
-                ),
-                output_lines: c.output_lines,
-                output_excerpt: c.output_excerpt.clone(),
-                confidence: c.confidence,
-                ..hit_base(e, c.session_id.clone(), c.time, "command")
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| (a.time, &a.session_id, a.seq).cmp(&(b.time, &b.session_id, b.seq)));
-    out
-}
-
-/// Reads sessions, transcripts and commands from the store, every day of them (transcripts are
-/// filed by session end, which a time filter on session starts cannot bound).
-fn load(store: &Store) -> anyhow::Result<Data> {
-    let context = || format!("reading the store at {}", store.root().display());
-    Ok(Data {
-        exec: store.read(None).with_context(context)?,
-        control: Vec::new(),
-        transcripts: store.read(None).with_context(context)?,
-        commands: store.read(None).with_context(context)?,
-    })
-}
+use crate::report::{self, Document, Format, Section};
 
 pub fn commands(a: CommandsArgs) -> anyhow::Result<i32> {
-    let q = Query::open(a.query)?;
-    let data = load(&q.store)?;
-    let session = match a.session.as_deref() {
-        Some(s) => Some(resolve_session(&data, s)?),
-        None => None,
-    };
-    q.emit(&hits(&data, &q.filter, session.as_deref()), HIT_COLUMNS)
+    let mut q = Query::open(a.query)?;
+    if let Some(s) = a.session.as_deref() {
+        q.filter.session = Some(resolve_session(&q.data, &mut q.damage, s)?);
+    }
+    q.list(|d, f| d.commands(f), HIT_COLUMNS)
 }
 
 pub fn search(a: SearchArgs) -> anyhow::Result<i32> {
-    let matcher: Box<dyn Fn(&str) -> bool> = if a.regex {
-        let re = Regex::new(&a.pattern)
-            .with_context(|| format!("PATTERN is not a valid regular expression: {}", a.pattern))?;
-        Box::new(move |t: &str| re.is_match(t))
+    let matcher = if a.regex {
+        Matcher::regex(&a.pattern)
+            .with_context(|| format!("PATTERN is not a valid regular expression: {}", a.pattern))?
     } else {
-        let needle = a.pattern.to_lowercase();
-        Box::new(move |t: &str| t.to_lowercase().contains(&needle))
+        Matcher::text(&a.pattern)
     };
-    let q = Query::open(a.query)?;
-    let data = load(&q.store)?;
-    let mut found: Vec<CommandHit> = hits(&data, &q.filter, None)
-        .into_iter()
-        .filter(|h| h.command.as_deref().is_some_and(&matcher))
-        .collect();
-    // The command string of the ExecuteCommand call itself (`sh -c '...'`), successful or not.
-    for e in &data.exec {
-        if e.command.as_deref().is_some_and(&matcher) && q.filter.matches_exec(e) {
-            found.push(CommandHit {
-                command: e.command.clone(),
-                ..hit_base(Some(e), e.session_id.clone(), e.event_time, "cloudtrail")
-            });
-        }
+    let mut q = Query::open(a.query)?;
+    let in_output = a.in_output;
+    let df = q.collect(|d, f| d.search(f, &matcher, in_output))?;
+    if df.height() == 0 {
+        eprintln!(
+            "execaudit: no match for {}",
+            report::visible(&format!("{:?}", a.pattern))
+        );
     }
-    if a.in_output {
-        let execs = exec_by_session(&data);
-        let typed: HashMap<&str, Vec<&str>> =
-            data.commands.iter().fold(HashMap::new(), |mut m, c| {
-                if let (Some(s), Some(cmd)) = (c.session_id.as_deref(), c.command.as_deref()) {
-                    m.entry(s).or_default().push(cmd);
-                }
-                m
-            });
-        for t in &data.transcripts {
-            let sid = t.session_id.as_deref();
-            let e = sid.and_then(|s| execs.get(s).copied());
-            if !passes(&q.filter, e, t.time) {
-                continue;
-            }
-            let cmds = sid.and_then(|s| typed.get(s)).cloned().unwrap_or_default();
-            for line in t.text.as_deref().unwrap_or("").lines() {
-                let is_input = cmds
-                    .iter()
-                    .any(|c| !c.is_empty() && line.ends_with(c.lines().last().unwrap_or(c)));
-                if !is_input && matcher(line) {
-                    found.push(CommandHit {
-                        command: Some(line.to_owned()),
-                        ..hit_base(e, t.session_id.clone(), t.time, "output")
-                    });
-                }
-            }
-        }
-    }
-    found.sort_by(|a, b| (a.time, &a.session_id, a.seq).cmp(&(b.time, &b.session_id, b.seq)));
-    if found.is_empty() {
-        eprintln!("execaudit: no match for {:?}", a.pattern);
-    }
-    q.emit(&found, SEARCH_COLUMNS)
+    emit(&df, q.style, SEARCH_COLUMNS)?;
+    Ok(finish(&q.damage))
 }
 
 /// The one session id `wanted` names: exact, else a unique part of one.
-fn resolve_session(data: &Data, wanted: &str) -> anyhow::Result<String> {
-    let mut ids: Vec<&str> = data
-        .exec
-        .iter()
-        .filter_map(|e| e.session_id.as_deref())
-        .chain(
-            data.transcripts
-                .iter()
-                .filter_map(|t| t.session_id.as_deref()),
-        )
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.contains(&wanted) {
+fn resolve_session(data: &Dataset, damage: &mut Damage, wanted: &str) -> anyhow::Result<String> {
+    let mut ids = |exact: bool| -> anyhow::Result<Vec<String>> {
+        let w = wanted.to_owned();
+        let pick = move |lf: LazyFrame| {
+            let c = col("session_id");
+            let m = if exact {
+                c.clone().eq(lit(w.clone()))
+            } else {
+                c.clone().str().contains_literal(lit(w.clone()))
+            };
+            lf.select([c]).filter(m)
+        };
+        let df = data.collect(damage, |d| {
+            Ok(concat(
+                [
+                    pick(d.table("exec_events", None)?),
+                    pick(d.table(TranscriptRow::NAME, None)?),
+                ],
+                UnionArgs::default(),
+            )?
+            .unique(None, UniqueKeepStrategy::Any)
+            .sort(["session_id"], SortMultipleOptions::default()))
+        })?;
+        Ok(df
+            .column("session_id")?
+            .str()?
+            .iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect())
+    };
+    if ids(true)?.len() == 1 {
         return Ok(wanted.to_owned());
     }
-    let partial: Vec<&str> = ids.iter().copied().filter(|i| i.contains(wanted)).collect();
+    let partial = ids(false)?;
     match partial.as_slice() {
-        [one] => Ok((*one).to_owned()),
+        [one] => Ok(one.clone()),
         [] => bail!(
             "no session {wanted:?} in the store (ingest its CloudTrail events or transcript first)"
         ),
         many => bail!(
             "{wanted:?} matches {} sessions: {}",
             many.len(),
-            many.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+            many.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
         ),
     }
 }
@@ -226,153 +98,200 @@ fn duration(secs: i64) -> String {
     }
 }
 
-pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
-    let data = load(&Store::open_for_read(&config::store_path(a.store.store)))?;
-    let id = resolve_session(&data, &a.session)?;
-    let session: Option<Session> = data
-        .sessions(&Filter::default())
-        .into_iter()
-        .find(|s| s.session_id.as_deref() == Some(&id));
-    let transcript: Option<TranscriptRow> = data
-        .transcripts
-        .iter()
-        .find(|t| t.session_id.as_deref() == Some(&id))
-        .cloned();
-    let commands = hits(&data, &Filter::default(), Some(&id));
-    let style = Style {
-        format: a.output.format,
-        show_secrets: a.output.show_secrets,
-    };
-    let clean = |t: &str| {
-        if style.show_secrets {
-            t.to_owned()
-        } else {
-            redact(t).into_owned()
+/// One value of a one-row frame as text (`None` when null or absent).
+fn get(df: &DataFrame, name: &str) -> Option<String> {
+    let c = df.column(name).ok()?;
+    match c.get(0).ok()? {
+        AnyValue::Null => None,
+        AnyValue::String(s) => Some(s.to_owned()),
+        AnyValue::StringOwned(s) => Some(s.to_string()),
+        AnyValue::Datetime(v, _, _) | AnyValue::DatetimeOwned(v, _, _) => {
+            Some(crate::model::Timestamp(v).to_rfc3339())
         }
+        v => Some(v.to_string()),
+    }
+}
+
+pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
+    let detector = super::findings::load_detector(&a.detect)?;
+    let data = open_store(a.store.store)?;
+    let mut damage = Damage::default();
+    let id = resolve_session(&data, &mut damage, &a.session)?;
+    let f = Filter {
+        session: Some(id.clone()),
+        ..Filter::default()
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    match style.format {
+    let session = data.collect(&mut damage, |d| d.sessions(&f))?;
+    let with_text = a.transcript;
+    let transcript = data.collect(&mut damage, |d| {
+        let mut t = d
+            .table(TranscriptRow::NAME, None)?
+            .filter(col("session_id").eq(lit(id.clone())));
+        if !with_text {
+            t = t.with_column(lit(NULL).cast(DataType::String).alias("text"));
+        }
+        Ok(t.sort(["transcript_id"], SortMultipleOptions::default()))
+    })?;
+    let commands = data.collect(&mut damage, |d| d.commands(&f))?;
+    let findings = data.session_findings(&detector, &mut damage, &id)?;
+    let st = style(&a.output);
+    match st.format {
         Format::Table => {
-            let mut line = |k: &str, v: String| writeln!(out, "{k:<11} {v}");
-            line("session", id.clone())?;
-            match &session {
-                Some(s) => {
-                    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-                    let mfa = match s.mfa {
-                        Some(true) => "MFA yes",
-                        Some(false) => "MFA no",
-                        None => "MFA not logged",
-                    };
-                    line(
-                        "who",
-                        format!(
-                            "{} ({} · {} · {mfa})",
-                            opt(&s.principal),
-                            opt(&s.principal_source),
-                            opt(&s.principal_type)
-                        ),
-                    )?;
-                    if let Some(role) = &s.role_arn {
-                        let set = s
-                            .sso_permission_set
-                            .as_ref()
-                            .map(|p| format!("  [permission set {p}]"))
-                            .unwrap_or_default();
-                        line("role", format!("{role}{set}"))?;
-                    }
-                    line(
-                        "from",
-                        format!("{} · {}", opt(&s.source_ip), opt(&s.user_agent)),
-                    )?;
-                    let end = match (s.end_time, s.duration_s) {
-                        (Some(e), Some(d)) => format!(" → {} ({})", e.to_rfc3339(), duration(d)),
-                        _ => String::new(),
-                    };
-                    line("when", format!("{}{end}", s.start_time.to_rfc3339()))?;
-                    line(
-                        "where",
-                        format!(
-                            "account {} · {} · cluster {} · task {} · container {}",
-                            opt(&s.account),
-                            opt(&s.region),
-                            opt(&s.cluster),
-                            opt(&s.task_id),
-                            opt(&s.container)
-                        ),
-                    )?;
-                    line("asked for", clean(s.command.as_deref().unwrap_or("?")))?;
-                }
-                None => line(
-                    "exec event",
-                    "none: no ExecuteCommand in the store opened this session (orphan transcript)"
-                        .into(),
-                )?,
-            }
-            match &transcript {
-                Some(t) => {
-                    let mut parts = vec![t.status.clone().unwrap_or_default()];
-                    parts.extend(t.shell.clone());
-                    parts.push(format!("{} commands", t.commands.unwrap_or(0)));
-                    parts.extend(t.format.clone());
-                    parts.extend(t.source.clone());
-                    line("transcript", parts.join(" · "))?;
-                    if let Some(w) = &t.warnings {
-                        line("warnings", w.clone())?;
-                    }
-                }
-                None => line(
-                    "transcript",
-                    "missing: none was ingested for this session".into(),
-                )?,
-            }
-            writeln!(out)?;
-            report::render(
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            write_show(
                 &mut out,
+                &id,
+                &session,
+                &transcript,
                 &commands,
-                style,
-                &[
-                    "seq",
-                    "cwd",
-                    "command",
-                    "flags",
-                    "output_lines",
-                    "output_excerpt",
-                ],
+                st.show_secrets,
+                a.transcript,
             )?;
-            if a.transcript {
-                if let Some(text) = transcript.as_ref().and_then(|t| t.text.as_deref()) {
-                    writeln!(out, "\n== Transcript ==")?;
-                    writeln!(out, "{}", clean(text))?;
-                }
-            }
+            out.flush()?;
         }
         Format::Json => {
-            let obj = |names: Vec<&str>, rows: Vec<Vec<Value>>| {
-                rows.into_iter().next().map(|r| report::object(&names, r))
+            let doc = Document {
+                head: vec![("session_id".into(), id.clone().into())],
+                sections: vec![
+                    Section {
+                        single: true,
+                        ..Section::new("session", "Session", session, &[])
+                    },
+                    Section {
+                        single: true,
+                        ..Section::new("transcript", "Transcript", transcript, &[])
+                    },
+                    Section::new("commands", "Commands", commands, &[]),
+                    Section::new("findings", "Findings", findings, &[]),
+                ],
             };
-            let s = session.as_ref().and_then(|s| {
-                let (n, r) = report::rows(std::slice::from_ref(s), style.show_secrets);
-                obj(n, r)
-            });
-            let t = transcript.as_ref().and_then(|t| {
-                let keep = TranscriptRow {
-                    text: if a.transcript { t.text.clone() } else { None },
-                    ..t.clone()
-                };
-                let (n, r) = report::rows(std::slice::from_ref(&keep), style.show_secrets);
-                obj(n, r)
-            });
-            let (n, rows) = report::rows(&commands, style.show_secrets);
-            let c: Vec<Value> = rows.into_iter().map(|r| report::object(&n, r)).collect();
-            serde_json::to_writer_pretty(
-                &mut out,
-                &json!({"session_id": id, "session": s, "transcript": t, "commands": c}),
-            )?;
-            writeln!(out)?;
+            emit_document(&doc, st)?;
         }
-        Format::Jsonl | Format::Csv => report::render(&mut out, &commands, style, HIT_COLUMNS)?,
+        _ => emit(&commands, st, HIT_COLUMNS)?,
     }
-    out.flush()?;
-    Ok(EXIT_OK)
+    Ok(finish(&damage))
+}
+
+/// The table form of `show`: who, role, from where, when, where, what was asked, the
+/// transcript's state, the commands, and optionally the transcript as a person saw it.
+fn write_show(
+    out: &mut dyn Write,
+    id: &str,
+    session: &DataFrame,
+    transcript: &DataFrame,
+    commands: &DataFrame,
+    show_secrets: bool,
+    with_text: bool,
+) -> anyhow::Result<()> {
+    let clean = |t: &str| -> String {
+        let t = if show_secrets { t.into() } else { redact(t) };
+        report::visible(&t).into_owned()
+    };
+    let mut line = |k: &str, v: String| writeln!(out, "{k:<11} {}", report::visible(&v));
+    line("session", id.to_owned())?;
+    if session.height() > 0 {
+        let s = |n: &str| get(session, n).unwrap_or_else(|| "?".into());
+        let mfa = match get(session, "mfa").as_deref() {
+            Some("true") => "MFA yes",
+            Some("false") => "MFA no",
+            _ => "MFA not logged",
+        };
+        line(
+            "who",
+            format!(
+                "{} ({} · {} · {mfa})",
+                s("principal"),
+                s("principal_source"),
+                s("principal_type")
+            ),
+        )?;
+        if let Some(role) = get(session, "role_arn") {
+            let set = get(session, "sso_permission_set")
+                .map(|p| format!("  [permission set {p}]"))
+                .unwrap_or_default();
+            line("role", format!("{role}{set}"))?;
+        }
+        line("from", format!("{} · {}", s("source_ip"), s("user_agent")))?;
+        let end = match (get(session, "end_time"), get(session, "duration_s")) {
+            (Some(e), Some(d)) => format!(" → {e} ({})", duration(d.parse().unwrap_or(0))),
+            _ => String::new(),
+        };
+        line("when", format!("{}{end}", s("start_time")))?;
+        line(
+            "where",
+            format!(
+                "account {} · {} · cluster {} · task {} · container {}",
+                s("account"),
+                s("region"),
+                s("cluster"),
+                s("task_id"),
+                s("container")
+            ),
+        )?;
+        line("asked for", clean(&s("command")))?;
+    } else {
+        line(
+            "exec event",
+            "none: no ExecuteCommand in the store opened this session (orphan transcript)".into(),
+        )?;
+    }
+    if transcript.height() > 0 {
+        let t = |n: &str| get(transcript, n);
+        let mut parts = vec![t("status").unwrap_or_default()];
+        parts.extend(t("shell"));
+        parts.push(format!(
+            "{} commands",
+            t("commands").unwrap_or_else(|| "0".into())
+        ));
+        parts.extend(t("format"));
+        parts.extend(t("source"));
+        line("transcript", parts.join(" · "))?;
+        if transcript.height() > 1 {
+            line(
+                "warning",
+                format!(
+                    "{} different transcripts carry this session id",
+                    transcript.height()
+                ),
+            )?;
+        }
+        if let Some(w) = t("warnings") {
+            line("warnings", w)?;
+        }
+    } else {
+        line(
+            "transcript",
+            "missing: none was ingested for this session".into(),
+        )?;
+    }
+    writeln!(out)?;
+    report::render(
+        out,
+        commands,
+        report::Style {
+            format: Format::Table,
+            show_secrets,
+        },
+        &[
+            "seq",
+            "cwd",
+            "command",
+            "flags",
+            "output_lines",
+            "output_excerpt",
+        ],
+    )?;
+    if with_text {
+        if let Some(text) = get(transcript, "text") {
+            writeln!(out, "\n== Transcript ==")?;
+            let t = if show_secrets {
+                text.as_str().into()
+            } else {
+                redact(&text)
+            };
+            writeln!(out, "{}", crate::report::escape::visible(&t, true))?;
+        }
+    }
+    Ok(())
 }

@@ -1,27 +1,32 @@
 //! Runs one command: wires the resolved settings to the pipeline stages and returns the exit
-//! status. `summary` reports what was read; `audit` holds the one-shot audit and ingest;
-//! `explore` holds show, search and commands.
+//! status. The analysis lives in [`crate::dataset`]; these modules only open, ask and print.
+//! `audit` holds the one-shot audit and ingest; `explore` show, search and commands; `query`
+//! the SQL command; `summary` what an ingest read.
 
 mod audit;
 mod explore;
+pub mod findings;
+mod query;
 mod summary;
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use anyhow::Context;
+use polars::prelude::*;
 
-use crate::cli::{Cli, Command, ControlArgs, QueryArgs};
+use crate::cli::{Cli, Command, ControlArgs, OutputArgs, QueryArgs};
 use crate::config::{self, Filter};
-use crate::correlate;
-use crate::model::{Attempt, CommandRow, ControlEvent, ExecEvent, Session, Table, TranscriptRow};
-use crate::report::{self, Style};
-use crate::store::{Store, Stored};
+use crate::dataset::{Damage, Dataset};
+use crate::report::{self, Document, Format, Style};
 
 pub use summary::schema_markdown;
 
 /// Exit status when everything went well.
 pub const EXIT_OK: i32 = 0;
-/// Exit status for errors, including inputs or records that could not be read.
+/// Exit status when findings at or above `--fail-on` were printed.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit status for errors, including inputs, records or store parts that could not be read.
 pub const EXIT_ERROR: i32 = 2;
 
 const SESSION_COLUMNS: &[&str] = &[
@@ -102,22 +107,32 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Ingest(a) => audit::ingest(a),
         Command::Sessions(q) => {
             let q = Query::open(q)?;
-            let (events, transcripts, commands) = (q.read()?, q.read_all()?, q.read_all()?);
-            q.emit(
-                &correlate::sessions(&events, &transcripts, &commands, &q.filter),
-                SESSION_COLUMNS,
-            )
+            q.list(|d, f| d.sessions(f), SESSION_COLUMNS)
         }
         Command::Attempts(q) => {
             let q = Query::open(q)?;
-            q.emit(&correlate::attempts(&q.read()?, &q.filter), ATTEMPT_COLUMNS)
+            q.list(|d, f| d.attempts(f), ATTEMPT_COLUMNS)
         }
         Command::Control(c) => control(c),
         Command::Show(s) => explore::show(s),
         Command::Search(s) => explore::search(s),
         Command::Commands(c) => explore::commands(c),
+        Command::Findings(a) => findings::findings(a),
+        Command::Rules(r) => findings::rules(r),
+        Command::Query(q) => query::query(q),
         Command::Schema => {
-            print!("{}", schema_markdown());
+            let mut out = io::stdout().lock();
+            out.write_all(schema_markdown().as_bytes())?;
+            Ok(EXIT_OK)
+        }
+        Command::Generate(g) if g.sessions.is_some() => {
+            let n = g.sessions.unwrap_or(0);
+            let files = crate::loadgen::generate(&g.out, n, g.commands_per_session, g.seed)
+                .with_context(|| format!("writing {}", g.out.display()))?;
+            eprintln!(
+                "wrote {files} files ({n} sessions) under {}",
+                g.out.display()
+            );
             Ok(EXIT_OK)
         }
         Command::Generate(g) => {
@@ -134,65 +149,99 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     }
 }
 
-/// A query command's resolved settings and store.
+/// A query command's resolved settings and dataset.
 struct Query {
     filter: Filter,
-    store: Store,
-    days: Option<(String, String)>,
+    data: Dataset,
     style: Style,
+    damage: Damage,
+}
+
+fn style(o: &OutputArgs) -> Style {
+    Style {
+        format: o.format,
+        show_secrets: o.show_secrets,
+    }
+}
+
+/// Opens the store a command names (`--store`, `$EXECAUDIT_STORE`, the default).
+fn open_store(flag: Option<PathBuf>) -> anyhow::Result<Dataset> {
+    let root = config::store_path(flag);
+    Ok(Dataset::open(&root)?)
 }
 
 impl Query {
     fn open(q: QueryArgs) -> anyhow::Result<Query> {
         let filter = Filter::from_args(&q.filter, config::now())?;
-        let root = config::store_path(q.store.store);
-        if !root.exists() {
-            eprintln!(
-                "execaudit: the store {} does not exist yet: run `execaudit ingest PATH... --store {}` first",
-                root.display(),
-                root.display()
-            );
-        }
-        let days = filter.day_range();
-        let style = Style {
-            format: q.output.format,
-            show_secrets: q.output.show_secrets,
-        };
         Ok(Query {
             filter,
-            store: Store::open_for_read(&root),
-            days,
-            style,
+            data: open_store(q.store.store)?,
+            style: style(&q.output),
+            damage: Damage::default(),
         })
     }
 
-    /// Rows in the days the time filter can touch.
-    fn read<T: Stored>(&self) -> anyhow::Result<Vec<T>> {
-        let days = self.days.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
-        self.store
-            .read(days)
-            .with_context(|| format!("reading the store at {}", self.store.root().display()))
+    /// Collects a view, retrying without damaged parts.
+    fn collect(
+        &mut self,
+        build: impl Fn(&Dataset, &Filter) -> PolarsResult<LazyFrame>,
+    ) -> anyhow::Result<DataFrame> {
+        let f = &self.filter;
+        self.data.collect(&mut self.damage, |d| build(d, f))
     }
 
-    /// Every row: transcripts are filed under the day a session ended, which a time filter on
-    /// session starts cannot bound.
-    fn read_all<T: Stored>(&self) -> anyhow::Result<Vec<T>> {
-        self.store
-            .read(None)
-            .with_context(|| format!("reading the store at {}", self.store.root().display()))
-    }
-
-    fn emit<T: Table>(&self, rows: &[T], columns: &[&str]) -> anyhow::Result<i32> {
-        emit(rows, self.style, columns)
+    /// Collects a view and prints it.
+    fn list(
+        mut self,
+        build: impl Fn(&Dataset, &Filter) -> PolarsResult<LazyFrame>,
+        columns: &[&str],
+    ) -> anyhow::Result<i32> {
+        let df = self.collect(build)?;
+        emit(&df, self.style, columns)?;
+        Ok(finish(&self.damage))
     }
 }
 
-fn emit<T: Table>(rows: &[T], style: Style, columns: &[&str]) -> anyhow::Result<i32> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    report::render(&mut out, rows, style, columns)?;
+/// Prints one frame to stdout.
+fn emit(df: &DataFrame, style: Style, columns: &[&str]) -> anyhow::Result<()> {
+    refuse_binary_to_terminal(style.format)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    report::render(&mut out, df, style, columns)?;
     out.flush()?;
-    Ok(EXIT_OK)
+    Ok(())
+}
+
+/// Prints a document to stdout.
+fn emit_document(doc: &Document, style: Style) -> anyhow::Result<()> {
+    refuse_binary_to_terminal(style.format)?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    report::render_document(&mut out, doc, style)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn refuse_binary_to_terminal(format: Format) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if format == Format::Parquet && io::stdout().is_terminal() {
+        anyhow::bail!("--format parquet writes binary: give --out FILE or redirect stdout");
+    }
+    Ok(())
+}
+
+/// Names the store parts that were set aside; the exit status says whether any were.
+fn finish(damage: &Damage) -> i32 {
+    for (path, why) in &damage.parts {
+        eprintln!(
+            "execaudit: warning: store part {} is unreadable and was left out of this answer ({}); the rest of the store answered",
+            report::visible(&path.display().to_string()),
+            report::visible(why)
+        );
+    }
+    if damage.parts.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    }
 }
 
 fn control(c: ControlArgs) -> anyhow::Result<i32> {
@@ -208,34 +257,7 @@ fn control(c: ControlArgs) -> anyhow::Result<i32> {
             anyhow::bail!("--kind: unknown kind {k:?}; one of {}", KINDS.join(", "));
         }
     }
+    let kind = c.kind.clone();
     let q = Query::open(c.query)?;
-    let rows: Vec<ControlEvent> = q
-        .read::<ControlEvent>()?
-        .into_iter()
-        .filter(|e| {
-            q.filter.matches_control(e)
-                && c.kind
-                    .as_deref()
-                    .is_none_or(|k| e.kind.as_deref() == Some(k))
-        })
-        .collect();
-    q.emit(&rows, CONTROL_COLUMNS)
-}
-
-/// Everything the analysis needs, whether read from inputs (audit) or from the store.
-struct Data {
-    exec: Vec<ExecEvent>,
-    control: Vec<ControlEvent>,
-    transcripts: Vec<TranscriptRow>,
-    commands: Vec<CommandRow>,
-}
-
-impl Data {
-    fn sessions(&self, filter: &Filter) -> Vec<Session> {
-        correlate::sessions(&self.exec, &self.transcripts, &self.commands, filter)
-    }
-
-    fn attempts(&self, filter: &Filter) -> Vec<Attempt> {
-        correlate::attempts(&self.exec, filter)
-    }
+    q.list(move |d, f| d.control(f, kind.as_deref()), CONTROL_COLUMNS)
 }

@@ -7,14 +7,26 @@ use serde_json::{json, Value};
 
 use crate::ingest::ScanOutput;
 use crate::model::{
-    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Session, Table,
+    Attempt, ColumnSpec, CommandHit, CommandRow, ControlEvent, ExecEvent, Finding, Session, Table,
     TranscriptRow,
 };
+use crate::report::visible;
 use crate::store::Appended;
+
+/// A path for people: control characters in file names shown as escapes.
+fn shown(p: &std::path::Path) -> String {
+    visible(&p.display().to_string()).into_owned()
+}
 
 /// The schema of every table as Markdown (what the README lists).
 pub fn schema_markdown() -> String {
-    let mut out = String::new();
+    let mut out = String::from(
+        "# execaudit: the tables\n\n\
+         Every table the store holds and every view the commands and `query` return, column by\n\
+         column: the output of `execaudit schema` (a test keeps this file equal to it). In `query`,\n\
+         the tables are `exec_events`, `control_events`, `transcripts`, `commands`, and the views\n\
+         `sessions` and `attempts`; `command_hits` is what `commands` and `search` print.\n\n",
+    );
     let mut table = |name: &str, cols: Vec<ColumnSpec>| {
         out.push_str(&format!(
             "### `{name}`\n\n| column | type | meaning |\n| --- | --- | --- |\n"
@@ -36,6 +48,7 @@ pub fn schema_markdown() -> String {
     table(Session::NAME, Session::columns());
     table(Attempt::NAME, Attempt::columns());
     table(CommandHit::NAME, CommandHit::columns());
+    table(Finding::NAME, Finding::columns());
     out
 }
 
@@ -71,12 +84,7 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
             *kinds.entry(k.label()).or_default() += 1;
         }
     }
-    let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
-    for t in &scan.transcripts {
-        *statuses
-            .entry(t.status.as_deref().unwrap_or("?"))
-            .or_default() += 1;
-    }
+    let statuses = &scan.transcript_status;
     let skipped: Vec<Value> = scan
         .skipped()
         .map(|f| json!({"path": f.path.display().to_string(), "reason": f.error}))
@@ -97,13 +105,13 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         "digest_files_passed_over": scan.digests.len(),
         "records": scan.files.iter().map(|f| f.records).sum::<u64>(),
         "candidates": scan.files.iter().map(|f| f.candidates).sum::<u64>(),
-        "exec_events": scan.exec.len(),
-        "control_events": scan.control.len(),
+        "exec_events": scan.exec_count,
+        "control_events": scan.control_count,
         "duplicates_in_input": scan.duplicates,
-        "transcripts": scan.transcripts.len(),
+        "transcripts": scan.transcript_count(),
         "transcript_status": statuses,
         "duplicate_transcripts": scan.duplicate_transcripts,
-        "commands": scan.commands.len(),
+        "commands": scan.command_count,
         "files_skipped": skipped,
         "files_with_problems": damaged,
         "bad_records": scan.files.iter().map(|f| f.bad_records.len()).sum::<usize>(),
@@ -126,10 +134,7 @@ pub fn had_problems(scan: &ScanOutput) -> bool {
         f.error.is_some()
             || !f.bad_records.is_empty()
             || (f.warning.is_some() && !transcript_file(f))
-    }) || scan
-        .transcripts
-        .iter()
-        .any(|t| t.status.as_deref() == Some("unreadable"))
+    }) || scan.unreadable_transcripts > 0
 }
 
 /// The human summary of a scan.
@@ -161,32 +166,28 @@ pub fn print_summary(
         ));
     }
     writeln!(out, "{read_line}")?;
-    let sessions = scan
-        .exec
-        .iter()
-        .filter(|e| e.outcome.as_deref() == Some("success"))
-        .count();
+    let sessions = scan.exec_success;
     writeln!(
         out,
         "records {} · parsed {} candidates · kept {} exec events ({} successful, {} failed) and {} control events · {} duplicates dropped",
         s["records"],
         s["candidates"],
-        scan.exec.len(),
+        scan.exec_count,
         sessions,
-        scan.exec.len() - sessions,
-        scan.control.len(),
+        scan.exec_count - sessions,
+        scan.control_count,
         scan.duplicates
     )?;
-    if !scan.transcripts.is_empty() {
+    if scan.transcript_count() > 0 {
         let statuses: Vec<String> = s["transcript_status"]
             .as_object()
             .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
             .unwrap_or_default();
         let mut line = format!(
             "transcripts {} ({}) · {} commands reconstructed",
-            scan.transcripts.len(),
+            scan.transcript_count(),
             statuses.join(", "),
-            scan.commands.len()
+            scan.command_count
         );
         if scan.duplicate_transcripts > 0 {
             line.push_str(&format!(
@@ -214,8 +215,8 @@ pub fn print_summary(
             writeln!(
                 out,
                 "  {}: {}",
-                f.path.display(),
-                f.error.as_deref().unwrap_or("")
+                shown(&f.path),
+                visible(f.error.as_deref().unwrap_or(""))
             )?;
         }
     }
@@ -225,17 +226,17 @@ pub fn print_summary(
         .filter(|f| f.warning.is_some() || !f.bad_records.is_empty())
     {
         if let Some(w) = &f.warning {
-            writeln!(out, "warning: {}: {w}", f.path.display())?;
+            writeln!(out, "warning: {}: {}", shown(&f.path), visible(w))?;
         }
         if !f.bad_records.is_empty() {
             writeln!(
                 out,
                 "warning: {}: {} records skipped",
-                f.path.display(),
+                shown(&f.path),
                 f.bad_records.len()
             )?;
             for r in f.bad_records.iter().take(if quiet { 0 } else { 5 }) {
-                writeln!(out, "  {r}")?;
+                writeln!(out, "  {}", visible(r))?;
             }
         }
     }

@@ -1,27 +1,38 @@
-//! The local Parquet store: one dataset per table, partitioned by UTC event day.
+//! The local Parquet store: one dataset per table, partitioned by UTC day, published through a
+//! manifest ([`manifest`]).
 //!
 //! ```text
+//! <store>/manifest.json                                   the live parts (atomic, durable)
 //! <store>/exec_events/day=2024-05-14/part-<ms>-<pid>-<n>.parquet
-//! <store>/control_events/day=2024-05-14/part-....parquet
+//! <store>/commands/day=2024-05-14/part-....parquet
 //! ```
 //!
-//! Appends are idempotent: rows whose key (`event_id`, `transcript_id`, `command_id`) is already in that day's partition (a row's
-//! day never changes, so a duplicate can only be there) are dropped before writing. Each part is
-//! written to a temporary name and renamed into place, so a failed or interrupted run leaves
-//! either a whole part or none; readers also drop repeated ids, so even a crash in the middle
-//! of a compaction cannot show an event twice. One writer at a time holds `<store>/.lock`.
+//! - **Reading** is lazy: [`Store::scan`] gives a polars `LazyFrame` over the live parts of the
+//!   days asked for, so a query reads only the days, columns and row groups it needs (parts are
+//!   sorted and carry statistics). Parts written by an older version that lack a newer column
+//!   read it as null. A part that cannot be read is named, set aside for the rest of the run
+//!   ([`Store::exclude`]) and the others still answer; nothing is deleted.
+//! - **Writing** goes through a [`Writer`]: rows are buffered per table and day and written as
+//!   sorted, fsync'd parts in bounded batches; [`Writer::commit`] publishes them all at once.
+//!   Keys (`event_id`, `transcript_id`) already stored or already seen in the same run are
+//!   dropped, so every key is stored once and readers need no de-duplication. One writer at a
+//!   time holds `<store>/.lock`.
+//! - **Privately**: folders are created 0700 and files 0600: transcripts and commands hold
+//!   secrets people typed.
 
-use std::collections::{BTreeMap, HashSet};
+pub mod manifest;
+mod write;
+
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use polars::prelude::*;
 
 use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, Timestamp, TranscriptRow};
-
-/// Parts in one day's partition before they are merged into one.
-const COMPACT_AT: usize = 24;
+pub use manifest::{Manifest, Part};
+pub use write::{Appended, Writer};
 
 /// Store failures, each naming the path involved.
 #[derive(Debug, thiserror::Error)]
@@ -33,79 +44,207 @@ pub enum StoreError {
     },
     #[error("{path}: {source}")]
     Parquet { path: PathBuf, source: PolarsError },
+    #[error("{path}: unusable store manifest: {message}")]
+    Manifest { path: PathBuf, message: String },
     #[error("{0}: another execaudit process is writing to this store; try again when it ends")]
     Locked(PathBuf),
+    #[error("{0}: no store here: run `execaudit ingest PATH... --store {0}` first (or give --store / $EXECAUDIT_STORE)")]
+    Missing(PathBuf),
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_owned(),
         source,
     }
 }
 
-fn pq(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
+pub(crate) fn pq(path: &Path) -> impl FnOnce(PolarsError) -> StoreError + '_ {
     move |source| StoreError::Parquet {
         path: path.to_owned(),
         source,
     }
 }
 
+/// Where a row sorts within its day: a session id, a time, a key.
+pub type Order<'a> = (Option<&'a str>, Timestamp, Option<&'a str>);
+
 /// A row the store can partition and deduplicate.
 pub trait Stored: Table {
     /// The column that identifies a row (`event_id`, `transcript_id`, `command_id`).
     const KEY: &'static str;
+    /// The column whose UTC day picks the partition.
+    const TIME: &'static str;
+    /// Columns each part is sorted by, so row-group statistics prune lookups.
+    const SORT: &'static [&'static str];
+    /// Rows per Parquet row group: small where rows are large (transcript text).
+    const ROW_GROUP: usize;
     fn key(&self) -> Option<&str>;
     /// The time that picks the row's day partition.
     fn time(&self) -> Timestamp;
+    /// The order rows are written in (what `SORT` names), so a batch is sorted before it
+    /// becomes a frame.
+    fn order(&self) -> Order<'_>;
 }
 
 macro_rules! stored {
-    ($t:ty, $key:ident, $time:ident) => {
+    ($t:ty, $key:ident, $time:ident, [$($sort:literal),*], $rg:expr, |$r:ident| $order:expr) => {
         impl Stored for $t {
             const KEY: &'static str = stringify!($key);
+            const TIME: &'static str = stringify!($time);
+            const SORT: &'static [&'static str] = &[$($sort),*];
+            const ROW_GROUP: usize = $rg;
             fn key(&self) -> Option<&str> {
                 self.$key.as_deref()
             }
             fn time(&self) -> Timestamp {
                 self.$time
             }
+            fn order(&self) -> Order<'_> {
+                let $r = self;
+                $order
+            }
         }
     };
 }
 
-stored!(ExecEvent, event_id, event_time);
-stored!(ControlEvent, event_id, event_time);
-stored!(TranscriptRow, transcript_id, time);
-stored!(CommandRow, command_id, time);
+stored!(
+    ExecEvent,
+    event_id,
+    event_time,
+    ["event_time", "event_id"],
+    65_536,
+    |r| (None, r.event_time, r.event_id.as_deref())
+);
+stored!(
+    ControlEvent,
+    event_id,
+    event_time,
+    ["event_time", "event_id"],
+    65_536,
+    |r| (None, r.event_time, r.event_id.as_deref())
+);
+stored!(
+    TranscriptRow,
+    transcript_id,
+    time,
+    ["session_id", "transcript_id"],
+    256,
+    |r| (
+        r.session_id.as_deref(),
+        Timestamp(0),
+        r.transcript_id.as_deref()
+    )
+);
+stored!(
+    CommandRow,
+    command_id,
+    time,
+    ["session_id", "command_id"],
+    32_768,
+    |r| (
+        r.session_id.as_deref(),
+        Timestamp(0),
+        r.command_id.as_deref()
+    )
+);
+
+/// What the store knows of one stored table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableInfo {
+    pub name: &'static str,
+    pub key: &'static str,
+    pub time: &'static str,
+    /// Columns each part is sorted by.
+    pub sort: &'static [&'static str],
+    /// Rows per Parquet row group.
+    pub row_group: usize,
+    /// An empty frame with the table's columns and types.
+    pub empty: fn() -> DataFrame,
+}
+
+fn info<T: Stored>() -> TableInfo {
+    TableInfo {
+        name: T::NAME,
+        key: T::KEY,
+        time: T::TIME,
+        sort: T::SORT,
+        row_group: T::ROW_GROUP,
+        empty: || T::to_frame(&[]).expect("an empty frame builds"),
+    }
+}
 
 /// Every table the store holds.
-const TABLES: [&str; 4] = [
-    ExecEvent::NAME,
-    ControlEvent::NAME,
-    TranscriptRow::NAME,
-    CommandRow::NAME,
-];
+pub fn tables() -> [TableInfo; 4] {
+    [
+        info::<ExecEvent>(),
+        info::<ControlEvent>(),
+        info::<TranscriptRow>(),
+        info::<CommandRow>(),
+    ]
+}
 
-/// What an append did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Appended {
-    pub added: u64,
-    pub already_stored: u64,
+/// The stored table called `name`.
+pub fn table(name: &str) -> Option<TableInfo> {
+    tables().into_iter().find(|t| t.name == name)
+}
+
+/// An inclusive range of UTC days, `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Days {
+    pub first: String,
+    pub last: String,
+}
+
+impl Days {
+    pub fn contains(&self, day: &str) -> bool {
+        self.first.as_str() <= day && day <= self.last.as_str()
+    }
 }
 
 /// An opened store.
 pub struct Store {
     root: PathBuf,
     _lock: Option<fs::File>,
+    manifest: Manifest,
+    /// Parts found unreadable in this run: left on disk, left out of queries.
+    excluded: Mutex<HashSet<PathBuf>>,
 }
 
-static PART_SEQ: AtomicU64 = AtomicU64::new(0);
+/// Creates a folder (and its parents) readable by the owner only.
+pub(crate) fn private_dir(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io(path))
+}
+
+/// Creates (or truncates) a file readable by the owner only.
+pub(crate) fn private_file(path: &Path) -> Result<fs::File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io(path))
+}
+
+/// Flushes a folder's entries (a rename or a new file in it) to disk.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
+}
 
 impl Store {
-    /// Opens (creating if needed) a store for writing; takes the writer lock.
+    /// Opens (creating if needed) a store for writing; takes the writer lock, adopts a store
+    /// written before manifests, and removes files no manifest lists (left by a crash).
     pub fn open_for_write(root: &Path) -> Result<Store, StoreError> {
-        fs::create_dir_all(root).map_err(io(root))?;
+        private_dir(root)?;
         let lock_path = root.join(".lock");
         let lock = fs::OpenOptions::new()
             .create(true)
@@ -118,20 +257,37 @@ impl Store {
             Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(root.to_owned())),
             Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
-        let store = Store {
+        let mut store = Store {
             root: root.to_owned(),
             _lock: Some(lock),
+            manifest: Manifest::default(),
+            excluded: Mutex::default(),
         };
-        store.remove_stale_temporaries()?;
+        match Manifest::load(root)? {
+            Some(m) => store.manifest = m,
+            None => store.adopt_legacy()?,
+        }
+        store.remove_unlisted()?;
         Ok(store)
     }
 
-    /// Opens a store for reading; a missing store reads as empty.
-    pub fn open_for_read(root: &Path) -> Store {
-        Store {
+    /// Opens a store for reading. A folder that does not exist is an error (a mistyped
+    /// `--store` must not look like an empty store); a store written before manifests is read
+    /// from its folders.
+    pub fn open_for_read(root: &Path) -> Result<Store, StoreError> {
+        if !root.is_dir() {
+            return Err(StoreError::Missing(root.to_owned()));
+        }
+        let manifest = match Manifest::load(root)? {
+            Some(m) => m,
+            None => legacy_manifest(root)?,
+        };
+        Ok(Store {
             root: root.to_owned(),
             _lock: None,
-        }
+            manifest,
+            excluded: Mutex::default(),
+        })
     }
 
     /// The store's folder.
@@ -139,91 +295,261 @@ impl Store {
         &self.root
     }
 
-    fn table_dir<T: Table>(&self) -> PathBuf {
-        self.root.join(T::NAME)
+    /// The live manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
 
-    /// Temporary parts left by an interrupted writer are never complete: remove them.
-    fn remove_stale_temporaries(&self) -> Result<(), StoreError> {
-        for table in TABLES {
-            for day in list_dir(&self.root.join(table))? {
+    /// A store written before manifests: every part found becomes live. Such a store may hold
+    /// a key twice (an interrupted compaction); a day with several parts is merged with
+    /// duplicates dropped, so the one-key-once rule holds from here on.
+    fn adopt_legacy(&mut self) -> Result<(), StoreError> {
+        let found = legacy_manifest(&self.root)?;
+        if found.tables.values().all(Vec::is_empty) {
+            return Ok(());
+        }
+        self.manifest = found;
+        let mut w = self.writer();
+        for t in tables() {
+            let days: HashSet<String> = w
+                .store()
+                .manifest
+                .parts(t.name)
+                .iter()
+                .map(|p| p.day.clone())
+                .collect();
+            for day in days {
+                if w.store()
+                    .manifest
+                    .parts(t.name)
+                    .iter()
+                    .filter(|p| p.day == day)
+                    .count()
+                    > 1
+                {
+                    w.compact(t, &day)?;
+                }
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Removes temporary files and parts no manifest lists: an interrupted writer's left-overs,
+    /// never visible to readers.
+    fn remove_unlisted(&self) -> Result<(), StoreError> {
+        for t in tables() {
+            let live: HashSet<PathBuf> = self
+                .manifest
+                .parts(t.name)
+                .iter()
+                .map(|p| Manifest::path(&self.root, t.name, p))
+                .collect();
+            for day in list_dir(&self.root.join(t.name))? {
                 for f in list_dir(&day)? {
-                    if f.extension().is_some_and(|e| e == "tmp") {
+                    let ours = f.extension().is_some_and(|e| e == "tmp" || e == "parquet");
+                    if ours && !live.contains(&f) {
                         fs::remove_file(&f).map_err(io(&f))?;
                     }
                 }
             }
         }
+        let tmp = self.root.join(format!(".{}.tmp", manifest::FILE));
+        if tmp.exists() {
+            fs::remove_file(&tmp).map_err(io(&tmp))?;
+        }
         Ok(())
     }
 
-    /// Appends rows not already stored; returns how many were added and skipped.
-    pub fn append<T: Stored>(&self, rows: Vec<T>) -> Result<Appended, StoreError> {
-        let mut by_day: BTreeMap<String, Vec<T>> = BTreeMap::new();
-        for row in rows {
-            by_day.entry(row.time().day()).or_default().push(row);
-        }
-        let mut report = Appended::default();
-        for (day, rows) in by_day {
-            let dir = self.table_dir::<T>().join(format!("day={day}"));
-            let existing = read_ids(&dir, T::KEY)?;
-            let before = rows.len() as u64;
-            let mut seen = HashSet::new();
-            let fresh: Vec<T> = rows
-                .into_iter()
-                .filter(|r| {
-                    r.key()
-                        .is_none_or(|id| !existing.contains(id) && seen.insert(id.to_owned()))
-                })
-                .collect();
-            report.already_stored += before - fresh.len() as u64;
-            if fresh.is_empty() {
-                continue;
-            }
-            report.added += fresh.len() as u64;
-            fs::create_dir_all(&dir).map_err(io(&dir))?;
-            write_part(&dir, &fresh, false)?;
-            if parts(&dir)?.len() >= COMPACT_AT {
-                self.compact::<T>(&dir)?;
-            }
-        }
+    /// Starts a write: rows are buffered, written as parts, and published by `commit`.
+    pub fn writer(&mut self) -> Writer<'_> {
+        Writer::new(self)
+    }
+
+    /// Appends rows not already stored and publishes them; returns how many were added and
+    /// skipped.
+    pub fn append<T: Stored>(&mut self, rows: Vec<T>) -> Result<Appended, StoreError> {
+        let mut w = self.writer();
+        let report = w.append(rows)?;
+        w.commit()?;
         Ok(report)
     }
 
-    /// Merges a day's parts into one.
-    fn compact<T: Stored>(&self, dir: &Path) -> Result<(), StoreError> {
-        let old = parts(dir)?;
-        let rows: Vec<T> = read_parts(&old)?;
-        write_part(dir, &rows, true)?;
-        for p in old {
-            fs::remove_file(&p).map_err(io(&p))?;
-        }
-        Ok(())
+    /// The live, readable parts of a table within `days` (all days when `None`).
+    pub fn parts(&self, table: &str, days: Option<&Days>) -> Vec<PathBuf> {
+        let excluded = self.excluded.lock().expect("not poisoned");
+        self.manifest
+            .parts(table)
+            .iter()
+            .filter(|p| days.is_none_or(|d| d.contains(&p.day)))
+            .map(|p| Manifest::path(&self.root, table, p))
+            .filter(|p| !excluded.contains(p))
+            .collect()
     }
 
-    /// Reads a table, optionally only the days in `[first, last]` (`YYYY-MM-DD`, inclusive).
-    pub fn read<T: Stored>(&self, days: Option<(&str, &str)>) -> Result<Vec<T>, StoreError> {
-        let mut files = Vec::new();
-        for day_dir in list_dir(&self.table_dir::<T>())? {
+    /// The days holding parts of a table, first to last.
+    pub fn days(&self, table: &str) -> Vec<String> {
+        let mut d: Vec<String> = self
+            .manifest
+            .parts(table)
+            .iter()
+            .map(|p| p.day.clone())
+            .collect();
+        d.sort();
+        d.dedup();
+        d
+    }
+
+    /// A lazy scan of a table over the days asked for. Unknown tables are an error.
+    pub fn scan(&self, table: &str, days: Option<&Days>) -> PolarsResult<LazyFrame> {
+        let Some(t) = self::table(table) else {
+            polars_bail!(ComputeError: "no table {table:?} in the store");
+        };
+        let empty = (t.empty)();
+        let paths = self.parts(table, days);
+        if paths.is_empty() {
+            return Ok(empty.lazy());
+        }
+        let schema = empty.schema().clone();
+        let args = ScanArgsParquet {
+            schema: Some(schema),
+            allow_missing_columns: true,
+            glob: false,
+            cache: false,
+            ..Default::default()
+        };
+        let paths: Vec<PlRefPath> = paths
+            .iter()
+            .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+            .collect();
+        LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+    }
+
+    /// A lazy scan of one part of a table (for passes that go part by part).
+    pub fn scan_part(&self, table: &str, part: &Path) -> PolarsResult<LazyFrame> {
+        let Some(t) = self::table(table) else {
+            polars_bail!(ComputeError: "no table {table:?} in the store");
+        };
+        let args = ScanArgsParquet {
+            schema: Some((t.empty)().schema().clone()),
+            allow_missing_columns: true,
+            glob: false,
+            cache: false,
+            ..Default::default()
+        };
+        LazyFrame::scan_parquet_files(
+            [PlRefPath::new(part.to_string_lossy().as_ref())]
+                .into_iter()
+                .collect(),
+            args,
+        )
+    }
+
+    /// Reads a whole table into rows (tests and small tables; analysis uses [`Store::scan`]).
+    pub fn read<T: Stored>(&self, days: Option<&Days>) -> Result<Vec<T>, StoreError> {
+        let df = self
+            .scan(T::NAME, days)
+            .and_then(|lf| {
+                lf.sort_by_exprs([col(T::TIME), col(T::KEY)], SortMultipleOptions::default())
+                    .collect()
+            })
+            .map_err(pq(&self.root))?;
+        T::from_frame(&df).map_err(pq(&self.root))
+    }
+
+    /// Checks every live part and sets aside those that cannot be read, naming each with the
+    /// reason. Called when a query fails, so one damaged part does not silence the others.
+    pub fn exclude_unreadable(&self) -> Vec<(PathBuf, String)> {
+        let mut bad = Vec::new();
+        for t in tables() {
+            for path in self.parts(t.name, None) {
+                if let Err(e) = check_part(&path, &(t.empty)()) {
+                    bad.push((path, e));
+                }
+            }
+        }
+        let mut excluded = self.excluded.lock().expect("not poisoned");
+        excluded.extend(bad.iter().map(|(p, _)| p.clone()));
+        bad
+    }
+
+    /// Parts set aside in this run.
+    pub fn excluded(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = self
+            .excluded
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Reads a part whole: a damaged footer, page or column type shows here.
+fn check_part(path: &Path, empty: &DataFrame) -> Result<(), String> {
+    let file = fs::File::open(path).map_err(|e| e.to_string())?;
+    let df = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| e.to_string())?;
+    for (name, dtype) in empty.schema().iter() {
+        if let Ok(c) = df.column(name) {
+            if c.dtype() != dtype
+                && !matches!(
+                    (c.dtype(), dtype),
+                    (DataType::Datetime(..), DataType::Datetime(..))
+                )
+            {
+                return Err(format!(
+                    "column {name} is {} where {} is expected",
+                    c.dtype(),
+                    dtype
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The parts of a store written before manifests, found by listing its folders.
+fn legacy_manifest(root: &Path) -> Result<Manifest, StoreError> {
+    let mut m = Manifest::default();
+    for t in tables() {
+        let mut parts = Vec::new();
+        for day_dir in list_dir(&root.join(t.name))? {
             let Some(day) = day_dir
                 .file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.strip_prefix("day="))
+                .map(str::to_owned)
             else {
                 continue;
             };
-            if days.is_some_and(|(first, last)| day < first || day > last) {
-                continue;
+            for f in list_dir(&day_dir)? {
+                if f.extension().is_none_or(|e| e != "parquet") {
+                    continue;
+                }
+                let bytes = fs::metadata(&f).map_err(io(&f))?.len();
+                parts.push(Part {
+                    day: day.clone(),
+                    file: f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    rows: 0,
+                    bytes,
+                });
             }
-            files.extend(parts(&day_dir)?);
         }
-        let mut rows: Vec<T> = read_parts(&files)?;
-        rows.sort_by(|a, b| (a.time(), a.key()).cmp(&(b.time(), b.key())));
-        Ok(rows)
+        if !parts.is_empty() {
+            m.tables.insert(t.name.to_owned(), parts);
+        }
     }
+    Ok(m)
 }
 
-fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+pub(crate) fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     match fs::read_dir(dir) {
         Ok(entries) => {
             let mut out: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -235,179 +561,5 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     }
 }
 
-fn parts(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
-    Ok(list_dir(dir)?
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
-        .collect())
-}
-
-fn read_ids(dir: &Path, key: &str) -> Result<HashSet<String>, StoreError> {
-    let mut ids = HashSet::new();
-    for part in parts(dir)? {
-        let file = fs::File::open(&part).map_err(io(&part))?;
-        let df = ParquetReader::new(file)
-            .with_columns(Some(vec![key.into()]))
-            .finish()
-            .map_err(pq(&part))?;
-        let col = df.column(key).map_err(pq(&part))?;
-        ids.extend(
-            col.str()
-                .map_err(pq(&part))?
-                .iter()
-                .flatten()
-                .map(str::to_owned),
-        );
-    }
-    Ok(ids)
-}
-
-/// Reads parts into rows, dropping any `event_id` seen before.
-fn read_parts<T: Stored>(files: &[PathBuf]) -> Result<Vec<T>, StoreError> {
-    let mut rows = Vec::new();
-    let mut seen = HashSet::new();
-    for part in files {
-        let file = fs::File::open(part).map_err(io(part))?;
-        let df = ParquetReader::new(file).finish().map_err(pq(part))?;
-        for row in T::from_frame(&df).map_err(pq(part))? {
-            if row.key().is_none_or(|id| seen.insert(id.to_owned())) {
-                rows.push(row);
-            }
-        }
-    }
-    Ok(rows)
-}
-
-/// Writes one part under a temporary name and renames it into place. `durable` also flushes it
-/// to disk first: compaction needs that before it deletes the parts it merged; a plain append
-/// does not (it changes nothing already stored, and re-running the ingest rewrites what a crash
-/// lost), and skipping it saves a disk flush per day partition.
-fn write_part<T: Table>(dir: &Path, rows: &[T], durable: bool) -> Result<PathBuf, StoreError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let name = format!(
-        "part-{now}-{}-{}.parquet",
-        std::process::id(),
-        PART_SEQ.fetch_add(1, Ordering::Relaxed)
-    );
-    let final_path = dir.join(&name);
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut df = T::to_frame(rows).map_err(pq(&final_path))?;
-    let mut out =
-        std::io::BufWriter::with_capacity(1 << 16, fs::File::create(&tmp).map_err(io(&tmp))?);
-    // Parts are small (one ingest's events of one day): Snappy and a single thread cost a
-    // fraction of zstd's per-column contexts and a thread handoff, and the writes are buffered.
-    ParquetWriter::new(&mut out)
-        .with_compression(ParquetCompression::Snappy)
-        .set_parallel(false)
-        .finish(&mut df)
-        .map_err(pq(&tmp))?;
-    let file = out.into_inner().map_err(|e| io(&tmp)(e.into_error()))?;
-    if durable {
-        file.sync_all().map_err(io(&tmp))?;
-    }
-    fs::rename(&tmp, &final_path).map_err(io(&final_path))?;
-    if durable {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
-    }
-    Ok(final_path)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ev(id: &str, t: i64) -> ExecEvent {
-        ExecEvent {
-            event_id: Some(id.into()),
-            event_time: Timestamp(t),
-            principal: Some("p".into()),
-            ..Default::default()
-        }
-    }
-
-    const DAY: i64 = 86_400_000;
-
-    #[test]
-    fn appends_are_idempotent_and_partitioned_by_day() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_for_write(dir.path()).unwrap();
-        let first = store
-            .append(vec![ev("a", 0), ev("b", DAY), ev("a", 0)])
-            .unwrap();
-        assert_eq!(
-            first,
-            Appended {
-                added: 2,
-                already_stored: 1
-            }
-        );
-        let again = store
-            .append(vec![ev("a", 0), ev("b", DAY), ev("c", DAY + 5)])
-            .unwrap();
-        assert_eq!(
-            again,
-            Appended {
-                added: 1,
-                already_stored: 2
-            }
-        );
-        let all: Vec<ExecEvent> = store.read(None).unwrap();
-        assert_eq!(
-            all.iter()
-                .map(|e| e.event_id.clone().unwrap())
-                .collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
-        let day2: Vec<ExecEvent> = store.read(Some(("1970-01-02", "1970-01-02"))).unwrap();
-        assert_eq!(day2.len(), 2);
-        assert!(dir.path().join("exec_events/day=1970-01-01").is_dir());
-    }
-
-    #[test]
-    fn compaction_keeps_every_row_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_for_write(dir.path()).unwrap();
-        for i in 0..(COMPACT_AT as i64 + 3) {
-            store.append(vec![ev(&format!("e{i}"), i)]).unwrap();
-        }
-        let day = dir.path().join("exec_events/day=1970-01-01");
-        assert!(parts(&day).unwrap().len() < COMPACT_AT);
-        assert_eq!(store.read::<ExecEvent>(None).unwrap().len(), COMPACT_AT + 3);
-    }
-
-    #[test]
-    fn readers_drop_duplicates_left_by_an_interrupted_compaction() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_for_write(dir.path()).unwrap();
-        store.append(vec![ev("a", 0)]).unwrap();
-        let day = dir.path().join("exec_events/day=1970-01-01");
-        write_part(&day, &[ev("a", 0)], false).unwrap();
-        assert_eq!(store.read::<ExecEvent>(None).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn a_second_writer_is_refused_and_stale_temporaries_are_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_for_write(dir.path()).unwrap();
-        assert!(matches!(
-            Store::open_for_write(dir.path()),
-            Err(StoreError::Locked(_))
-        ));
-        drop(store);
-        let day = dir.path().join("exec_events/day=1970-01-01");
-        fs::create_dir_all(&day).unwrap();
-        fs::write(day.join(".part-x.parquet.tmp"), b"half").unwrap();
-        let _store = Store::open_for_write(dir.path()).unwrap();
-        assert!(list_dir(&day).unwrap().is_empty());
-    }
-
-    #[test]
-    fn missing_store_reads_empty() {
-        let store = Store::open_for_read(Path::new("/nonexistent/execaudit-store"));
-        assert!(store.read::<ExecEvent>(None).unwrap().is_empty());
-    }
-}
+mod tests;

@@ -1,0 +1,273 @@
+//! The dataset: the one source every analysis reads, whether the tables come from the store
+//! (lazy Parquet scans) or from a one-shot scan held in memory (`audit`).
+//!
+//! Base tables (`exec_events`, `control_events`, `transcripts`, `commands`) are polars
+//! `LazyFrame`s; the views built on them ([`views`]: sessions, attempts, control events,
+//! commands with who and where, search, orphan transcripts) are polars queries too, so filters
+//! run inside the scans and only the days, columns and row groups a question needs are read.
+//! `query` registers the same frames for SQL.
+
+pub mod filter;
+mod search;
+mod views;
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use polars::prelude::*;
+use polars::sql::SQLContext;
+
+use crate::config::Filter;
+use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, Timestamp, TranscriptRow};
+use crate::store::{Days, Store, StoreError};
+pub use search::Matcher;
+
+/// Where the base tables come from.
+enum Source {
+    Store(Store),
+    Frames(HashMap<&'static str, DataFrame>),
+}
+
+/// The tables every analysis consumes; see the module documentation.
+pub struct Dataset {
+    source: Source,
+}
+
+/// Warnings met while answering (damaged parts set aside), for the caller to print.
+#[derive(Debug, Default, Clone)]
+pub struct Damage {
+    pub parts: Vec<(std::path::PathBuf, String)>,
+}
+
+impl Dataset {
+    /// The dataset of a store on disk.
+    pub fn open(root: &std::path::Path) -> Result<Dataset, StoreError> {
+        Ok(Dataset {
+            source: Source::Store(Store::open_for_read(root)?),
+        })
+    }
+
+    /// The dataset of rows held in memory (a one-shot audit, which reads transcripts without
+    /// their text: nothing in it prints the text, and it is most of the bytes).
+    pub fn from_rows(
+        exec: &[ExecEvent],
+        control: &[ControlEvent],
+        transcripts: &[TranscriptRow],
+        commands: &[CommandRow],
+    ) -> PolarsResult<Dataset> {
+        Dataset::from_frames(
+            exec,
+            control,
+            TranscriptRow::to_frame(transcripts)?,
+            CommandRow::to_frame(commands)?,
+        )
+    }
+
+    /// The same, with transcripts and commands already framed (as ingest reads them).
+    pub fn from_frames(
+        exec: &[ExecEvent],
+        control: &[ControlEvent],
+        transcripts: DataFrame,
+        commands: DataFrame,
+    ) -> PolarsResult<Dataset> {
+        let mut m = HashMap::new();
+        m.insert(ExecEvent::NAME, ExecEvent::to_frame(exec)?);
+        m.insert(ControlEvent::NAME, ControlEvent::to_frame(control)?);
+        m.insert(TranscriptRow::NAME, transcripts);
+        m.insert(CommandRow::NAME, commands);
+        Ok(Dataset {
+            source: Source::Frames(m),
+        })
+    }
+
+    /// The store behind the dataset, when there is one.
+    pub fn store(&self) -> Option<&Store> {
+        match &self.source {
+            Source::Store(s) => Some(s),
+            Source::Frames(_) => None,
+        }
+    }
+
+    /// A base table over the days asked for (all when `None`).
+    pub fn table(&self, name: &str, days: Option<&Days>) -> PolarsResult<LazyFrame> {
+        match &self.source {
+            Source::Store(s) => s.scan(name, days),
+            Source::Frames(m) => {
+                let Some(df) = m.get(name) else {
+                    polars_bail!(ComputeError: "no table {name:?}");
+                };
+                let t = crate::store::table(name).map_or("time", |t| t.time);
+                let mut lf = df.clone().lazy();
+                if let Some(d) = days {
+                    if let Some(first) = day_start(&d.first) {
+                        lf = lf.filter(col(t).gt_eq(filter::ts(first)));
+                    }
+                    if let Some(last) = day_start(&d.last) {
+                        lf = lf.filter(col(t).lt(filter::ts(Timestamp(last.0 + 86_400_000))));
+                    }
+                }
+                Ok(lf)
+            }
+        }
+    }
+
+    /// Runs a query; when it fails on a damaged store part, names the part, sets it aside and
+    /// runs the query again over the others.
+    pub fn collect(
+        &self,
+        damage: &mut Damage,
+        build: impl Fn(&Dataset) -> PolarsResult<LazyFrame>,
+    ) -> anyhow::Result<DataFrame> {
+        match build(self).and_then(LazyFrame::collect) {
+            Ok(df) => Ok(df),
+            Err(e) => {
+                let Source::Store(s) = &self.source else {
+                    return Err(e.into());
+                };
+                let bad = s.exclude_unreadable();
+                if bad.is_empty() {
+                    return Err(anyhow::Error::from(e)
+                        .context(format!("reading the store at {}", s.root().display())));
+                }
+                damage.parts.extend(bad);
+                build(self)
+                    .and_then(LazyFrame::collect)
+                    .map_err(anyhow::Error::from)
+                    .with_context(|| format!("reading the store at {}", s.root().display()))
+            }
+        }
+    }
+
+    /// A SQL context with every table and view registered lazily, plus `extra` frames (the
+    /// findings, when a command computed them).
+    pub fn sql_with(&self, f: &Filter, extra: Vec<(&str, DataFrame)>) -> PolarsResult<SQLContext> {
+        let ctx = self.sql(f)?;
+        for (name, df) in extra {
+            ctx.register(name, df.lazy());
+        }
+        Ok(ctx)
+    }
+
+    /// A SQL context with every table and view registered lazily.
+    pub fn sql(&self, f: &Filter) -> PolarsResult<SQLContext> {
+        let ctx = SQLContext::new();
+        for t in crate::store::tables() {
+            let days = if t.name == ExecEvent::NAME || t.name == ControlEvent::NAME {
+                filter::event_days(f)
+            } else {
+                filter::transcript_days(f)
+            };
+            ctx.register(t.name, self.table(t.name, days.as_ref())?);
+        }
+        ctx.register("sessions", self.sessions(f)?);
+        ctx.register("attempts", self.attempts(f)?);
+        Ok(ctx)
+    }
+}
+
+impl Dataset {
+    /// Every finding over the whole history (first use, probing and logging state need it),
+    /// as a frame of [`crate::model::Finding`]. Commands are matched one store part at a time,
+    /// so memory follows a part, not the store.
+    pub fn findings(
+        &self,
+        detector: &crate::detect::Detector,
+        damage: &mut Damage,
+    ) -> anyhow::Result<DataFrame> {
+        self.findings_of(detector, damage, None)
+    }
+
+    /// The findings of one session (its commands only are matched; the session- and
+    /// event-level checks still see the whole history they need).
+    pub fn session_findings(
+        &self,
+        detector: &crate::detect::Detector,
+        damage: &mut Damage,
+        session: &str,
+    ) -> anyhow::Result<DataFrame> {
+        let all = self.findings_of(detector, damage, Some(session))?;
+        Ok(all
+            .lazy()
+            .filter(col("session_id").eq(lit(session.to_owned())))
+            .collect()?)
+    }
+
+    fn findings_of(
+        &self,
+        detector: &crate::detect::Detector,
+        damage: &mut Damage,
+        session: Option<&str>,
+    ) -> anyhow::Result<DataFrame> {
+        use crate::detect::{CommandBatch, DetectInput, Run};
+        use crate::model::{Finding, Session};
+        let exec =
+            ExecEvent::from_frame(&self.collect(damage, |d| d.table(ExecEvent::NAME, None))?)?;
+        let control = ControlEvent::from_frame(
+            &self.collect(damage, |d| d.table(ControlEvent::NAME, None))?,
+        )?;
+        let sessions =
+            Session::from_frame(&self.collect(damage, |d| d.sessions(&Filter::default()))?)?;
+        let transcripts = TranscriptRow::from_frame(&self.collect(damage, |d| {
+            Ok(d.table(TranscriptRow::NAME, None)?
+                .with_column(lit(NULL).cast(DataType::String).alias("text")))
+        })?)?;
+        let input = DetectInput {
+            exec: &exec,
+            control: &control,
+            sessions: &sessions,
+            transcripts: &transcripts,
+        };
+        let mut run = Run::new(detector, &input);
+        let columns = [
+            col("session_id"),
+            col("seq"),
+            col("time"),
+            col("command"),
+            col("abandoned"),
+        ];
+        if let Some(id) = session {
+            let f = Filter {
+                session: Some(id.to_owned()),
+                ..Filter::default()
+            };
+            let ctx = self.session_context(&f)?;
+            let df = self.collect(damage, |d| {
+                Ok(d.restrict(CommandRow::NAME, &f, &ctx, None)?
+                    .select(columns.clone()))
+            })?;
+            run.commands(&CommandBatch::from_frame(&df)?);
+            return Ok(crate::model::Finding::to_frame(&run.finish())?);
+        }
+        match &self.source {
+            Source::Store(s) => {
+                for part in s.parts(CommandRow::NAME, None) {
+                    let one = s
+                        .scan_part(CommandRow::NAME, &part)
+                        .and_then(|lf| lf.select(columns.clone()).collect());
+                    match one {
+                        Ok(df) => run.commands(&CommandBatch::from_frame(&df)?),
+                        Err(e) => damage.parts.push((part, e.to_string())),
+                    }
+                }
+            }
+            Source::Frames(_) => {
+                let df = self
+                    .table(CommandRow::NAME, None)?
+                    .select(columns)
+                    .collect()?;
+                run.commands(&CommandBatch::from_frame(&df)?);
+            }
+        }
+        Ok(Finding::to_frame(&run.finish())?)
+    }
+}
+
+fn day_start(day: &str) -> Option<Timestamp> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| Timestamp(d.and_utc().timestamp_millis()))
+}
+
+#[cfg(test)]
+mod tests;

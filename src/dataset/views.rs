@@ -1,0 +1,315 @@
+//! The views every command answers from, as polars queries over the base tables.
+//!
+//! - **sessions**: one row per session id (the earliest successful, non-dry-run
+//!   `ExecuteCommand`), joined to its transcript's status, end, duration and command count.
+//! - **attempts**: failed `ExecuteCommand` calls.
+//! - **commands**: every reconstructed command with its session's who and where. Commands are
+//!   filed by their transcript's day, so a filter on who or where first finds the sessions
+//!   (small), then reads only their transcripts' days, with the session ids pushed into the
+//!   scan. A transcript no `ExecuteCommand` opened (an orphan) has commands too: they pass a
+//!   filter that names no principal or target when their own time does.
+
+use polars::prelude::*;
+
+use super::filter::{self, event_days, exec_expr, transcript_days};
+use super::Dataset;
+use crate::config::Filter;
+use crate::model::{Attempt, CommandHit, ControlEvent, ExecEvent, Session, Table, TranscriptRow};
+use crate::store::Days;
+
+/// The columns of a table declaration, in order.
+pub fn columns_of<T: Table>() -> Vec<Expr> {
+    T::columns().iter().map(|c| col(c.name)).collect()
+}
+
+fn when_some(e: Option<Expr>) -> Expr {
+    e.unwrap_or(lit(true))
+}
+
+fn sort(lf: LazyFrame, by: &[&str]) -> LazyFrame {
+    lf.sort(
+        by.to_vec(),
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
+}
+
+fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .flatten()
+        .map(str::to_owned)
+        .collect())
+}
+
+fn series(name: &str, values: &[String]) -> Series {
+    Series::new(name.into(), values)
+}
+
+impl Dataset {
+    /// Successful sessions, one per id (the earliest event), matching the filter.
+    fn session_events(&self, f: &Filter) -> PolarsResult<LazyFrame> {
+        let ok = col("outcome")
+            .eq(lit("success"))
+            .and(col("dry_run").fill_null(lit(false)).not())
+            .and(col("session_id").is_not_null());
+        Ok(sort(
+            self.table(ExecEvent::NAME, event_days(f).as_ref())?
+                .filter(ok.and(when_some(exec_expr(f)))),
+            &["event_time", "event_id"],
+        )
+        .unique_stable(Some(cols(["session_id"])), UniqueKeepStrategy::First))
+    }
+
+    /// One transcript per session id, without its text.
+    fn transcript_summary(
+        &self,
+        days: Option<&Days>,
+        session: Option<&str>,
+    ) -> PolarsResult<LazyFrame> {
+        let mut t = self.table(TranscriptRow::NAME, days)?;
+        if let Some(s) = session {
+            t = t.filter(col("session_id").eq(lit(s.to_owned())));
+        }
+        Ok(sort(
+            t.filter(col("session_id").is_not_null()).select([
+                col("session_id"),
+                col("transcript_id"),
+                col("time").alias("transcript_time"),
+                col("status"),
+                col("header_time"),
+                col("footer_time"),
+                col("uploaded"),
+                col("shell"),
+                col("commands").alias("transcript_commands"),
+                col("commands_run"),
+            ]),
+            &["session_id", "transcript_id"],
+        )
+        .unique_stable(Some(cols(["session_id"])), UniqueKeepStrategy::First))
+    }
+
+    /// The sessions view (columns of [`Session`]).
+    pub fn sessions(&self, f: &Filter) -> PolarsResult<LazyFrame> {
+        let t = self.transcript_summary(transcript_days(f).as_ref(), f.session.as_deref())?;
+        let end = coalesce(&[col("footer_time"), col("header_time"), col("uploaded")]);
+        let joined = self
+            .session_events(f)?
+            .left_join(t, col("session_id"), col("session_id"))
+            .with_columns([
+                col("event_time").alias("start_time"),
+                col("status")
+                    .fill_null(lit("missing"))
+                    .alias("transcript_status"),
+                end.clone().alias("end_time"),
+                ((end.cast(DataType::Int64) - col("event_time").cast(DataType::Int64))
+                    / lit(1000i64))
+                .alias("duration_s"),
+                when(col("status").is_not_null())
+                    .then(coalesce(&[col("commands_run"), col("transcript_commands")]))
+                    .otherwise(lit(NULL).cast(DataType::Int64))
+                    .alias("commands"),
+            ]);
+        Ok(sort(
+            joined.select(columns_of::<Session>()),
+            &["start_time", "session_id"],
+        ))
+    }
+
+    /// Failed `ExecuteCommand` calls (columns of [`Attempt`]).
+    pub fn attempts(&self, f: &Filter) -> PolarsResult<LazyFrame> {
+        let lf = self.table(ExecEvent::NAME, event_days(f).as_ref())?.filter(
+            col("outcome")
+                .eq(lit("failed"))
+                .and(when_some(exec_expr(f))),
+        );
+        Ok(sort(
+            lf.select(columns_of::<Attempt>()),
+            &["event_time", "event_id"],
+        ))
+    }
+
+    /// Control events, optionally of one kind.
+    pub fn control(&self, f: &Filter, kind: Option<&str>) -> PolarsResult<LazyFrame> {
+        let mut lf = self
+            .table(ControlEvent::NAME, event_days(f).as_ref())?
+            .filter(when_some(filter::control_expr(f)));
+        if let Some(k) = kind {
+            lf = lf.filter(col("kind").eq(lit(k.to_owned())));
+        }
+        Ok(sort(lf, &["event_time", "event_id"]))
+    }
+
+    /// Transcripts whose session id no `ExecuteCommand` opened (any outcome), without text.
+    pub fn orphans(&self) -> PolarsResult<LazyFrame> {
+        let known = self
+            .table(ExecEvent::NAME, None)?
+            .select([col("session_id")])
+            .filter(col("session_id").is_not_null())
+            .unique(None, UniqueKeepStrategy::Any);
+        let t = self
+            .table(TranscriptRow::NAME, None)?
+            .with_column(lit(NULL).cast(DataType::String).alias("text"));
+        Ok(sort(
+            t.join(
+                known,
+                [col("session_id")],
+                [col("session_id")],
+                JoinArgs::new(JoinType::Anti),
+            ),
+            &["time", "transcript_id"],
+        ))
+    }
+
+    /// The sessions a filter selects, with who and where: what commands are joined to.
+    pub(super) fn session_context(&self, f: &Filter) -> PolarsResult<DataFrame> {
+        self.session_events(f)?
+            .select([
+                col("session_id"),
+                col("event_time").alias("start_time"),
+                col("principal"),
+                col("account"),
+                col("region"),
+                col("cluster"),
+                col("task_id"),
+                col("container"),
+            ])
+            .collect()
+    }
+
+    /// Every session id an `ExecuteCommand` names (any outcome).
+    fn known_sessions(&self) -> PolarsResult<Vec<String>> {
+        let df = self
+            .table(ExecEvent::NAME, None)?
+            .select([col("session_id")])
+            .filter(col("session_id").is_not_null())
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?;
+        strings(&df, "session_id")
+    }
+
+    /// Rows of a table filed by transcript time (transcripts, commands) that belong to what
+    /// the filter selects, each with its session's who and where (`start_time` and the
+    /// rest), plus `time_of_row` for sorting. `extra` narrows the scan (a search pattern).
+    pub(super) fn restrict(
+        &self,
+        table: &str,
+        f: &Filter,
+        ctx: &DataFrame,
+        extra: Option<Expr>,
+    ) -> PolarsResult<LazyFrame> {
+        let ids = strings(ctx, "session_id")?;
+        let narrow = f.names_a_target();
+        let mut lf = if let Some(s) = &f.session {
+            let days = self.days_of_sessions(std::slice::from_ref(s))?;
+            self.table(table, Some(&days))?
+                .filter(col("session_id").eq(lit(s.clone())))
+        } else if narrow {
+            if ids.is_empty() {
+                return Ok(self.table(table, None)?.filter(lit(false)).join(
+                    ctx.clone().lazy(),
+                    [col("session_id")],
+                    [col("session_id")],
+                    JoinArgs::new(JoinType::Left),
+                ));
+            }
+            let days = self.days_of_sessions(&ids)?;
+            self.table(table, Some(&days))?
+                .filter(col("session_id").is_in(lit(series("ids", &ids)).implode(false), false))
+        } else {
+            self.table(table, transcript_days(f).as_ref())?
+        };
+        if let Some(e) = extra {
+            lf = lf.filter(e);
+        }
+        let mut joined = lf.join(
+            ctx.clone().lazy(),
+            [col("session_id")],
+            [col("session_id")],
+            JoinArgs::new(JoinType::Left),
+        );
+        if f.session.is_none() {
+            let matched = col("start_time").is_not_null();
+            joined = if narrow {
+                joined.filter(matched)
+            } else {
+                let known = self.known_sessions()?;
+                let orphan = col("session_id")
+                    .is_in(lit(series("known", &known)).implode(false), false)
+                    .fill_null(lit(false))
+                    .not()
+                    .and(when_some(filter::time_expr(f, "time")));
+                joined.filter(matched.or(orphan))
+            };
+        }
+        Ok(joined.with_column(coalesce(&[col("start_time"), col("time")]).alias("time_of_row")))
+    }
+
+    /// The transcript days of some sessions (a lookup in the small transcripts columns).
+    fn days_of_sessions(&self, ids: &[String]) -> PolarsResult<Days> {
+        let df = self
+            .table(TranscriptRow::NAME, None)?
+            .select([col("session_id"), col("time")])
+            .filter(col("session_id").is_in(lit(series("ids", ids)).implode(false), false))
+            .select([
+                col("time").min().alias("first"),
+                col("time").max().alias("last"),
+            ])
+            .collect()?;
+        let get = |name: &str| -> Option<String> {
+            let c = df.column(name).ok()?;
+            let v = c.cast(&DataType::Int64).ok()?.i64().ok()?.get(0)?;
+            Some(crate::model::Timestamp(v).day())
+        };
+        Ok(match (get("first"), get("last")) {
+            (Some(first), Some(last)) => Days { first, last },
+            // No transcript: an empty range.
+            _ => Days {
+                first: "9999-99-99".into(),
+                last: "0000-00-00".into(),
+            },
+        })
+    }
+
+    /// Reconstructed commands with who, when and where (columns of [`CommandHit`]).
+    pub fn commands(&self, f: &Filter) -> PolarsResult<LazyFrame> {
+        let ctx = self.session_context(f)?;
+        Ok(hits(
+            self.restrict(crate::model::CommandRow::NAME, f, &ctx, None)?,
+            "command",
+        ))
+    }
+}
+
+/// Commands joined by [`Dataset::restrict`] -> the [`CommandHit`] columns, sorted.
+pub(super) fn hits(lf: LazyFrame, found_in: &str) -> LazyFrame {
+    let flag = |c: &str, name: &str| {
+        when(col(c).fill_null(lit(false)))
+            .then(lit(name.to_owned()))
+            .otherwise(lit(NULL).cast(DataType::String))
+    };
+    let flags = concat_str(
+        [
+            flag("abandoned", "abandoned"),
+            flag("edited", "edited"),
+            flag("pasted", "pasted"),
+            flag("multi_line", "multi-line"),
+            flag("full_screen", "full-screen"),
+        ],
+        ",",
+        true,
+    );
+    let lf = lf.with_columns([
+        col("time_of_row").alias("time"),
+        lit(found_in.to_owned()).alias("found_in"),
+        when(flags.clone().eq(lit("")))
+            .then(lit(NULL).cast(DataType::String))
+            .otherwise(flags)
+            .alias("flags"),
+    ]);
+    sort(
+        lf.select(columns_of::<CommandHit>()),
+        &["time", "session_id", "seq"],
+    )
+}

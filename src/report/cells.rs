@@ -1,0 +1,143 @@
+//! Frames -> cells, a batch of rows at a time: the one place output reads polars values, and
+//! where secrets are redacted (every string, unless the user asked to see secrets).
+
+use std::borrow::Cow;
+
+use polars::prelude::*;
+
+use crate::model::Timestamp;
+use crate::redact::redact;
+
+/// Rows converted per batch: output never holds a second copy of a whole result.
+pub const BATCH: usize = 4096;
+
+/// One value ready to print.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Cow<'a, str>),
+    /// A UTC time (milliseconds), printed as RFC 3339.
+    Time(i64),
+}
+
+impl Cell<'_> {
+    /// The value as plain text (null empty, times RFC 3339).
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Null => Cow::Borrowed(""),
+            Cell::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            Cell::Int(i) => Cow::Owned(i.to_string()),
+            Cell::Float(f) => Cow::Owned(f.to_string()),
+            Cell::Str(s) => Cow::Borrowed(s),
+            Cell::Time(t) => Cow::Owned(Timestamp(*t).to_rfc3339()),
+        }
+    }
+}
+
+/// A column's cells for rows `[offset, offset + len)`.
+pub fn column_cells(
+    c: &Column,
+    offset: usize,
+    len: usize,
+    show_secrets: bool,
+) -> Vec<Cell<'static>> {
+    let s = c.as_materialized_series().slice(offset as i64, len);
+    let scrub = |v: &str| -> Cell<'static> {
+        Cell::Str(if show_secrets {
+            Cow::Owned(v.to_owned())
+        } else {
+            Cow::Owned(redact(v).into_owned())
+        })
+    };
+    match s.dtype() {
+        DataType::String => s
+            .str()
+            .expect("a string column")
+            .iter()
+            .map(|v| v.map_or(Cell::Null, scrub))
+            .collect(),
+        DataType::Boolean => s
+            .bool()
+            .expect("a boolean column")
+            .iter()
+            .map(|v| v.map_or(Cell::Null, Cell::Bool))
+            .collect(),
+        DataType::Datetime(unit, _) => {
+            let div = match unit {
+                TimeUnit::Milliseconds => 1,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Nanoseconds => 1_000_000,
+            };
+            s.datetime()
+                .expect("a datetime column")
+                .physical()
+                .iter()
+                .map(|v| v.map_or(Cell::Null, |v| Cell::Time(v.div_euclid(div))))
+                .collect()
+        }
+        DataType::Float32 | DataType::Float64 => s
+            .cast(&DataType::Float64)
+            .expect("floats widen")
+            .f64()
+            .expect("a float column")
+            .iter()
+            .map(|v| v.map_or(Cell::Null, Cell::Float))
+            .collect(),
+        dt if dt.is_integer() => match s.cast(&DataType::Int64) {
+            Ok(i) => i
+                .i64()
+                .expect("an integer column")
+                .iter()
+                .map(|v| v.map_or(Cell::Null, Cell::Int))
+                .collect(),
+            Err(_) => as_text(&s, scrub),
+        },
+        _ => as_text(&s, scrub),
+    }
+}
+
+/// Any other type (dates, lists, structs from SQL) as its text.
+fn as_text(s: &Series, scrub: impl Fn(&str) -> Cell<'static>) -> Vec<Cell<'static>> {
+    match s.cast(&DataType::String) {
+        Ok(t) => t
+            .str()
+            .expect("cast to string")
+            .iter()
+            .map(|v| v.map_or(Cell::Null, &scrub))
+            .collect(),
+        Err(_) => (0..s.len())
+            .map(|i| match s.get(i) {
+                Ok(AnyValue::Null) | Err(_) => Cell::Null,
+                Ok(v) => scrub(&v.to_string()),
+            })
+            .collect(),
+    }
+}
+
+/// Calls `row` for every row of `df` with its cells, a batch at a time.
+pub fn for_each_row(
+    df: &DataFrame,
+    show_secrets: bool,
+    mut row: impl FnMut(&[Cell<'_>]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut offset = 0;
+    let cols = df.columns();
+    while offset < df.height() {
+        let len = BATCH.min(df.height() - offset);
+        let mut batch: Vec<_> = cols
+            .iter()
+            .map(|c| column_cells(c, offset, len, show_secrets).into_iter())
+            .collect();
+        let mut cells = Vec::with_capacity(cols.len());
+        for _ in 0..len {
+            cells.clear();
+            cells.extend(batch.iter_mut().map(|c| c.next().unwrap_or(Cell::Null)));
+            row(&cells)?;
+        }
+        offset += len;
+    }
+    Ok(())
+}

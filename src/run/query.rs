@@ -1,0 +1,113 @@
+//! `query`: polars SQL over the store's tables and views, printed like every other result.
+//!
+//! The whole answer is computed before anything is written, so invalid SQL or an unknown
+//! column prints nothing but the error (with the tables and their columns) and exits 2;
+//! `--out FILE` is written under a temporary name and renamed when complete.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::{bail, Context};
+
+use super::{finish, open_store, refuse_binary_to_terminal};
+use crate::cli::QueryCmdArgs;
+use crate::config::{self, Filter};
+use crate::dataset::{Damage, Dataset};
+use crate::report::{self, Style};
+
+/// The tables and views `query` offers, each with its columns, for error messages and help.
+pub fn catalogue(data: &Dataset, f: &Filter) -> String {
+    let Ok(ctx) = data.sql(f) else {
+        return String::new();
+    };
+    let mut names = ctx.get_tables();
+    names.sort();
+    let mut out = String::from("tables and their columns:");
+    for n in names {
+        let cols = ctx
+            .clone()
+            .execute(&format!("SELECT * FROM {n} LIMIT 0"))
+            .and_then(|mut lf| lf.collect_schema())
+            .map(|s| {
+                s.iter_names()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        out.push_str(&format!("\n  {n}: {cols}"));
+    }
+    out
+}
+
+/// The SQL text: the argument itself, or the file it names.
+fn sql_text(arg: &str) -> anyhow::Result<String> {
+    let p = Path::new(arg);
+    let looks_like_file =
+        arg.ends_with(".sql") || (p.is_file() && !arg.contains(char::is_whitespace));
+    let text = if looks_like_file {
+        fs::read_to_string(p).with_context(|| format!("reading the SQL file {arg}"))?
+    } else {
+        arg.to_owned()
+    };
+    let text = text.trim().trim_end_matches(';').trim().to_owned();
+    if text.is_empty() {
+        bail!("no SQL given");
+    }
+    Ok(text)
+}
+
+pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
+    let sql = sql_text(&a.sql)?;
+    let filter = Filter::from_args(
+        &crate::cli::FilterArgs {
+            since: a.since.clone(),
+            until: a.until.clone(),
+            ..Default::default()
+        },
+        config::now(),
+    )?;
+    let detector = super::findings::load_detector(&a.detect)?;
+    let data = open_store(a.store.store)?;
+    let mut damage = Damage::default();
+    // Findings take a pass over every command: only when the SQL asks for them.
+    let extra = if sql.to_lowercase().contains("findings") {
+        vec![("findings", data.findings(&detector, &mut damage)?)]
+    } else {
+        Vec::new()
+    };
+    let df = match data.collect(&mut damage, |d| {
+        d.sql_with(&filter, extra.clone())?.execute(&sql)
+    }) {
+        Ok(df) => df,
+        Err(e) => bail!("{e:#}\n{}", catalogue(&data, &filter)),
+    };
+    let style = Style {
+        format: a.output.format,
+        show_secrets: a.output.show_secrets,
+    };
+    match &a.out {
+        Some(path) => {
+            let tmp = path.with_file_name(format!(
+                ".{}.tmp",
+                path.file_name()
+                    .map_or("out".into(), |n| n.to_string_lossy())
+            ));
+            let mut out = io::BufWriter::new(
+                fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+            );
+            report::render(&mut out, &df, style, &[])?;
+            out.flush()?;
+            drop(out);
+            fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => {
+            refuse_binary_to_terminal(style.format)?;
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            report::render(&mut out, &df, style, &[])?;
+            out.flush()?;
+        }
+    }
+    Ok(finish(&damage))
+}

@@ -1,0 +1,202 @@
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+use crate::model::ExecEvent;
+
+fn ev(id: &str, t: i64) -> ExecEvent {
+    ExecEvent {
+        event_id: Some(id.into()),
+        event_time: Timestamp(t),
+        principal: Some("p".into()),
+        ..Default::default()
+    }
+}
+
+const DAY: i64 = 86_400_000;
+
+fn ids(store: &Store) -> Vec<String> {
+    store
+        .read::<ExecEvent>(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id.unwrap())
+        .collect()
+}
+
+#[test]
+fn appends_are_idempotent_and_partitioned_by_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    let first = store
+        .append(vec![ev("a", 0), ev("b", DAY), ev("a", 0)])
+        .unwrap();
+    assert_eq!(
+        first,
+        Appended {
+            added: 2,
+            already_stored: 1
+        }
+    );
+    let again = store
+        .append(vec![ev("a", 0), ev("b", DAY), ev("c", DAY + 5)])
+        .unwrap();
+    assert_eq!(
+        again,
+        Appended {
+            added: 1,
+            already_stored: 2
+        }
+    );
+    assert_eq!(ids(&store), ["a", "b", "c"]);
+    let day2 = Days {
+        first: "1970-01-02".into(),
+        last: "1970-01-02".into(),
+    };
+    assert_eq!(store.read::<ExecEvent>(Some(&day2)).unwrap().len(), 2);
+    assert!(dir.path().join("exec_events/day=1970-01-01").is_dir());
+    // A reader opened afterwards sees the same.
+    assert_eq!(
+        ids(&Store::open_for_read(dir.path()).unwrap()),
+        ["a", "b", "c"]
+    );
+}
+
+#[test]
+fn compaction_keeps_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    for i in 0..(write::tests_compact_at() as i64 + 3) {
+        store.append(vec![ev(&format!("e{i:03}"), i)]).unwrap();
+    }
+    let parts = store.manifest().parts(ExecEvent::NAME).len();
+    assert!(parts < write::tests_compact_at(), "{parts} parts");
+    assert_eq!(ids(&store).len(), write::tests_compact_at() + 3);
+    // Files on disk are exactly the live parts: replaced ones were deleted.
+    let on_disk = list_dir(&dir.path().join("exec_events/day=1970-01-01"))
+        .unwrap()
+        .len();
+    assert_eq!(on_disk, parts);
+}
+
+#[test]
+fn nothing_is_visible_until_commit_and_leftovers_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    store.append(vec![ev("a", 0)]).unwrap();
+    {
+        let mut w = store.writer();
+        w.append(vec![ev("b", 0)]).unwrap();
+        let slots: Vec<_> = w.buffered_slots();
+        for s in slots {
+            w.flush_for_tests(&s).unwrap();
+        }
+        // Dropped without commit: a crash after the part was written.
+    }
+    let day = dir.path().join("exec_events/day=1970-01-01");
+    assert_eq!(
+        list_dir(&day).unwrap().len(),
+        2,
+        "the orphan part is on disk"
+    );
+    assert_eq!(ids(&Store::open_for_read(dir.path()).unwrap()), ["a"]);
+    drop(store);
+    let store = Store::open_for_write(dir.path()).unwrap();
+    assert_eq!(
+        list_dir(&day).unwrap().len(),
+        1,
+        "the next writer removed it"
+    );
+    assert_eq!(ids(&store), ["a"]);
+}
+
+#[test]
+fn a_second_writer_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = Store::open_for_write(dir.path()).unwrap();
+    assert!(matches!(
+        Store::open_for_write(dir.path()),
+        Err(StoreError::Locked(_))
+    ));
+}
+
+#[test]
+fn a_missing_store_is_an_error_for_readers() {
+    let e = Store::open_for_read(Path::new("/nonexistent/execaudit-store"))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("no store here"), "{e}");
+}
+
+#[test]
+fn the_store_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("st");
+    let mut store = Store::open_for_write(&root).unwrap();
+    store.append(vec![ev("a", 0)]).unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&root), 0o700);
+    let day = root.join("exec_events/day=1970-01-01");
+    assert_eq!(mode(&day), 0o700);
+    for f in list_dir(&day).unwrap() {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+    assert_eq!(mode(&root.join(manifest::FILE)), 0o600);
+}
+
+/// Writes a part the way versions before the manifest did (no manifest entry).
+fn legacy_part(root: &Path, rows: &[ExecEvent], name: &str) {
+    let day = root.join("exec_events/day=1970-01-01");
+    fs::create_dir_all(&day).unwrap();
+    let mut df = ExecEvent::to_frame(rows)
+        .unwrap()
+        .drop("token_unredacted")
+        .unwrap();
+    let f = fs::File::create(day.join(name)).unwrap();
+    ParquetWriter::new(f).finish(&mut df).unwrap();
+}
+
+#[test]
+fn an_older_store_is_read_and_adopted_with_duplicates_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two parts holding "a" twice: an interrupted compaction of an older version.
+    legacy_part(dir.path(), &[ev("a", 0), ev("b", 1)], "part-1.parquet");
+    legacy_part(dir.path(), &[ev("a", 0)], "part-2.parquet");
+    let reader = Store::open_for_read(dir.path()).unwrap();
+    let rows = reader.read::<ExecEvent>(None).unwrap();
+    assert_eq!(rows.len(), 3, "read as found, before adoption");
+    assert_eq!(
+        rows[0].token_unredacted, None,
+        "a column the old part lacks reads null"
+    );
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    assert_eq!(ids(&store), ["a", "b"]);
+    store.append(vec![ev("b", 1), ev("c", 2)]).unwrap();
+    assert_eq!(ids(&store), ["a", "b", "c"]);
+}
+
+#[test]
+fn a_damaged_part_is_named_and_the_others_still_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    store.append(vec![ev("a", 0)]).unwrap();
+    store.append(vec![ev("b", DAY)]).unwrap();
+    drop(store);
+    let bad = dir
+        .path()
+        .join("exec_events/day=1970-01-02")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bytes = fs::read(&bad).unwrap();
+    fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let reader = Store::open_for_read(dir.path()).unwrap();
+    assert!(reader.read::<ExecEvent>(None).is_err());
+    let found = reader.exclude_unreadable();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0, bad);
+    assert_eq!(ids(&reader), ["a"]);
+    assert!(bad.exists(), "nothing is deleted");
+}

@@ -1,0 +1,578 @@
+//! Writing to the store: buffered, bounded, de-duplicated, published all at once.
+//!
+//! A [`Writer`] takes rows as ingest produces them, drops keys the store (or this run) already
+//! holds, sorts each batch and writes it at once as row groups of an open part per table and
+//! day; so a large ingest holds one batch, never every transcript, and copies each value once
+//! into Parquet. Parts are closed (footer, fsync, rename) when they grow large and at commit.
+//! Nothing is visible until [`Writer::commit`] publishes the new manifest; a writer dropped
+//! without committing leaves files the next writer removes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polars::prelude::*;
+
+use super::{
+    io, pq, private_dir, private_file, Days, Manifest, Part, Store, StoreError, Stored, TableInfo,
+};
+use crate::model::frame::day_name;
+use crate::model::{CommandRow, Table, TranscriptRow};
+
+/// Parts in one day's partition before the small ones are merged.
+const COMPACT_AT: usize = 24;
+/// Parts smaller than this are merged by compaction; larger ones are left as they are, which
+/// bounds what a compaction holds in memory.
+const SMALL_PART: u64 = 16 << 20;
+/// Bytes of Parquet after which an open part is closed and a new one started.
+const PART_LIMIT: u64 = 256 << 20;
+
+/// What an append did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub added: u64,
+    pub already_stored: u64,
+}
+
+impl std::ops::AddAssign for Appended {
+    fn add_assign(&mut self, o: Appended) {
+        self.added += o.added;
+        self.already_stored += o.already_stored;
+    }
+}
+
+/// A part being written: row groups are appended as batches arrive.
+struct OpenPart {
+    file: String,
+    tmp: PathBuf,
+    path: PathBuf,
+    writer: polars::io::parquet::write::BatchedWriter<Shared>,
+    /// The same buffered file, to flush it to disk once the footer is written.
+    handle: Shared,
+    rows: u64,
+}
+
+/// A buffered file the Parquet writer and the store both hold: the writer owns its copy to
+/// the end, and the store needs to flush and sync what it wrote, with errors reported.
+#[derive(Clone)]
+struct Shared(std::sync::Arc<std::sync::Mutex<std::io::BufWriter<fs::File>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().expect("not poisoned").flush()
+    }
+}
+
+impl Shared {
+    /// Bytes written so far (buffered included).
+    fn len(&self) -> std::io::Result<u64> {
+        let mut w = self.0.lock().expect("not poisoned");
+        use std::io::Seek;
+        w.stream_position()
+    }
+
+    /// Flushes the buffer and the file to disk.
+    fn sync(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut w = self.0.lock().expect("not poisoned");
+        w.flush()?;
+        w.get_ref().sync_all()
+    }
+}
+
+/// One write to the store; see the module documentation.
+pub struct Writer<'s> {
+    store: &'s mut Store,
+    next: Manifest,
+    /// Day folders that received parts: synced before the manifest names them.
+    dirs: std::collections::BTreeSet<PathBuf>,
+    open: BTreeMap<(&'static str, String), OpenPart>,
+    /// Keys stored or written in this run, per table and day, loaded when a day is first met.
+    keys: HashMap<(&'static str, String), HashSet<String>>,
+    /// Parts replaced by a compaction: deleted once the manifest no longer lists them.
+    replaced: Vec<PathBuf>,
+    changed: bool,
+}
+
+static PART_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl<'s> Writer<'s> {
+    pub(super) fn new(store: &'s mut Store) -> Writer<'s> {
+        let next = store.manifest.clone();
+        Writer {
+            store,
+            next,
+            dirs: Default::default(),
+            open: BTreeMap::new(),
+            keys: HashMap::new(),
+            replaced: Vec::new(),
+            changed: false,
+        }
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        self.store
+    }
+
+    /// Which rows carry a key not stored yet (nor earlier in this run); the keys of those
+    /// are recorded as stored.
+    fn fresh<T: Stored>(&mut self, rows: &[T]) -> Result<Vec<bool>, StoreError> {
+        let mut keep = Vec::with_capacity(rows.len());
+        let mut day_names: BTreeMap<i64, String> = BTreeMap::new();
+        for r in rows {
+            let day = day_names
+                .entry(r.time().day_number())
+                .or_insert_with_key(|d| day_name(*d))
+                .clone();
+            keep.push(match r.key() {
+                Some(k) => self.keys_of::<T>(&day)?.insert(k.to_owned()),
+                None => true,
+            });
+        }
+        Ok(keep)
+    }
+
+    /// Appends rows whose key is not already stored (nor earlier in this run).
+    pub fn append<T: Stored>(&mut self, rows: Vec<T>) -> Result<Appended, StoreError> {
+        let keep = self.fresh(&rows)?;
+        self.write_rows(&rows, &keep)?;
+        Ok(counted(&keep))
+    }
+
+    /// Appends transcripts not already stored, with the commands reconstructed from them (a
+    /// transcript already stored brings no commands: they are stored with it). Both frames are
+    /// sorted by day (as ingest builds them: see [`crate::ingest::Batch`]).
+    pub fn append_transcripts(
+        &mut self,
+        transcripts: DataFrame,
+        commands: DataFrame,
+    ) -> Result<(Appended, Appended), StoreError> {
+        let here = self.store.root.join(TranscriptRow::NAME);
+        let ids = strings(&transcripts, TranscriptRow::KEY).map_err(pq(&here))?;
+        let days = day_numbers(&transcripts, TranscriptRow::TIME).map_err(pq(&here))?;
+        let mut keep = Vec::with_capacity(ids.len());
+        let mut names: BTreeMap<i64, String> = BTreeMap::new();
+        for (id, day) in ids.iter().zip(&days) {
+            let name = names
+                .entry(*day)
+                .or_insert_with_key(|d| day_name(*d))
+                .clone();
+            keep.push(match id {
+                Some(k) => self.keys_of::<TranscriptRow>(&name)?.insert(k.clone()),
+                None => true,
+            });
+        }
+        let t = counted(&keep);
+        let (transcripts, commands) = if t.already_stored == 0 {
+            (transcripts, commands)
+        } else {
+            let dropped: HashSet<&str> = ids
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| !**k)
+                .filter_map(|(id, _)| id.as_deref())
+                .collect();
+            // A command's id is `<transcript id>#<seq>`.
+            let cids = strings(&commands, CommandRow::KEY).map_err(pq(&here))?;
+            let ckeep: Vec<bool> = cids
+                .iter()
+                .map(|id| {
+                    id.as_deref()
+                        .and_then(|id| id.rsplit_once('#'))
+                        .is_none_or(|(t, _)| !dropped.contains(t))
+                })
+                .collect();
+            let tf = transcripts
+                .filter(&BooleanChunked::from_slice("keep".into(), &keep))
+                .map_err(pq(&here))?;
+            let cf = commands
+                .filter(&BooleanChunked::from_slice("keep".into(), &ckeep))
+                .map_err(pq(&here))?;
+            (tf, cf)
+        };
+        let c = Appended {
+            added: commands.height() as u64,
+            already_stored: 0,
+        };
+        self.write_by_day(
+            super::table(TranscriptRow::NAME).expect("stored"),
+            transcripts,
+        )?;
+        self.write_by_day(super::table(CommandRow::NAME).expect("stored"), commands)?;
+        Ok((t, c))
+    }
+
+    /// Writes a frame sorted by day as one run per day.
+    fn write_by_day(&mut self, info: TableInfo, df: DataFrame) -> Result<(), StoreError> {
+        let days = day_numbers(&df, info.time).map_err(pq(&self.store.root.join(info.name)))?;
+        let mut start = 0;
+        for run in days.chunk_by(|a, b| a == b) {
+            let slice = df.slice(start as i64, run.len());
+            start += run.len();
+            self.write_frame(info, day_name(run[0]), slice)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows `keep` selects, grouped by day and sorted within it, without moving a
+    /// row: a permutation picks them into the frame.
+    fn write_rows<T: Stored>(&mut self, rows: &[T], keep: &[bool]) -> Result<(), StoreError> {
+        let mut keyed: Vec<(i64, super::Order<'_>, u32)> = rows
+            .iter()
+            .zip(keep)
+            .enumerate()
+            .filter(|(_, (_, k))| **k)
+            .map(|(i, (r, _))| (r.time().day_number(), r.order(), i as u32))
+            .collect();
+        // Ingest hands rows over mostly in order (a transcript's commands together): the
+        // check is cheap, the sort then rarely has far to move anything.
+        if !keyed.is_sorted() {
+            keyed.sort_unstable();
+        }
+        for run in keyed.chunk_by(|a, b| a.0 == b.0) {
+            let idx: Vec<u32> = run.iter().map(|k| k.2).collect();
+            let df = T::to_frame_ordered(rows, &idx).map_err(pq(&self.store.root.join(T::NAME)))?;
+            let info = super::table(T::NAME).expect("a stored table");
+            self.write_frame(info, day_name(run[0].0), df)?;
+        }
+        Ok(())
+    }
+
+    /// The keys stored for a table's day, read from its parts the first time.
+    fn keys_of<T: Stored>(&mut self, day: &str) -> Result<&mut HashSet<String>, StoreError> {
+        let slot = (T::NAME, day.to_owned());
+        if !self.keys.contains_key(&slot) {
+            let days = Days {
+                first: day.to_owned(),
+                last: day.to_owned(),
+            };
+            let mut set = HashSet::new();
+            if !self.store.parts(T::NAME, Some(&days)).is_empty() {
+                let df = self
+                    .store
+                    .scan(T::NAME, Some(&days))
+                    .and_then(|lf| lf.select([col(T::KEY)]).collect())
+                    .map_err(pq(&self.store.root.join(T::NAME)))?;
+                let keys = df
+                    .column(T::KEY)
+                    .and_then(|c| c.str().cloned())
+                    .map_err(pq(&self.store.root.join(T::NAME)))?;
+                set.extend(keys.iter().flatten().map(str::to_owned));
+            }
+            self.keys.insert(slot.clone(), set);
+        }
+        Ok(self.keys.get_mut(&slot).expect("just inserted"))
+    }
+
+    /// Writes a sorted frame of one day as row groups of that day's open part.
+    fn write_frame(
+        &mut self,
+        info: TableInfo,
+        day: String,
+        df: DataFrame,
+    ) -> Result<(), StoreError> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let slot = (info.name, day);
+        if !self.open.contains_key(&slot) {
+            let part = self.open_part(info, &slot.1, &df)?;
+            self.open.insert(slot.clone(), part);
+        }
+        let part = self.open.get_mut(&slot).expect("just opened");
+        let mut offset = 0;
+        while offset < df.height() {
+            let n = info.row_group.min(df.height() - offset);
+            let mut rg = df.slice(offset as i64, n);
+            rg.rechunk_mut();
+            part.writer.write_batch(&rg).map_err(pq(&part.tmp))?;
+            offset += n;
+        }
+        part.rows += df.height() as u64;
+        let written = part.handle.len().map_err(io(&part.tmp))?;
+        if written > PART_LIMIT {
+            self.close(&slot)?;
+        }
+        Ok(())
+    }
+
+    fn part_name() -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        format!(
+            "part-{now}-{}-{}.parquet",
+            std::process::id(),
+            PART_SEQ.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    fn open_part(
+        &mut self,
+        info: TableInfo,
+        day: &str,
+        like: &DataFrame,
+    ) -> Result<OpenPart, StoreError> {
+        let dir = self.store.root.join(info.name).join(format!("day={day}"));
+        private_dir(&dir)?;
+        self.dirs.insert(dir.clone());
+        let file = Self::part_name();
+        let tmp = dir.join(format!(".{file}.tmp"));
+        let handle = Shared(std::sync::Arc::new(std::sync::Mutex::new(
+            std::io::BufWriter::with_capacity(1 << 20, private_file(&tmp)?),
+        )));
+        let writer = parquet_writer(handle.clone())
+            .batched(like.schema())
+            .map_err(pq(&tmp))?;
+        Ok(OpenPart {
+            file,
+            path: dir.join(Self::part_name_final(&tmp)),
+            tmp,
+            writer,
+            handle,
+            rows: 0,
+        })
+    }
+
+    fn part_name_final(tmp: &Path) -> String {
+        let n = tmp
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        n.trim_start_matches('.')
+            .trim_end_matches(".tmp")
+            .to_owned()
+    }
+
+    /// Writes an open part's footer, flushes it to disk and renames it into place.
+    fn close(&mut self, slot: &(&'static str, String)) -> Result<(), StoreError> {
+        let Some(part) = self.open.remove(slot) else {
+            return Ok(());
+        };
+        part.writer.finish().map_err(pq(&part.tmp))?;
+        drop(part.writer);
+        part.handle.sync().map_err(io(&part.tmp))?;
+        fs::rename(&part.tmp, &part.path).map_err(io(&part.path))?;
+        let bytes = fs::metadata(&part.path).map_err(io(&part.path))?.len();
+        self.next
+            .tables
+            .entry(slot.0.to_owned())
+            .or_default()
+            .push(Part {
+                day: slot.1.clone(),
+                file: part.file,
+                rows: part.rows,
+                bytes,
+            });
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Writes a whole frame, sorted, as one part (compaction).
+    fn write(&mut self, spec: TableInfo, day: &str, df: DataFrame) -> Result<Part, StoreError> {
+        let dir = self.store.root.join(spec.name).join(format!("day={day}"));
+        private_dir(&dir)?;
+        self.dirs.insert(dir.clone());
+        let name = Self::part_name();
+        let final_path = dir.join(&name);
+        let rows = df.height() as u64;
+        let mut df = df
+            .sort(
+                spec.sort.to_vec(),
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .map_err(pq(&final_path))?;
+        write_parquet(
+            &dir.join(format!(".{name}.tmp")),
+            &final_path,
+            &mut df,
+            spec.row_group,
+        )?;
+        let bytes = fs::metadata(&final_path).map_err(io(&final_path))?.len();
+        Ok(Part {
+            day: day.to_owned(),
+            file: name,
+            rows,
+            bytes,
+        })
+    }
+
+    /// Merges a day's small parts into one (part of this write; published by `commit`).
+    pub(super) fn compact(&mut self, t: TableInfo, day: &str) -> Result<(), StoreError> {
+        let root = self.store.root.clone();
+        let parts: Vec<Part> = self
+            .next
+            .parts(t.name)
+            .iter()
+            .filter(|p| p.day == day && (p.bytes < SMALL_PART || p.rows == 0))
+            .cloned()
+            .collect();
+        if parts.len() < 2 {
+            return Ok(());
+        }
+        let paths: Vec<PathBuf> = parts
+            .iter()
+            .map(|p| Manifest::path(&root, t.name, p))
+            .collect();
+        let args = ScanArgsParquet {
+            schema: Some((t.empty)().schema().clone()),
+            allow_missing_columns: true,
+            glob: false,
+            cache: false,
+            ..Default::default()
+        };
+        let refs: Vec<PlRefPath> = paths
+            .iter()
+            .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+            .collect();
+        // Keys are unique per table (the writer's rule); a store adopted from before manifests
+        // may repeat one, which this merge drops.
+        let df = LazyFrame::scan_parquet_files(refs.into_iter().collect(), args)
+            .and_then(|lf| {
+                lf.unique_stable(Some(cols([t.key])), UniqueKeepStrategy::First)
+                    .collect()
+            })
+            .map_err(pq(&root.join(t.name).join(format!("day={day}"))))?;
+        let merged = self.write(t, day, df)?;
+        let list = self.next.tables.entry(t.name.to_owned()).or_default();
+        list.retain(|p| !parts.contains(p));
+        list.push(merged);
+        self.replaced.extend(paths);
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Writes what is buffered, merges crowded days, and publishes everything at once.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        let slots: Vec<_> = self.open.keys().cloned().collect();
+        for slot in slots {
+            self.close(&slot)?;
+        }
+        for t in super::tables() {
+            let mut per_day: BTreeMap<String, usize> = BTreeMap::new();
+            for p in self.next.parts(t.name) {
+                if p.bytes < SMALL_PART {
+                    *per_day.entry(p.day.clone()).or_default() += 1;
+                }
+            }
+            for (day, n) in per_day {
+                if n >= COMPACT_AT {
+                    self.compact(t, &day)?;
+                }
+            }
+        }
+        if !self.changed {
+            return Ok(());
+        }
+        for dir in &self.dirs {
+            super::sync_dir(dir)?;
+        }
+        for t in super::tables() {
+            super::sync_dir(&self.store.root.join(t.name)).or_else(|e| match e {
+                StoreError::Io { ref source, .. }
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    Ok(())
+                }
+                e => Err(e),
+            })?;
+        }
+        self.next.commit(&self.store.root)?;
+        self.store.manifest = std::mem::take(&mut self.next);
+        for p in &self.replaced {
+            match fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(p)(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The store's Parquet settings: zstd at its fastest level (transcript text compresses well and
+/// is read back in bulk only by searches of output), min/max statistics for pruning.
+/// A string column's values.
+fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect())
+}
+
+/// A datetime column's UTC day numbers (nulls as day 0).
+fn day_numbers(df: &DataFrame, name: &str) -> PolarsResult<Vec<i64>> {
+    let c = df.column(name)?.as_materialized_series().clone();
+    let unit = match c.dtype() {
+        DataType::Datetime(u, _) => *u,
+        _ => TimeUnit::Milliseconds,
+    };
+    let per_day: i64 = match unit {
+        TimeUnit::Milliseconds => 86_400_000,
+        TimeUnit::Microseconds => 86_400_000_000,
+        TimeUnit::Nanoseconds => 86_400_000_000_000,
+    };
+    let i = c.cast(&DataType::Int64)?;
+    Ok(i.i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0).div_euclid(per_day))
+        .collect())
+}
+
+fn counted(keep: &[bool]) -> Appended {
+    let added = keep.iter().filter(|k| **k).count() as u64;
+    Appended {
+        added,
+        already_stored: keep.len() as u64 - added,
+    }
+}
+
+fn parquet_writer<W: std::io::Write>(f: W) -> ParquetWriter<W> {
+    ParquetWriter::new(f)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .with_statistics(StatisticsOptions::default())
+        .set_parallel(true)
+}
+
+/// Writes a frame as Parquet to `tmp`, fsyncs it and renames it to `path`.
+pub(crate) fn write_parquet(
+    tmp: &Path,
+    path: &Path,
+    df: &mut DataFrame,
+    row_group: usize,
+) -> Result<(), StoreError> {
+    let file = private_file(tmp)?;
+    let handle = file.try_clone().map_err(io(tmp))?;
+    parquet_writer(file)
+        .with_row_group_size(Some(row_group))
+        .finish(df)
+        .map_err(pq(tmp))?;
+    handle.sync_all().map_err(io(tmp))?;
+    fs::rename(tmp, path).map_err(io(path))?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(super) fn tests_compact_at() -> usize {
+    COMPACT_AT
+}
+
+#[cfg(test)]
+impl Writer<'_> {
+    pub(super) fn buffered_slots(&self) -> Vec<(&'static str, String)> {
+        self.open.keys().cloned().collect()
+    }
+
+    pub(super) fn flush_for_tests(
+        &mut self,
+        slot: &(&'static str, String),
+    ) -> Result<(), StoreError> {
+        self.close(slot)
+    }
+}
