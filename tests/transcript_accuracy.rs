@@ -176,7 +176,10 @@ fn score_set(set: &str) -> (Score, Vec<String>) {
         }
         for a in strings(&truth["abandoned"]) {
             if ours.contains(&a) {
-                violations.push(format!("{}: abandoned {a:?} reported as run", log.display()));
+                violations.push(format!(
+                    "{}: abandoned {a:?} reported as run",
+                    log.display()
+                ));
             }
         }
         for p in strings(&truth["program_input"]) {

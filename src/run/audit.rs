@@ -19,6 +19,7 @@ use crate::store::Store;
 pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
     let detector = super::findings::load_detector(&a.detect)?;
+    ingest::transcript::set_max_bytes(a.max_transcript_bytes);
     let scan = ingest::scan_paths_with(&a.paths, false);
     let problems = had_problems(&scan);
     let summary = summary_json(&scan, None);
@@ -94,6 +95,7 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
+    ingest::transcript::set_max_bytes(a.max_transcript_bytes);
     let root = config::store_path(a.store.store);
     let mut store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;

@@ -228,7 +228,9 @@ impl Grid {
     }
 
     pub fn down(&mut self, n: usize) {
-        self.r = (self.r + n).min(self.bottom().max(self.r)).min(MAX_HEIGHT - 1);
+        self.r = (self.r + n)
+            .min(self.bottom().max(self.r))
+            .min(MAX_HEIGHT - 1);
         self.ensure_row(self.r);
     }
 

@@ -131,7 +131,14 @@ fn learn_prompts(rows: &[(&str, &Row)]) -> Vec<String> {
 
 /// Accounts output lines `text[start..end]` to the last command (`attribute`), or only to the
 /// transcript (a completion listing, a line the editor drew again).
-fn output(out: &mut Reconstruction, text: &str, start: usize, end: usize, lines: u64, attribute: bool) {
+fn output(
+    out: &mut Reconstruction,
+    text: &str,
+    start: usize,
+    end: usize,
+    lines: u64,
+    attribute: bool,
+) {
     out.output_lines += lines;
     let Some(cmd) = out.commands.last_mut().filter(|_| attribute) else {
         return;
@@ -167,9 +174,38 @@ const MULTIPLEXERS: &[&str] = &["tmux", "screen", "byobu", "zellij", "tmate"];
 
 /// Programs known to hold the alternate screen for themselves.
 const FULL_SCREEN: &[&str] = &[
-    "vi", "vim", "nvim", "view", "nano", "pico", "emacs", "less", "more", "most", "man", "top",
-    "htop", "atop", "btop", "watch", "mc", "tig", "lazygit", "k9s", "iftop", "iotop", "nmon",
-    "mutt", "ranger", "nnn", "journalctl", "systemctl", "git", "psql", "mysql", "ncdu",
+    "vi",
+    "vim",
+    "nvim",
+    "view",
+    "nano",
+    "pico",
+    "emacs",
+    "less",
+    "more",
+    "most",
+    "man",
+    "top",
+    "htop",
+    "atop",
+    "btop",
+    "watch",
+    "mc",
+    "tig",
+    "lazygit",
+    "k9s",
+    "iftop",
+    "iotop",
+    "nmon",
+    "mutt",
+    "ranger",
+    "nnn",
+    "journalctl",
+    "systemctl",
+    "git",
+    "psql",
+    "mysql",
+    "ncdu",
 ];
 
 /// The program a command line runs: its first word after `sudo`, `exec`, `env` and variable
@@ -209,14 +245,13 @@ impl State {
         const PRINTERS: &[&str] = &[
             "cat", "tac", "zcat", "bzcat", "xzcat", "zstdcat", "head", "tail", "less", "more",
             "bat", "batcat", "strings", "curl", "wget", "nc", "ncat", "socat", "base64", "xxd",
-            "openssl", "gunzip", "gzip", "python", "python3", "perl", "ruby", "node", "awk",
-            "sed", "tee", "dd", "jq",
+            "openssl", "gunzip", "gzip", "python", "python3", "perl", "ruby", "node", "awk", "sed",
+            "tee", "dd", "jq",
         ];
         self.last_shell_command
             .and_then(|i| out.commands.get(i))
             .is_some_and(|c| {
-                c.output_lines > 0
-                    && program_of(&c.text).is_some_and(|p| PRINTERS.contains(&p))
+                c.output_lines > 0 && program_of(&c.text).is_some_and(|p| PRINTERS.contains(&p))
             })
     }
 
@@ -276,9 +311,9 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     // A line typed ahead that a continuation prompt read continues the command as is.
     let continues = (row.continues && row.typed_ahead && !out.commands.is_empty())
         || st.last_was_input
-        && is_continuation_prompt(&prompt)
-        && st.last_incomplete
-        && out.commands.last().is_some_and(|c| !c.abandoned);
+            && is_continuation_prompt(&prompt)
+            && st.last_incomplete
+            && out.commands.last().is_some_and(|c| !c.abandoned);
     if continues {
         let last = out.commands.last_mut().expect("checked");
         for l in &lines {

@@ -96,7 +96,6 @@ pub fn prompt_like(p: &str) -> bool {
         || (!body.contains("  ") && body.chars().all(|c| !c.is_control()) && body.len() <= 48)
 }
 
-
 /// A prompt with what changes between prompts of one shell taken out: paths (the working
 /// directory), bracketed or parenthesised parts (exit status, virtualenv, git branch, time)
 /// and digits. `root@vm:/tmp# ` and `root@vm:~# ` share `root@vm:#`; `>>> `, `sqlite> ` and
@@ -111,7 +110,8 @@ pub fn skeleton(prompt: &str) -> String {
             ']' | ')' | '}' => depth = depth.saturating_sub(1),
             _ if depth > 0 => {}
             '/' | '~' if !in_path => in_path = true,
-            c if in_path && !(c.is_whitespace() || matches!(c, '#' | '$' | '%' | '>' | ':' | '@')) => {}
+            c if in_path
+                && !(c.is_whitespace() || matches!(c, '#' | '$' | '%' | '>' | ':' | '@')) => {}
             c => {
                 in_path = false;
                 if !c.is_ascii_digit() && !(c.is_whitespace() && out.ends_with(' ')) {
@@ -162,7 +162,14 @@ mod tests {
 
     #[test]
     fn shell_shaped_prompts() {
-        for p in ["root@vm:/# ", "$ ", "# ", "/app # ", "[ec2-user@ip-10 ~]$ ", "vm:~% "] {
+        for p in [
+            "root@vm:/# ",
+            "$ ",
+            "# ",
+            "/app # ",
+            "[ec2-user@ip-10 ~]$ ",
+            "vm:~% ",
+        ] {
             assert!(shell_prompt_shaped(p), "{p}");
         }
         for p in ["sqlite> ", ">>> ", "read> ", "mysql> ", "postgres=# "] {

@@ -657,7 +657,11 @@ impl Model {
             return false;
         }
         let input_col = Some(prompt.chars().count());
-        if let Some(Event::Row(r)) = self.maybe_listing.take().and_then(|i| self.events.get_mut(i)) {
+        if let Some(Event::Row(r)) = self
+            .maybe_listing
+            .take()
+            .and_then(|i| self.events.get_mut(i))
+        {
             // The line was drawn again: the earlier one was not accepted (a completion
             // listing followed it).
             r.input = false;
@@ -849,7 +853,6 @@ impl Model {
         }
         self.soft[1] = true;
     }
-
 }
 
 impl Perform for Model {
@@ -1156,7 +1159,11 @@ impl Model {
             'B' => {
                 let n = param(params, 0, 1);
                 // Moving down off a committed input row (zsh) is leaving it, as a line feed.
-                let n = if std::mem::take(&mut self.on_committed_row) { n - 1 } else { n };
+                let n = if std::mem::take(&mut self.on_committed_row) {
+                    n - 1
+                } else {
+                    n
+                };
                 self.r = (self.r + n).min(MAX_ROWS);
             }
             'H' | 'f' => self.c = (param(params, 1, 1) - 1).min(MAX_COL),

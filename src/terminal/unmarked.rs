@@ -188,9 +188,11 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
     };
     for (k, &(i, line)) in rows.iter().enumerate() {
         // Printed by the previous command (`printf '# not a prompt\n'`).
-        if st.current.as_deref().is_some_and(|c| {
-            echo_like(c) && line.trim().len() >= 2 && c.contains(line.trim())
-        }) {
+        if st
+            .current
+            .as_deref()
+            .is_some_and(|c| echo_like(c) && line.trim().len() >= 2 && c.contains(line.trim()))
+        {
             st.pending.push(Pending {
                 event: i,
                 text: line.trim().to_owned(),
@@ -266,7 +268,13 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
 /// A prompt in the middle of a row: output that did not end its line, then the prompt; taken
 /// when an `echo`/`printf` printed what precedes it, when the next row starts with a prompt
 /// (the command printed nothing), or after binary output.
-fn mid_row_prompt(st: &mut Infer, events: &mut [Event], i: usize, line: &str, next_is_prompt: bool) -> bool {
+fn mid_row_prompt(
+    st: &mut Infer,
+    events: &mut [Event],
+    i: usize,
+    line: &str,
+    next_is_prompt: bool,
+) -> bool {
     if st.exact_prompt.is_empty() {
         return false;
     }
@@ -367,7 +375,10 @@ mod tests {
             "1",
             "# exit",
         ]);
-        assert_eq!(c, ["printf '# not a command\\n$ x\\n'", "python3 -q", "exit"]);
+        assert_eq!(
+            c,
+            ["printf '# not a command\\n$ x\\n'", "python3 -q", "exit"]
+        );
     }
 
     #[test]
