@@ -68,20 +68,32 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
         },
         config::now(),
     )?;
-    let detector = super::findings::load_detector(&a.detect)?;
+    // Findings take a pass over every command: only when the SQL asks for them (rules and
+    // policy are then checked before any data is read).
+    let detector = if sql.to_lowercase().contains("findings") {
+        Some(super::findings::load_detector(&a.detect)?)
+    } else {
+        None
+    };
     let data = open_store(a.store.store)?;
     let mut damage = Damage::default();
-    // Findings take a pass over every command: only when the SQL asks for them.
-    let extra = if sql.to_lowercase().contains("findings") {
-        vec![("findings", data.findings(&detector, &mut damage)?)]
-    } else {
-        Vec::new()
+    let extra = match &detector {
+        Some(d) => vec![("findings", data.findings(d, &mut damage)?)],
+        None => Vec::new(),
     };
     let df = match data.collect(&mut damage, |d| {
         d.sql_with(&filter, extra.clone())?.execute(&sql)
     }) {
         Ok(df) => df,
-        Err(e) => bail!("{e:#}\n{}", catalogue(&data, &filter)),
+        Err(e) => {
+            let text = format!("{e:#}");
+            let hint = if text.contains("found: cluster") {
+                "\nhint: `cluster` is a keyword of this SQL dialect: quote it (\"cluster\") or qualify it (s.cluster)\n"
+            } else {
+                ""
+            };
+            bail!("{text}{hint}\n{}", catalogue(&data, &filter))
+        }
     };
     let style = Style {
         format: a.output.format,
