@@ -263,6 +263,10 @@ pub struct SyncArgs {
     /// No progress bars, and only the counts of problems
     #[arg(long, short)]
     pub quiet: bool,
+    /// Cap on one transcript's terminal stream (bytes; K, M, G suffixes): beyond it the start and
+    /// end are read and the middle is left out, with a warning
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_bytes)]
+    pub max_transcript_bytes: u64,
 }
 
 #[derive(Debug, Args)]

@@ -213,7 +213,7 @@ const FULL_SCREEN: &[&str] = &[
 fn program_of(command: &str) -> Option<&str> {
     command
         .split_whitespace()
-        .filter(|w| !(w.contains('=') && !w.starts_with('=')) && !w.starts_with('-'))
+        .filter(|w| (!w.contains('=') || w.starts_with('=')) && !w.starts_with('-'))
         .find(|w| !matches!(*w, "sudo" | "exec" | "env" | "nohup" | "command" | "time"))
         .map(|w| w.rsplit('/').next().unwrap_or(w))
 }
@@ -472,7 +472,7 @@ fn add_region(
     let mut segments: Vec<(String, Vec<(usize, usize)>)> = vec![(cmd0, Vec::new())];
     for r in &rows[1..] {
         let line = &text[r.start..r.end];
-        if prompt.trim().len() >= 1 && line.starts_with(prompt.as_str()) {
+        if !prompt.trim().is_empty() && line.starts_with(prompt.as_str()) {
             segments.push((line[prompt.len()..].to_owned(), Vec::new()));
         } else if let Some(seg) = segments.last_mut() {
             seg.1.push((r.start, r.end));

@@ -114,7 +114,7 @@ pub fn skeleton(prompt: &str) -> String {
                 && !(c.is_whitespace() || matches!(c, '#' | '$' | '%' | '>' | ':' | '@')) => {}
             c => {
                 in_path = false;
-                if !c.is_ascii_digit() && !(c.is_whitespace() && out.ends_with(' ')) {
+                if !c.is_ascii_digit() && (!c.is_whitespace() || !out.ends_with(' ')) {
                     out.push(c);
                 }
             }
