@@ -271,7 +271,11 @@ fn hostile_sessions_keep_what_was_typed_to_hide() {
     // Shells with a line editor: what was typed on the alternate screen, after a reset or
     // inside tmux and screen, is found. dash (no editor marks) is held only to the mark.
     for (shell, score) in by_shell.iter().filter(|(k, _)| !k.starts_with("dash")) {
-        assert!(score.recall() >= 0.99, "{shell}: recall {:.4}", score.recall());
+        assert!(
+            score.recall() >= 0.99,
+            "{shell}: recall {:.4}",
+            score.recall()
+        );
     }
 }
 
