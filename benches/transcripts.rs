@@ -10,7 +10,12 @@ use execaudit::ingest::transcript;
 use execaudit::terminal::reconstruct;
 
 fn bodies() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/cases");
+    bodies_of("tests/transcripts/cases")
+}
+
+/// The bodies of every transcript under `dir` (relative to the crate).
+fn bodies_of(dir: &str) -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(root)
         .into_iter()
@@ -41,6 +46,21 @@ fn transcripts(c: &mut Criterion) {
             }
         })
     });
+    // Issue 10's classes (six shells, redraws, resizes, REPLs) and issue 12's hostile set.
+    for (name, dir) in [
+        ("classes set", "tests/transcripts/classes"),
+        ("hostile set", "tests/data/hostile-transcripts"),
+    ] {
+        let set = bodies_of(dir);
+        g.throughput(Throughput::Bytes(set.iter().map(|b| b.len() as u64).sum()));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for body in &set {
+                    black_box(reconstruct(body).commands.len());
+                }
+            })
+        });
+    }
     // One long session: every case's body in turn, about 16 MB.
     let mut long = Vec::new();
     while long.len() < 16 << 20 {

@@ -150,6 +150,10 @@ pub struct ReadArgs {
     /// by name and the run goes on [default: 256M]
     #[arg(long, value_name = "SIZE")]
     pub max_file_bytes: Option<String>,
+    /// Cap on one transcript's terminal stream (bytes; K, M, G suffixes): beyond it the start and
+    /// end are read and the middle is left out, with a warning
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_bytes)]
+    pub max_transcript_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,6 +175,28 @@ pub struct IngestArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub read: ReadArgs,
+}
+
+/// A byte count: digits with an optional binary suffix (`K`, `M`, `G`, optionally followed by
+/// `iB` or `B`).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = t[digits.len()..].to_ascii_uppercase();
+    let shift = match unit.as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("`{s}`: unknown unit (use K, M or G)")),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}`: not a byte count"))?;
+    n.checked_mul(1 << shift)
+        .filter(|&b| b >= 1024)
+        .ok_or_else(|| format!("`{s}`: out of range (at least 1K)"))
 }
 
 const SYNC_AFTER_HELP: &str = "\
@@ -246,6 +272,10 @@ pub struct SyncArgs {
     /// No progress bars, and only the counts of problems
     #[arg(long, short)]
     pub quiet: bool,
+    /// Cap on one transcript's terminal stream (bytes; K, M, G suffixes): beyond it the start and
+    /// end are read and the middle is left out, with a warning
+    #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_bytes)]
+    pub max_transcript_bytes: u64,
 }
 
 #[derive(Debug, Args)]

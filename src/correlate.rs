@@ -24,7 +24,10 @@ pub fn sessions(
         .filter_map(|t| Some((t.session_id.as_deref()?, t)))
         .collect();
     let mut ran: HashMap<&str, i64> = HashMap::new();
-    for c in commands.iter().filter(|c| c.abandoned != Some(true)) {
+    for c in commands
+        .iter()
+        .filter(|c| c.abandoned != Some(true) && c.program_input != Some(true))
+    {
         if let Some(s) = c.session_id.as_deref() {
             *ran.entry(s).or_default() += 1;
         }

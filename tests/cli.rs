@@ -764,3 +764,74 @@ fn bad_transcripts_are_named_marked_and_the_run_goes_on() {
         "{cmds:?}"
     );
 }
+
+/// A transcript over `--max-transcript-bytes` is read at its start and end, the cut is named
+/// in the warning and in `omitted_bytes`, and a transcript under the cap beside it is whole.
+#[test]
+fn an_oversized_transcript_is_cut_in_the_middle_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut big =
+        b"Script started on 2024-05-14 09:31:07+00:00\n# echo first\r\nfirst\r\n".to_vec();
+    for i in 0..20_000 {
+        big.extend_from_slice(format!("output line {i}\r\n").as_bytes());
+    }
+    big.extend_from_slice(
+        b"# echo last\r\nlast\r\n# \r\n\nScript done on 2024-05-14 09:40:00+00:00\n",
+    );
+    std::fs::write(
+        dir.path().join("ecs-execute-command-bigbigbigbig01.log"),
+        &big,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ecs-execute-command-smallsmall0001.log"),
+        b"Script started on 2024-05-14 09:31:07+00:00\n# id\r\nuid=0(root)\r\n# \r\n\nScript done on 2024-05-14 09:31:09+00:00\n",
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let o = run(&[
+        "ingest",
+        dir.path().to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--max-transcript-bytes",
+        "64K",
+    ]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("over the --max-transcript-bytes cap of 65536"),
+        "{out}\n{}",
+        stderr(&o)
+    );
+    let (cmds, _) = json(&[
+        "commands",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let cmds = column(&cmds, "command");
+    for c in ["echo first", "echo last", "id"] {
+        assert!(cmds.contains(&c), "{c}: {cmds:?}");
+    }
+    let (t, _) = json(&[
+        "query",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+        "select session_id, omitted_bytes from transcripts order by session_id",
+    ]);
+    let rows = t.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{t}");
+    let omitted = rows[0]["omitted_bytes"].as_i64().unwrap_or(0);
+    assert!(omitted > 0 && omitted < big.len() as i64 - 65536 + 1, "{t}");
+    assert!(rows[1]["omitted_bytes"].is_null(), "{t}");
+    let o = run(&[
+        "ingest",
+        dir.path().to_str().unwrap(),
+        "--max-transcript-bytes",
+        "12Q",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

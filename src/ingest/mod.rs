@@ -214,11 +214,11 @@ fn read_transcripts(
     report.kind = Some(InputKind::Transcript);
     let found: Vec<_> = transcript::read(bytes, source)
         .iter()
-        .map(|raw| transcript::to_rows(raw, &crate::terminal::reconstruct(&raw.body)))
+        .map(transcript::rows_of)
         .collect();
     let problems: Vec<String> = found
         .iter()
-        .filter(|(t, _)| t.status.as_deref() != Some("present"))
+        .filter(|(t, _)| t.status.as_deref() != Some("present") || t.omitted_bytes.is_some())
         .map(|(t, _)| {
             let id = t.session_id.as_deref().unwrap_or("transcript");
             let status = t.status.as_deref().unwrap_or("");

@@ -11,12 +11,14 @@
 //! The session id comes from the log stream name, the JSON `sessionId`, or the file name.
 
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
 use crate::model::{CommandRow, Timestamp, TranscriptRow};
-use crate::terminal::Reconstruction;
+use crate::terminal::{reconstruct, Reconstruction};
 
 /// Where a transcript came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,62 @@ pub struct RawTranscript {
     /// The footer was present (the file was not cut off).
     pub complete: bool,
     pub warnings: Vec<String>,
+    /// Bytes left out of the middle of the body (over the cap, see [`set_max_bytes`]).
+    pub omitted: u64,
+}
+
+/// What one transcript may cost by default: 64 MiB of terminal stream (its start and end are
+/// read beyond that), and as much text.
+pub const DEFAULT_MAX_BYTES: u64 = 64 << 20;
+
+static MAX_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_BYTES);
+
+/// Sets the cap on one transcript's terminal stream (`--max-transcript-bytes`), for the run.
+pub fn set_max_bytes(bytes: u64) {
+    MAX_BYTES.store(bytes.max(1024), Ordering::Relaxed);
+}
+
+/// The cap on one transcript's terminal stream.
+pub fn max_bytes() -> u64 {
+    MAX_BYTES.load(Ordering::Relaxed)
+}
+
+/// `body` within the cap: its first and last halves around a line saying what was left out,
+/// and how many bytes that was.
+fn capped(body: &[u8], cap: u64) -> (Vec<u8>, u64) {
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    if body.len() <= cap {
+        return (body.to_vec(), 0);
+    }
+    let half = cap / 2;
+    let omitted = body.len() - 2 * half;
+    let note = format!(
+        "\r\n\x1b[0m[{omitted} bytes of the transcript left out: over the {cap}-byte cap \
+         (--max-transcript-bytes)]\r\n"
+    );
+    let mut out = Vec::with_capacity(cap + note.len());
+    out.extend_from_slice(&body[..half]);
+    out.extend_from_slice(note.as_bytes());
+    out.extend_from_slice(&body[body.len() - half..]);
+    (out, omitted as u64)
+}
+
+impl RawTranscript {
+    /// Sets the body, within the cap (with a warning naming it when it was over).
+    fn set_body(&mut self, body: &[u8]) {
+        let cap = max_bytes();
+        let (kept, omitted) = capped(body, cap);
+        if omitted > 0 {
+            self.warnings.push(format!(
+                "oversized: {} bytes of terminal stream, over the --max-transcript-bytes cap of \
+                 {cap}: its first and last {} bytes read, {omitted} bytes in the middle left out",
+                body.len(),
+                cap / 2
+            ));
+        }
+        self.body = kept;
+        self.omitted = omitted;
+    }
 }
 
 /// Finds an ECS Exec session id (`ecs-execute-command-<suffix>`) in a name or path.
@@ -145,6 +203,7 @@ pub fn from_script(
         exit_code: None,
         complete: false,
         warnings: Vec::new(),
+        omitted: 0,
     };
     let mut body = bytes;
     const START: &[u8] = b"Script started on ";
@@ -180,7 +239,7 @@ pub fn from_script(
             .warnings
             .push("no `Script done on` footer: the transcript is cut off".into()),
     }
-    t.body = body.to_vec();
+    t.set_body(body);
     t
 }
 
@@ -289,7 +348,12 @@ pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
             exit_code: None,
             complete: true,
             warnings: Vec::new(),
+            omitted: 0,
         });
+        if let Some(t) = out.last_mut() {
+            let body = std::mem::take(&mut t.body);
+            t.set_body(&body);
+        }
     }
     out
 }
@@ -326,14 +390,47 @@ pub fn digest_of<'a>(commands: impl Iterator<Item = &'a str>) -> String {
     out
 }
 
-/// The stored rows of one transcript and its commands.
-pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<CommandRow>) {
+/// Reconstructs one transcript and gives its rows. A failure inside reconstruction (a bug met
+/// by some input) is caught here: that transcript is `unreadable`, with the reason, and the
+/// run goes on with the others.
+pub fn rows_of(raw: &RawTranscript) -> (TranscriptRow, Vec<CommandRow>) {
+    rows_with(raw, reconstruct)
+}
+
+fn rows_with(
+    raw: &RawTranscript,
+    reconstruct: impl FnOnce(&[u8]) -> Reconstruction,
+) -> (TranscriptRow, Vec<CommandRow>) {
+    match catch_unwind(AssertUnwindSafe(|| reconstruct(&raw.body))) {
+        Ok(r) => to_rows(raw, &r, None),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".to_owned());
+            to_rows(raw, &Reconstruction::default(), Some(&why))
+        }
+    }
+}
+
+/// The stored rows of one transcript and its commands (`failure`: reconstruction failed so).
+pub fn to_rows(
+    raw: &RawTranscript,
+    r: &Reconstruction,
+    failure: Option<&str>,
+) -> (TranscriptRow, Vec<CommandRow>) {
     let mut warnings = raw.warnings.clone();
     let blank = raw.body.iter().all(|b| b.is_ascii_whitespace());
     let stub = r.commands.is_empty()
         && memchr::memmem::find(&raw.body, b"executable file not found").is_some();
     let binary = r.commands.is_empty() && binary_share(&raw.body) > 0.25;
-    let status = if blank || stub {
+    let status = if let Some(why) = failure {
+        warnings.push(format!(
+            "reconstruction failed, the transcript was not read: {why}"
+        ));
+        "unreadable"
+    } else if blank || stub {
         // Header and footer remarks say nothing about a transcript with nothing in it.
         warnings.clear();
         warnings.push(if stub {
@@ -382,7 +479,9 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
             pasted: Some(c.pasted),
             multi_line: Some(c.multi_line),
             abandoned: Some(c.abandoned),
+            program_input: Some(c.program_input),
             full_screen: Some(c.full_screen),
+            alternate_screen: Some(c.alternate_screen),
             output_lines: Some(c.output_lines as i64),
             output_bytes: Some(c.output_bytes as i64),
             output_excerpt: (!c.output_excerpt.is_empty()).then(|| c.output_excerpt.clone()),
@@ -412,11 +511,14 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
         commands_run: Some(
             commands
                 .iter()
-                .filter(|c| c.abandoned != Some(true))
+                .filter(|c| c.abandoned != Some(true) && c.program_input != Some(true))
                 .count() as i64,
         ),
         output_lines: Some(r.output_lines as i64),
         warnings: (!warnings.is_empty()).then(|| warnings.join("; ")),
+        unobservable_after: r.unobservable.as_ref().map(|(n, _)| *n as i64),
+        unobservable_reason: r.unobservable.as_ref().map(|(_, why)| why.clone()),
+        omitted_bytes: (raw.omitted > 0).then_some(raw.omitted as i64),
         text: (!r.text.is_empty()).then(|| r.text.clone()),
     };
     (row, commands)
@@ -498,5 +600,42 @@ mod tests {
         assert_eq!(ts[0].session_id.as_deref(), Some("jane-0abc"));
         assert_eq!(ts[0].body, b"sh-5.2$ whoami\nssm-user\n");
         assert_eq!(ts[0].format, Format::SessionManager);
+    }
+
+    #[test]
+    fn an_oversized_body_keeps_its_start_and_end_and_says_what_was_cut() {
+        let mut body = b"$ first\r\n".to_vec();
+        body.extend(std::iter::repeat_n(b'x', 10_000));
+        body.extend_from_slice(b"\r\n$ last\r\n");
+        let (kept, omitted) = capped(&body, 4096);
+        assert_eq!(omitted as usize, body.len() - 4096);
+        let text = String::from_utf8_lossy(&kept);
+        assert!(text.starts_with("$ first\r\n") && text.ends_with("$ last\r\n"));
+        assert!(text.contains(&format!("[{omitted} bytes of the transcript left out")));
+        let r = reconstruct(&kept);
+        let lines: Vec<_> = r.commands.iter().map(|c| c.text.as_str()).collect();
+        assert!(
+            lines.contains(&"first") && lines.contains(&"last"),
+            "{lines:?}"
+        );
+        assert_eq!(capped(b"$ id\r\n", 4096), (b"$ id\r\n".to_vec(), 0));
+    }
+
+    #[test]
+    fn a_panic_in_reconstruction_makes_that_transcript_unreadable_with_the_reason() {
+        let raw = from_script(
+            b"Script started on 2024-05-14 09:31:07+00:00\n# id\r\nuid=0(root) gid=0(root)\r\n# \r\n\nScript done on 2024-05-14 09:31:09+00:00\n",
+            "ecs-execute-command-x.log",
+            Format::Script,
+            None,
+        );
+        let (row, commands) = rows_with(&raw, |_| panic!("escape sequence too deep"));
+        assert_eq!(row.status.as_deref(), Some("unreadable"));
+        assert!(commands.is_empty());
+        let warnings = row.warnings.unwrap_or_default();
+        assert!(warnings.contains("escape sequence too deep"), "{warnings}");
+        let (row, commands) = rows_of(&raw);
+        assert_eq!(row.status.as_deref(), Some("present"));
+        assert_eq!(commands.len(), 1);
     }
 }

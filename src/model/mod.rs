@@ -202,18 +202,32 @@ crate::table! {
         /// `present`, `empty` (no terminal output, e.g. a stub), `truncated` (no footer: cut off) or
         /// `unreadable` (not a terminal recording: binary or garbage).
         status: Option<String>,
-        /// Shell whose line editor drew it: `bash`, `zsh`, `ash`, or `sh` when no editor marks were seen.
+        /// Shell whose line editor drew it: `bash`, `zsh`, `fish`, `ash`, or `sh` when no editor
+        /// marks were seen (dash, Debian `sh`).
         shell: Option<String>,
         /// Terminal width, when a wrapped line revealed it.
         width: Option<i64>,
         /// Commands reconstructed (abandoned ones included).
         commands: Option<i64>,
-        /// Commands run: reconstructed, not abandoned (what `sessions.commands` counts).
+        /// Commands run: reconstructed, neither abandoned nor typed to a program (what
+        /// `sessions.commands` counts).
         commands_run: Option<i64>,
         /// Output lines (not input).
         output_lines: Option<i64>,
         /// Problems met reading it, `; `-separated.
         warnings: Option<String>,
+        /// What was typed could no longer be observed after this many commands (0: from the
+        /// start): the terminal was switched away from line-by-line drawing and the shell's
+        /// input could not be read from the screen (see `unobservable_reason`). Null when all of
+        /// it was observable.
+        unobservable_after: Option<i64>,
+        /// Why input became unobservable: a terminal multiplexer (tmux, screen) whose screen
+        /// carried no editor marks, a shell without line editor left on the alternate screen,
+        /// or a session that ended there.
+        unobservable_reason: Option<String>,
+        /// Bytes left out of the middle of a transcript larger than `--max-transcript-bytes`
+        /// (its start and end are read); null when it was read whole.
+        omitted_bytes: Option<i64>,
         /// The transcript as a person saw it: one line per screen line, escapes applied (redacted on output).
         text: Option<String>,
     }
@@ -248,16 +262,24 @@ crate::table! {
         multi_line: Option<bool>,
         /// Abandoned with Ctrl-C: typed but never run.
         abandoned: Option<bool>,
+        /// Typed to a program the shell started (a REPL such as `sqlite3`, fish's `read`), at a
+        /// prompt that is not the shell's: not a shell command.
+        program_input: Option<bool>,
         /// Ran a full-screen program (vi, less, top): what it showed is not reconstructed.
         full_screen: Option<bool>,
+        /// Typed on the alternate screen (a shell left there by an escape sequence, or inside
+        /// tmux or screen): read from a grid of the screen rather than line by line.
+        alternate_screen: Option<bool>,
         /// Lines of output that followed.
         output_lines: Option<i64>,
         /// Bytes of output that followed.
         output_bytes: Option<i64>,
         /// The first lines of that output (redacted on output).
         output_excerpt: Option<String>,
-        /// 1.0 when the shell marked where the prompt ended; 0.95 from a learned prompt; 0.8 from a
-        /// prompt-like prefix; 0.5 when no prompt was found.
+        /// 1.0 when the shell marked where the prompt ended; 0.95 from a learned prompt; 0.9 read
+        /// from the alternate screen; 0.8 from a prompt-like prefix or a shell without line
+        /// editor; 0.6 for a line typed ahead; 0.5 when no prompt was found, or after the
+        /// output of a command that prints files (which may carry recorded input marks).
         confidence: Option<f64>,
     }
 }

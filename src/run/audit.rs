@@ -20,6 +20,7 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
     let detector = super::findings::load_detector(&a.detect)?;
     let opts = config::scan_options(&a.read)?;
+    ingest::transcript::set_max_bytes(a.read.max_transcript_bytes);
     let scan = ingest::scan_paths_with_options(&a.paths, false, &opts);
     let problems = had_problems(&scan);
     let summary = summary_json(&scan, None);
@@ -96,6 +97,7 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
     let opts = config::scan_options(&a.read)?;
+    ingest::transcript::set_max_bytes(a.read.max_transcript_bytes);
     let root = config::store_path(a.store.store);
     let mut store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;

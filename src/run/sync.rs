@@ -125,6 +125,7 @@ impl Plan {
 
 /// Runs `execaudit sync`.
 pub fn sync(a: SyncArgs) -> anyhow::Result<i32> {
+    crate::ingest::transcript::set_max_bytes(a.max_transcript_bytes);
     let plan = Plan::resolve(&a)?;
     let root = config::store_path(a.store.store);
     let mut store = Store::open_for_write(&root)

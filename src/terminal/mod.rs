@@ -2,14 +2,27 @@
 //! terminal output the agent recorded (keystrokes themselves are never recorded).
 //!
 //! [`screen`] turns bytes into the lines a person saw and marks those the shell's line editor
-//! was reading; this module splits each input line into prompt and command, joins continuation
-//! lines, marks abandoned (Ctrl-C) lines and full-screen programs, and accounts the output that
-//! followed each command. Text typed with echo off (passwords) is not in the output, so it is
-//! never in a command.
+//! was reading (an input region may span rows: a multi-line paste, a completion listing and
+//! the prompt redrawn below it); [`unmarked`] infers them where no editor marked them. This
+//! module splits each input into prompt and command, keeps only the line the editor finally
+//! accepted, splits a multi-line buffer into the commands a shell runs ([`syntax`]), joins
+//! continuation lines, marks abandoned (Ctrl-C) lines, input typed to a program the shell
+//! started (a REPL, `read`: its prompt is not the shell's, [`prompt`]) and full-screen
+//! programs, and accounts the output that followed each command. Text typed with echo off
+//! (passwords) is not in the output, so it is never in a command.
 
+pub mod altgrid;
+pub mod prompt;
 pub mod screen;
+pub mod syntax;
+pub mod unmarked;
 
+use prompt::{
+    char_to_byte, is_continuation_prompt, prompt_parts, shell_prompt_shaped, skeleton,
+    terminator_prefixes,
+};
 use screen::{Editor, Event, Row};
+use syntax::{first_word, incomplete, Lexer};
 
 /// One reconstructed command line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,14 +42,22 @@ pub struct Command {
     pub multi_line: bool,
     /// Interrupted with Ctrl-C before Enter: typed, never run.
     pub abandoned: bool,
+    /// Typed to a program the shell started (a REPL such as `sqlite3`, fish's `read`), at a
+    /// prompt that is not the shell's: not a shell command.
+    pub program_input: bool,
     /// A full-screen program (vi, less, top) took the screen after it.
     pub full_screen: bool,
+    /// Typed on the alternate screen (a shell left there, or inside tmux or screen): read
+    /// from the screen's grid.
+    pub alternate_screen: bool,
     /// Lines and bytes of output that followed.
     pub output_lines: u64,
     pub output_bytes: u64,
     /// The first lines of that output (unredacted here; redact before showing).
     pub output_excerpt: String,
-    /// 1.0 when the prompt's end was marked by the shell; lower when inferred.
+    /// 1.0 when the shell marked where the prompt ended; lower when inferred (0.95 from a
+    /// learned prompt, 0.8 from a prompt-like prefix or a shell without line editor, 0.6 for
+    /// a line typed ahead, 0.5 without any prompt).
     pub confidence: f32,
 }
 
@@ -44,7 +65,7 @@ pub struct Command {
 #[derive(Debug, Clone, Default)]
 pub struct Reconstruction {
     pub commands: Vec<Command>,
-    /// `bash`, `zsh`, `ash` (from the line editor's marks) or `sh` (no line editor seen).
+    /// `bash`, `zsh`, `fish`, `ash` (from the line editor's marks) or `sh` (no line editor seen).
     pub shell: Option<String>,
     /// Terminal width, when a wrap revealed it.
     pub width: Option<usize>,
@@ -52,99 +73,26 @@ pub struct Reconstruction {
     pub output_lines: u64,
     /// The transcript as a person saw it, one screen line per line.
     pub text: String,
+    /// After how many commands what was typed could no longer be observed, and why.
+    pub unobservable: Option<(usize, String)>,
 }
 
 const EXCERPT_LINES: usize = 3;
 const EXCERPT_CHARS: usize = 240;
-
-/// Prompts of continuation lines: bash/ash `> `, zsh `for> `, `heredoc> `, `dquote> `, `cmdand> `.
-fn is_continuation_prompt(p: &str) -> bool {
-    let t = p.trim_end();
-    t == ">"
-        || (t.ends_with('>')
-            && t[..t.len() - 1]
-                .split(' ')
-                .all(|w| w.chars().all(|c| c.is_ascii_lowercase()))
-            && t.len() <= 24)
-}
-
-/// Prefixes of `text` that end with a prompt terminator (`$ `, `# `, `% `, `> `, `❯ `, `➜ `,
-/// `» `, `λ `, or a bare `$`/`#` ending the text), shortest first, as byte offsets. One pass:
-/// this runs on every input line.
-fn terminator_prefixes(text: &str) -> Vec<usize> {
-    let mut ends = Vec::new();
-    let mut prev: Option<char> = None;
-    for (i, ch) in text.char_indices() {
-        if ch == ' '
-            && prev.is_some_and(|p| matches!(p, '$' | '#' | '%' | '>' | '❯' | '➜' | '»' | 'λ'))
-        {
-            ends.push(i + 1);
-        }
-        prev = Some(ch);
-    }
-    if text.ends_with(['$', '#']) {
-        ends.push(text.len());
-    }
-    ends
-}
-
-fn char_to_byte(text: &str, chars: usize) -> usize {
-    text.char_indices()
-        .nth(chars)
-        .map_or(text.len(), |(i, _)| i)
-}
-
-/// Splits user, host and working directory out of common prompt shapes.
-fn prompt_parts(prompt: &str) -> (Option<String>, Option<String>, Option<String>) {
-    let p = prompt
-        .trim_end()
-        .trim_end_matches(['$', '#', '%', '>', '❯'])
-        .trim_end();
-    let own = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-    // [user@host dir]
-    if let Some(inner) = p.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        if let Some((uh, dir)) = inner.split_once(' ') {
-            if let Some((u, h)) = uh.split_once('@') {
-                return (own(u), own(h), own(dir));
-            }
-        }
-    }
-    // user@host:dir
-    if let Some((uh, dir)) = p.split_once(':') {
-        if let Some((u, h)) = uh.split_once('@') {
-            if !u.contains(' ') && !h.contains(' ') {
-                return (own(u), own(h), own(dir));
-            }
-        }
-    }
-    // user@host dir (zsh %n@%m %~)
-    if let Some((uh, dir)) = p.split_once(' ') {
-        if let Some((u, h)) = uh.split_once('@') {
-            if dir.starts_with('/') || dir.starts_with('~') {
-                return (own(u), own(h), own(dir));
-            }
-        }
-    }
-    // busybox: `/dir`
-    if p.starts_with('/') || p.starts_with('~') {
-        return (None, None, own(p));
-    }
-    // zsh default: host
-    if !p.is_empty()
-        && p.chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
-    {
-        return (None, Some(p.to_owned()), None);
-    }
-    (None, None, None)
-}
 
 /// Splits an input row (`text` is its line) into (prompt, command, confidence).
 fn split_row(row: &Row, text: &str, learned: &[String]) -> (String, String, f32) {
     let exact = row.input_col.or(row.prompt_hint);
     if let Some(col) = exact {
         let at = char_to_byte(text, col);
-        return (text[..at].to_owned(), text[at..].to_owned(), 1.0);
+        let confidence = if row.typed_ahead {
+            0.6
+        } else if row.inferred {
+            0.8
+        } else {
+            1.0
+        };
+        return (text[..at].to_owned(), text[at..].to_owned(), confidence);
     }
     if let Some(p) = learned
         .iter()
@@ -161,7 +109,7 @@ fn split_row(row: &Row, text: &str, learned: &[String]) -> (String, String, f32)
 
 /// Prompts learned from rows whose prompt end is known exactly, and from repetition.
 fn learn_prompts(rows: &[(&str, &Row)]) -> Vec<String> {
-    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut counts: Vec<(String, usize)> = Vec::new();
     let mut exact: Vec<String> = Vec::new();
     for (text, row) in rows {
         if let Some(col) = row.input_col.or(row.prompt_hint) {
@@ -170,53 +118,29 @@ fn learn_prompts(rows: &[(&str, &Row)]) -> Vec<String> {
                 exact.push(p);
             }
         } else if let Some(&end) = terminator_prefixes(text).first() {
-            *counts.entry(text[..end].to_owned()).or_default() += 1;
+            let p = &text[..end];
+            match counts.iter_mut().find(|(q, _)| q == p) {
+                Some(entry) => entry.1 += 1,
+                None => counts.push((p.to_owned(), 1)),
+            }
         }
     }
     exact.extend(counts.into_iter().filter(|(_, n)| *n >= 2).map(|(p, _)| p));
     exact
 }
 
-/// Rows of a transcript without any line-editor marks (dash, sh, cleaned Session Manager text):
-/// input rows are those that start with a prompt seen at least twice.
-fn infer_input_rows(events: &mut [Event], text: &str) {
-    let prompt_of = |r: &Row| -> Option<&str> {
-        let line = &text[r.start..r.end];
-        terminator_prefixes(line).first().map(|&end| &line[..end])
-    };
-    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for e in events.iter() {
-        if let Event::Row(r) = e {
-            if let Some(p) = prompt_of(r).filter(|p| p.len() <= 64 && prompt_like(p)) {
-                *counts.entry(p).or_default() += 1;
-            }
-        }
-    }
-    for e in events.iter_mut() {
-        if let Event::Row(r) = e {
-            if let Some(p) = prompt_of(r).filter(|p| counts.get(p).is_some_and(|n| *n >= 2)) {
-                r.input = true;
-                r.input_col = Some(p.chars().count());
-            }
-        }
-    }
-}
-
-/// Whether a prefix looks like a shell prompt rather than output (`$ `, `# `, `user@host:/x# `,
-/// `/app # `, `host% `, `> `).
-fn prompt_like(p: &str) -> bool {
-    let body = p
-        .trim_end()
-        .trim_end_matches(['$', '#', '%', '>'])
-        .trim_end();
-    body.is_empty()
-        || (!body.contains("  ") && body.chars().all(|c| !c.is_control()) && body.len() <= 48)
-}
-
-/// Accounts output lines `text[start..end]` to the last command.
-fn output(out: &mut Reconstruction, text: &str, start: usize, end: usize, lines: u64) {
+/// Accounts output lines `text[start..end]` to the last command (`attribute`), or only to the
+/// transcript (a completion listing, a line the editor drew again).
+fn output(
+    out: &mut Reconstruction,
+    text: &str,
+    start: usize,
+    end: usize,
+    lines: u64,
+    attribute: bool,
+) {
     out.output_lines += lines;
-    let Some(cmd) = out.commands.last_mut() else {
+    let Some(cmd) = out.commands.last_mut().filter(|_| attribute) else {
         return;
     };
     let before = cmd.output_lines as usize;
@@ -237,25 +161,530 @@ fn output(out: &mut Reconstruction, text: &str, start: usize, end: usize, lines:
     }
 }
 
+/// Programs whose prompts are shells' own: a prompt first seen after one of these ran is the
+/// new shell's.
+const SHELLS: &[&str] = &[
+    "sh", "bash", "zsh", "fish", "dash", "ash", "ksh", "mksh", "tcsh", "csh", "busybox", "su",
+    "sudo", "login", "ssh", "exec", "docker", "kubectl", "nsenter", "chroot", "runuser", "newgrp",
+    "tmux", "screen", "byobu", "zellij", "tmate",
+];
+
+/// Terminal multiplexers: they host shells on the alternate screen.
+const MULTIPLEXERS: &[&str] = &["tmux", "screen", "byobu", "zellij", "tmate"];
+
+/// Programs known to hold the alternate screen for themselves.
+const FULL_SCREEN: &[&str] = &[
+    "vi",
+    "vim",
+    "nvim",
+    "view",
+    "nano",
+    "pico",
+    "emacs",
+    "less",
+    "more",
+    "most",
+    "man",
+    "top",
+    "htop",
+    "atop",
+    "btop",
+    "watch",
+    "mc",
+    "tig",
+    "lazygit",
+    "k9s",
+    "iftop",
+    "iotop",
+    "nmon",
+    "mutt",
+    "ranger",
+    "nnn",
+    "journalctl",
+    "systemctl",
+    "git",
+    "psql",
+    "mysql",
+    "ncdu",
+];
+
+/// The program a command line runs: its first word after `sudo`, `exec`, `env` and variable
+/// assignments, without its directory.
+fn program_of(command: &str) -> Option<&str> {
+    command
+        .split_whitespace()
+        .filter(|w| (!w.contains('=') || w.starts_with('=')) && !w.starts_with('-'))
+        .find(|w| !matches!(*w, "sudo" | "exec" | "env" | "nohup" | "command" | "time"))
+        .map(|w| w.rsplit('/').next().unwrap_or(w))
+}
+
+/// What reconstruction carries from one input to the next.
+#[derive(Default)]
+struct State {
+    /// Skeletons of the prompts of the session's shells (see [`prompt::skeleton`]).
+    shell_prompts: Vec<String>,
+    /// The last shell command (not program input), and whether the one before the current
+    /// input was input too (a continuation prompt continues only that).
+    last_shell_command: Option<usize>,
+    /// The last command needs more lines (an open quote, a here-document, `for` without `done`).
+    last_incomplete: bool,
+    last_was_input: bool,
+    /// The alternate screen is on: since which command, and the program that switched to it.
+    alt_since: Option<(usize, Option<String>)>,
+    /// The last prompt seen and what it says (most commands share their prompt).
+    last_prompt: Option<(String, PromptParts)>,
+}
+
+type PromptParts = (Option<String>, Option<String>, Option<String>);
+
+impl State {
+    /// Whether input at `prompt` is typed to the shell (else to a program it started).
+    /// Whether output followed the last shell command, a program that prints files or data
+    /// it is given (so that output may carry a recorded session's input marks).
+    fn after_printed_file(&self, out: &Reconstruction) -> bool {
+        const PRINTERS: &[&str] = &[
+            "cat", "tac", "zcat", "bzcat", "xzcat", "zstdcat", "head", "tail", "less", "more",
+            "bat", "batcat", "strings", "curl", "wget", "nc", "ncat", "socat", "base64", "xxd",
+            "openssl", "gunzip", "gzip", "python", "python3", "perl", "ruby", "node", "awk", "sed",
+            "tee", "dd", "jq",
+        ];
+        self.last_shell_command
+            .and_then(|i| out.commands.get(i))
+            .is_some_and(|c| {
+                c.output_lines > 0 && program_of(&c.text).is_some_and(|p| PRINTERS.contains(&p))
+            })
+    }
+
+    /// The text of the last shell command.
+    fn last_shell<'a>(&self, out: &'a Reconstruction) -> Option<&'a str> {
+        self.last_shell_command
+            .and_then(|i| out.commands.get(i))
+            .map(|c| c.text.as_str())
+    }
+
+    fn is_shell_prompt(&mut self, prompt: &str, commands: &[Command]) -> bool {
+        if self.last_prompt.as_ref().is_some_and(|(p, _)| p == prompt) {
+            return true; // the last shell prompt again
+        }
+        let sk = skeleton(prompt);
+        if self.shell_prompts.is_empty() || self.shell_prompts.contains(&sk) {
+            if self.shell_prompts.is_empty() {
+                self.shell_prompts.push(sk);
+            }
+            return true;
+        }
+        let last_shell = self
+            .last_shell_command
+            .and_then(|i| commands.get(i))
+            .map(|c| c.text.as_str());
+        let started_shell = last_shell.and_then(first_word).is_some_and(|w| {
+            let w = w.rsplit('/').next().unwrap_or(w);
+            SHELLS.contains(&w)
+        });
+        if started_shell || shell_prompt_shaped(prompt) {
+            self.shell_prompts.push(sk);
+            return true;
+        }
+        false
+    }
+}
+
+/// One input the editor accepted (or left), already split from its prompt.
+struct Input<'a> {
+    prompt: String,
+    lines: Vec<String>,
+    row: &'a Row,
+    confidence: f32,
+    abandoned: bool,
+}
+
+/// Adds one accepted input: a continuation of the previous command, or commands of its own
+/// (a multi-line buffer split where a shell would run each part).
+fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
+    let Input {
+        prompt,
+        lines,
+        row,
+        confidence,
+        abandoned,
+    } = input;
+    // A line typed ahead that a continuation prompt read continues the command as is.
+    let continues = (row.continues && row.typed_ahead && !out.commands.is_empty())
+        || st.last_was_input
+            && is_continuation_prompt(&prompt)
+            && st.last_incomplete
+            && out.commands.last().is_some_and(|c| !c.abandoned);
+    if continues {
+        let last = out.commands.last_mut().expect("checked");
+        for l in &lines {
+            last.text.push('\n');
+            last.text.push_str(l.trim_end());
+        }
+        last.multi_line = true;
+        last.edited |= row.edited;
+        last.pasted |= row.pasted;
+        last.abandoned = abandoned;
+        last.confidence = last.confidence.min(confidence);
+        st.last_incomplete = incomplete(&last.text);
+        st.last_was_input = !abandoned;
+        return;
+    }
+    // A line typed ahead was read by the prompt that followed it (the shell's).
+    let program_input = !row.typed_ahead && !st.is_shell_prompt(&prompt, &out.commands);
+    if row.alt_screen && program_input {
+        return; // a program's own screen (vi switching bracketed paste), not a shell's line
+    }
+    let (user, host, cwd) = match &st.last_prompt {
+        Some((p, parts)) if *p == prompt => parts.clone(),
+        _ => {
+            let parts = prompt_parts(&prompt);
+            if !program_input {
+                st.last_prompt = Some((prompt.clone(), parts.clone()));
+            }
+            parts
+        }
+    };
+    let mut parts: Vec<String> = Vec::with_capacity(1);
+    let mut lexer = Lexer::default();
+    if let [line] = lines.as_slice() {
+        // The common case: one line.
+        let line = line.trim_end();
+        lexer.feed(line);
+        parts.push(line.to_owned());
+    } else {
+        let mut pending: Vec<&str> = Vec::new();
+        for l in &lines {
+            let l = l.trim_end();
+            pending.push(l);
+            lexer.feed(l);
+            if !lexer.incomplete() || program_input {
+                parts.push(pending.join("\n"));
+                pending.clear();
+                lexer = Lexer::default();
+            }
+        }
+        if !pending.is_empty() {
+            parts.push(pending.join("\n"));
+        }
+    }
+    let incomplete_end = lexer.incomplete();
+    for text in parts {
+        if text.trim().is_empty() {
+            continue;
+        }
+        if !program_input && !abandoned {
+            st.last_shell_command = Some(out.commands.len());
+            st.last_incomplete = incomplete_end;
+        }
+        out.commands.push(Command {
+            prompt: prompt.clone(),
+            multi_line: text.contains('\n'),
+            text,
+            user: user.clone(),
+            host: host.clone(),
+            cwd: cwd.clone(),
+            edited: row.edited,
+            pasted: row.pasted,
+            abandoned,
+            program_input,
+            alternate_screen: row.alt_screen,
+            confidence: if row.alt_screen {
+                confidence.min(0.9)
+            } else {
+                confidence
+            },
+            ..Command::default()
+        });
+    }
+    st.last_was_input = !abandoned;
+}
+
+/// Handles one input region: its first row (with the prompt) and the rows below it. Where the
+/// prompt appears again below, the editor redrew the line (after a completion listing, or a
+/// fish Ctrl-C): only the last drawing was accepted; an earlier one ending in `^C` was
+/// abandoned, any other is output.
+fn add_region(
+    out: &mut Reconstruction,
+    st: &mut State,
+    text: &str,
+    rows: &[&Row],
+    learned: &[String],
+    fish: bool,
+) {
+    let first = rows[0];
+    let line0 = &text[first.start..first.end];
+    let (prompt, mut cmd0, confidence) = split_row(first, line0, learned);
+    // A line that looks like input but was printed by the previous `echo`/`printf` (with the
+    // shell's own input marks around it, when they were printed too: `printf '\e[?2004h...'`).
+    let printed = !first.typed_ahead
+        && st.last_shell(out).is_some_and(|c| {
+            matches!(first_word(c), Some("echo" | "printf")) && c.contains(line0.trim())
+        });
+    if printed {
+        for r in rows {
+            output(out, text, r.start, r.end, 1, true);
+        }
+        return;
+    }
+    // Input marks can also come from a file a command prints (`cat` of a recorded session):
+    // nothing in the bytes tells them apart, so input that follows such output is less sure.
+    let confidence = if st.after_printed_file(out) {
+        confidence.min(0.5)
+    } else {
+        confidence
+    };
+    if first.inferred && !first.typed_ahead {
+        // Without a line editor the terminal echoes Ctrl-C as `^C` and drops the line: what
+        // follows on the row was typed next.
+        while let Some(at) = cmd0.find("^C") {
+            let abandoned = cmd0[..at].to_owned();
+            cmd0 = cmd0[at + 2..].to_owned();
+            add_input(
+                out,
+                st,
+                Input {
+                    prompt: prompt.clone(),
+                    lines: vec![abandoned],
+                    row: first,
+                    confidence,
+                    abandoned: true,
+                },
+            );
+        }
+    }
+    if rows.len() == 1 {
+        // The common case: one line, one drawing.
+        let ctrl_c = cmd0.trim_end().ends_with("^C");
+        if ctrl_c {
+            cmd0 = cmd0.trim_end().trim_end_matches("^C").to_owned();
+        }
+        let abandoned = ctrl_c || first.interrupted;
+        let input = Input {
+            prompt,
+            lines: vec![cmd0],
+            row: first,
+            confidence,
+            abandoned,
+        };
+        add_input(out, st, input);
+        return;
+    }
+    let mut segments: Vec<(String, Vec<(usize, usize)>)> = vec![(cmd0, Vec::new())];
+    for r in &rows[1..] {
+        let line = &text[r.start..r.end];
+        if !prompt.trim().is_empty() && line.starts_with(prompt.as_str()) {
+            segments.push((line[prompt.len()..].to_owned(), Vec::new()));
+        } else if let Some(seg) = segments.last_mut() {
+            seg.1.push((r.start, r.end));
+        }
+    }
+    let n = segments.len();
+    let indent = prompt.chars().count();
+    for (k, (cmd, rest)) in segments.into_iter().enumerate() {
+        let ctrl_c = cmd.trim_end().ends_with("^C");
+        if k + 1 < n && !ctrl_c {
+            for (a, b) in rest {
+                output(out, text, a, b, 1, false);
+            }
+            continue;
+        }
+        let mut lines = vec![if ctrl_c {
+            cmd.trim_end().trim_end_matches("^C").to_owned()
+        } else {
+            cmd
+        }];
+        let last = k + 1 == n;
+        if last {
+            let mut lexer = Lexer::default();
+            lexer.feed(&lines[0]);
+            for &(a, b) in &rest {
+                let l = &text[a..b];
+                // fish indents the lines of a multi-line command to the prompt's width, and
+                // blocks and continued lines further; a string's own blanks stay.
+                let l = if fish && !lexer.inside_string() {
+                    l.trim_start()
+                } else if fish {
+                    let strip = l.chars().take(indent).take_while(|c| *c == ' ').count();
+                    &l[char_to_byte(l, strip)..]
+                } else {
+                    l
+                };
+                lexer.feed(l);
+                lines.push(l.to_owned());
+            }
+        }
+        add_input(
+            out,
+            st,
+            Input {
+                prompt: prompt.clone(),
+                lines,
+                row: first,
+                confidence,
+                abandoned: ctrl_c || (last && first.interrupted),
+            },
+        );
+        if !last {
+            for (a, b) in rest {
+                output(out, text, a, b, 1, true);
+            }
+        }
+    }
+}
+
+/// Continuation lines read without the editor (busybox reads a here-document's lines plainly,
+/// after `> `): at the start of the output that follows a command that needs more, each line
+/// at a continuation prompt joins it. Returns where the output proper starts.
+fn continuation_lines(
+    out: &mut Reconstruction,
+    st: &mut State,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> usize {
+    let mut at = start;
+    if !(st.last_was_input && st.last_incomplete) {
+        return start;
+    }
+    let Some(cmd) = out
+        .commands
+        .last_mut()
+        .filter(|c| !c.abandoned && !c.program_input)
+    else {
+        return start;
+    };
+    let mut lexer = Lexer::default();
+    for l in cmd.text.split('\n') {
+        lexer.feed(l);
+    }
+    while at < end && lexer.incomplete() {
+        let line_end = text[at..end].find('\n').map_or(end, |k| at + k);
+        let line = &text[at..line_end];
+        let Some(&p) = terminator_prefixes(line).first() else {
+            break;
+        };
+        if !is_continuation_prompt(&line[..p]) {
+            break;
+        }
+        cmd.text.push('\n');
+        cmd.text.push_str(line[p..].trim_end());
+        lexer.feed(line[p..].trim_end());
+        cmd.multi_line = true;
+        at = (line_end + 1).min(end);
+        if line_end == end {
+            at = end;
+        }
+    }
+    st.last_incomplete = lexer.incomplete();
+    at
+}
+
+/// Why input after command `since` (which switched to the alternate screen) could not be
+/// read, when it could not: a multiplexer whose screen showed no editor marks, a shell
+/// without marks left on the alternate screen (its prompt is on the last row drawn), or a
+/// session that ended there after a program not known to hold the screen for itself.
+fn unobservable(
+    st: &State,
+    since: usize,
+    program: Option<&str>,
+    last_row: &str,
+    at_end: bool,
+) -> Option<(usize, String)> {
+    let name = program.unwrap_or("a program");
+    if program.is_some_and(|p| MULTIPLEXERS.contains(&p)) {
+        return Some((
+            since,
+            format!(
+                "inside {name}: no shell editor marks on its screen, so what was typed there \
+                 is not known"
+            ),
+        ));
+    }
+    let prompt_left = terminator_prefixes(last_row)
+        .first()
+        .is_some_and(|&end| st.shell_prompts.contains(&skeleton(&last_row[..end])));
+    if prompt_left {
+        return Some((
+            since,
+            format!(
+                "the terminal stayed on the alternate screen after {name} with the shell's \
+                 prompt on it: input there is not recorded line by line"
+            ),
+        ));
+    }
+    if at_end && !program.is_some_and(|p| FULL_SCREEN.contains(&p)) {
+        return Some((
+            since,
+            format!("the session ended on the alternate screen {name} switched to"),
+        ));
+    }
+    None
+}
+
+/// Output blocks split into one row per line (for prompts to be inferred from).
+fn expand_output(events: Vec<Event>, text: &str) -> Vec<Event> {
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        match e {
+            Event::Output { start, end, .. } => {
+                let mut at = start;
+                for line in text[start..end].split('\n') {
+                    out.push(Event::Row(Row {
+                        start: at,
+                        end: at + line.len(),
+                        ..Row::default()
+                    }));
+                    at += line.len() + 1;
+                }
+            }
+            e => out.push(e),
+        }
+    }
+    out
+}
+
 /// Reconstructs the commands of one transcript body.
 pub fn reconstruct(body: &[u8]) -> Reconstruction {
     let drawn = screen::draw(body);
     let mut events = drawn.events;
     let text = drawn.text;
+    // Rows before the first marked input (all of them in a shell without line editor) are
+    // read for prompts: an `sh` session may start a shell with an editor later.
+    let first_marked = events
+        .iter()
+        .position(|e| matches!(e, Event::Row(r) if r.input))
+        .unwrap_or(events.len());
+    // A shell without line editor before any mark: the marks are a program's (sqlite3) or a
+    // nested shell's, and the outer shell's prompts may return after them, in output blocks.
+    let unmarked_shell = if first_marked == events.len() {
+        true
+    } else if unmarked::starts_with_prompt(&events[..first_marked], &text) {
+        // A prompt first, then marks: is that prompt's shell the session's?
+        events = expand_output(events, &text);
+        unmarked::has_shell_prompt(&events, &text)
+    } else {
+        false
+    };
+    let upto = if unmarked_shell {
+        events.len()
+    } else {
+        first_marked
+    };
+    unmarked::infer_input_rows(&mut events, &text, upto);
     let shell = match drawn.editor {
+        _ if drawn.fish => "fish",
+        _ if unmarked_shell && first_marked < events.len() => "sh",
         Editor::Readline => "bash",
         Editor::Zle => "zsh",
         Editor::Busybox => "ash",
-        Editor::Unknown => {
-            infer_input_rows(&mut events, &text);
-            "sh"
-        }
+        Editor::Unknown => "sh",
     };
+
     let line = |r: &Row| &text[r.start..r.end];
     let input_rows: Vec<(&str, &Row)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Row(r) if r.input => Some((line(r), r)),
+            Event::Row(r) if r.input && !r.continues => Some((line(r), r)),
             _ => None,
         })
         .collect();
@@ -265,60 +694,66 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
         width: drawn.width,
         ..Default::default()
     };
-    let mut last_was_input = false;
-    for event in &events {
-        match event {
+    let mut st = State::default();
+    let mut i = 0;
+    while i < events.len() {
+        match &events[i] {
             Event::Row(row) if row.input => {
-                let (prompt, mut cmd, confidence) = split_row(row, line(row), &learned);
-                let abandoned = cmd.trim_end().ends_with("^C") || row.interrupted;
-                if abandoned {
-                    cmd = cmd.trim_end().trim_end_matches("^C").to_owned();
+                let mut j = i + 1;
+                while matches!(events.get(j), Some(Event::Row(r)) if r.input && r.continues) {
+                    j += 1;
                 }
-                let continues = last_was_input
-                    && is_continuation_prompt(&prompt)
-                    && out.commands.last().is_some_and(|c| !c.abandoned);
-                if continues {
-                    let last = out.commands.last_mut().expect("checked");
-                    last.text.push('\n');
-                    last.text.push_str(cmd.trim_end());
-                    last.multi_line = true;
-                    last.edited |= row.edited;
-                    last.pasted |= row.pasted;
-                    last.abandoned = abandoned;
-                    last.confidence = last.confidence.min(confidence);
-                } else if !cmd.trim().is_empty() {
-                    let (user, host, cwd) = prompt_parts(&prompt);
-                    out.commands.push(Command {
-                        prompt,
-                        text: cmd.trim_end().to_owned(),
-                        user,
-                        host,
-                        cwd,
-                        edited: row.edited,
-                        pasted: row.pasted,
-                        abandoned,
-                        confidence,
-                        ..Command::default()
-                    });
-                }
-                last_was_input = !abandoned;
+                let rows: Vec<&Row> = events[i..j]
+                    .iter()
+                    .filter_map(|e| match e {
+                        Event::Row(r) => Some(r),
+                        _ => None,
+                    })
+                    .collect();
+                add_region(&mut out, &mut st, &text, &rows, &learned, drawn.fish);
+                i = j;
+                continue;
             }
             Event::Row(row) => {
-                last_was_input = false;
-                output(&mut out, &text, row.start, row.end, 1);
+                st.last_was_input = false;
+                output(&mut out, &text, row.start, row.end, 1, true);
             }
             &Event::Output { start, end, lines } => {
-                last_was_input = false;
-                output(&mut out, &text, start, end, lines);
+                let from = continuation_lines(&mut out, &mut st, &text, start, end);
+                st.last_was_input = false;
+                if from < end {
+                    let lines = if from == start {
+                        lines
+                    } else {
+                        text[from..end].matches('\n').count() as u64 + 1
+                    };
+                    output(&mut out, &text, from, end, lines, true);
+                }
             }
             Event::FullScreen => {
-                last_was_input = false;
+                st.last_was_input = false;
                 if let Some(cmd) = out.commands.last_mut() {
                     cmd.full_screen = true;
                 }
+                let program = st.last_shell(&out).and_then(program_of).map(str::to_owned);
+                st.alt_since = Some((out.commands.len(), program));
             }
-            Event::Clear => last_was_input = false,
+            Event::FullScreenEnd {
+                inputs,
+                last_row,
+                at_end,
+            } => {
+                st.last_was_input = false;
+                if let Some((since, program)) = st.alt_since.take() {
+                    if out.unobservable.is_none() && *inputs == 0 {
+                        out.unobservable =
+                            unobservable(&st, since, program.as_deref(), last_row, *at_end);
+                    }
+                }
+            }
+            Event::Clear => st.last_was_input = false,
         }
+        i += 1;
     }
     out.text = text;
     out

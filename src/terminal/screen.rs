@@ -18,6 +18,9 @@
 
 use vte::{Params, Parser, Perform};
 
+use super::altgrid::{Grid, GridInput};
+use super::prompt::{prompt_like, terminator_prefixes};
+
 /// One line as it ended up on the screen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Row {
@@ -37,6 +40,15 @@ pub struct Row {
     pub pasted: bool,
     /// The line editor was left without accepting the line (zsh on Ctrl-C prints no `^C`).
     pub interrupted: bool,
+    /// A later line of the same input buffer (a multi-line paste or command, a completion
+    /// listing and the redrawn prompt below it): reconstruction decides what it is.
+    pub continues: bool,
+    /// No mark said this was input: inferred from the prompt (shells without a line editor).
+    pub inferred: bool,
+    /// A line the terminal echoed while a command still ran, read by the shell afterwards.
+    pub typed_ahead: bool,
+    /// Read from the alternate screen's grid (a shell left there, or inside tmux or screen).
+    pub alt_screen: bool,
 }
 
 /// What the model emits, in order.
@@ -52,6 +64,14 @@ pub enum Event {
     },
     /// A full-screen program took over the screen (alternate screen on); its drawing is not kept.
     FullScreen,
+    /// The alternate screen was left (or the transcript ended on it): how many lines a shell's
+    /// editor accepted there, and the last row drawn (a prompt, when a shell without marks was
+    /// left there).
+    FullScreenEnd {
+        inputs: usize,
+        last_row: String,
+        at_end: bool,
+    },
     /// The screen was cleared.
     Clear,
 }
@@ -91,7 +111,9 @@ struct Model {
     prompt_hint: Option<usize>,
     edited: bool,
     pasted: bool,
+    /// The alternate screen is on: drawing goes to `grid`, not to the lines.
     alt: bool,
+    grid: Option<Box<Grid>>,
     /// A CR right after a blank at the end of the row: a soft wrap if text follows.
     cr_after_blank: Option<usize>,
     /// Columns moved right since a CR in input (a redraw skipping the prompt).
@@ -107,12 +129,71 @@ struct Model {
     /// How many line feeds carried 0, 1, 2, 3, 4+ carriage returns so far.
     crs_seen: [u32; 5],
     events: Vec<Event>,
+    /// Per row of the line being drawn: it continues the row above (the terminal wrapped at
+    /// the margin) rather than starting a new line of a multi-line input.
+    soft: Vec<bool>,
+    /// The input region just ended with the cursor still on its last row (zsh ends input before
+    /// its line feed): that line feed only leaves the row.
+    on_committed_row: bool,
+    /// busybox: the prompt its cursor request followed, and whether the row was erased to its
+    /// end right before the line feed (a redraw before a completion listing, not an Enter).
+    busybox_prompt: String,
+    erased_before_lf: Option<usize>,
+    /// The input row a bell or erase before its line feed made uncertain (see the line feed).
+    maybe_listing: Option<usize>,
+    /// How the line editor drawing the current input marks it (the session's editor, or a
+    /// program's own: sqlite3's readline in a zsh session).
+    style: Editor,
+    /// The editor moved up from the region's top row, so the terminal wrapped a line where the
+    /// model did not (width unknown or changed): the column the model had then.
+    lost_wrap: Option<usize>,
+    /// Text is being drawn grey (an autosuggestion: fish, zsh-autosuggestions), and where the
+    /// last text that was not grey ended on row 0: the cursor's place when a suggestion
+    /// follows it.
+    grey: bool,
+    plain_end: usize,
+    /// fish draws `⏎` and spaces to the margin before each prompt (its mark for output that did
+    /// not end its line): it names the shell and gives the width.
+    fish: bool,
 }
 
 /// Cursor limits: a terminal clamps the cursor to its screen; without one, garbage such as
 /// `CSI 99999 C` in binary output would pad lines to absurd widths.
 const MAX_COL: usize = 4096;
 const MAX_ROWS: usize = 256;
+
+/// Whether an SGR sequence leaves text grey or faint, as autosuggestions are drawn (bright
+/// black, a grey of the 256-colour ramp, faint).
+fn grey(params: &Params, was: bool) -> bool {
+    if params.is_empty() {
+        return false; // `CSI m`: everything reset
+    }
+    let mut it = params.iter().map(|p| p.first().copied().unwrap_or(0));
+    let mut grey = was;
+    while let Some(p) = it.next() {
+        match p {
+            90 | 2 => grey = true,
+            38 | 48 => match it.next() {
+                Some(5) => {
+                    let n = it.next();
+                    if p == 38 {
+                        grey = n.is_some_and(|n| n == 8 || (232..=250).contains(&n));
+                    }
+                }
+                Some(2) => {
+                    it.nth(2);
+                    if p == 38 {
+                        grey = false;
+                    }
+                }
+                _ => {}
+            },
+            0 | 22 | 39 | 30..=37 | 91..=97 => grey = false,
+            _ => {}
+        }
+    }
+    grey
+}
 
 fn param(params: &Params, i: usize, default: usize) -> usize {
     params
@@ -126,10 +207,14 @@ impl Model {
     fn row(&mut self) -> &mut Vec<char> {
         while self.rows.len() <= self.r {
             self.rows.push(Vec::new());
+            self.soft.push(false);
         }
         if self.used <= self.r {
             for row in &mut self.rows[self.used..=self.r] {
                 row.clear();
+            }
+            for soft in &mut self.soft[self.used..=self.r] {
+                *soft = false;
             }
             self.used = self.r + 1;
         }
@@ -175,12 +260,21 @@ impl Model {
         self.live().iter().all(|r| r.iter().all(|c| *c == ' '))
     }
 
+    /// The width at which the terminal's own wrap is followed: in input, where the editors
+    /// rely on it when they redraw (busybox writes its own newlines); output lines are kept
+    /// whole. A stale width (the terminal was resized) is corrected by the editors' own wrap
+    /// marks (`resolve_soft_wrap`), a cursor move past it, or a redraw from a row the model
+    /// does not have (`rewrap`).
+    #[inline]
+    fn auto_wrap(&self) -> Option<usize> {
+        self.width
+            .filter(|_| self.in_input && self.style != Editor::Busybox)
+    }
+
     fn put(&mut self, ch: char) {
         // The common case: appending at the end of the row. Only input wraps at the learned
         // width (the line editor moves across its rows); output lines are kept whole.
-        if (self.width.is_none() || !self.in_input || self.editor == Editor::Busybox)
-            && !self.insert_mode
-        {
+        if self.auto_wrap().is_none() && !self.insert_mode {
             if self.r >= self.used {
                 self.row();
             }
@@ -189,19 +283,19 @@ impl Model {
                 self.c += 1;
                 if self.in_input {
                     self.row_input = true;
+                    if !self.grey && self.r == 0 {
+                        self.plain_end = self.c;
+                    }
                 }
                 return;
             }
         }
-        // Only editors that rely on the terminal's own wrapping (readline, ZLE) need it here;
-        // busybox writes its wraps as newlines.
-        if let Some(w) = self
-            .width
-            .filter(|_| self.in_input && self.editor != Editor::Busybox)
-        {
+        if let Some(w) = self.auto_wrap() {
             if self.c >= w {
-                self.r += 1;
+                self.r = (self.r + 1).min(MAX_ROWS);
                 self.c = 0;
+                self.row();
+                self.soft[self.r] = true;
             }
         }
         let (c, insert, in_input) = (self.c, self.insert_mode, self.in_input);
@@ -225,6 +319,9 @@ impl Model {
         self.c += 1;
         if in_input && changed {
             self.edited = true;
+        }
+        if in_input && !self.grey && self.r == 0 {
+            self.plain_end = self.c;
         }
     }
 
@@ -250,13 +347,8 @@ impl Model {
             self.text.push('\n');
         }
         let start = self.text.len();
-        for row in &self.rows[..self.used] {
-            if row.iter().all(char::is_ascii) {
-                // SAFETY: every byte pushed is ASCII, so the String stays valid UTF-8.
-                unsafe { self.text.as_mut_vec() }.extend(row.iter().map(|&c| c as u8));
-            } else {
-                self.text.extend(row.iter());
-            }
+        if self.used > 0 {
+            self.push_rows(0, self.used - 1, false);
         }
         if !input {
             let kept = self.text[start..].trim_end().len();
@@ -276,32 +368,148 @@ impl Model {
             edited: input && self.edited,
             pasted: input && self.pasted,
             interrupted: input && self.interrupted,
+            ..Row::default()
         }));
         self.reset_line();
+        self.clear_input_flags();
+        if self.style == Editor::Busybox {
+            self.in_input = false; // no end mark: the line feed ends the line
+        }
+    }
+
+    fn clear_input_flags(&mut self) {
         self.row_input = false;
         self.input_col = None;
         self.prompt_hint = None;
         self.edited = false;
         self.pasted = false;
         self.interrupted = false;
-        if self.editor == Editor::Busybox {
-            self.in_input = false; // no end mark: the line feed ends the line
+        self.erased_before_lf = None;
+        self.lost_wrap = None;
+        self.plain_end = 0;
+    }
+
+    /// Whether row `i` of the line being drawn continues row `i - 1` (a wrap at the margin):
+    /// marked so when the terminal wrapped, or when the row above is full to a known width
+    /// (fish moves down itself after writing the last column).
+    fn is_soft(&self, i: usize) -> bool {
+        i > 0
+            && i < self.used
+            && (self.soft[i]
+                || self
+                    .width
+                    .is_some_and(|w| self.rows[i - 1].len() >= w && !self.rows[i].is_empty()))
+    }
+
+    /// Appends rows `first..=last` to the text as one line.
+    /// `clip`: a row a later one continues ends at the margin (anything past it was drawn
+    /// before the width was known, and the terminal never showed it); busybox's rows are its
+    /// own and kept whole.
+    fn push_rows(&mut self, first: usize, last: usize, clip: bool) {
+        for (i, row) in self.rows[first..=last].iter().enumerate() {
+            let row = match self.width {
+                Some(w) if clip && first + i < last && row.len() > w => &row[..w],
+                _ => &row[..],
+            };
+            if row.iter().all(char::is_ascii) {
+                // SAFETY: every byte pushed is ASCII, so the String stays valid UTF-8.
+                unsafe { self.text.as_mut_vec() }.extend(row.iter().map(|&c| c as u8));
+            } else {
+                self.text.extend(row.iter());
+            }
         }
+    }
+
+    /// Ends an input region (the editor accepted or left its line): the rows down to the
+    /// cursor's line, soft-wrapped rows joined, become input lines; rows below it (a
+    /// completion listing or a suggestion still on the screen) are output.
+    fn end_input(&mut self) {
+        self.flush_text();
+        self.in_input = false;
+        let blank = |row: &Vec<char>| row.iter().all(|c| *c == ' ');
+        if !self.row_input || self.rows[..self.used].iter().all(blank) {
+            if self.row_input {
+                self.reset_line();
+            }
+            self.clear_input_flags();
+            return;
+        }
+        let mut last = self.r.min(self.used - 1);
+        while last + 1 < self.used && self.is_soft(last + 1) {
+            last += 1;
+        }
+        // Blank rows at the end of the input are not lines of it.
+        let mut end = last;
+        while end > 0 && blank(&self.rows[end]) {
+            end -= 1;
+        }
+        let mut cursor_on_last = false;
+        let mut line_start = 0;
+        let mut k = 0;
+        for i in 0..=end {
+            if i < end && self.is_soft(i + 1) {
+                continue; // the line goes on in the next row
+            }
+            if !self.text.is_empty() {
+                self.text.push('\n');
+            }
+            let start = self.text.len();
+            self.push_rows(line_start, i, true);
+            if k > 0 {
+                let kept = self.text[start..].trim_end().len();
+                self.text.truncate(start + kept);
+            }
+            self.events.push(Event::Row(Row {
+                start,
+                end: self.text.len(),
+                input: true,
+                input_col: if k == 0 { self.input_col } else { None },
+                prompt_hint: if k == 0 { self.prompt_hint } else { None },
+                edited: self.edited,
+                pasted: self.pasted,
+                interrupted: self.interrupted,
+                continues: k > 0,
+                ..Row::default()
+            }));
+            cursor_on_last = (line_start..=i).contains(&self.r);
+            line_start = i + 1;
+            k += 1;
+        }
+        for i in last + 1..self.used {
+            if !blank(&self.rows[i]) {
+                self.text.push('\n');
+                let start = self.text.len();
+                self.push_rows(i, i, false);
+                let kept = self.text[start..].trim_end().len();
+                self.text.truncate(start + kept);
+                self.output_line(start);
+            }
+        }
+        self.on_committed_row = cursor_on_last;
+        self.reset_line();
+        self.clear_input_flags();
     }
 
     /// Everything `print` does beyond appending output to its line (kept out of line so the
     /// per-character fast path stays small).
     #[inline(never)]
     fn print_slow(&mut self, ch: char) {
-        if self.alt {
+        if let Some(g) = self.grid.as_mut() {
+            g.print(ch);
             return;
         }
         self.flush_text();
         self.crs = 0;
+        self.on_committed_row = false;
         self.resolve_soft_wrap(ch);
+        if self.lost_wrap.is_some() && self.r > 0 {
+            self.rewrap();
+        }
         if let Some(k) = self.cuf_since_cr.take() {
+            // The editor moved past the prompt to draw: the smallest such move is the prompt's
+            // end (fish moves to the cursor's column before every key it draws).
             if k > 0 && self.in_input && self.r == 0 {
-                self.prompt_hint = Some(k);
+                self.prompt_hint = Some(self.prompt_hint.map_or(k, |h| h.min(k)));
             }
         }
         if self.in_input {
@@ -342,6 +550,12 @@ impl Model {
     /// Prints a run of printable ASCII: character by character until the line is plain output
     /// kept in the text, then the rest in one copy.
     fn print_ascii(&mut self, run: &[u8]) {
+        if let Some(g) = self.grid.as_mut() {
+            for &b in run {
+                g.print(char::from(b));
+            }
+            return;
+        }
         let mut rest = run;
         while let Some((&first, tail)) = rest.split_first() {
             if self.in_text
@@ -388,6 +602,13 @@ impl Model {
             }));
             return;
         }
+        if self.editor == Editor::Busybox
+            && !self.busybox_prompt.is_empty()
+            && self.text.as_bytes().get(start) == self.busybox_prompt.as_bytes().first()
+            && self.unmarked_busybox_prompt(start)
+        {
+            return;
+        }
         match self.events.last_mut() {
             Some(Event::Output { end: e, lines, .. }) => {
                 *e = end;
@@ -401,6 +622,61 @@ impl Model {
         }
     }
 
+    /// Joins the line under the cursor, which the model wrapped at a width the terminal no
+    /// longer has, back into one row (the cursor keeps its place in it); the width is unknown.
+    fn unwrap_line(&mut self) {
+        let r = self.r;
+        let mut first = r;
+        while first > 0 && self.soft[first] {
+            first -= 1;
+        }
+        let mut last = r;
+        while last + 1 < self.used && self.soft[last + 1] {
+            last += 1;
+        }
+        let col = self.rows[first..r].iter().map(Vec::len).sum::<usize>() + self.c;
+        let line: Vec<char> = self.rows[first..=last].concat();
+        self.rows[first] = line;
+        let removed = last - first;
+        if removed > 0 {
+            self.rows.drain(first + 1..=last);
+            self.soft.drain(first + 1..=last);
+            self.used -= removed;
+        }
+        self.r = first;
+        self.c = col;
+        self.width = None;
+    }
+
+    /// busybox skips its cursor request when input is already waiting (typed ahead, pasted):
+    /// a line starting with its last prompt is then input all the same.
+    #[cold]
+    fn unmarked_busybox_prompt(&mut self, start: usize) -> bool {
+        let prompt = &self.busybox_prompt;
+        if !self.text[start..].starts_with(prompt.as_str()) {
+            return false;
+        }
+        let input_col = Some(prompt.chars().count());
+        if let Some(Event::Row(r)) = self
+            .maybe_listing
+            .take()
+            .and_then(|i| self.events.get_mut(i))
+        {
+            // The line was drawn again: the earlier one was not accepted (a completion
+            // listing followed it).
+            r.input = false;
+        }
+        self.events.push(Event::Row(Row {
+            start,
+            end: self.text.len(),
+            input: true,
+            input_col,
+            inferred: true,
+            ..Row::default()
+        }));
+        true
+    }
+
     /// A marker line in the text for what is not kept (full-screen drawing, a cleared screen).
     fn mark(&mut self, event: Event, label: &str) {
         self.flush_text();
@@ -412,19 +688,40 @@ impl Model {
     }
 
     fn start_input(&mut self, mark: Editor) {
-        // Which editor draws is decided by its first mark and then kept: bash's mark comes before
-        // its prompt, at the start of a line, unless the previous output did not end its line.
+        // The session's editor is decided by its first mark; each later mark is read in that
+        // light: bash's mark comes before its prompt, at the start of a line, unless the
+        // previous output did not end its line; in a zsh session a mark at the start of a
+        // blank line is a program's readline (sqlite3, a nested bash).
         let editor = match (self.editor, mark) {
             (Editor::Unknown, Editor::Zle) if self.logical_col() == 0 || self.line_is_blank() => {
                 Editor::Readline
             }
             (Editor::Unknown, m) => m,
-            (Editor::Readline | Editor::Zle, Editor::Zle) => self.editor,
+            (Editor::Readline, Editor::Zle) => Editor::Readline,
             (_, m) => m,
         };
-        self.editor = editor;
+        if self.editor == Editor::Unknown {
+            self.editor = editor;
+        }
+        self.style = editor;
+        self.maybe_listing = None;
+        if self.in_input && self.row_input && editor == Editor::Readline {
+            self.end_input(); // the previous line was never accepted (a program's own editor)
+        }
+        self.on_committed_row = false;
         self.in_input = true;
         self.keypad_reset = false;
+        if editor == Editor::Busybox {
+            let c = self.c;
+            self.busybox_prompt = self
+                .live()
+                .get(self.r)
+                .map(|row| row[..c.min(row.len())].iter().collect())
+                .unwrap_or_default();
+            if self.busybox_prompt.trim().is_empty() {
+                self.busybox_prompt.clear();
+            }
+        }
         if editor == Editor::Readline {
             if !self.line_is_blank() {
                 // What is on the line ends here: an input line left by Ctrl-C, or output that
@@ -440,22 +737,121 @@ impl Model {
 
     /// A CR followed by printing, after a blank at the right margin: bash wrapping a long line.
     fn resolve_soft_wrap(&mut self, next: char) {
-        if let Some(blank_at) = self.cr_after_blank.take() {
-            let redraw = self.width.is_none()
-                && self.live().get(self.r).and_then(|r| r.first()) == Some(&next);
-            if redraw || blank_at < 20 || self.width.is_some_and(|w| w != blank_at) {
-                return; // a redraw from the line start, not a wrap at the margin
-            }
-            let r = self.r;
-            if r < self.used {
-                self.rows[r].truncate(blank_at);
-            }
-            if self.width.is_none() && blank_at >= 8 {
-                self.width = Some(blank_at);
-            }
-            self.r += 1;
-            self.c = 0;
+        let Some(blank_at) = self.cr_after_blank.take() else {
+            return;
+        };
+        let r = self.r;
+        if r >= self.used {
+            return;
         }
+        // Rows above in the same line that the model wrapped itself, at a width that is no
+        // longer the terminal's (it was resized wider): the margin is further right.
+        let mut first = r;
+        while first > 0 && self.soft[first] {
+            first -= 1;
+        }
+        let at = self.rows[first..r].iter().map(Vec::len).sum::<usize>() + blank_at;
+        // At a new margin (width unknown, or changed by a resize) it may also be a redraw from
+        // the line start, which starts with the row's first character again.
+        let redraw = self.width != Some(at) && self.rows[r].first() == Some(&next);
+        if redraw || at < 20 {
+            return;
+        }
+        if first < r {
+            let mut line: Vec<char> = self.rows[first..=r].concat();
+            line.truncate(at);
+            self.rows[first] = line;
+            self.used = first + 1;
+            self.r = first;
+        } else {
+            self.rows[r].truncate(blank_at);
+        }
+        // Learned, or learned again after the terminal was resized.
+        self.width = Some(at);
+        self.r = (self.r + 1).min(MAX_ROWS);
+        self.c = 0;
+        self.row();
+        self.soft[self.r] = true;
+    }
+
+    /// zsh and fish draw one mark (`%`, `#`, `⏎`) and spaces up to the right margin before each
+    /// prompt, then return: a line ending exactly there gives the terminal's width, again at
+    /// every prompt (so a resize is followed).
+    #[cold]
+    fn margin_mark(&mut self) {
+        let c = self.c;
+        let (at, mark) = if self.in_text {
+            // Most lines fail at once: a mark, then a blank.
+            let line = &self.text[self.line_start..];
+            let mark = match line.as_bytes().first() {
+                Some(b'%') => '%',
+                Some(b'#') => '#',
+                _ if line.starts_with('⏎') => '⏎',
+                _ => return,
+            };
+            let rest = &line[mark.len_utf8()..];
+            if rest.len() < 19 || rest.bytes().any(|b| b != b' ') || rest.len() + 1 != c {
+                return;
+            }
+            (0, mark)
+        } else {
+            let Some(row) = self.live().first().filter(|_| self.r == 0) else {
+                return;
+            };
+            if row.len() != c || row.last() != Some(&' ') {
+                return;
+            }
+            let trailing = row.iter().rev().take_while(|ch| **ch == ' ').count();
+            if trailing < 19 || trailing >= row.len() {
+                return;
+            }
+            let at = row.len() - trailing - 1;
+            (at, row[at])
+        };
+        if !matches!(mark, '%' | '#' | '⏎') {
+            return;
+        }
+        self.fish |= mark == '⏎';
+        if at == 0 {
+            self.width = Some(c);
+        } else if self.width.is_some_and(|w| c > w) && !self.in_text {
+            // Output that did not end its line, then the mark: the spaces wrapped, so the
+            // prompt comes on a line of its own and the output stays on the one above.
+            self.rows[0].truncate(at);
+            self.used = 1;
+            self.r = 0;
+            self.commit();
+        }
+    }
+
+    /// The editor moved up from what the model has as the region's top row, then down and
+    /// right to column `c` of the row below to draw: it believed its cursor was there, so the
+    /// terminal wrapped row 0 at (the column the model had then) - `c`. Row 0 is wrapped there
+    /// and that width learned (fish relies on the terminal's wrap, before any mark told the
+    /// width, or after a resize).
+    #[cold]
+    fn rewrap(&mut self) {
+        let Some(at) = self.lost_wrap.take() else {
+            return;
+        };
+        let w = at.saturating_sub(self.c);
+        if self.r != 1 || w < 20 || self.used < 2 || self.rows[0].len() <= w {
+            return;
+        }
+        self.width = Some(w);
+        let tail = self.rows[0].split_off(w);
+        let below = &mut self.rows[1];
+        for (j, ch) in tail.into_iter().enumerate() {
+            match below.get_mut(j) {
+                Some(cell) if *cell == ' ' => *cell = ch,
+                Some(_) => {}
+                None => {
+                    below.resize(j, ' ');
+                    below.push(ch);
+                }
+            }
+        }
+        self.soft[1] = true;
     }
 }
 
@@ -477,6 +873,7 @@ impl Perform for Model {
             // A fresh output line (a carriage return before it changes nothing): keep it in the text.
             if !self.in_input && !self.in_text && self.used == 0 && self.c == 0 && self.r == 0 {
                 self.crs = 0;
+                self.on_committed_row = false;
                 if !self.text.is_empty() {
                     self.text.push('\n');
                 }
@@ -486,18 +883,19 @@ impl Perform for Model {
                 self.c = 1;
                 return;
             }
-            if self.crs == 0 {
+            if self.crs == 0 && self.lost_wrap.is_none() {
                 if self.r >= self.used {
                     self.row();
                 }
-                let fits = !self.in_input
-                    || self.editor == Editor::Busybox
-                    || self.width.is_none_or(|w| self.c < w);
+                let fits = self.auto_wrap().is_none_or(|w| self.c < w);
                 let row = &mut self.rows[self.r];
                 if self.c == row.len() && fits {
                     row.push(ch);
                     self.c += 1;
                     self.row_input |= self.in_input;
+                    if self.in_input && !self.grey && self.r == 0 {
+                        self.plain_end = self.c;
+                    }
                     return;
                 }
             }
@@ -512,6 +910,9 @@ impl Perform for Model {
         // feed ends a plain output line.
         if !self.alt && !self.in_input && self.cr_after_blank.is_none() {
             if byte == b'\r' {
+                if self.c >= 20 {
+                    self.margin_mark();
+                }
                 self.crs += 1;
                 self.cuf_since_cr = None;
                 self.c = 0;
@@ -535,6 +936,15 @@ impl Perform for Model {
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
         self.esc(intermediates, byte);
     }
+
+    fn osc_dispatch(&mut self, _params: &[&[u8]], _bell_terminated: bool) {
+        // fish sets the title before each prompt, and again when it repaints the prompt in
+        // the middle of input, as after the terminal was resized: the width is unknown again
+        // (until fish's next mark, or a wrap, tells it).
+        if self.in_input && self.fish && !self.line_is_blank() {
+            self.width = None;
+        }
+    }
 }
 
 impl Model {
@@ -542,6 +952,7 @@ impl Model {
     #[inline(never)]
     fn execute_slow(&mut self, byte: u8) {
         if self.alt {
+            self.grid_execute(byte);
             return;
         }
         if byte != b'\n' {
@@ -559,7 +970,8 @@ impl Model {
                 }
                 let row: &[char] = self.live().get(self.r).map_or(&[], Vec::as_slice);
                 let ends_blank = self.c == row.len() && self.c > 0 && row[self.c - 1] == ' ';
-                if self.in_input && ends_blank && row.iter().any(|c| *c != ' ') {
+                let wrap_mark = ends_blank && row.iter().any(|c| *c != ' ');
+                if self.in_input && wrap_mark {
                     self.cr_after_blank = Some(self.c - 1);
                 }
                 if self.in_input {
@@ -570,15 +982,50 @@ impl Model {
             b'\n' => {
                 let crs = std::mem::take(&mut self.crs);
                 let usual = self.usual_crs();
-                self.crs_seen[crs.min(4)] += 1;
+                if !self.in_input {
+                    // Only lines outside input count: busybox's wraps carry one more.
+                    self.crs_seen[crs.min(4)] += 1;
+                }
                 self.cuf_since_cr = None;
-                if self.editor == Editor::Busybox && self.in_input && crs > usual && usual > 0 {
+                if std::mem::take(&mut self.on_committed_row) {
+                    return; // leaving the row of an input line already committed
+                }
+                let busybox = self.style == Editor::Busybox;
+                if busybox && self.in_input && crs > usual && usual > 0 {
                     // busybox wraps a long input line with a newline of its own.
                     let len = self.live().get(self.r).map_or(0, Vec::len);
                     self.width.get_or_insert(len);
-                    self.r += 1;
+                    self.r = (self.r + 1).min(MAX_ROWS);
                     self.c = 0;
-                } else if self.editor == Editor::Busybox
+                    self.row();
+                    self.soft[self.r] = true;
+                } else if busybox
+                    && self.in_input
+                    && self.erased_before_lf.is_some()
+                    && self.erased_before_lf == self.live().get(self.r).map(Vec::len)
+                {
+                    // A bell or an erase right before the line feed: busybox may be listing
+                    // completions (it then draws the line again, without a cursor request) or
+                    // the line was accepted. Taken as accepted until such a redraw shows up.
+                    self.commit();
+                    self.maybe_listing = self.events.len().checked_sub(1);
+                } else if self.in_input && !busybox {
+                    let ends_with_ctrl_c = self.live().get(self.r).is_some_and(|row| {
+                        let t = row.iter().rposition(|c| *c != ' ').map_or(0, |p| p + 1);
+                        row[..t].ends_with(&['^', 'C'])
+                    });
+                    if ends_with_ctrl_c {
+                        // fish stays in its editor after Ctrl-C and draws a new prompt below.
+                        self.end_input();
+                        self.on_committed_row = false;
+                        self.in_input = true;
+                        self.row_input = true;
+                    } else {
+                        // Inside the input region a line feed only moves down a row.
+                        self.r = (self.r + 1).min(MAX_ROWS);
+                        self.row();
+                    }
+                } else if self.style == Editor::Busybox
                     && self.r > 0
                     && self.r < self.used
                     && self.width.is_some_and(|w| self.rows[self.r].len() > w)
@@ -595,6 +1042,10 @@ impl Model {
                 } else {
                     self.commit();
                 }
+            }
+            0x07 if self.in_input && self.style == Editor::Busybox => {
+                // busybox rings on an ambiguous completion, before listing the candidates.
+                self.erased_before_lf = Some(self.live().get(self.r).map_or(0, Vec::len));
             }
             0x08 => {
                 self.cuf_since_cr = None;
@@ -621,7 +1072,16 @@ impl Model {
         if private && (action == 'h' || action == 'l') {
             for p in params.iter() {
                 match p.first().copied().unwrap_or(0) {
-                    2004 if !self.alt => {
+                    2004 if self.alt => {
+                        if action == 'h' {
+                            let exact = self.editor == Editor::Zle
+                                && self.grid.as_ref().is_some_and(|g| g.col() > 0);
+                            self.grid_start_input(exact);
+                        } else {
+                            self.grid_end_input();
+                        }
+                    }
+                    2004 => {
                         if action == 'h' {
                             let col = self.logical_col();
                             self.start_input(if col == 0 && self.line_is_blank() {
@@ -629,21 +1089,19 @@ impl Model {
                             } else {
                                 Editor::Zle
                             });
-                        } else {
-                            if self.editor == Editor::Zle && self.row_input && !self.keypad_reset {
+                        } else if self.in_input {
+                            if self.style == Editor::Zle && self.row_input && !self.keypad_reset {
                                 self.interrupted = true;
                             }
-                            self.in_input = false;
+                            self.end_input();
                         }
                     }
                     1 if action == 'l' && self.in_input => self.keypad_reset = true,
                     1049 | 1047 | 47 => {
-                        if action == 'h' && !self.alt {
-                            self.alt = true;
-                            self.mark(Event::FullScreen, "[full-screen program]");
-                        } else if action == 'l' {
-                            self.alt = false;
-                            self.reset_line();
+                        if action == 'h' {
+                            self.enter_alt();
+                        } else if self.alt {
+                            self.leave_alt(false);
                         }
                     }
                     _ => {}
@@ -651,7 +1109,13 @@ impl Model {
             }
             return;
         }
-        if self.alt || private {
+        if self.alt {
+            if !private {
+                self.grid_csi(params, intermediates, action);
+            }
+            return;
+        }
+        if private {
             return;
         }
         if action != 'K' {
@@ -666,15 +1130,42 @@ impl Model {
             'n' if param(params, 0, 0) == 6 => self.start_input(Editor::Busybox),
             'C' => {
                 let n = param(params, 0, 1).min(MAX_COL);
+                if self.auto_wrap().is_some_and(|w| self.c + n >= w) {
+                    // A terminal stops at its margin: this one is wider than learned (resized).
+                    self.width = None;
+                }
                 self.c = (self.c + n).min(MAX_COL);
                 if let Some(k) = self.cuf_since_cr.as_mut() {
                     *k += n;
                 }
             }
-            'D' => self.c = self.c.saturating_sub(param(params, 0, 1)),
+            'D' => {
+                let n = param(params, 0, 1);
+                if n > self.c && self.in_input && self.r > 0 && self.soft[self.r] {
+                    // Moving left past the start of a row the model wrapped itself: the
+                    // terminal is wider than learned (resized), the line is one row there.
+                    self.unwrap_line();
+                }
+                self.c = self.c.saturating_sub(n);
+            }
             'G' | '`' => self.c = (param(params, 0, 1) - 1).min(MAX_COL),
-            'A' => self.r = self.r.saturating_sub(param(params, 0, 1)),
-            'B' => self.r = (self.r + param(params, 0, 1)).min(MAX_ROWS),
+            'A' => {
+                let n = param(params, 0, 1);
+                if self.in_input && self.r == 0 && self.plain_end > 20 {
+                    self.lost_wrap = Some(self.plain_end);
+                }
+                self.r = self.r.saturating_sub(n);
+            }
+            'B' => {
+                let n = param(params, 0, 1);
+                // Moving down off a committed input row (zsh) is leaving it, as a line feed.
+                let n = if std::mem::take(&mut self.on_committed_row) {
+                    n - 1
+                } else {
+                    n
+                };
+                self.r = (self.r + n).min(MAX_ROWS);
+            }
             'H' | 'f' => self.c = (param(params, 1, 1) - 1).min(MAX_COL),
             'K' => {
                 if self.cr_after_blank.is_some() {
@@ -699,6 +1190,9 @@ impl Model {
             'J' => match param(params, 0, 0) {
                 0 => {
                     let (r, c) = (self.r, self.c);
+                    if self.in_input && self.style == Editor::Busybox {
+                        self.erased_before_lf = Some(c.min(self.row().len()));
+                    }
                     let erased = self.row().iter().skip(c).any(|x| *x != ' ');
                     self.row().truncate(c);
                     self.used = self.used.min(r + 1);
@@ -745,9 +1239,12 @@ impl Model {
                 }
             }
             'h' | 'l' if param(params, 0, 0) == 4 => self.insert_mode = action == 'h',
-            // readline highlights a bracketed paste in reverse video
-            'm' if self.in_input && params.iter().any(|p| p.first() == Some(&7)) => {
-                self.pasted = true
+            'm' if self.in_input => {
+                // readline highlights a bracketed paste in reverse video
+                if params.iter().any(|p| p.first() == Some(&7)) {
+                    self.pasted = true;
+                }
+                self.grey = grey(params, self.grey);
             }
             _ => {}
         }
@@ -755,7 +1252,26 @@ impl Model {
 
     fn esc(&mut self, intermediates: &[u8], byte: u8) {
         self.flush_text();
-        if self.alt || !intermediates.is_empty() {
+        if !intermediates.is_empty() {
+            return;
+        }
+        if let Some(g) = self.grid.as_mut() {
+            match byte {
+                b'7' => g.save(),
+                b'8' => g.restore(),
+                b'M' => g.reverse_index(),
+                b'D' => g.line_feed(),
+                b'E' => {
+                    g.carriage_return();
+                    g.line_feed();
+                }
+                b'c' => {
+                    // A full reset leaves the alternate screen.
+                    self.leave_alt(false);
+                    self.mark(Event::Clear, "[screen cleared]");
+                }
+                _ => {}
+            }
             return;
         }
         self.cr_after_blank = None;
@@ -769,6 +1285,174 @@ impl Model {
                 self.reset_line();
                 self.mark(Event::Clear, "[screen cleared]");
             }
+            _ => {}
+        }
+    }
+}
+
+/// The alternate screen (see [`super::altgrid`]).
+impl Model {
+    fn enter_alt(&mut self) {
+        if self.in_input && self.row_input {
+            self.end_input();
+        }
+        self.in_input = false;
+        if self.alt {
+            // A program switching again on a screen a shell was left on: a new full-screen
+            // program; what the shell drew before is read first.
+            self.take_grid_output();
+        }
+        self.alt = true;
+        self.grid = Some(Box::new(Grid::new(self.width)));
+        self.mark(Event::FullScreen, "[full-screen program]");
+    }
+
+    /// Leaves the alternate screen (`at_end`: the transcript ended on it).
+    fn leave_alt(&mut self, at_end: bool) {
+        if let Some(g) = self.grid.as_mut() {
+            // A line being typed when the screen was left was never accepted.
+            let _ = g.end_input();
+            g.flush_output();
+        }
+        self.take_grid_output();
+        if let Some(g) = self.grid.take() {
+            let last_row = g.last_row();
+            self.events.push(Event::FullScreenEnd {
+                inputs: g.inputs,
+                last_row,
+                at_end,
+            });
+        }
+        self.alt = false;
+        self.reset_line();
+    }
+
+    /// Output lines the grid has read: into the text, after what came before.
+    fn take_grid_output(&mut self) {
+        let Some(lines) = self.grid.as_mut().map(|g| std::mem::take(&mut g.output)) else {
+            return;
+        };
+        for line in lines {
+            if !self.text.is_empty() {
+                self.text.push('\n');
+            }
+            let start = self.text.len();
+            self.text.push_str(&line);
+            self.output_line(start);
+        }
+    }
+
+    fn grid_start_input(&mut self, exact: bool) {
+        if let Some(g) = self.grid.as_mut() {
+            g.start_input(exact);
+        }
+        self.take_grid_output();
+    }
+
+    /// The editor accepted a line on the alternate screen. Of the lines read since the last
+    /// one, those starting with something shaped like a prompt are input, and the last one
+    /// (the line accepted) is offered as input too; the others are output. Reconstruction
+    /// keeps only lines at the shell's own prompt (a program's screen, e.g. vi switching
+    /// bracketed paste on and off, has none).
+    fn grid_end_input(&mut self) {
+        let Some(GridInput { lines, input_col }) = self.grid.as_mut().and_then(|g| g.end_input())
+        else {
+            return;
+        };
+        let n = lines.len();
+        for (k, line) in lines.into_iter().enumerate() {
+            let prompt_shaped = terminator_prefixes(&line)
+                .first()
+                .is_some_and(|&end| end <= 96 && prompt_like(&line[..end]) && end < line.len());
+            if !self.text.is_empty() {
+                self.text.push('\n');
+            }
+            let start = self.text.len();
+            self.text.push_str(&line);
+            if prompt_shaped || k + 1 == n {
+                if prompt_shaped {
+                    if let Some(g) = self.grid.as_mut() {
+                        g.shell_seen = true;
+                        g.inputs += 1;
+                    }
+                }
+                self.events.push(Event::Row(Row {
+                    start,
+                    end: self.text.len(),
+                    input: true,
+                    input_col: if k + 1 == n { input_col } else { None },
+                    alt_screen: true,
+                    ..Row::default()
+                }));
+            } else {
+                self.output_line(start);
+            }
+        }
+    }
+
+    fn grid_execute(&mut self, byte: u8) {
+        let busybox_input = self.editor == Editor::Busybox;
+        let Some(g) = self.grid.as_mut() else {
+            return;
+        };
+        match byte {
+            b'\r' => g.carriage_return(),
+            b'\n' | 0x0b | 0x0c => {
+                if busybox_input {
+                    // busybox has no end mark: its line feed ends the line.
+                    self.grid_end_input();
+                }
+                if let Some(g) = self.grid.as_mut() {
+                    g.line_feed();
+                }
+            }
+            0x08 => g.backspace(),
+            b'\t' => g.tab(),
+            _ => {}
+        }
+    }
+
+    fn grid_csi(&mut self, params: &Params, intermediates: &[u8], action: char) {
+        if action == 'n' && param(params, 0, 0) == 6 && self.editor == Editor::Busybox {
+            self.grid_start_input(true);
+            return;
+        }
+        let Some(g) = self.grid.as_mut() else {
+            return;
+        };
+        if !intermediates.is_empty() {
+            return;
+        }
+        let n = param(params, 0, 1);
+        match action {
+            'A' => g.up(n),
+            'B' | 'e' => g.down(n),
+            'C' | 'a' => g.right(n),
+            'D' => g.left(n),
+            'E' => {
+                g.down(n);
+                g.carriage_return();
+            }
+            'F' => {
+                g.up(n);
+                g.carriage_return();
+            }
+            'G' | '`' => g.goto_col(n - 1),
+            'd' => g.goto_row(n - 1),
+            'H' | 'f' => g.goto(param(params, 0, 1) - 1, param(params, 1, 1) - 1),
+            'J' => g.erase_display(param(params, 0, 0)),
+            'K' => g.erase_line(param(params, 0, 0)),
+            '@' => g.insert_chars(n),
+            'P' => g.delete_chars(n),
+            'X' => g.erase_chars(n),
+            'L' => g.insert_lines(n),
+            'M' => g.delete_lines(n),
+            'S' => g.scroll(true, n),
+            'T' => g.scroll(false, n),
+            'r' => g.set_region(param(params, 0, 0), param(params, 1, 0)),
+            's' => g.save(),
+            'u' => g.restore(),
+            'h' | 'l' if param(params, 0, 0) == 4 => g.set_insert(action == 'h'),
             _ => {}
         }
     }
@@ -833,12 +1517,47 @@ pub struct Drawn {
     pub text: String,
     pub editor: Editor,
     pub width: Option<usize>,
+    /// fish's mark for unterminated output was seen: fish drew the prompts.
+    pub fish: bool,
+}
+
+impl Model {
+    /// Ends the transcript: the line being drawn is committed, a line typed and never
+    /// submitted is an interrupted input.
+    fn finish(mut self) -> Drawn {
+        self.flush_text();
+        if self.alt {
+            self.leave_alt(true);
+        }
+        if self.in_input && self.row_input && !self.line_is_blank() {
+            self.interrupted = true;
+            if self.style == Editor::Busybox {
+                self.commit();
+            } else {
+                self.end_input();
+            }
+        } else if !self.line_is_blank() {
+            self.commit();
+        }
+        Drawn {
+            events: self.events,
+            text: self.text,
+            editor: self.editor,
+            width: self.width,
+            fish: self.fish,
+        }
+    }
 }
 
 /// Runs the terminal model over a transcript body (without the `script` header and footer).
 pub fn draw(body: &[u8]) -> Drawn {
     let mut parser = Parser::new();
-    let mut model = Model { ..Model::default() };
+    // The text is about as long as the body: reserving it once saves copying it as it grows.
+    let mut model = Model {
+        text: String::with_capacity(body.len()),
+        events: Vec::with_capacity(body.len() / 256),
+        ..Model::default()
+    };
     // vte's ground state is plain text up to the next ESC: C0 controls execute, everything else
     // prints, and only an ESC leaves it. So the driver walks ESC-free segments itself, handing
     // runs of printable ASCII to the model in bulk (per-character callbacks were most of the
@@ -855,16 +1574,7 @@ pub fn draw(body: &[u8]) -> Drawn {
             i = end;
         }
     }
-    model.flush_text();
-    if !model.line_is_blank() {
-        model.commit();
-    }
-    Drawn {
-        events: model.events,
-        text: model.text,
-        editor: model.editor,
-        width: model.width,
-    }
+    model.finish()
 }
 
 #[cfg(test)]
@@ -997,7 +1707,7 @@ mod tests {
         for b in body {
             parser.advance(&mut reference, std::slice::from_ref(b));
         }
-        reference.flush_text();
+        let reference = reference.finish();
         let d = draw(body);
         assert_eq!(d.text, reference.text);
         assert_eq!(d.events, reference.events);
@@ -1008,11 +1718,8 @@ mod tests {
         let mut parser = Parser::new();
         let mut model = Model::default();
         parser.advance(&mut model, body);
-        model.flush_text();
-        if !model.line_is_blank() {
-            model.commit();
-        }
-        (model.text, model.events)
+        let d = model.finish();
+        (d.text, d.events)
     }
 
     #[test]
@@ -1021,6 +1728,7 @@ mod tests {
         let mut checked = 0;
         for dir in [
             "tests/transcripts/cases",
+            "tests/transcripts/classes",
             "sample-data/exec-logs",
             "tests/data/bad-transcripts",
             "tests/data/examples",

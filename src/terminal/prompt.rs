@@ -1,0 +1,179 @@
+//! Prompts: where a prompt ends on an input line, what it says (user, host, directory), and
+//! which prompts belong to the session's shell rather than to a program it started (a REPL,
+//! `read`) — the shell's prompts share a shape once what changes (directory, exit status,
+//! time) is taken out.
+
+/// Prompts of continuation lines: bash/ash `> `, zsh `for> `, `heredoc> `, `dquote> `, `cmdand> `.
+pub fn is_continuation_prompt(p: &str) -> bool {
+    let t = p.trim_end();
+    t == ">"
+        || (t.ends_with('>')
+            && t[..t.len() - 1]
+                .split(' ')
+                .all(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+            && t.len() <= 24)
+}
+
+/// Prefixes of `text` that end with a prompt terminator (`$ `, `# `, `% `, `> `, `❯ `, `➜ `,
+/// `» `, `λ `, or a bare `$`/`#` ending the text), shortest first, as byte offsets. One pass:
+/// this runs on every input line.
+pub fn terminator_prefixes(text: &str) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut prev: Option<char> = None;
+    for (i, ch) in text.char_indices() {
+        if ch == ' '
+            && prev.is_some_and(|p| matches!(p, '$' | '#' | '%' | '>' | '❯' | '➜' | '»' | 'λ'))
+        {
+            ends.push(i + 1);
+        }
+        prev = Some(ch);
+    }
+    if text.ends_with(['$', '#']) {
+        ends.push(text.len());
+    }
+    ends
+}
+
+pub fn char_to_byte(text: &str, chars: usize) -> usize {
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// Splits user, host and working directory out of common prompt shapes.
+pub fn prompt_parts(prompt: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let p = prompt
+        .trim_end()
+        .trim_end_matches(['$', '#', '%', '>', '❯'])
+        .trim_end();
+    let own = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    // [user@host dir]
+    if let Some(inner) = p.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        if let Some((uh, dir)) = inner.split_once(' ') {
+            if let Some((u, h)) = uh.split_once('@') {
+                return (own(u), own(h), own(dir));
+            }
+        }
+    }
+    // user@host:dir
+    if let Some((uh, dir)) = p.split_once(':') {
+        if let Some((u, h)) = uh.split_once('@') {
+            if !u.contains(' ') && !h.contains(' ') {
+                return (own(u), own(h), own(dir));
+            }
+        }
+    }
+    // user@host dir (zsh %n@%m %~)
+    if let Some((uh, dir)) = p.split_once(' ') {
+        if let Some((u, h)) = uh.split_once('@') {
+            if dir.starts_with('/') || dir.starts_with('~') {
+                return (own(u), own(h), own(dir));
+            }
+        }
+    }
+    // busybox: `/dir`
+    if p.starts_with('/') || p.starts_with('~') {
+        return (None, None, own(p));
+    }
+    // zsh default: host
+    if !p.is_empty()
+        && p.chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+    {
+        return (None, Some(p.to_owned()), None);
+    }
+    (None, None, None)
+}
+
+/// Whether a prefix looks like a shell prompt rather than output (`$ `, `# `, `user@host:/x# `,
+/// `/app # `, `host% `, `> `).
+pub fn prompt_like(p: &str) -> bool {
+    let body = p
+        .trim_end()
+        .trim_end_matches(['$', '#', '%', '>'])
+        .trim_end();
+    body.is_empty()
+        || (!body.contains("  ") && body.chars().all(|c| !c.is_control()) && body.len() <= 48)
+}
+
+/// A prompt with what changes between prompts of one shell taken out: paths (the working
+/// directory), bracketed or parenthesised parts (exit status, virtualenv, git branch, time)
+/// and digits. `root@vm:/tmp# ` and `root@vm:~# ` share `root@vm:#`; `>>> `, `sqlite> ` and
+/// `read> ` are shapes of their own.
+pub fn skeleton(prompt: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut in_path = false;
+    for ch in prompt.trim().chars() {
+        match ch {
+            '[' | '(' | '{' => depth += 1,
+            ']' | ')' | '}' => depth = depth.saturating_sub(1),
+            _ if depth > 0 => {}
+            '/' | '~' if !in_path => in_path = true,
+            c if in_path
+                && !(c.is_whitespace() || matches!(c, '#' | '$' | '%' | '>' | ':' | '@')) => {}
+            c => {
+                in_path = false;
+                if !c.is_ascii_digit() && (!c.is_whitespace() || !out.ends_with(' ')) {
+                    out.push(c);
+                }
+            }
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// Whether a prompt has the look of a shell's own: it ends in `$`, `#`, `%`, `❯` or `➜`, and
+/// shows a user, host or directory (`user@host`, a path, `host:`), or is bare.
+pub fn shell_prompt_shaped(prompt: &str) -> bool {
+    let t = prompt.trim_end();
+    let Some(last) = t.chars().last() else {
+        return false;
+    };
+    if !matches!(last, '$' | '#' | '%' | '❯' | '➜') {
+        return false;
+    }
+    let body = t[..t.len() - last.len_utf8()].trim_end();
+    body.is_empty()
+        || body.starts_with("sh-")
+        || body.starts_with("bash-")
+        || body.contains('@')
+        || body.contains('/')
+        || body.contains('~')
+        || body.ends_with(':')
+        || body.starts_with('[')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skeletons_drop_what_changes() {
+        assert_eq!(skeleton("root@vm:/tmp# "), skeleton("root@vm:~# "));
+        assert_eq!(skeleton("root@vm /# "), skeleton("root@vm / [2]# "));
+        assert_eq!(skeleton("/ # "), skeleton("/usr/local # "));
+        assert_eq!(skeleton("(venv) app@box:~/src$ "), skeleton("app@box:~$ "));
+        assert_ne!(skeleton("root@vm:/# "), skeleton("sqlite> "));
+        assert_ne!(skeleton("vm# "), skeleton("postgres=# "));
+        assert_ne!(skeleton("# "), skeleton(">>> "));
+        assert_eq!(skeleton("# "), "#");
+    }
+
+    #[test]
+    fn shell_shaped_prompts() {
+        for p in [
+            "root@vm:/# ",
+            "$ ",
+            "# ",
+            "/app # ",
+            "[ec2-user@ip-10 ~]$ ",
+            "vm:~% ",
+        ] {
+            assert!(shell_prompt_shaped(p), "{p}");
+        }
+        for p in ["sqlite> ", ">>> ", "read> ", "mysql> ", "postgres=# "] {
+            assert!(!shell_prompt_shaped(p), "{p}");
+        }
+    }
+}

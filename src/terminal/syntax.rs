@@ -1,0 +1,277 @@
+//! Shell syntax, just enough for reconstruction: whether typed lines make a complete command
+//! (so a multi-line buffer splits into the commands a shell would run, and a continuation
+//! prompt joins only a command that needs more), and whether a line reads like a command.
+//!
+//! This is a tolerant lexer, not a parser: quotes, backslashes, here-documents, `$(...)`
+//! and compound commands (POSIX `for/while/until/if/case/{` and fish `begin/.../end`) are
+//! tracked; anything it does not understand counts as complete.
+
+/// Words that open a compound command, and the words that close one (POSIX and fish).
+const OPENERS: &[&str] = &[
+    "for", "while", "until", "select", "if", "case", "{", "begin", "function", "switch",
+];
+const CLOSERS: &[&str] = &["done", "fi", "esac", "}", "end"];
+/// After these a word is again in command position.
+const COMMAND_FOLLOWS: &[&str] = &[
+    "then", "do", "else", "elif", "!", "time", "{", "begin", "and", "or", "not",
+];
+
+/// Whether a shell would read more lines before running `text`: an open quote, a trailing
+/// backslash or `|`/`&&`/`||`, an unfinished compound command, subshell or here-document.
+pub fn incomplete(text: &str) -> bool {
+    let mut l = Lexer::default();
+    for line in text.split('\n') {
+        l.feed(line);
+    }
+    l.incomplete()
+}
+
+/// The lexer, fed one line at a time (so a command read line by line costs one pass). It
+/// works on bytes: every character it looks for is ASCII, and UTF-8 never hides an ASCII
+/// byte inside another character.
+#[derive(Default, Clone)]
+pub struct Lexer {
+    quote: Option<u8>,
+    /// Compound commands open, and subshells / `$(`.
+    depth: usize,
+    parens: usize,
+    /// Here-documents announced on the current line, and the one whose body is being read:
+    /// (delimiter, leading tabs stripped).
+    heredocs: Vec<(String, bool)>,
+    in_body: Option<(String, bool)>,
+    trailing_op: bool,
+}
+
+impl Lexer {
+    /// Whether the lines fed so far need more.
+    pub fn incomplete(&self) -> bool {
+        self.quote.is_some()
+            || self.in_body.is_some()
+            || self.depth > 0
+            || self.parens > 0
+            || self.trailing_op
+    }
+
+    /// Whether the next line continues a quoted string or a here-document (its leading blanks
+    /// are the string's own).
+    pub fn inside_string(&self) -> bool {
+        self.quote.is_some() || self.in_body.is_some()
+    }
+
+    /// Reads one more line.
+    pub fn feed(&mut self, line: &str) {
+        if let Some((delim, strip)) = &self.in_body {
+            let l = if *strip {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            if l == delim {
+                self.in_body = (!self.heredocs.is_empty()).then(|| self.heredocs.remove(0));
+            }
+            return;
+        }
+        let b = line.as_bytes();
+        let mut i = 0;
+        let mut command_position = self.quote.is_none();
+        let mut escaped_newline = false;
+        // The last two bytes of code on the line (outside quotes and comments).
+        let mut tail = [b' ', b' '];
+        while i < b.len() {
+            let ch = b[i];
+            if let Some(q) = self.quote {
+                if q != b'\'' && ch == b'\\' {
+                    escaped_newline = i + 1 == b.len();
+                    i += 2;
+                    continue;
+                }
+                if ch == q {
+                    self.quote = None;
+                }
+                i += 1;
+                continue;
+            }
+            if !ch.is_ascii_whitespace() && ch != b'#' {
+                tail = [tail[1], ch];
+            }
+            match ch {
+                b'\\' => {
+                    escaped_newline = i + 1 == b.len();
+                    i += 2;
+                    command_position = false;
+                }
+                b'\'' | b'"' | b'`' => {
+                    self.quote = Some(ch);
+                    i += 1;
+                    command_position = false;
+                }
+                b'#' if i == 0 || b[i - 1].is_ascii_whitespace() => break, // a comment
+                b'(' => {
+                    self.parens += 1;
+                    i += 1;
+                    command_position = true;
+                }
+                b')' => {
+                    self.parens = self.parens.saturating_sub(1);
+                    i += 1;
+                }
+                b';' | b'&' | b'|' => {
+                    i += 1;
+                    command_position = true;
+                }
+                b'<' if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') => {
+                    // A here-document: its delimiter word, quotes removed.
+                    i += 2;
+                    let strip = b.get(i) == Some(&b'-');
+                    if strip {
+                        i += 1;
+                    }
+                    while b.get(i).is_some_and(|c| *c == b' ' || *c == b'\t') {
+                        i += 1;
+                    }
+                    let start = i;
+                    while let Some(&c) = b.get(i) {
+                        if c.is_ascii_whitespace()
+                            || matches!(c, b';' | b'&' | b'|' | b'<' | b'>' | b')')
+                        {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    let word: String = line[start..i]
+                        .chars()
+                        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+                        .collect();
+                    if !word.is_empty() {
+                        self.heredocs.push((word, strip));
+                    }
+                    command_position = false;
+                }
+                c if c.is_ascii_whitespace() => i += 1,
+                _ => {
+                    let start = i;
+                    while i < b.len()
+                        && !b[i].is_ascii_whitespace()
+                        && !matches!(b[i], b';' | b'&' | b'|' | b'(' | b')' | b'\'' | b'"' | b'`')
+                    {
+                        if b[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    let word = &b[start..i.min(b.len())];
+                    if command_position {
+                        if OPENERS.iter().any(|w| w.as_bytes() == word) {
+                            self.depth += 1;
+                        } else if CLOSERS.iter().any(|w| w.as_bytes() == word) {
+                            self.depth = self.depth.saturating_sub(1);
+                        }
+                    }
+                    command_position = COMMAND_FOLLOWS.iter().any(|w| w.as_bytes() == word);
+                }
+            }
+        }
+        self.trailing_op =
+            self.quote.is_none() && (escaped_newline || tail[1] == b'|' || tail == [b'&', b'&']);
+        if self.quote.is_none() && !self.heredocs.is_empty() {
+            self.in_body = Some(self.heredocs.remove(0));
+        }
+    }
+}
+
+/// Shell builtins and common commands: a first word among these reads like a command.
+#[rustfmt::skip]
+const COMMON: &[&str] = &[
+    "alias", "apk", "apt", "apt-get", "awk", "aws", "base64", "basename", "bash", "bc", "bg", "break",
+    "bunzip2", "busybox", "bzip2", "cat", "cd", "chgrp", "chmod", "chown", "chroot", "clear", "command",
+    "continue", "cp", "crontab", "curl", "cut", "date", "dd", "declare", "df", "diff", "dig", "dirname",
+    "dmesg", "dnf", "docker", "du", "echo", "env", "eval", "exec", "exit", "export", "false", "fg",
+    "file", "find", "fish", "free", "gawk", "getent", "git", "grep", "gunzip", "gzip", "head",
+    "history", "host", "hostname", "id", "ifconfig", "ip", "java", "jobs", "jq", "kill", "killall",
+    "kubectl", "less", "ln", "local", "ls", "lsof", "make", "md5sum", "mkdir", "more", "mount", "mv",
+    "mysql", "nano", "nc", "netstat", "nl", "node", "nohup", "npm", "nslookup", "od", "openssl",
+    "perl", "php", "pip", "pip3", "ping", "pkill", "printenv", "printf", "ps", "psql", "pwd", "python",
+    "python3", "read", "readlink", "realpath", "redis-cli", "return", "rm", "rmdir", "rpm", "rsync",
+    "ruby", "scp", "screen", "sed", "seq", "service", "set", "sh", "sha256sum", "shift", "sleep",
+    "sort", "source", "split", "sqlite3", "ss", "ssh", "stat", "strace", "strings", "su", "sudo",
+    "systemctl", "tail", "tar", "tee", "telnet", "test", "time", "timeout", "tmux", "top", "touch",
+    "tr", "trap", "true", "type", "ulimit", "umask", "umount", "uname", "unalias", "uniq", "unset",
+    "unzip", "uptime", "useradd", "vi", "vim", "wait", "watch", "wc", "wget", "whereis", "which",
+    "who", "whoami", "xargs", "yes", "yum", "zcat", "zip", "zsh", ".", "[", "[[",
+];
+
+/// Whether a line reads like a shell command: its first word (after variable assignments) is a
+/// builtin or common command, one of `known` (first words of this session's commands), a path,
+/// or a compound command's keyword.
+pub fn command_like(line: &str, known: &[String]) -> bool {
+    let mut words = line.split_whitespace();
+    let first = loop {
+        match words.next() {
+            Some(w) if w.contains('=') && !w.starts_with('=') => continue,
+            Some(w) => break w,
+            None => return false,
+        }
+    };
+    COMMON.contains(&first)
+        || OPENERS.contains(&first)
+        || known.iter().any(|k| k == first)
+        || first.starts_with("./")
+        || first.starts_with('/') && first.len() > 1
+}
+
+/// The first word of a command line, after variable assignments.
+pub fn first_word(line: &str) -> Option<&str> {
+    line.split_whitespace()
+        .find(|w| !w.contains('=') || w.starts_with('='))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complete_and_incomplete_commands() {
+        for done in [
+            "echo hi",
+            "for i in 1 2; do echo $i; done",
+            "cat <<EOF\nline\nEOF",
+            "echo 'a\nb'",
+            "echo \"$(date)\"",
+            "if true; then\n  echo y\nfi",
+            "for i in 1 2 3\necho n$i\nend",
+            "echo a # it's a comment",
+            "cat <<-'X'\n\tbody\n\tX",
+            "echo a && echo b",
+            "case x in a) echo a;; esac",
+        ] {
+            assert!(!incomplete(done), "{done:?}");
+        }
+        for open in [
+            "for i in 1 2 3",
+            "for i in 1 2 3\ndo echo $i",
+            "cat <<EOF",
+            "cat <<'SQL' > /tmp/q.sql\nSELECT 1;",
+            "echo 'open",
+            "echo first \\",
+            "ls |",
+            "true &&",
+            "begin",
+            "echo $(date",
+            "if true; then",
+        ] {
+            assert!(incomplete(open), "{open:?}");
+        }
+    }
+
+    #[test]
+    fn command_likeness() {
+        let known = vec!["mytool".to_owned()];
+        assert!(command_like("echo two", &known));
+        assert!(command_like("X=1 ls -la", &known));
+        assert!(command_like("mytool --x", &known));
+        assert!(command_like("/usr/bin/env", &known));
+        assert!(!command_like("two", &known));
+        assert!(!command_like("typed ahead", &known));
+        assert!(!command_like("", &known));
+    }
+}
