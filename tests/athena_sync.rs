@@ -160,7 +160,7 @@ fn a_failed_query_is_named_with_athenas_reason_and_claims_no_partition() {
     let reason = "HIVE_BAD_DATA: Error parsing field value for field 7: For input string: \"x\"";
     script(m, "failed", json!({"state": "FAILED", "reason": reason, "bytes": 1_000_000}));
     let args = ["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-        "--athena-table", "athena.failed", "--since", "2024-11-18", "--until", "2024-11-19", "--quiet"];
+        "--athena-table", "athena.failed", "--since", "2024-11-18", "--until", "2024-11-19"];
     let r = sync(m, &store, &args);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains(reason), "{}", r.stderr);
@@ -187,7 +187,7 @@ fn a_query_cancelled_in_athena_is_reported() {
         m,
         &tmp.path().join("store"),
         &["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-          "--athena-table", "athena.cancelled", "--since", "2024-11-18", "--until", "2024-11-19", "--quiet"],
+          "--athena-table", "athena.cancelled", "--since", "2024-11-18", "--until", "2024-11-19"],
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("CANCELLED") && r.stderr.contains(reason), "{}", r.stderr);
@@ -204,7 +204,7 @@ fn an_interrupted_run_stops_its_query_and_keeps_no_checkpoint() {
     let mut c = execaudit(m);
     c.arg("sync").arg("--store").arg(&store).args([
         "--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-        "--athena-table", "athena.interrupt", "--since", "2024-11-18", "--until", "2024-11-19", "--quiet",
+        "--athena-table", "athena.interrupt", "--since", "2024-11-18", "--until", "2024-11-19",
     ]);
     c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
@@ -241,7 +241,7 @@ fn the_cost_guard_refuses_a_scan_above_the_limit_unless_allowed() {
     let store = tmp.path().join("store");
     let base = ["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
         "--athena-table", "athena.guard", "--since", "2024-11-18", "--until", "2024-11-19",
-        "--quiet", "--max-scan-gb", "0"];
+        "--max-scan-gb", "0"];
     let r = sync(m, &store, &base);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("refusing to run") && r.stderr.contains("--allow-large-scan"), "{}", r.stderr);
@@ -272,17 +272,16 @@ fn a_dry_run_prints_the_estimate_and_the_exact_statements_and_runs_nothing() {
     let per_day = bytes / 8;
     assert!(r.stdout.contains("estimate: 6 partitions (2 account/region pairs) hold 6 objects"), "{}", r.stdout);
     assert!(per_day > 0);
-    let statements: Vec<&str> = r
+    let body = r
         .stdout
-        .split('\n')
+        .lines()
         .filter(|l| !l.starts_with("--"))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    let statements: Vec<&str> = body
         .split_inclusive(';')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .into_iter()
         .map(|s| s.lines().next().unwrap_or(""))
         .collect();
     assert_eq!(
