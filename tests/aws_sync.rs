@@ -448,7 +448,7 @@ fn sse_kms_transcripts_read_and_unusable_keys_are_explained() {
         r.stderr
     );
     assert!(r.stderr.contains(&denied), "the key is named: {}", r.stderr);
-    let ids = stored_ids(&store, "transcripts", "transcript_id");
+    let ids = stored_ids(&store, "transcripts", "session_id");
     assert_eq!(ids, [sid("a1"), sid("a2"), sid("a3")]);
     let show = query(&store, &["commands", "--format", "csv"]);
     assert!(show.contains("ls /app"));
@@ -662,7 +662,7 @@ fn a_default_mode_log_group_yields_its_exec_streams_only() {
     let args = ["--log-group", group, "--region", region, "--sweep"];
     let r = sync(m, &store, &args);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let ids = stored_ids(&store, "transcripts", "transcript_id");
+    let ids = stored_ids(&store, "transcripts", "session_id");
     assert_eq!(ids.len(), 56);
     let read = logs_requests(m, region, "GetLogEvents");
     assert!(
@@ -829,7 +829,7 @@ fn lookup_events_pages_within_the_rate_backs_off_and_feeds_targeted_streams() {
             && read.contains(&"ecs-execute-command-lk4".to_owned())
     );
     assert!(!read.contains(&"ecs-execute-command-other".to_owned()));
-    assert_eq!(stored_ids(&store, "transcripts", "transcript_id").len(), 2);
+    assert_eq!(stored_ids(&store, "transcripts", "session_id").len(), 2);
 
     // A second run asks only for the last minutes and finds nothing new.
     let calls_before = calls.len();

@@ -101,7 +101,14 @@ fn the_shipped_sql_examples_run_over_the_sample() {
         if path.extension().is_none_or(|e| e != "sql") {
             continue;
         }
-        let v = json(&["query", path.to_str().unwrap(), "--store", store, "--format", "json"]);
+        let v = json(&[
+            "query",
+            path.to_str().unwrap(),
+            "--store",
+            store,
+            "--format",
+            "json",
+        ]);
         let rows = v.as_array().unwrap();
         assert!(!rows.is_empty(), "{} answered nothing", path.display());
         match path.file_name().unwrap().to_str().unwrap() {
@@ -111,11 +118,16 @@ fn the_shipped_sql_examples_run_over_the_sample() {
                 assert!(rows.iter().all(|r| r["iso_week"] == 47), "{v}");
             }
             "commands-in-a-container.sql" => {
-                assert!(rows.iter().all(|r| r["cluster"] == "payments-prod" && r["container"] == "api"));
+                assert!(rows
+                    .iter()
+                    .all(|r| r["cluster"] == "payments-prod" && r["container"] == "api"));
             }
             "sessions-without-a-transcript.sql" => {
                 assert!(rows.iter().all(|r| r["transcript_status"] != "present"));
-                assert!(rows.iter().any(|r| r["transcript_status"] == "missing"), "{v}");
+                assert!(
+                    rows.iter().any(|r| r["transcript_status"] == "missing"),
+                    "{v}"
+                );
             }
             other => panic!("{other}: add what it must answer to this test"),
         }
@@ -136,14 +148,34 @@ fn bad_sql_is_an_error_with_the_tables_and_nothing_on_stdout() {
         assert_eq!(o.status.code(), Some(2), "{sql}");
         assert!(o.stdout.is_empty(), "{sql}: partial output {}", stdout(&o));
         let e = stderr(&o);
-        assert!(e.contains("tables and their columns:") && e.contains("  sessions: session_id, start_time"), "{e}");
+        assert!(
+            e.contains("tables and their columns:")
+                && e.contains("  sessions: session_id, start_time"),
+            "{e}"
+        );
     }
-    let o = run(&["query", "SELECT principal, cluster FROM sessions", "--store", store]);
+    let o = run(&[
+        "query",
+        "SELECT principal, cluster FROM sessions",
+        "--store",
+        store,
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("quote it (\"cluster\")"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("quote it (\"cluster\")"),
+        "{}",
+        stderr(&o)
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never.csv");
-    let o = run(&["query", "SELECT nope FROM sessions", "--store", store, "--out", out.to_str().unwrap()]);
+    let o = run(&[
+        "query",
+        "SELECT nope FROM sessions",
+        "--store",
+        store,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists(), "no partial file");
 }
@@ -194,7 +226,10 @@ fn a_damaged_part_is_named_and_the_other_parts_still_answer() {
     let dir = tempfile::tempdir().unwrap();
     let store = copy_store(dir.path());
     let s = store.to_str().unwrap();
-    let before = json(&["commands", "--store", s, "--format", "json"]).as_array().unwrap().len();
+    let before = json(&["commands", "--store", s, "--format", "json"])
+        .as_array()
+        .unwrap()
+        .len();
     // Cut one commands part in half.
     let part = walkdir::WalkDir::new(store.join("commands"))
         .into_iter()
@@ -205,10 +240,17 @@ fn a_damaged_part_is_named_and_the_other_parts_still_answer() {
     std::fs::write(&part, &bytes[..bytes.len() / 2]).unwrap();
     let o = run(&["commands", "--store", s, "--format", "json"]);
     assert_eq!(o.status.code(), Some(2), "a damaged part is an error");
-    assert!(stderr(&o).contains(part.file_name().unwrap().to_str().unwrap()), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(part.file_name().unwrap().to_str().unwrap()),
+        "{}",
+        stderr(&o)
+    );
     let after: Value = serde_json::from_slice(&o.stdout).unwrap();
     let n = after.as_array().unwrap().len();
-    assert!(n > 0 && n < before, "{n} of {before}: the other parts answered");
+    assert!(
+        n > 0 && n < before,
+        "{n} of {before}: the other parts answered"
+    );
     assert!(part.exists(), "nothing is deleted");
     // Sessions do not read commands: unaffected, exit 0.
     assert_eq!(run(&["sessions", "--store", s]).status.code(), Some(0));
@@ -226,7 +268,13 @@ fn a_store_written_before_manifests_still_answers() {
     let o = run(&["ingest", "sample-data", "--store", s]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(store.join("manifest.json").exists());
-    assert_eq!(json(&["sessions", "--store", s, "--format", "json"]).as_array().unwrap().len(), 20);
+    assert_eq!(
+        json(&["sessions", "--store", s, "--format", "json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
 }
 
 #[test]
@@ -236,7 +284,12 @@ fn a_missing_store_is_an_error_not_an_empty_answer() {
         assert_eq!(o.status.code(), Some(2), "{cmd}");
         assert!(stderr(&o).contains("no store here"), "{}", stderr(&o));
     }
-    let o = run(&["query", "SELECT 1", "--store", "/nonexistent/execaudit-store"]);
+    let o = run(&[
+        "query",
+        "SELECT 1",
+        "--store",
+        "/nonexistent/execaudit-store",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
@@ -255,7 +308,12 @@ fn piping_into_a_reader_that_stops_ends_quietly() {
     drop(out);
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("Broken pipe"), "{err}");
 }
@@ -271,23 +329,44 @@ fn hostile_text_reaches_no_output_raw() {
     let store = dir.path().join("st");
     let (p, s) = (path.to_str().unwrap(), store.to_str().unwrap());
     assert_eq!(run(&["ingest", p, "--store", s]).status.code(), Some(0));
-    let raw = |b: &[u8]| b.iter().any(|&c| c == 0x1b || c == 0x07 || c == 0x7f) || String::from_utf8_lossy(b).contains('\u{9b}');
+    let raw = |b: &[u8]| {
+        b.iter().any(|&c| c == 0x1b || c == 0x07 || c == 0x7f)
+            || String::from_utf8_lossy(b).contains('\u{9b}')
+    };
     for args in [
         vec!["show", "hostile0001", "--store", s],
         vec!["sessions", "--store", s],
         vec!["sessions", "--store", s, "--format", "csv"],
         vec!["sessions", "--store", s, "--format", "json"],
         vec!["sessions", "--store", s, "--format", "jsonl"],
-        vec!["query", "SELECT user_agent, principal FROM sessions", "--store", s],
+        vec![
+            "query",
+            "SELECT user_agent, principal FROM sessions",
+            "--store",
+            s,
+        ],
         vec!["audit", p],
     ] {
         let o = run(&args);
-        assert!(!raw(&o.stdout), "{args:?} printed a raw control character: {}", stdout(&o));
-        assert!(!raw(&o.stderr), "{args:?} warned with a raw control character");
+        assert!(
+            !raw(&o.stdout),
+            "{args:?} printed a raw control character: {}",
+            stdout(&o)
+        );
+        assert!(
+            !raw(&o.stderr),
+            "{args:?} warned with a raw control character"
+        );
     }
     let csv = stdout(&run(&["sessions", "--store", s, "--format", "csv"]));
-    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{csv}");
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+        "{csv}"
+    );
     assert!(csv.contains("\"'@SUM(1+1)*cmd|' /C calc'!A0\""), "{csv}");
     let shown = stdout(&run(&["show", "hostile0001", "--store", s]));
-    assert!(shown.contains("\\x1b]52;c;"), "the escape is shown, harmlessly: {shown}");
+    assert!(
+        shown.contains("\\x1b]52;c;"),
+        "the escape is shown, harmlessly: {shown}"
+    );
 }

@@ -9,7 +9,7 @@ pub mod gzip;
 pub mod local;
 pub mod transcript;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use polars::prelude::{DataFrame, PolarsResult};
@@ -52,9 +52,11 @@ pub struct ScanOutput {
     pub digests: Vec<PathBuf>,
     /// Events dropped because an identical `eventID` was already read in this pass.
     pub duplicates: u64,
-    /// Transcripts dropped because the same session's transcript was already read (e.g. from
-    /// both S3 and CloudWatch Logs).
+    /// Transcripts dropped because a copy with the same commands was already read for the
+    /// session (e.g. from both S3 and CloudWatch Logs).
     pub duplicate_transcripts: u64,
+    /// Transcripts kept beside another of the same session id with different commands.
+    pub conflicting_transcripts: u64,
     /// Exec events kept (also when the rows went to a sink, not to `exec`).
     pub exec_count: u64,
     /// Of them, successful calls.
@@ -284,6 +286,8 @@ const BATCH_FILES: usize = 512;
 struct Merger {
     seen: HashSet<String>,
     seen_transcripts: HashSet<String>,
+    /// Session id -> the first transcript read for it (its id and where it was read).
+    first_transcript: HashMap<String, (String, String)>,
 }
 
 impl Merger {
@@ -303,6 +307,26 @@ impl Merger {
                 {
                     out.duplicate_transcripts += 1;
                     continue;
+                }
+                if let (Some(sid), Some(tid)) = (&t.session_id, &t.transcript_id) {
+                    match self.first_transcript.get(sid) {
+                        Some((first, source)) if first != tid => {
+                            out.conflicting_transcripts += 1;
+                            let w = format!(
+                                "transcript of session {sid} differs from the one read from {source}: both kept, the session is marked conflicting"
+                            );
+                            report.warning = Some(match report.warning.take() {
+                                Some(prev) => format!("{prev}; {w}"),
+                                None => w,
+                            });
+                        }
+                        Some(_) => {}
+                        None => {
+                            let source = t.source.clone().unwrap_or_default();
+                            self.first_transcript
+                                .insert(sid.clone(), (tid.clone(), source));
+                        }
+                    }
                 }
                 report.transcripts += 1;
                 out.count_transcript(&t, &commands);
