@@ -52,41 +52,184 @@ fn rec(id: &str, source: &str, name: &str, req: Value) -> Value {
 /// Records that must be kept (`keep-*`) and look-alikes that must not (`skip-*`).
 fn look_alikes() -> Vec<Value> {
     vec![
-        rec("keep-exec", "ecs.amazonaws.com", "ExecuteCommand", json!({"cluster": "c", "task": "t", "command": "sh", "interactive": true})),
-        rec("skip-exec-other-service", "ssm.amazonaws.com", "ExecuteCommand", json!({})),
-        rec("skip-exec-longer-name", "ecs.amazonaws.com", "ExecuteCommandX", json!({})),
-        rec("keep-enable-false", "ecs.amazonaws.com", "UpdateService", json!({"service": "s", "enableExecuteCommand": false})),
-        rec("skip-enable-null", "ecs.amazonaws.com", "UpdateService", json!({"service": "s", "enableExecuteCommand": null})),
-        rec("skip-enable-missing", "ecs.amazonaws.com", "UpdateService", json!({"service": "s", "desiredCount": 2})),
-        rec("skip-enable-nested", "ecs.amazonaws.com", "RunTask", json!({"overrides": {"enableExecuteCommand": true}})),
-        rec("skip-enable-in-text", "ecs.amazonaws.com", "RunTask", json!({"startedBy": "enableExecuteCommand"})),
-        rec("keep-logging", "ecs.amazonaws.com", "UpdateCluster", json!({"cluster": "c", "configuration": {"executeCommandConfiguration": {"logging": "NONE"}}})),
-        rec("skip-logging-null", "ecs.amazonaws.com", "UpdateCluster", json!({"cluster": "c", "configuration": {"executeCommandConfiguration": null}})),
-        rec("skip-logging-top", "ecs.amazonaws.com", "UpdateCluster", json!({"cluster": "c", "executeCommandConfiguration": {}})),
-        rec("keep-ssm", "ssm.amazonaws.com", "TerminateSession", json!({"sessionId": "ecs-execute-command-x"})),
-        rec("skip-ssm-other", "ssm.amazonaws.com", "DescribeSessions", json!({"state": "Active"})),
-        rec("keep-kms-session", "kms.amazonaws.com", "Decrypt", json!({"encryptionContext": {"aws:ssm:SessionId": "ecs-execute-command-x"}})),
-        rec("keep-kms-session-disable", "kms.amazonaws.com", "DisableKey", json!({"keyId": "k", "encryptionContext": {"aws:ssm:SessionId": "s"}})),
-        rec("skip-kms-other-context", "kms.amazonaws.com", "Decrypt", json!({"encryptionContext": {"aws:ssm:Session": "s", "note": "aws:ssm:SessionId"}})),
-        rec("keep-kms-disable", "kms.amazonaws.com", "DisableKey", json!({"keyId": "k"})),
-        rec("keep-s3-lifecycle-config", "s3.amazonaws.com", "PutBucketLifecycleConfiguration", json!({"bucketName": "b"})),
-        rec("keep-s3-delete-tagging", "s3.amazonaws.com", "DeleteBucketTagging", json!({"bucketName": "b"})),
-        rec("keep-s3-policy", "s3.amazonaws.com", "PutBucketPolicy", json!({"bucketName": "b"})),
-        rec("skip-s3-policy-status", "s3.amazonaws.com", "PutBucketPolicyStatus", json!({})),
-        rec("skip-s3-get-policy", "s3.amazonaws.com", "GetBucketPolicy", json!({"bucketName": "b"})),
-        rec("skip-s3-percent", "s3.amazonaws.com", "Delete%Bucket", json!({})),
-        rec("keep-logs-retention", "logs.amazonaws.com", "PutRetentionPolicy", json!({"logGroupName": "/ecs/x", "retentionInDays": 1})),
-        rec("skip-logs-groups", "logs.amazonaws.com", "DeleteLogGroups", json!({})),
-        rec("skip-trail-source", "cloudtrail.amazonaws.com", "DeleteLogGroup", json!({})),
-        rec("keep-trail-stop", "cloudtrail.amazonaws.com", "StopLogging", json!({"name": "org-trail"})),
-        rec("skip-iam-policy-mention", "iam.amazonaws.com", "PutRolePolicy", json!({"policyDocument": "{\"Action\":\"ecs:ExecuteCommand\"}"})),
+        rec(
+            "keep-exec",
+            "ecs.amazonaws.com",
+            "ExecuteCommand",
+            json!({"cluster": "c", "task": "t", "command": "sh", "interactive": true}),
+        ),
+        rec(
+            "skip-exec-other-service",
+            "ssm.amazonaws.com",
+            "ExecuteCommand",
+            json!({}),
+        ),
+        rec(
+            "skip-exec-longer-name",
+            "ecs.amazonaws.com",
+            "ExecuteCommandX",
+            json!({}),
+        ),
+        rec(
+            "keep-enable-false",
+            "ecs.amazonaws.com",
+            "UpdateService",
+            json!({"service": "s", "enableExecuteCommand": false}),
+        ),
+        rec(
+            "skip-enable-null",
+            "ecs.amazonaws.com",
+            "UpdateService",
+            json!({"service": "s", "enableExecuteCommand": null}),
+        ),
+        rec(
+            "skip-enable-missing",
+            "ecs.amazonaws.com",
+            "UpdateService",
+            json!({"service": "s", "desiredCount": 2}),
+        ),
+        rec(
+            "skip-enable-nested",
+            "ecs.amazonaws.com",
+            "RunTask",
+            json!({"overrides": {"enableExecuteCommand": true}}),
+        ),
+        rec(
+            "skip-enable-in-text",
+            "ecs.amazonaws.com",
+            "RunTask",
+            json!({"startedBy": "enableExecuteCommand"}),
+        ),
+        rec(
+            "keep-logging",
+            "ecs.amazonaws.com",
+            "UpdateCluster",
+            json!({"cluster": "c", "configuration": {"executeCommandConfiguration": {"logging": "NONE"}}}),
+        ),
+        rec(
+            "skip-logging-null",
+            "ecs.amazonaws.com",
+            "UpdateCluster",
+            json!({"cluster": "c", "configuration": {"executeCommandConfiguration": null}}),
+        ),
+        rec(
+            "skip-logging-top",
+            "ecs.amazonaws.com",
+            "UpdateCluster",
+            json!({"cluster": "c", "executeCommandConfiguration": {}}),
+        ),
+        rec(
+            "keep-ssm",
+            "ssm.amazonaws.com",
+            "TerminateSession",
+            json!({"sessionId": "ecs-execute-command-x"}),
+        ),
+        rec(
+            "skip-ssm-other",
+            "ssm.amazonaws.com",
+            "DescribeSessions",
+            json!({"state": "Active"}),
+        ),
+        rec(
+            "keep-kms-session",
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionContext": {"aws:ssm:SessionId": "ecs-execute-command-x"}}),
+        ),
+        rec(
+            "keep-kms-session-disable",
+            "kms.amazonaws.com",
+            "DisableKey",
+            json!({"keyId": "k", "encryptionContext": {"aws:ssm:SessionId": "s"}}),
+        ),
+        rec(
+            "skip-kms-other-context",
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionContext": {"aws:ssm:Session": "s", "note": "aws:ssm:SessionId"}}),
+        ),
+        rec(
+            "keep-kms-disable",
+            "kms.amazonaws.com",
+            "DisableKey",
+            json!({"keyId": "k"}),
+        ),
+        rec(
+            "keep-s3-lifecycle-config",
+            "s3.amazonaws.com",
+            "PutBucketLifecycleConfiguration",
+            json!({"bucketName": "b"}),
+        ),
+        rec(
+            "keep-s3-delete-tagging",
+            "s3.amazonaws.com",
+            "DeleteBucketTagging",
+            json!({"bucketName": "b"}),
+        ),
+        rec(
+            "keep-s3-policy",
+            "s3.amazonaws.com",
+            "PutBucketPolicy",
+            json!({"bucketName": "b"}),
+        ),
+        rec(
+            "skip-s3-policy-status",
+            "s3.amazonaws.com",
+            "PutBucketPolicyStatus",
+            json!({}),
+        ),
+        rec(
+            "skip-s3-get-policy",
+            "s3.amazonaws.com",
+            "GetBucketPolicy",
+            json!({"bucketName": "b"}),
+        ),
+        rec(
+            "skip-s3-percent",
+            "s3.amazonaws.com",
+            "Delete%Bucket",
+            json!({}),
+        ),
+        rec(
+            "keep-logs-retention",
+            "logs.amazonaws.com",
+            "PutRetentionPolicy",
+            json!({"logGroupName": "/ecs/x", "retentionInDays": 1}),
+        ),
+        rec(
+            "skip-logs-groups",
+            "logs.amazonaws.com",
+            "DeleteLogGroups",
+            json!({}),
+        ),
+        rec(
+            "skip-trail-source",
+            "cloudtrail.amazonaws.com",
+            "DeleteLogGroup",
+            json!({}),
+        ),
+        rec(
+            "keep-trail-stop",
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({"name": "org-trail"}),
+        ),
+        rec(
+            "skip-iam-policy-mention",
+            "iam.amazonaws.com",
+            "PutRolePolicy",
+            json!({"policyDocument": "{\"Action\":\"ecs:ExecuteCommand\"}"}),
+        ),
     ]
 }
 
 /// Every account/region/day folder of a trail tree: the partitions of the query.
 fn partitions(root: &Path) -> BTreeMap<(String, String), BTreeSet<String>> {
     let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for e in walkdir::WalkDir::new(root).into_iter().filter_map(Result::ok) {
+    for e in walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         let p = e.path().to_string_lossy().replace('\\', "/");
         let Some(i) = p.find("/CloudTrail/") else {
             continue;
@@ -122,7 +265,11 @@ fn the_shipped_athena_sql_keeps_exactly_what_the_local_scanner_keeps() {
         .arg(&gen)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let org = fs::read_dir(gen.join("AWSLogs"))
         .unwrap()
         .filter_map(Result::ok)
@@ -153,7 +300,10 @@ fn the_shipped_athena_sql_keeps_exactly_what_the_local_scanner_keeps() {
     assert!(parts.len() >= 5, "{parts:?}");
     let create = sql::create_table(
         &t,
-        &format!("s3://trail/AWSLogs/{}/", org.file_name().unwrap().to_string_lossy()),
+        &format!(
+            "s3://trail/AWSLogs/{}/",
+            org.file_name().unwrap().to_string_lossy()
+        ),
         &parts.keys().map(|(a, _)| a.clone()).collect::<Vec<_>>(),
         &parts.keys().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
     );
@@ -218,9 +368,17 @@ fn the_extraction_reads_only_the_partitions_it_names() {
     let ((account, region), days) = parts.iter().next().unwrap();
     let day = days.iter().nth(1).unwrap().clone();
     let mut one = BTreeMap::new();
-    one.insert((account.clone(), region.clone()), BTreeSet::from([day.clone()]));
+    one.insert(
+        (account.clone(), region.clone()),
+        BTreeSet::from([day.clone()]),
+    );
     let t = TableName::parse("audit.cloudtrail").unwrap();
-    let create = sql::create_table(&t, "s3://trail/AWSLogs/o-x/", &[account.clone()], &[region.clone()]);
+    let create = sql::create_table(
+        &t,
+        "s3://trail/AWSLogs/o-x/",
+        std::slice::from_ref(account),
+        std::slice::from_ref(region),
+    );
     fs::write(tmp.path().join("create.sql"), create).unwrap();
     fs::write(tmp.path().join("extract.sql"), sql::extract(&t, &one)).unwrap();
     let result = tmp.path().join("result.json");
@@ -232,7 +390,11 @@ fn the_extraction_reads_only_the_partitions_it_names() {
         .arg(&result)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let r: Value = serde_json::from_slice(&fs::read(&result).unwrap()).unwrap();
     let got: BTreeSet<String> = r["eventids"]
         .as_array()
@@ -252,7 +414,11 @@ fn the_extraction_reads_only_the_partitions_it_names() {
         .path()
         .to_path_buf();
     let local = execaudit::ingest::scan_paths(&[folder]);
-    let mut expected: BTreeSet<String> = local.exec.iter().filter_map(|e| e.event_id.clone()).collect();
+    let mut expected: BTreeSet<String> = local
+        .exec
+        .iter()
+        .filter_map(|e| e.event_id.clone())
+        .collect();
     expected.extend(local.control.iter().filter_map(|e| e.event_id.clone()));
     assert!(!expected.is_empty());
     assert_eq!(got, expected);

@@ -31,7 +31,12 @@ fn trail_bucket(m: &Moto, bucket: &str) -> u64 {
                     "us-east-1",
                     &format!("ecs-execute-command-{a}-{d}"),
                 ),
-                noise_record(&format!("n-{bucket}-{a}-{d}"), &format!("2024-11-{d}T10:01:00Z"), a, "us-east-1"),
+                noise_record(
+                    &format!("n-{bucket}-{a}-{d}"),
+                    &format!("2024-11-{d}T10:01:00Z"),
+                    a,
+                    "us-east-1",
+                ),
             ];
             objects.push((
                 format!("AWSLogs/{ORG}/{a}/CloudTrail/us-east-1/2024/11/{d}/{a}_CloudTrail_us-east-1_202411{d}T1005Z_abc.json.gz"),
@@ -97,13 +102,29 @@ fn results_are_paged_into_the_store_and_a_second_run_asks_only_for_new_partition
     let r = sync(
         m,
         &store,
-        &["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-          "--athena-table", table, "--since", "2024-11-18", "--until", "2024-11-20", "--quiet"],
+        &[
+            "--cloudtrail-bucket",
+            &format!("s3://{bucket}"),
+            "--engine",
+            "athena",
+            "--athena-table",
+            table,
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-20",
+            "--quiet",
+        ],
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let ids = stored_ids(&store, "exec_events", "event_id");
     assert_eq!(ids.len(), 2300, "{}", r.stdout);
-    assert!(r.stdout.contains("(extract): SUCCEEDED, 3.3 GiB scanned, cost estimate $0.0159"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("(extract): SUCCEEDED, 3.3 GiB scanned, cost estimate $0.0159"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("2300 rows"), "{}", r.stdout);
     let pages: Vec<Value> = m
         .requests(&[("service", "athena"), ("op", "GetQueryResults")])
@@ -121,15 +142,33 @@ fn results_are_paged_into_the_store_and_a_second_run_asks_only_for_new_partition
         assert!(first[0].contains(d), "{d}: {}", first[0]);
     }
     assert!(!first[0].contains("2024/11/21"));
-    assert!(!first[0].ends_with(';'), "the API takes the statement without ';'");
+    assert!(
+        !first[0].ends_with(';'),
+        "the API takes the statement without ';'"
+    );
 
     // A later range: only the days not read yet; the rows already stored are not added twice.
-    script(m, "paging", json!({"records": records[..10], "columns": columns()}));
+    script(
+        m,
+        "paging",
+        json!({"records": records[..10], "columns": columns()}),
+    );
     let r2 = sync(
         m,
         &store,
-        &["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-          "--athena-table", table, "--since", "2024-11-18", "--until", "2024-11-22", "--quiet"],
+        &[
+            "--cloudtrail-bucket",
+            &format!("s3://{bucket}"),
+            "--engine",
+            "athena",
+            "--athena-table",
+            table,
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-22",
+            "--quiet",
+        ],
     );
     assert_eq!(r2.code, 0, "{}\n{}", r2.stdout, r2.stderr);
     let second = queries(m, "\"athena\".\"paging\"");
@@ -143,8 +182,19 @@ fn results_are_paged_into_the_store_and_a_second_run_asks_only_for_new_partition
     let r3 = sync(
         m,
         &store,
-        &["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-          "--athena-table", table, "--since", "2024-11-18", "--until", "2024-11-22", "--quiet"],
+        &[
+            "--cloudtrail-bucket",
+            &format!("s3://{bucket}"),
+            "--engine",
+            "athena",
+            "--athena-table",
+            table,
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-22",
+            "--quiet",
+        ],
     );
     assert_eq!(r3.code, 0, "{}", r3.stderr);
     assert_eq!(queries(m, "\"athena\".\"paging\"").len(), 2);
@@ -158,9 +208,23 @@ fn a_failed_query_is_named_with_athenas_reason_and_claims_no_partition() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let reason = "HIVE_BAD_DATA: Error parsing field value for field 7: For input string: \"x\"";
-    script(m, "failed", json!({"state": "FAILED", "reason": reason, "bytes": 1_000_000}));
-    let args = ["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-        "--athena-table", "athena.failed", "--since", "2024-11-18", "--until", "2024-11-19"];
+    script(
+        m,
+        "failed",
+        json!({"state": "FAILED", "reason": reason, "bytes": 1_000_000}),
+    );
+    let args = [
+        "--cloudtrail-bucket",
+        &format!("s3://{bucket}"),
+        "--engine",
+        "athena",
+        "--athena-table",
+        "athena.failed",
+        "--since",
+        "2024-11-18",
+        "--until",
+        "2024-11-19",
+    ];
     let r = sync(m, &store, &args);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains(reason), "{}", r.stderr);
@@ -182,15 +246,33 @@ fn a_query_cancelled_in_athena_is_reported() {
     trail_bucket(m, bucket);
     let tmp = tempfile::tempdir().unwrap();
     let reason = "Query exhausted the workgroup's data usage limit and was cancelled";
-    script(m, "cancelled", json!({"state": "CANCELLED", "reason": reason, "running_polls": 1}));
+    script(
+        m,
+        "cancelled",
+        json!({"state": "CANCELLED", "reason": reason, "running_polls": 1}),
+    );
     let r = sync(
         m,
         &tmp.path().join("store"),
-        &["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-          "--athena-table", "athena.cancelled", "--since", "2024-11-18", "--until", "2024-11-19"],
+        &[
+            "--cloudtrail-bucket",
+            &format!("s3://{bucket}"),
+            "--engine",
+            "athena",
+            "--athena-table",
+            "athena.cancelled",
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-19",
+        ],
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("CANCELLED") && r.stderr.contains(reason), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("CANCELLED") && r.stderr.contains(reason),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -203,10 +285,19 @@ fn an_interrupted_run_stops_its_query_and_keeps_no_checkpoint() {
     script(m, "interrupt", json!({"running_polls": 100_000}));
     let mut c = execaudit(m);
     c.arg("sync").arg("--store").arg(&store).args([
-        "--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-        "--athena-table", "athena.interrupt", "--since", "2024-11-18", "--until", "2024-11-19",
+        "--cloudtrail-bucket",
+        &format!("s3://{bucket}"),
+        "--engine",
+        "athena",
+        "--athena-table",
+        "athena.interrupt",
+        "--since",
+        "2024-11-18",
+        "--until",
+        "2024-11-19",
     ]);
-    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let child = c.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while queries(m, "\"athena\".\"interrupt\"").is_empty() {
@@ -226,7 +317,9 @@ fn an_interrupted_run_stops_its_query_and_keeps_no_checkpoint() {
     let stops = m.requests(&[("service", "athena"), ("op", "StopQueryExecution")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stops.iter().any(|s| stdout.contains(s["query"]["QueryExecutionId"].as_str().unwrap_or("?"))),
+        stops
+            .iter()
+            .any(|s| stdout.contains(s["query"]["QueryExecutionId"].as_str().unwrap_or("?"))),
         "no StopQueryExecution for the run's query: {stops:?}\n{stdout}"
     );
     assert!(!store.join("checkpoints/athena").exists());
@@ -239,12 +332,27 @@ fn the_cost_guard_refuses_a_scan_above_the_limit_unless_allowed() {
     trail_bucket(m, bucket);
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    let base = ["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-        "--athena-table", "athena.guard", "--since", "2024-11-18", "--until", "2024-11-19",
-        "--max-scan-gb", "0"];
+    let base = [
+        "--cloudtrail-bucket",
+        &format!("s3://{bucket}"),
+        "--engine",
+        "athena",
+        "--athena-table",
+        "athena.guard",
+        "--since",
+        "2024-11-18",
+        "--until",
+        "2024-11-19",
+        "--max-scan-gb",
+        "0",
+    ];
     let r = sync(m, &store, &base);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("refusing to run") && r.stderr.contains("--allow-large-scan"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("refusing to run") && r.stderr.contains("--allow-large-scan"),
+        "{}",
+        r.stderr
+    );
     assert!(queries(m, "\"athena\".\"guard\"").is_empty());
     script(m, "guard", json!({"records": [], "columns": columns()}));
     let mut allowed = base.to_vec();
@@ -263,14 +371,33 @@ fn a_dry_run_prints_the_estimate_and_the_exact_statements_and_runs_nothing() {
     let r = sync(
         m,
         &tmp.path().join("store"),
-        &["--cloudtrail-bucket", &format!("s3://{bucket}"), "--engine", "athena",
-          "--athena-create", "--athena-table", "athena.dry", "--since", "2024-11-18", "--until",
-          "2024-11-20", "--dry-run", "--quiet", "--output-location", "s3://results/x/"],
+        &[
+            "--cloudtrail-bucket",
+            &format!("s3://{bucket}"),
+            "--engine",
+            "athena",
+            "--athena-create",
+            "--athena-table",
+            "athena.dry",
+            "--since",
+            "2024-11-18",
+            "--until",
+            "2024-11-20",
+            "--dry-run",
+            "--quiet",
+            "--output-location",
+            "s3://results/x/",
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Three days of two accounts: six folders, one object each.
     let per_day = bytes / 8;
-    assert!(r.stdout.contains("estimate: 6 partitions (2 account/region pairs) hold 6 objects"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("estimate: 6 partitions (2 account/region pairs) hold 6 objects"),
+        "{}",
+        r.stdout
+    );
     assert!(per_day > 0);
     let body = r
         .stdout
@@ -295,13 +422,24 @@ fn a_dry_run_prints_the_estimate_and_the_exact_statements_and_runs_nothing() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains(&format!("LOCATION 's3://{bucket}/AWSLogs/{ORG}/'")), "{}", r.stdout);
-    assert!(r.stdout.contains("'projection.account.values' = '111122223333,444455556666'"));
+    assert!(
+        r.stdout
+            .contains(&format!("LOCATION 's3://{bucket}/AWSLogs/{ORG}/'")),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("'projection.account.values' = '111122223333,444455556666'"));
     assert!(r.stdout.contains("FROM \"athena\".\"dry\""));
     assert!(r.stdout.trim_end().ends_with(';'));
-    assert!(m.requests(&[("service", "athena"), ("op", "StartQueryExecution")])
+    assert!(m
+        .requests(&[("service", "athena"), ("op", "StartQueryExecution")])
         .iter()
-        .all(|q| !q["query"]["QueryString"].as_str().unwrap_or("").contains("dry")));
+        .all(|q| !q["query"]["QueryString"]
+            .as_str()
+            .unwrap_or("")
+            .contains("dry")));
 }
 
 #[test]
@@ -309,17 +447,47 @@ fn athena_flags_are_checked_before_anything_is_asked() {
     let m = moto();
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    let r = sync(m, &store, &["--cloudtrail-bucket", "s3://x-bucket", "--dry-run"]);
+    let r = sync(
+        m,
+        &store,
+        &["--cloudtrail-bucket", "s3://x-bucket", "--dry-run"],
+    );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--dry-run is for --engine athena"), "{}", r.stderr);
-    let r = sync(m, &store, &["--cloudtrail-bucket", "s3://x-bucket", "--engine", "athena"]);
+    assert!(
+        r.stderr.contains("--dry-run is for --engine athena"),
+        "{}",
+        r.stderr
+    );
+    let r = sync(
+        m,
+        &store,
+        &["--cloudtrail-bucket", "s3://x-bucket", "--engine", "athena"],
+    );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--athena-table"), "{}", r.stderr);
-    let r = sync(m, &store, &["--lookup", "--engine", "athena", "--athena-create"]);
+    let r = sync(
+        m,
+        &store,
+        &["--lookup", "--engine", "athena", "--athena-create"],
+    );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--cloudtrail-bucket"), "{}", r.stderr);
-    let r = sync(m, &store, &["--cloudtrail-bucket", "s3://x-bucket", "--engine", "athena",
-        "--athena-table", "a.b;drop"]);
+    let r = sync(
+        m,
+        &store,
+        &[
+            "--cloudtrail-bucket",
+            "s3://x-bucket",
+            "--engine",
+            "athena",
+            "--athena-table",
+            "a.b;drop",
+        ],
+    );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("not a database or table name"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a database or table name"),
+        "{}",
+        r.stderr
+    );
 }

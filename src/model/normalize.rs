@@ -854,7 +854,11 @@ mod tests {
             // A kept record holds the required field's name, else one of the names.
             let texts: Vec<String> = match sel.requires {
                 Some(path) => vec![path.join(".")],
-                None => sel.names.iter().map(|n| n.trim_end_matches('*').to_owned()).collect(),
+                None => sel
+                    .names
+                    .iter()
+                    .map(|n| n.trim_end_matches('*').to_owned())
+                    .collect(),
             };
             for t in texts {
                 assert!(
@@ -876,14 +880,50 @@ mod tests {
         };
         let kept = |r: Value| classify(&r, "t").unwrap().is_some();
         assert!(!kept(rec("ssm.amazonaws.com", "ExecuteCommand", json!({}))));
-        assert!(!kept(rec("ecs.amazonaws.com", "ExecuteCommandX", json!({}))));
-        assert!(!kept(rec("ecs.amazonaws.com", "UpdateService", json!({"enableExecuteCommand": null}))));
-        assert!(kept(rec("ecs.amazonaws.com", "UpdateService", json!({"enableExecuteCommand": false}))));
-        assert!(!kept(rec("ecs.amazonaws.com", "UpdateCluster", json!({"configuration": {}}))));
-        assert!(!kept(rec("kms.amazonaws.com", "Decrypt", json!({"encryptionContext": {"aws:ssm:Session": "s"}}))));
-        assert!(kept(rec("kms.amazonaws.com", "Decrypt", json!({"encryptionContext": {"aws:ssm:SessionId": "s"}}))));
-        assert!(kept(rec("s3.amazonaws.com", "DeleteBucketTagging", json!({}))));
-        assert!(!kept(rec("s3.amazonaws.com", "PutBucketPolicyStatus", json!({}))));
-        assert!(!kept(rec("logs.amazonaws.com", "DeleteLogGroups", json!({}))));
+        assert!(!kept(rec(
+            "ecs.amazonaws.com",
+            "ExecuteCommandX",
+            json!({})
+        )));
+        assert!(!kept(rec(
+            "ecs.amazonaws.com",
+            "UpdateService",
+            json!({"enableExecuteCommand": null})
+        )));
+        assert!(kept(rec(
+            "ecs.amazonaws.com",
+            "UpdateService",
+            json!({"enableExecuteCommand": false})
+        )));
+        assert!(!kept(rec(
+            "ecs.amazonaws.com",
+            "UpdateCluster",
+            json!({"configuration": {}})
+        )));
+        assert!(!kept(rec(
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionContext": {"aws:ssm:Session": "s"}})
+        )));
+        assert!(kept(rec(
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionContext": {"aws:ssm:SessionId": "s"}})
+        )));
+        assert!(kept(rec(
+            "s3.amazonaws.com",
+            "DeleteBucketTagging",
+            json!({})
+        )));
+        assert!(!kept(rec(
+            "s3.amazonaws.com",
+            "PutBucketPolicyStatus",
+            json!({})
+        )));
+        assert!(!kept(rec(
+            "logs.amazonaws.com",
+            "DeleteLogGroups",
+            json!({})
+        )));
     }
 }

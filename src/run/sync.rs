@@ -8,15 +8,15 @@ use std::io::{self, Write};
 use anyhow::{bail, Context};
 
 use super::{EXIT_ERROR, EXIT_OK};
+use crate::aws::athena::query::ResultPlace;
+use crate::aws::athena::sql::TableName;
+use crate::aws::athena::{self, AthenaOptions};
 use crate::aws::progress::{human_bytes, Progress, SourceReport};
 use crate::aws::pull::{Options, Range};
 use crate::aws::s3::S3Url;
 use crate::aws::sink::{Sink, Taken};
 use crate::aws::transcripts::{Place, Wanted};
 use crate::aws::{self, lookup, trail_pull, transcripts, Aws, Settings};
-use crate::aws::athena::query::ResultPlace;
-use crate::aws::athena::sql::TableName;
-use crate::aws::athena::{self, AthenaOptions};
 use crate::cli::{Engine, SyncArgs};
 use crate::config;
 use crate::model::{ExecEvent, Timestamp};
@@ -167,7 +167,11 @@ fn athena_options(a: &SyncArgs) -> anyhow::Result<Option<AthenaOptions>> {
     if let Some(o) = &a.output_location {
         S3Url::parse(o).map_err(|e| anyhow::anyhow!("--output-location: {e}"))?;
     }
-    if a.encryption_option.as_deref().is_some_and(|o| o != "SSE_S3") && a.kms_key.is_none() {
+    if a.encryption_option
+        .as_deref()
+        .is_some_and(|o| o != "SSE_S3")
+        && a.kms_key.is_none()
+    {
         bail!("--encryption-option SSE_KMS and CSE_KMS need --kms-key");
     }
     Ok(Some(AthenaOptions {

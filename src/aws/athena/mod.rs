@@ -150,9 +150,16 @@ async fn estimate(
                 let (mut n, mut b) = (0u64, 0u64);
                 let mut token: Option<String> = None;
                 loop {
-                    let page =
-                        s3::list_page(&client, &stats, &bucket, &prefix, false, None, token.as_deref())
-                            .await?;
+                    let page = s3::list_page(
+                        &client,
+                        &stats,
+                        &bucket,
+                        &prefix,
+                        false,
+                        None,
+                        token.as_deref(),
+                    )
+                    .await?;
                     n += page.objects.len() as u64;
                     b += page.objects.iter().map(|o| o.size).sum::<u64>();
                     match page.next {
@@ -278,9 +285,14 @@ pub async fn pull(
         };
         let accounts: BTreeSet<String> = found.iter().map(|(d, _)| d.account.clone()).collect();
         let regions: BTreeSet<String> = found.iter().map(|(_, r)| r.clone()).collect();
-        let (accounts, regions): (Vec<String>, Vec<String>) =
-            (accounts.into_iter().collect(), regions.into_iter().collect());
-        statements.push(("create database".into(), sql::create_database(&athena.table)));
+        let (accounts, regions): (Vec<String>, Vec<String>) = (
+            accounts.into_iter().collect(),
+            regions.into_iter().collect(),
+        );
+        statements.push((
+            "create database".into(),
+            sql::create_database(&athena.table),
+        ));
         statements.push((
             "create table".into(),
             sql::create_table(&athena.table, &loc, &accounts, &regions),
@@ -296,15 +308,7 @@ pub async fn pull(
     }
 
     bar.phase(&format!("sizing {} partitions", work.prefixes.len()));
-    let est = match estimate(
-        &s3c,
-        &stats,
-        &url.bucket,
-        &work.prefixes,
-        opts.concurrency,
-    )
-    .await
-    {
+    let est = match estimate(&s3c, &stats, &url.bucket, &work.prefixes, opts.concurrency).await {
         Ok(e) => e,
         Err(e) => {
             out.report = fail(report, &stats, format!("estimating the scan: {e}"));
@@ -325,7 +329,9 @@ pub async fn pull(
     if athena.dry_run {
         let mut text = format!("-- {estimate_line}\n");
         if nothing_new {
-            text.push_str("-- every partition of the range was read by an earlier run: nothing to extract\n");
+            text.push_str(
+                "-- every partition of the range was read by an earlier run: nothing to extract\n",
+            );
         }
         for (purpose, s) in &statements {
             text.push_str(&format!("-- {purpose}\n{s}\n"));
@@ -357,50 +363,47 @@ pub async fn pull(
     });
     for (purpose, statement) in &statements {
         bar.phase(&format!("athena: {purpose}"));
-        let id = match query::start(&client, &stats, sql::for_api(statement), &athena.place).await
-        {
+        let id = match query::start(&client, &stats, sql::for_api(statement), &athena.place).await {
             Ok(id) => id,
             Err(e) => {
                 out.report = fail(report, &stats, format!("{purpose}: {e}"));
                 return Ok(out);
             }
         };
-        let mut record =
-            match query::wait(&client, &stats, &id, purpose, &mut interrupt).await {
-                Ok(r) => r,
-                Err(QueryError::Call(e)) => {
-                    out.report = fail(report, &stats, format!("{purpose}: {e}"));
-                    return Ok(out);
-                }
-                Err(QueryError::Ended(r)) => {
-                    let msg = format!(
-                        "athena query {} ({purpose}) {}: {}",
-                        r.id,
-                        r.state,
-                        r.reason.as_deref().unwrap_or("")
-                    );
-                    report.queries.push(r.line());
-                    out.report = fail(report, &stats, msg);
-                    return Ok(out);
-                }
-                Err(QueryError::Interrupted(r)) => {
-                    let msg = format!(
-                        "athena query {} ({purpose}) {}: {}",
-                        r.id,
-                        r.state,
-                        r.reason.as_deref().unwrap_or("")
-                    );
-                    report.queries.push(r.line());
-                    out.interrupted = true;
-                    // Rows already read stay; no checkpoint claims the query's partitions.
-                    tokio::task::block_in_place(|| sink.flush())?;
-                    out.report = fail(report, &stats, msg);
-                    return Ok(out);
-                }
-            };
+        let mut record = match query::wait(&client, &stats, &id, purpose, &mut interrupt).await {
+            Ok(r) => r,
+            Err(QueryError::Call(e)) => {
+                out.report = fail(report, &stats, format!("{purpose}: {e}"));
+                return Ok(out);
+            }
+            Err(QueryError::Ended(r)) => {
+                let msg = format!(
+                    "athena query {} ({purpose}) {}: {}",
+                    r.id,
+                    r.state,
+                    r.reason.as_deref().unwrap_or("")
+                );
+                report.queries.push(r.line());
+                out.report = fail(report, &stats, msg);
+                return Ok(out);
+            }
+            Err(QueryError::Interrupted(r)) => {
+                let msg = format!(
+                    "athena query {} ({purpose}) {}: {}",
+                    r.id,
+                    r.state,
+                    r.reason.as_deref().unwrap_or("")
+                );
+                report.queries.push(r.line());
+                out.interrupted = true;
+                // Rows already read stay; no checkpoint claims the query's partitions.
+                tokio::task::block_in_place(|| sink.flush())?;
+                out.report = fail(report, &stats, msg);
+                return Ok(out);
+            }
+        };
         if purpose == "extract" {
-            match read_results(&client, &stats, &id, sink, &mut report, bar, &mut interrupt).await
-            {
+            match read_results(&client, &stats, &id, sink, &mut report, bar, &mut interrupt).await {
                 Ok(n) => record.rows = n,
                 Err(e) => {
                     out.interrupted = e.starts_with(INTERRUPTED);
@@ -417,7 +420,10 @@ pub async fn pull(
         let mut next = state.clone();
         for (pair, d) in &work.closed {
             let s = day_start_ms(*d);
-            next.read.entry(pair.clone()).or_default().add(s, s + DAY_MS);
+            next.read
+                .entry(pair.clone())
+                .or_default()
+                .add(s, s + DAY_MS);
         }
         sink.stage(key, &next);
     }
@@ -523,7 +529,11 @@ mod tests {
         let mut state = TableState::default();
         for (pair, d) in &w.closed {
             let s = day_start_ms(*d);
-            state.read.entry(pair.clone()).or_default().add(s, s + DAY_MS);
+            state
+                .read
+                .entry(pair.clone())
+                .or_default()
+                .add(s, s + DAY_MS);
         }
         let w2 = plan(&found(), &range, &state, &mut r);
         for days in w2.wanted.values() {
@@ -534,10 +544,7 @@ mod tests {
 
     #[test]
     fn the_location_is_the_one_parent_of_the_account_folders() {
-        assert_eq!(
-            location("b", &found()).unwrap(),
-            "s3://b/AWSLogs/o-x/"
-        );
+        assert_eq!(location("b", &found()).unwrap(), "s3://b/AWSLogs/o-x/");
         let mut f = found();
         f.push((
             AccountDir {
@@ -546,6 +553,8 @@ mod tests {
             },
             "us-east-1".into(),
         ));
-        assert!(location("b", &f).unwrap_err().contains("2 different parents"));
+        assert!(location("b", &f)
+            .unwrap_err()
+            .contains("2 different parents"));
     }
 }

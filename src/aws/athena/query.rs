@@ -89,7 +89,8 @@ fn encryption(place: &ResultPlace) -> Result<Option<EncryptionConfiguration>, Aw
     let Some(opt) = &place.encryption_option else {
         return Ok(None);
     };
-    let mut b = EncryptionConfiguration::builder().encryption_option(EncryptionOption::from(opt.as_str()));
+    let mut b =
+        EncryptionConfiguration::builder().encryption_option(EncryptionOption::from(opt.as_str()));
     if let Some(k) = &place.kms_key {
         b = b.kms_key(k);
     }

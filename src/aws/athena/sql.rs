@@ -31,9 +31,7 @@ impl TableName {
         for part in [db, table] {
             let ok = !part.is_empty()
                 && part.len() <= 255
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
             if !ok {
                 return Err(format!(
                     "{text:?}: {part:?} is not a database or table name (letters, digits, _)"
@@ -205,11 +203,19 @@ pub fn partitions(wanted: &BTreeMap<(String, String), BTreeSet<String>>) -> Stri
 
 /// `CREATE DATABASE IF NOT EXISTS`.
 pub fn create_database(t: &TableName) -> String {
-    render(CREATE_DATABASE, &[("database", &format!("`{}`", t.database))])
+    render(
+        CREATE_DATABASE,
+        &[("database", &format!("`{}`", t.database))],
+    )
 }
 
 /// The projected CloudTrail table over `location` (`s3://bucket/.../AWSLogs/o-xxx/`).
-pub fn create_table(t: &TableName, location: &str, accounts: &[String], regions: &[String]) -> String {
+pub fn create_table(
+    t: &TableName,
+    location: &str,
+    accounts: &[String],
+    regions: &[String],
+) -> String {
     render(
         CREATE_TABLE,
         &[
@@ -286,8 +292,14 @@ mod tests {
                 assert!(s.contains(&format!("'{}", n.trim_end_matches('*'))), "{n}");
             }
         }
-        assert!(s.contains(r#"'$.encryptionContext["aws:ssm:SessionId"]'"#), "{s}");
-        assert!(s.contains("'$.configuration.executeCommandConfiguration'"), "{s}");
+        assert!(
+            s.contains(r#"'$.encryptionContext["aws:ssm:SessionId"]'"#),
+            "{s}"
+        );
+        assert!(
+            s.contains("'$.configuration.executeCommandConfiguration'"),
+            "{s}"
+        );
         assert!(s.contains("eventname LIKE 'PutBucketLifecycle%'"), "{s}");
     }
 
