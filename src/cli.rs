@@ -206,6 +206,8 @@ Examples:
   execaudit sync --lookup --region eu-west-1 --region us-east-1
   execaudit sync --lookup --accounts 111122223333 --role-arn-template 'arn:aws:iam::{account}:role/AuditRead'
   execaudit sync --cloudtrail-bucket s3://org-trail --transcript-bucket s3://exec-logs/prod --log-group /ecs/app
+  execaudit sync --cloudtrail-bucket s3://org-trail --engine athena --athena-create \
+                 --output-location s3://athena-results/execaudit/ --since 30d --dry-run
 
 Credentials come from the standard chain (environment, --profile / AWS_PROFILE, SSO, credential
 process, web identity, container and instance roles). Transcripts are fetched for the sessions the
@@ -269,6 +271,41 @@ pub struct SyncArgs {
     /// Objects, pages or streams fetched at once
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub concurrency: usize,
+    /// Where the trail bucket is scanned: `local` fetches its files and scans them here; `athena`
+    /// runs SQL over it in Athena and fetches only the matching rows (see docs/aws.md)
+    #[arg(long, value_enum, default_value_t = Engine::Local)]
+    pub engine: Engine,
+    /// With --engine athena: the CloudTrail table over --cloudtrail-bucket, partitioned by
+    /// account, region and day [default with --athena-create: execaudit.cloudtrail]
+    #[arg(long, value_name = "DB.TABLE")]
+    pub athena_table: Option<String>,
+    /// With --engine athena: create the table (partition projection over the bucket's accounts
+    /// and regions) when it does not exist, and refresh its account and region lists
+    #[arg(long)]
+    pub athena_create: bool,
+    /// With --engine athena: refuse to run when the partitions to scan hold more than this
+    /// (GB of 2^30 bytes, from the S3 listing of their folders)
+    #[arg(long, value_name = "GB", default_value_t = 100)]
+    pub max_scan_gb: u64,
+    /// With --engine athena: run even when the scan estimate is above --max-scan-gb
+    #[arg(long)]
+    pub allow_large_scan: bool,
+    /// With --engine athena: print the scan estimate and the exact statements, run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --engine athena: the Athena workgroup [default: the account's primary]
+    #[arg(long, value_name = "NAME")]
+    pub work_group: Option<String>,
+    /// With --engine athena: where Athena writes query results, s3://bucket/prefix/
+    /// [default: the workgroup's]
+    #[arg(long, value_name = "S3_URL")]
+    pub output_location: Option<String>,
+    /// With --engine athena: encryption of the query results
+    #[arg(long, value_name = "OPTION", value_parser = ["SSE_S3", "SSE_KMS", "CSE_KMS"])]
+    pub encryption_option: Option<String>,
+    /// With --engine athena: the KMS key for SSE_KMS or CSE_KMS results (ARN or id)
+    #[arg(long, value_name = "KEY", requires = "encryption_option")]
+    pub kms_key: Option<String>,
     /// No progress bars, and only the counts of problems
     #[arg(long, short)]
     pub quiet: bool,
@@ -276,6 +313,15 @@ pub struct SyncArgs {
     /// end are read and the middle is left out, with a warning
     #[arg(long, value_name = "BYTES", default_value = "64M", value_parser = parse_bytes)]
     pub max_transcript_bytes: u64,
+}
+
+/// Where `sync` scans a CloudTrail bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// Fetch the log files and scan them here.
+    Local,
+    /// Query them in place with Amazon Athena.
+    Athena,
 }
 
 #[derive(Debug, Args)]

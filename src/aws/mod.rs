@@ -12,6 +12,7 @@
 //! `--region`, `--endpoint-url` and `--role-arn-template` on top. Everything past this module
 //! takes plain bytes and Rust values, so parsing and analysis never need a network.
 
+pub mod athena;
 pub mod cloudwatch;
 pub mod lookup;
 pub mod progress;
@@ -402,6 +403,19 @@ impl Aws {
         out.account()
             .map(str::to_owned)
             .ok_or_else(|| AwsError::other("sts:GetCallerIdentity", "no account in the answer"))
+    }
+}
+
+impl Aws {
+    /// An Athena client in `region` (else the configured region, else us-east-1).
+    pub fn athena(&self, region: Option<&str>) -> aws_sdk_athena::Client {
+        let mut b = aws_sdk_athena::config::Builder::from(&self.base);
+        if let Some(r) = region {
+            b = b.region(Region::new(r.to_owned()));
+        } else if self.base.region().is_none() {
+            b = b.region(Region::new(FALLBACK_REGION));
+        }
+        aws_sdk_athena::Client::from_conf(b.build())
     }
 }
 

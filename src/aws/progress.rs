@@ -40,6 +40,8 @@ pub struct SourceReport {
     pub notes: Vec<String>,
     /// The source itself does not exist (a log group absent from an account or region).
     pub absent: bool,
+    /// Athena queries run: id, state, bytes scanned, cost estimate (one line each).
+    pub queries: Vec<String>,
 }
 
 impl SourceReport {

@@ -318,7 +318,7 @@ fn plan(
 }
 
 /// Finds the account folders (and their regions) under the bucket's `AWSLogs/`.
-async fn discover(
+pub async fn discover(
     client: &Client,
     stats: &CallStats,
     bucket: &str,

@@ -37,22 +37,102 @@ pub enum RecordError {
     NoTime,
 }
 
-/// Control-plane event names that can silence or weaken exec logging, by event source.
-const TAMPERING: &[(&str, &[&str])] = &[
-    (
-        "logs.amazonaws.com",
-        &["DeleteLogGroup", "DeleteLogStream", "PutRetentionPolicy"],
-    ),
-    ("kms.amazonaws.com", &["DisableKey", "ScheduleKeyDeletion"]),
-    (
-        "cloudtrail.amazonaws.com",
-        &[
+/// One kind of record execaudit keeps. [`SELECTION`] is the single definition of what is kept:
+/// [`classify`] walks it, and `sync --engine athena` renders it as the SQL `WHERE` clause, so
+/// the local scanner and Athena select the same records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selector {
+    /// `eventSource`, exactly.
+    pub source: &'static str,
+    /// `eventName`s: exact names, `Prefix*` for a name prefix, or `*` for any name.
+    pub names: &'static [&'static str],
+    /// A path under `requestParameters` that must be present and not null.
+    pub requires: Option<&'static [&'static str]>,
+    /// `exec` for the exec table, else the control event's `kind`.
+    pub kind: &'static str,
+}
+
+impl Selector {
+    /// Whether an `eventName` is one of this selector's names.
+    pub fn name_matches(&self, name: &str) -> bool {
+        self.names.iter().any(|n| match n.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *n,
+        })
+    }
+
+    fn matches(&self, source: &str, name: &str, req: &Obj) -> bool {
+        self.source == source
+            && self.name_matches(name)
+            && self
+                .requires
+                .is_none_or(|path| req.path(path).is_some_and(|v| v.get().trim() != "null"))
+    }
+}
+
+/// What execaudit keeps, first match wins (a KMS call with an ECS Exec encryption context is a
+/// session event even when its name is also a tampering name).
+pub const SELECTION: &[Selector] = &[
+    Selector {
+        source: "ecs.amazonaws.com",
+        names: &["ExecuteCommand"],
+        requires: None,
+        kind: "exec",
+    },
+    Selector {
+        source: "ecs.amazonaws.com",
+        names: &["RunTask", "StartTask", "CreateService", "UpdateService"],
+        requires: Some(&["enableExecuteCommand"]),
+        kind: "exec_enablement",
+    },
+    Selector {
+        source: "ecs.amazonaws.com",
+        names: &["CreateCluster", "UpdateCluster"],
+        requires: Some(&["configuration", "executeCommandConfiguration"]),
+        kind: "exec_logging",
+    },
+    Selector {
+        source: "ssm.amazonaws.com",
+        names: &["StartSession", "ResumeSession", "TerminateSession"],
+        requires: None,
+        kind: "ssm_session",
+    },
+    Selector {
+        source: "kms.amazonaws.com",
+        names: &["*"],
+        requires: Some(&["encryptionContext", "aws:ssm:SessionId"]),
+        kind: "kms_session",
+    },
+    // Control-plane changes that can silence or weaken exec logging.
+    Selector {
+        source: "s3.amazonaws.com",
+        names: &["PutBucketLifecycle*", "DeleteBucket*", "PutBucketPolicy"],
+        requires: None,
+        kind: "tampering",
+    },
+    Selector {
+        source: "logs.amazonaws.com",
+        names: &["DeleteLogGroup", "DeleteLogStream", "PutRetentionPolicy"],
+        requires: None,
+        kind: "tampering",
+    },
+    Selector {
+        source: "kms.amazonaws.com",
+        names: &["DisableKey", "ScheduleKeyDeletion"],
+        requires: None,
+        kind: "tampering",
+    },
+    Selector {
+        source: "cloudtrail.amazonaws.com",
+        names: &[
             "StopLogging",
             "DeleteTrail",
             "UpdateTrail",
             "PutEventSelectors",
         ],
-    ),
+        requires: None,
+        kind: "tampering",
+    },
 ];
 
 /// The strings a record must contain for [`classify`] to keep it: the scanner's prefilter.
@@ -183,7 +263,7 @@ pub fn classify(record: &Value, source: &str) -> Result<Option<Classified>, Reco
 }
 
 /// Decides what the record read in place as `record` is (its JSON text is `text`) and normalises
-/// it; `Ok(None)` for records execaudit does not keep.
+/// it; `Ok(None)` for records execaudit does not keep. Walks [`SELECTION`].
 pub fn classify_record(
     record: &Obj,
     text: &[u8],
@@ -192,52 +272,18 @@ pub fn classify_record(
     let event_source = record.text("eventSource");
     let event_name = record.text("eventName");
     let req = record.obj("requestParameters");
-    let kind = match (
+    let (src, name) = (
         event_source.as_deref().unwrap_or(""),
         event_name.as_deref().unwrap_or(""),
-    ) {
-        ("ecs.amazonaws.com", "ExecuteCommand") => {
-            return exec_event(record, text, source).map(|e| Some(Classified::Exec(Box::new(e))))
-        }
-        ("ecs.amazonaws.com", "RunTask" | "StartTask" | "CreateService" | "UpdateService")
-            if req.has("enableExecuteCommand") =>
-        {
-            "exec_enablement"
-        }
-        ("ecs.amazonaws.com", "CreateCluster" | "UpdateCluster")
-            if req
-                .path(&["configuration", "executeCommandConfiguration"])
-                .is_some() =>
-        {
-            "exec_logging"
-        }
-        ("ssm.amazonaws.com", "StartSession" | "ResumeSession" | "TerminateSession") => {
-            "ssm_session"
-        }
-        ("kms.amazonaws.com", _)
-            if req
-                .path(&["encryptionContext", "aws:ssm:SessionId"])
-                .is_some() =>
-        {
-            "kms_session"
-        }
-        ("s3.amazonaws.com", n)
-            if n.starts_with("PutBucketLifecycle")
-                || n.starts_with("DeleteBucket")
-                || n == "PutBucketPolicy" =>
-        {
-            "tampering"
-        }
-        (src, n)
-            if TAMPERING
-                .iter()
-                .any(|(s, names)| *s == src && names.contains(&n)) =>
-        {
-            "tampering"
-        }
-        _ => return Ok(None),
+    );
+    let Some(sel) = SELECTION.iter().find(|sel| sel.matches(src, name, &req)) else {
+        return Ok(None);
     };
-    control_event(record, &req, text, source, kind).map(|e| Some(Classified::Control(Box::new(e))))
+    if sel.kind == "exec" {
+        return exec_event(record, text, source).map(|e| Some(Classified::Exec(Box::new(e))));
+    }
+    control_event(record, &req, text, source, sel.kind)
+        .map(|e| Some(Classified::Control(Box::new(e))))
 }
 
 /// The record's `eventID`, or, for exports that dropped it, a stable id derived from the
@@ -752,5 +798,86 @@ mod tests {
             detail.contains("DB_PASSWORD") && !detail.contains("hunter2"),
             "{detail}"
         );
+    }
+
+    /// The prefilter is derived by hand from [`SELECTION`]: every selector's names (or the
+    /// request field it requires) contain a needle, so no kept record can be skipped.
+    #[test]
+    fn every_selector_is_covered_by_a_prefilter_needle() {
+        for sel in SELECTION {
+            // A kept record holds the required field's name, else one of the names.
+            let texts: Vec<String> = match sel.requires {
+                Some(path) => vec![path.join(".")],
+                None => sel
+                    .names
+                    .iter()
+                    .map(|n| n.trim_end_matches('*').to_owned())
+                    .collect(),
+            };
+            for t in texts {
+                assert!(
+                    PREFILTER_NEEDLES.iter().any(|n| t.contains(n)),
+                    "{sel:?}: {t} has no needle"
+                );
+            }
+        }
+    }
+
+    /// Look-alikes: the right name from another service, a required field that is null or
+    /// missing, a name that only starts like a kept one.
+    #[test]
+    fn look_alikes_are_not_kept() {
+        let rec = |src: &str, name: &str, req: Value| {
+            json!({"eventVersion": "1.08", "eventID": "x", "eventTime": "2024-05-14T09:00:00Z",
+                   "eventSource": src, "eventName": name, "awsRegion": "us-east-1",
+                   "requestParameters": req})
+        };
+        let kept = |r: Value| classify(&r, "t").unwrap().is_some();
+        assert!(!kept(rec("ssm.amazonaws.com", "ExecuteCommand", json!({}))));
+        assert!(!kept(rec(
+            "ecs.amazonaws.com",
+            "ExecuteCommandX",
+            json!({})
+        )));
+        assert!(!kept(rec(
+            "ecs.amazonaws.com",
+            "UpdateService",
+            json!({"enableExecuteCommand": null})
+        )));
+        assert!(kept(rec(
+            "ecs.amazonaws.com",
+            "UpdateService",
+            json!({"enableExecuteCommand": false})
+        )));
+        assert!(!kept(rec(
+            "ecs.amazonaws.com",
+            "UpdateCluster",
+            json!({"configuration": {}})
+        )));
+        assert!(!kept(rec(
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionContext": {"aws:ssm:Session": "s"}})
+        )));
+        assert!(kept(rec(
+            "kms.amazonaws.com",
+            "Decrypt",
+            json!({"encryptionContext": {"aws:ssm:SessionId": "s"}})
+        )));
+        assert!(kept(rec(
+            "s3.amazonaws.com",
+            "DeleteBucketTagging",
+            json!({})
+        )));
+        assert!(!kept(rec(
+            "s3.amazonaws.com",
+            "PutBucketPolicyStatus",
+            json!({})
+        )));
+        assert!(!kept(rec(
+            "logs.amazonaws.com",
+            "DeleteLogGroups",
+            json!({})
+        )));
     }
 }

@@ -8,19 +8,24 @@ use std::io::{self, Write};
 use anyhow::{bail, Context};
 
 use super::{EXIT_ERROR, EXIT_OK};
+use crate::aws::athena::query::ResultPlace;
+use crate::aws::athena::sql::TableName;
+use crate::aws::athena::{self, AthenaOptions};
 use crate::aws::progress::{human_bytes, Progress, SourceReport};
 use crate::aws::pull::{Options, Range};
 use crate::aws::s3::S3Url;
 use crate::aws::sink::{Sink, Taken};
 use crate::aws::transcripts::{Place, Wanted};
 use crate::aws::{self, lookup, trail_pull, transcripts, Aws, Settings};
-use crate::cli::SyncArgs;
+use crate::cli::{Engine, SyncArgs};
 use crate::config;
 use crate::model::{ExecEvent, Timestamp};
 use crate::store::{Days, Store};
 
 /// The default range: the last week.
 const DEFAULT_SINCE: &str = "7d";
+/// The table `--athena-create` makes when `--athena-table` is not given.
+const DEFAULT_ATHENA_TABLE: &str = "execaudit.cloudtrail";
 
 /// Everything `sync` will do, validated before any request is made.
 struct Plan {
@@ -34,6 +39,8 @@ struct Plan {
     range: Range,
     opts: Options,
     quiet: bool,
+    /// `--engine athena`: how the trail buckets are scanned instead of fetched.
+    athena: Option<AthenaOptions>,
 }
 
 impl Plan {
@@ -83,6 +90,7 @@ impl Plan {
         if a.concurrency == 0 {
             bail!("--concurrency must be at least 1");
         }
+        let athena = athena_options(a)?;
         let api_regions = if a.region.is_empty() {
             a.regions.clone()
         } else {
@@ -119,8 +127,67 @@ impl Plan {
                 regions: a.regions.clone(),
             },
             quiet: a.quiet,
+            athena,
         })
     }
+}
+
+/// Checks the `--engine athena` flags; `None` for the local engine.
+fn athena_options(a: &SyncArgs) -> anyhow::Result<Option<AthenaOptions>> {
+    let athena_only = [
+        ("--athena-table", a.athena_table.is_some()),
+        ("--athena-create", a.athena_create),
+        ("--allow-large-scan", a.allow_large_scan),
+        ("--dry-run", a.dry_run),
+        ("--work-group", a.work_group.is_some()),
+        ("--output-location", a.output_location.is_some()),
+        ("--encryption-option", a.encryption_option.is_some()),
+    ];
+    if a.engine != Engine::Athena {
+        if let Some((flag, _)) = athena_only.iter().find(|(_, set)| *set) {
+            bail!("{flag} is for --engine athena");
+        }
+        return Ok(None);
+    }
+    if a.cloudtrail_bucket.is_empty() {
+        bail!(
+            "--engine athena scans a trail bucket: give --cloudtrail-bucket s3://... (the bucket the \
+             table reads; its folder listing sizes the scan before it runs)"
+        );
+    }
+    let table = match (&a.athena_table, a.athena_create) {
+        (Some(t), _) => t.clone(),
+        (None, true) => DEFAULT_ATHENA_TABLE.to_owned(),
+        (None, false) => bail!(
+            "--engine athena needs a CloudTrail table: --athena-table db.table (partitioned by \
+             account, region, day), or --athena-create to make one"
+        ),
+    };
+    let table = TableName::parse(&table).map_err(|e| anyhow::anyhow!("--athena-table: {e}"))?;
+    if let Some(o) = &a.output_location {
+        S3Url::parse(o).map_err(|e| anyhow::anyhow!("--output-location: {e}"))?;
+    }
+    if a.encryption_option
+        .as_deref()
+        .is_some_and(|o| o != "SSE_S3")
+        && a.kms_key.is_none()
+    {
+        bail!("--encryption-option SSE_KMS and CSE_KMS need --kms-key");
+    }
+    Ok(Some(AthenaOptions {
+        table,
+        create: a.athena_create,
+        place: ResultPlace {
+            work_group: a.work_group.clone(),
+            output_location: a.output_location.clone(),
+            encryption_option: a.encryption_option.clone(),
+            kms_key: a.kms_key.clone(),
+        },
+        max_scan_bytes: a.max_scan_gb.saturating_mul(1 << 30),
+        allow_large_scan: a.allow_large_scan,
+        dry_run: a.dry_run,
+        region: a.region.first().cloned(),
+    }))
 }
 
 /// Runs `execaudit sync`.
@@ -134,10 +201,34 @@ pub fn sync(a: SyncArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if plan.athena.as_ref().is_some_and(|a| a.dry_run) {
+        let (texts, failed) = runtime.block_on(dry_run(&plan, &mut store))?;
+        print!("{texts}");
+        return Ok(if failed { EXIT_ERROR } else { EXIT_OK });
+    }
     let (reports, taken) = runtime.block_on(pull(&plan, &mut store))?;
     print_summary(&mut io::stdout().lock(), &reports, &taken)?;
     let failed = reports.iter().any(|r| !r.errors.is_empty());
     Ok(if failed { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// `--engine athena --dry-run`: the estimate and the statements of every trail bucket.
+async fn dry_run(plan: &Plan, store: &mut Store) -> anyhow::Result<(String, bool)> {
+    let aws = Aws::connect(&plan.settings).await;
+    let progress = Progress::new(plan.quiet);
+    let mut sink = Sink::new(store);
+    let mut text = String::new();
+    let mut failed = false;
+    if let Some(a) = &plan.athena {
+        for url in &plan.trails {
+            let bar = progress.bar(&url.to_string());
+            let out = athena::pull(&aws, url, a, &plan.range, &plan.opts, &mut sink, &bar).await?;
+            bar.finish();
+            failed |= !out.report.errors.is_empty();
+            text.push_str(&out.dry_run.unwrap_or_default());
+        }
+    }
+    Ok((text, failed))
 }
 
 async fn pull(plan: &Plan, store: &mut Store) -> anyhow::Result<(Vec<SourceReport>, Taken)> {
@@ -148,8 +239,17 @@ async fn pull(plan: &Plan, store: &mut Store) -> anyhow::Result<(Vec<SourceRepor
     let mut trail_accounts: BTreeSet<String> = BTreeSet::new();
     for url in &plan.trails {
         let bar = progress.bar(&url.to_string());
-        let (report, accounts) =
-            trail_pull::pull(&aws, url, &plan.range, &plan.opts, &mut sink, &bar).await?;
+        let (report, accounts) = if let Some(a) = &plan.athena {
+            let out = athena::pull(&aws, url, a, &plan.range, &plan.opts, &mut sink, &bar).await?;
+            if out.interrupted {
+                bar.finish();
+                reports.push(out.report);
+                return Ok((reports, sink.taken));
+            }
+            (out.report, out.accounts)
+        } else {
+            trail_pull::pull(&aws, url, &plan.range, &plan.opts, &mut sink, &bar).await?
+        };
         bar.finish();
         trail_accounts.extend(accounts);
         reports.push(report);
@@ -403,6 +503,9 @@ fn print_summary(out: &mut impl Write, reports: &[SourceReport], taken: &Taken) 
         writeln!(out, "{}", line(row))?;
     }
     for r in reports {
+        for q in &r.queries {
+            writeln!(out, "{q}")?;
+        }
         for n in &r.notes {
             writeln!(out, "note: {n}")?;
         }

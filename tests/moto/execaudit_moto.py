@@ -12,6 +12,14 @@ It wraps moto's WSGI application and answers, with AWS's own wire shapes:
   pending deletion: 400 ``KMS.KMSInvalidStateException`` (moto itself never checks key state),
   and 403 ``AccessDenied`` for objects under a key the test says the caller may not decrypt with.
 * Throttling on demand: S3 503 ``SlowDown``, CloudTrail/Logs 400 ``ThrottlingException``.
+* Athena ``StartQueryExecution`` / ``GetQueryExecution`` / ``GetQueryResults`` /
+  ``StopQueryExecution`` (moto 5.2.5 answers every query SUCCEEDED at once, with no statistics
+  and no paging): a query runs for the polls a test script says, then ends SUCCEEDED, FAILED
+  (with ``StateChangeReason`` and ``AthenaError``) or CANCELLED, with ``DataScannedInBytes``;
+  ``StopQueryExecution`` cancels it; results page by ``MaxResults`` (1..1000, the header row
+  first, on the first page, as Athena does) with an opaque ``NextToken``. Rows come from
+  CloudTrail records through tests/athena/cloudtrail_serde.py (what the CloudTrail SerDe makes
+  of them). A query no script matches succeeds at once with no rows (DDL).
 
 Test-only endpoints under ``/execaudit-test/`` (JSON bodies):
 
@@ -21,6 +29,8 @@ Test-only endpoints under ``/execaudit-test/`` (JSON bodies):
 * ``POST deny-decrypt {"key_id"}``: GetObject of objects under that key answers AccessDenied.
 * ``POST delay {"bucket", "ms"}``: every GetObject from that bucket waits first.
 * ``GET requests?service=s3&bucket=B`` lists the requests seen (to check what a run fetched).
+* ``POST athena-script {"match", "state"?, "reason"?, "bytes"?, "running_polls"?, "columns"?,
+  "records"?}``: the next query whose text contains ``match`` behaves so.
 * ``GET ping``.
 
 ``POST /moto-api/reset`` clears this state too. ``--parent-pid`` makes the server exit when that
@@ -70,6 +80,8 @@ class State:
         self.denied_keys = set()
         self.delays = {}  # bucket -> seconds
         self.requests = []  # [{"service", "method", "bucket", "key", "query", "region", "op"}]
+        self.athena_scripts = []  # [{"match", "state", ...}], first match used once
+        self.athena_queries = {}  # id -> {"script", "polls", "cancelled", "sql"}
 
 
 STATE = State()
@@ -333,6 +345,103 @@ def intercept_s3(environ):
     return None
 
 
+def athena_call(op, body):
+    import sys
+    import uuid
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "athena"))
+    import cloudtrail_serde
+
+    try:
+        req = json.loads(body or b"{}")
+    except ValueError:
+        return json_error(400, "InvalidRequestException", "body is not JSON")
+    with LOCK:
+        STATE.requests.append({"service": "athena", "op": op, "query": req, "t": time.time()})
+    if op == "StartQueryExecution":
+        sql = req.get("QueryString") or ""
+        script = {"state": "SUCCEEDED"}
+        with LOCK:
+            for i, s in enumerate(STATE.athena_scripts):
+                if s.get("match", "") in sql:
+                    script = STATE.athena_scripts.pop(i)
+                    break
+            qid = str(uuid.uuid4())
+            STATE.athena_queries[qid] = {"script": script, "polls": 0, "cancelled": False, "sql": sql}
+        return json_response(200, {"QueryExecutionId": qid})
+    qid = req.get("QueryExecutionId")
+    with LOCK:
+        q = STATE.athena_queries.get(qid)
+    if q is None:
+        return json_error(400, "InvalidRequestException", f"QueryExecution {qid} was not found")
+    s = q["script"]
+    def state():
+        if q["cancelled"]:
+            return "CANCELLED"
+        if q["polls"] <= s.get("running_polls", 0):
+            return "RUNNING"
+        return s.get("state", "SUCCEEDED")
+    if op == "StopQueryExecution":
+        with LOCK:
+            q["cancelled"] = True
+        return json_response(200, {})
+    if op == "GetQueryExecution":
+        with LOCK:
+            q["polls"] += 1
+            st = state()
+        status = {"State": st, "SubmissionDateTime": time.time()}
+        if st in ("FAILED", "CANCELLED") and (s.get("reason") or q["cancelled"]):
+            reason = s.get("reason") or "Query was cancelled by user"
+            status["StateChangeReason"] = reason
+            if st == "FAILED":
+                status["AthenaError"] = {"ErrorCategory": 2, "ErrorType": 1006,
+                                         "Retryable": False, "ErrorMessage": reason}
+        done = st in ("SUCCEEDED", "FAILED", "CANCELLED")
+        return json_response(200, {"QueryExecution": {
+            "QueryExecutionId": qid, "Query": q["sql"],
+            "StatementType": "DDL" if q["sql"].lstrip().upper().startswith(("CREATE", "ALTER")) else "DML",
+            "Status": status,
+            "Statistics": {"DataScannedInBytes": s.get("bytes", 0) if done else 0,
+                           "EngineExecutionTimeInMillis": 5},
+        }})
+    if op == "GetQueryResults":
+        st = state()
+        if st != "SUCCEEDED":
+            return json_error(400, "InvalidRequestException",
+                              f"Query has not yet finished. Current state: {st}")
+        max_results = req.get("MaxResults", 1000)
+        if not isinstance(max_results, int) or not 1 <= max_results <= 1000:
+            return json_error(400, "InvalidRequestException",
+                              "MaxResults must be between 1 and 1000")
+        columns = s.get("columns") or []
+        rows = [[{"VarCharValue": c} for c in columns]] if columns else []
+        for r in s.get("records") or []:
+            cells = cloudtrail_serde.athena_cells(r, columns)
+            rows.append([{} if c is None else {"VarCharValue": c} for c in cells])
+        offset = 0
+        if req.get("NextToken"):
+            try:
+                tok = json.loads(base64.b64decode(req["NextToken"]))
+                if tok["q"] != qid:
+                    raise ValueError("token of another query")
+                offset = int(tok["o"])
+            except (ValueError, KeyError, TypeError):
+                return json_error(400, "InvalidRequestException", "Invalid NextToken")
+        page = rows[offset: offset + max_results]
+        out = {"ResultSet": {"Rows": [{"Data": d} for d in page],
+                             "ResultSetMetadata": {"ColumnInfo": [
+                                 {"Name": c, "Label": c, "Type": "varchar", "CatalogName": "hive",
+                                  "SchemaName": "", "TableName": "", "Nullable": "UNKNOWN",
+                                  "CaseSensitive": True, "Precision": 0, "Scale": 0}
+                                 for c in columns]}},
+               "UpdateCount": 0}
+        if offset + max_results < len(rows):
+            out["NextToken"] = base64.b64encode(
+                json.dumps({"q": qid, "o": offset + max_results}).encode()).decode()
+        return json_response(200, out)
+    return None
+
+
 def test_endpoint(request):
     name = request.path[len("/execaudit-test/") :]
     raw = request.get_data()
@@ -356,6 +465,10 @@ def test_endpoint(request):
     if name == "delay":
         with LOCK:
             STATE.delays[body["bucket"]] = body["ms"] / 1000.0
+        return json_response(200, {})
+    if name == "athena-script":
+        with LOCK:
+            STATE.athena_scripts.append(body)
         return json_response(200, {})
     if name == "requests":
         want = request.args
@@ -386,6 +499,14 @@ class App:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
             return lookup_events(environ, body)(environ, start_response)
+        if target.startswith("AmazonAthena."):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            op = target.split(".", 1)[1]
+            if op in ("StartQueryExecution", "GetQueryExecution", "GetQueryResults",
+                      "StopQueryExecution"):
+                return athena_call(op, body)(environ, start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
         if "Logs_20140328." in target:
             _, region, _ = credential_scope(environ)
             length = int(environ.get("CONTENT_LENGTH") or 0)
