@@ -7,6 +7,7 @@ mod audit;
 mod explore;
 pub mod findings;
 mod query;
+pub mod weekly;
 mod summary;
 
 use std::io::{self, Write};
@@ -51,6 +52,7 @@ const ATTEMPT_COLUMNS: &[&str] = &[
     "container",
     "error_code",
     "command",
+    "likely_cause",
 ];
 const CONTROL_COLUMNS: &[&str] = &[
     "event_time",
@@ -120,6 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Findings(a) => findings::findings(a),
         Command::Rules(r) => findings::rules(r),
         Command::Query(q) => query::query(q),
+        Command::Report(r) => weekly::report(r),
         Command::Schema => {
             let mut out = io::stdout().lock();
             out.write_all(schema_markdown().as_bytes())?;

@@ -71,12 +71,21 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
     let detector = super::findings::load_detector(&a.detect)?;
     let data = open_store(a.store.store)?;
     let mut damage = Damage::default();
-    // Findings take a pass over every command: only when the SQL asks for them.
-    let extra = if sql.to_lowercase().contains("findings") {
-        vec![("findings", data.findings(&detector, &mut damage)?)]
-    } else {
-        Vec::new()
-    };
+    // Findings take a pass over every command: only when the SQL asks for them. Like the
+    // views, they are bounded by --since/--until (their `time`).
+    let lower = sql.to_lowercase();
+    let mut extra = Vec::new();
+    if lower.contains("findings") {
+        let all = data.findings(&detector, &mut damage)?;
+        extra.push(("findings", super::findings::filtered_frame(all, &filter)?));
+    }
+    // The report's break-glass table (issue 8), so queries/reports/breakglass*.sql run here.
+    if lower.contains("compliance") {
+        extra.push((
+            "compliance",
+            super::weekly::compliance::frame(&data, &detector, &filter, &mut damage)?,
+        ));
+    }
     let df = match data.collect(&mut damage, |d| {
         d.sql_with(&filter, extra.clone())?.execute(&sql)
     }) {
