@@ -12,7 +12,7 @@ use super::svg;
 use super::weekly::{count, Kind, Matrix, Section, Table, Weekly};
 
 /// The page's policy: nothing loads, nothing runs; only the inline style sheet applies.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 const STYLE: &str = r#"
 :root { --fg: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg2: #f4f6f9; --accent: #2557a7;
@@ -37,10 +37,11 @@ nav a, a { color: var(--accent); }
 .query { color: var(--muted); font-size: 12px; }
 table { border-collapse: collapse; margin: 6px 0 4px; width: 100%; font-size: 13px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: var(--bg2); font-weight: 600; white-space: nowrap; }
+td { overflow-wrap: anywhere; }
+th { background: var(--bg2); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.code { min-width: 14ch; }
+td.code { min-width: 10ch; }
 td.code code { font: 12px/1.35 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre-wrap;
   overflow-wrap: anywhere; word-break: break-word; }
 td.sev { font-weight: 600; text-transform: uppercase; font-size: 11px; white-space: nowrap; }

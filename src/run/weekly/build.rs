@@ -977,7 +977,10 @@ mod tests {
             .unwrap()
             .filter_map(|e| {
                 let p = e.ok()?.path();
-                (p.extension()? == "sql").then(|| p.file_stem()?.to_string_lossy().into_owned())
+                if p.extension()? != "sql" {
+                    return None;
+                }
+                Some(p.file_stem()?.to_string_lossy().into_owned())
             })
             .collect();
         files.sort();
