@@ -30,10 +30,12 @@ fn main() {
     code.push_str("pub static SHIPPED_RULES: &[(&str, &str)] = &[\n");
     for f in &files {
         let rel = f.strip_prefix(&root).expect("under the crate");
+        // The path is resolved when the crate compiles, not here: a target directory shared by
+        // two checkouts must not read the rules of the checkout that last ran this script.
+        let rel = rel.to_string_lossy().replace('\\', "/");
         code.push_str(&format!(
-            "    ({:?}, include_str!({:?})),\n",
-            rel.to_string_lossy(),
-            f.to_string_lossy()
+            "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))),\n",
+            format!("/{rel}")
         ));
     }
     code.push_str("];\n");

@@ -2,16 +2,16 @@
 -- means none was ingested (logging off, the upload failed or was deleted); `empty`,
 -- `truncated` and `unreadable` mean one arrived but says little or nothing.
 SELECT
-    start_time,
-    principal,
-    role_arn,
-    account,
-    region,
-    cluster,
-    task_id,
-    container,
-    transcript_status,
-    session_id
-FROM sessions
-WHERE transcript_status <> 'present'
-ORDER BY start_time, session_id
+    s.start_time,
+    s.principal,
+    s.role_arn,
+    s.account,
+    s.region,
+    s.cluster,
+    s.task_id,
+    s.container,
+    s.transcript_status,
+    s.session_id
+FROM sessions AS s
+WHERE s.transcript_status <> 'present'
+ORDER BY s.start_time, s.session_id

@@ -52,6 +52,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Read inputs into the local Parquet store (idempotent: re-reading adds nothing).
     Ingest(IngestArgs),
+    /// Pull from AWS into the store: trail buckets, LookupEvents, transcripts in S3 and
+    /// CloudWatch Logs (incremental: a second run fetches only what is new).
+    Sync(SyncArgs),
     /// List exec sessions from the store (one row per session id).
     Sessions(QueryArgs),
     /// List failed ExecuteCommand calls from the store.
@@ -158,6 +161,81 @@ pub struct IngestArgs {
     #[command(flatten)]
     pub store: StoreArg,
     /// Do not list each skipped file and bad record, only the counts
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+const SYNC_AFTER_HELP: &str = "\
+Examples:
+  execaudit sync --cloudtrail-bucket s3://org-trail/AWSLogs --since 7d
+  execaudit sync --cloudtrail-bucket s3://org-trail --accounts 111122223333,444455556666 --regions eu-west-1
+  execaudit sync --lookup --region eu-west-1 --region us-east-1
+  execaudit sync --lookup --accounts 111122223333 --role-arn-template 'arn:aws:iam::{account}:role/AuditRead'
+  execaudit sync --cloudtrail-bucket s3://org-trail --transcript-bucket s3://exec-logs/prod --log-group /ecs/app
+
+Credentials come from the standard chain (environment, --profile / AWS_PROFILE, SSO, credential
+process, web identity, container and instance roles). Transcripts are fetched for the sessions the
+store's CloudTrail events show in the range; --sweep reads a whole prefix or log group instead.
+Checkpoints under <store>/checkpoints/ make every run incremental; a run that was interrupted is
+completed by the next one. The minimal IAM policy is in docs/aws.md.
+
+Exit status:
+  0  everything was read
+  2  an error: bad arguments or an unusable store (nothing done), or some object, stream or
+     request failed (each is named on stderr; everything else was still read and stored)";
+
+#[derive(Debug, Args)]
+#[command(after_help = SYNC_AFTER_HELP)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// A CloudTrail bucket (account or organisation trail): s3://bucket[/prefix] (repeatable)
+    #[arg(long, value_name = "S3_URL")]
+    pub cloudtrail_bucket: Vec<String>,
+    /// Read CloudTrail event history (LookupEvents) for exec and control events
+    #[arg(long)]
+    pub lookup: bool,
+    /// With --lookup: only this event name (repeatable; default: every name execaudit keeps)
+    #[arg(long, value_name = "NAME", requires = "lookup")]
+    pub lookup_event: Vec<String>,
+    /// Session transcripts in S3: s3://bucket[/prefix] holding <sessionId>.log (repeatable)
+    #[arg(long, value_name = "S3_URL")]
+    pub transcript_bucket: Vec<String>,
+    /// A CloudWatch Logs group with one stream per session (repeatable; in DEFAULT logging the
+    /// application's own group: exec streams are picked by the session id)
+    #[arg(long, value_name = "NAME")]
+    pub log_group: Vec<String>,
+    /// Read every transcript in the prefixes and log groups, not only the sessions CloudTrail shows
+    #[arg(long)]
+    pub sweep: bool,
+    /// From this time on [default: 7d]: 2024-05-14, 2024-05-14T09:00:00Z, or 7d / 36h / 90m ago
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Before this time [default: now] (same forms as --since)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Only these accounts (comma-separated); with --role-arn-template, the accounts to assume into
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Only these regions' trail folders (comma-separated); also the API regions when --region is not given
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// A profile from the shared AWS config and credentials files
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// A region to call LookupEvents and CloudWatch Logs in (repeatable) [default: the profile's]
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// Send every request to this endpoint (e.g. http://127.0.0.1:5000, a VPC endpoint)
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Assume this role in each account, e.g. 'arn:aws:iam::{account}:role/AuditRead'
+    #[arg(long, value_name = "ARN")]
+    pub role_arn_template: Option<String>,
+    /// Objects, pages or streams fetched at once
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub concurrency: usize,
+    /// No progress bars, and only the counts of problems
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -63,6 +63,7 @@ pub fn sessions(
                 cluster_arn: e.cluster_arn.clone(),
                 task_arn: e.task_arn.clone(),
                 event_id: e.event_id.clone(),
+                token_unredacted: e.token_unredacted,
                 transcript_status: Some(
                     t.and_then(|t| t.status.clone())
                         .unwrap_or_else(|| "missing".to_owned()),
@@ -71,6 +72,7 @@ pub fn sessions(
                 duration_s: end_time.map(|end| (end.0 - e.event_time.0) / 1000),
                 commands: t.map(|_| ran.get(sid).copied().unwrap_or(0)),
                 shell: t.and_then(|t| t.shell.clone()),
+                transcripts: Some(i64::from(t.is_some())),
             }
         })
         .collect()

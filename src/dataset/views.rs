@@ -62,8 +62,10 @@ impl Dataset {
         .unique_stable(Some(cols(["session_id"])), UniqueKeepStrategy::First))
     }
 
-    /// One transcript per session id, without its text.
-    fn transcript_summary(
+    /// The transcripts of sessions, without text, that views read: a transcript stored before
+    /// digests existed (no `digest`) is left out when the session has one with a digest (the
+    /// same recording ingested again by a newer version).
+    fn live_transcripts(
         &self,
         days: Option<&Days>,
         session: Option<&str>,
@@ -72,30 +74,170 @@ impl Dataset {
         if let Some(s) = session {
             t = t.filter(col("session_id").eq(lit(s.to_owned())));
         }
-        Ok(sort(
-            t.filter(col("session_id").is_not_null()).select([
+        let by_session = [col("session_id")];
+        Ok(t.filter(col("session_id").is_not_null())
+            .select([
                 col("session_id"),
                 col("transcript_id"),
-                col("time").alias("transcript_time"),
+                col("time"),
                 col("status"),
                 col("header_time"),
                 col("footer_time"),
                 col("uploaded"),
                 col("shell"),
-                col("commands").alias("transcript_commands"),
+                col("commands"),
                 col("commands_run"),
-            ]),
-            &["session_id", "transcript_id"],
+                col("digest"),
+                col("source"),
+            ])
+            .with_columns([
+                col("digest")
+                    .is_not_null()
+                    .sum()
+                    .over(by_session.clone())?
+                    .alias("with_digest"),
+                col("digest")
+                    .drop_nulls()
+                    .n_unique()
+                    .over(by_session)?
+                    .alias("digests"),
+            ])
+            .filter(
+                col("digest")
+                    .is_not_null()
+                    .or(col("with_digest").eq(lit(0u32))),
+            ))
+    }
+
+    /// One transcript per session id, without its text: the one at the cluster's configured
+    /// exec-logging destination (S3 `bucket/prefix` or log group in its source) when the trail
+    /// shows one, else the most complete, earliest uploaded. `status` is `conflicting` when
+    /// transcripts with different commands carry the session id.
+    fn transcript_summary(
+        &self,
+        days: Option<&Days>,
+        session: Option<&str>,
+        sessions: LazyFrame,
+    ) -> PolarsResult<LazyFrame> {
+        let t = self.live_transcripts(days, session)?;
+        // Where each session's cluster sent transcripts when it started: the last logging
+        // configuration of its account and cluster before it.
+        let config = self
+            .table(ControlEvent::NAME, None)?
+            .filter(col("kind").eq(lit("exec_logging")))
+            .select([
+                col("account"),
+                col("cluster"),
+                col("event_time").alias("config_time"),
+                col("exec_s3_bucket"),
+                col("exec_s3_prefix"),
+                col("exec_log_group"),
+            ]);
+        let dest = sessions
+            .select([
+                col("session_id"),
+                col("account"),
+                col("cluster"),
+                col("event_time"),
+            ])
+            .join(
+                config,
+                [col("account"), col("cluster")],
+                [col("account"), col("cluster")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .filter(col("config_time").lt_eq(col("event_time")))
+            .sort(
+                ["session_id", "config_time"],
+                SortMultipleOptions::default().with_maintain_order(true),
+            )
+            .unique_stable(Some(cols(["session_id"])), UniqueKeepStrategy::Last)
+            .select([
+                col("session_id"),
+                col("exec_s3_bucket"),
+                col("exec_s3_prefix"),
+                col("exec_log_group"),
+            ]);
+        let s3_place = concat_str(
+            [
+                col("exec_s3_bucket"),
+                lit("/"),
+                col("exec_s3_prefix")
+                    .fill_null(lit(""))
+                    .str()
+                    .strip_chars_end(lit("/")),
+            ],
+            "",
+            false,
+        );
+        let at_destination = col("exec_s3_bucket")
+            .is_not_null()
+            .and(col("source").str().contains_literal(s3_place))
+            .or(col("exec_log_group")
+                .is_not_null()
+                .and(col("source").str().contains_literal(col("exec_log_group"))))
+            .fill_null(lit(false));
+        let completeness = when(col("status").eq(lit("present")))
+            .then(lit(0i32))
+            .when(col("status").eq(lit("truncated")))
+            .then(lit(1i32))
+            .when(col("status").eq(lit("empty")))
+            .then(lit(2i32))
+            .otherwise(lit(3i32));
+        let ranked = t
+            .join(
+                dest,
+                [col("session_id")],
+                [col("session_id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_columns([
+                at_destination.not().alias("elsewhere"),
+                completeness.alias("completeness"),
+                coalesce(&[col("uploaded"), col("time")]).alias("arrived"),
+            ]);
+        Ok(sort(
+            ranked,
+            &[
+                "session_id",
+                "elsewhere",
+                "completeness",
+                "arrived",
+                "transcript_id",
+            ],
         )
-        .unique_stable(Some(cols(["session_id"])), UniqueKeepStrategy::First))
+        .unique_stable(Some(cols(["session_id"])), UniqueKeepStrategy::First)
+        .select([
+            col("session_id"),
+            col("transcript_id"),
+            col("time").alias("transcript_time"),
+            when(col("digests").gt(lit(1u32)))
+                .then(lit("conflicting"))
+                .otherwise(col("status"))
+                .alias("status"),
+            col("header_time"),
+            col("footer_time"),
+            col("uploaded"),
+            col("shell"),
+            col("commands").alias("transcript_commands"),
+            col("commands_run"),
+            when(col("digests").gt(lit(1u32)))
+                .then(col("digests").cast(DataType::Int64))
+                .otherwise(lit(1i64))
+                .alias("transcripts"),
+        ]))
     }
 
     /// The sessions view (columns of [`Session`]).
     pub fn sessions(&self, f: &Filter) -> PolarsResult<LazyFrame> {
-        let t = self.transcript_summary(transcript_days(f).as_ref(), f.session.as_deref())?;
+        let events = self.session_events(f)?.cache();
+        let t = self.transcript_summary(
+            transcript_days(f).as_ref(),
+            f.session.as_deref(),
+            events.clone(),
+        )?;
         let end = coalesce(&[col("footer_time"), col("header_time"), col("uploaded")]);
-        let joined = self
-            .session_events(f)?
+        let joined = events
             .left_join(t, col("session_id"), col("session_id"))
             .with_columns([
                 col("event_time").alias("start_time"),
@@ -110,6 +252,7 @@ impl Dataset {
                     .then(coalesce(&[col("commands_run"), col("transcript_commands")]))
                     .otherwise(lit(NULL).cast(DataType::Int64))
                     .alias("commands"),
+                col("transcripts").fill_null(lit(0i64)),
             ]);
         Ok(sort(
             joined.select(columns_of::<Session>()),
@@ -221,6 +364,22 @@ impl Dataset {
         } else {
             self.table(table, transcript_days(f).as_ref())?
         };
+        let shadowed = self.shadowed_sessions()?;
+        if !shadowed.is_empty() {
+            let legacy = if table == crate::model::CommandRow::NAME {
+                col("transcript_id").is_null()
+            } else {
+                col("digest").is_null()
+            };
+            lf = lf.filter(
+                legacy
+                    .and(
+                        col("session_id")
+                            .is_in(lit(series("shadowed", &shadowed)).implode(false), false),
+                    )
+                    .not(),
+            );
+        }
         if let Some(e) = extra {
             lf = lf.filter(e);
         }
@@ -245,6 +404,34 @@ impl Dataset {
             };
         }
         Ok(joined.with_column(coalesce(&[col("start_time"), col("time")]).alias("time_of_row")))
+    }
+
+    /// Sessions whose transcript was stored both before digests existed and after (ingested
+    /// again): the older rows, and their commands, are left out of every view.
+    fn shadowed_sessions(&self) -> PolarsResult<Vec<String>> {
+        // Rows without a digest are rare (old stores): find them first, reading row groups
+        // whose statistics say they hold nulls.
+        let legacy = self
+            .table(TranscriptRow::NAME, None)?
+            .select([col("session_id"), col("digest")])
+            .filter(col("digest").is_null().and(col("session_id").is_not_null()))
+            .select([col("session_id")])
+            .unique(None, UniqueKeepStrategy::Any)
+            .collect()?;
+        let legacy = strings(&legacy, "session_id")?;
+        if legacy.is_empty() {
+            return Ok(legacy);
+        }
+        let df =
+            self.table(TranscriptRow::NAME, None)?
+                .select([col("session_id"), col("digest")])
+                .filter(col("digest").is_not_null().and(
+                    col("session_id").is_in(lit(series("legacy", &legacy)).implode(false), false),
+                ))
+                .select([col("session_id")])
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()?;
+        strings(&df, "session_id")
     }
 
     /// The transcript days of some sessions (a lookup in the small transcripts columns).

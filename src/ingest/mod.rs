@@ -9,7 +9,7 @@ pub mod gzip;
 pub mod local;
 pub mod transcript;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use polars::prelude::{DataFrame, PolarsResult};
@@ -52,9 +52,11 @@ pub struct ScanOutput {
     pub digests: Vec<PathBuf>,
     /// Events dropped because an identical `eventID` was already read in this pass.
     pub duplicates: u64,
-    /// Transcripts dropped because the same session's transcript was already read (e.g. from
-    /// both S3 and CloudWatch Logs).
+    /// Transcripts dropped because a copy with the same commands was already read for the
+    /// session (e.g. from both S3 and CloudWatch Logs).
     pub duplicate_transcripts: u64,
+    /// Transcripts kept beside another of the same session id with different commands.
+    pub conflicting_transcripts: u64,
     /// Exec events kept (also when the rows went to a sink, not to `exec`).
     pub exec_count: u64,
     /// Of them, successful calls.
@@ -69,11 +71,12 @@ pub struct ScanOutput {
     pub unreadable_transcripts: u64,
 }
 
-/// What one file yielded.
-struct FileResult {
-    report: FileReport,
-    events: Vec<Classified>,
-    transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
+/// What one input (a file, an S3 object, a log stream, a LookupEvents page) yielded.
+#[derive(Debug, Default)]
+pub struct InputScan {
+    pub report: FileReport,
+    pub events: Vec<Classified>,
+    pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
 }
 
 impl ScanOutput {
@@ -125,30 +128,40 @@ fn read_transcripts(
     found
 }
 
-fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
+fn scan_one(reader: &mut local::Reader, path: PathBuf) -> InputScan {
+    let source = path.display().to_string();
+    match reader.read(&path) {
+        Ok(bytes) => scan_bytes(bytes, &source),
+        Err(e) => InputScan {
+            report: FileReport {
+                path,
+                error: Some(e.to_string()),
+                ..FileReport::default()
+            },
+            ..InputScan::default()
+        },
+    }
+}
+
+/// Scans one input's decompressed bytes, whatever it turns out to be (trail file, export,
+/// transcript). `source` names it in the rows and messages: a path, an `s3://` URL, ...
+/// This is the pure seam every source goes through: local files, S3 objects, LookupEvents pages.
+pub fn scan_bytes(bytes: &[u8], source: &str) -> InputScan {
     let mut report = FileReport {
-        path: path.clone(),
+        path: PathBuf::from(source),
+        bytes: bytes.len() as u64,
         ..FileReport::default()
     };
-    let source = path.display().to_string();
-    let result = |report, events, transcripts| FileResult {
+    let result = |report, events, transcripts| InputScan {
         report,
         events,
         transcripts,
     };
-    let bytes = match reader.read(&path) {
-        Ok(b) => b,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return result(report, Vec::new(), Vec::new());
-        }
-    };
-    report.bytes = bytes.len() as u64;
     // A `<session>.log` object is a transcript whatever it holds (even a stub without header).
-    let named_transcript = source.ends_with(".log") && transcript::session_id_in(&source).is_some();
-    match cloudtrail::scan(bytes, &source) {
+    let named_transcript = source.ends_with(".log") && transcript::session_id_in(source).is_some();
+    match cloudtrail::scan(bytes, source) {
         Ok(s) if s.kind == Some(InputKind::Transcript) => {
-            let t = read_transcripts(bytes, &source, &mut report);
+            let t = read_transcripts(bytes, source, &mut report);
             result(report, Vec::new(), t)
         }
         Ok(s) => {
@@ -160,7 +173,7 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
             result(report, s.events, Vec::new())
         }
         Err(_) if named_transcript => {
-            let t = read_transcripts(bytes, &source, &mut report);
+            let t = read_transcripts(bytes, source, &mut report);
             result(report, Vec::new(), t)
         }
         Err(e) => {
@@ -168,6 +181,38 @@ fn scan_one(reader: &mut local::Reader, path: PathBuf) -> FileResult {
             result(report, Vec::new(), Vec::new())
         }
     }
+}
+
+/// Reads bytes known to be a transcript (an object fetched by session id, a log stream named
+/// by one, as a GetLogEvents-shaped document): never taken for CloudTrail, whatever it holds.
+pub fn scan_transcript(bytes: &[u8], source: &str) -> InputScan {
+    let mut report = FileReport {
+        path: PathBuf::from(source),
+        bytes: bytes.len() as u64,
+        ..FileReport::default()
+    };
+    let transcripts = read_transcripts(bytes, source, &mut report);
+    InputScan {
+        report,
+        events: Vec::new(),
+        transcripts,
+    }
+}
+
+/// Frames of transcripts and their commands, sorted as [`crate::store::Writer::append_transcripts`]
+/// takes them (see [`Batch`]), for sources that gather rows themselves (`sync`).
+pub fn transcript_frames(
+    found: Vec<(TranscriptRow, Vec<CommandRow>)>,
+) -> PolarsResult<(DataFrame, DataFrame)> {
+    let mut rows = Rows::default();
+    for (t, commands) in found {
+        let start = rows.commands.len() as u32;
+        rows.transcripts.push(t);
+        rows.commands.extend(commands);
+        rows.ranges.push(start..rows.commands.len() as u32);
+    }
+    let batch = rows.into_batch(true)?;
+    Ok((batch.transcripts, batch.commands))
 }
 
 /// What a batch of files yielded, after de-duplication against everything read before it in
@@ -241,12 +286,14 @@ const BATCH_FILES: usize = 512;
 struct Merger {
     seen: HashSet<String>,
     seen_transcripts: HashSet<String>,
+    /// Session id -> the first transcript read for it (its id and where it was read).
+    first_transcript: HashMap<String, (String, String)>,
 }
 
 impl Merger {
-    fn merge(&mut self, results: Vec<FileResult>, out: &mut ScanOutput) -> Rows {
+    fn merge(&mut self, results: Vec<InputScan>, out: &mut ScanOutput) -> Rows {
         let mut batch = Rows::default();
-        for FileResult {
+        for InputScan {
             mut report,
             events,
             transcripts,
@@ -260,6 +307,26 @@ impl Merger {
                 {
                     out.duplicate_transcripts += 1;
                     continue;
+                }
+                if let (Some(sid), Some(tid)) = (&t.session_id, &t.transcript_id) {
+                    match self.first_transcript.get(sid) {
+                        Some((first, source)) if first != tid => {
+                            out.conflicting_transcripts += 1;
+                            let w = format!(
+                                "transcript of session {sid} differs from the one read from {source}: both kept, the session is marked conflicting"
+                            );
+                            report.warning = Some(match report.warning.take() {
+                                Some(prev) => format!("{prev}; {w}"),
+                                None => w,
+                            });
+                        }
+                        Some(_) => {}
+                        None => {
+                            let source = t.source.clone().unwrap_or_default();
+                            self.first_transcript
+                                .insert(sid.clone(), (tid.clone(), source));
+                        }
+                    }
                 }
                 report.transcripts += 1;
                 out.count_transcript(&t, &commands);
@@ -340,7 +407,7 @@ pub fn scan_stream(
         let reader = scope.spawn(move || {
             let mut merger = Merger::default();
             for chunk in chunks {
-                let results: Vec<FileResult> = chunk
+                let results: Vec<InputScan> = chunk
                     .into_par_iter()
                     .map_init(local::Reader::default, scan_one)
                     .collect();

@@ -310,6 +310,22 @@ fn binary_share(body: &[u8]) -> f64 {
     odd as f64 / text.chars().count().max(1) as f64
 }
 
+/// SHA-256 (hex) of command lines, each ended by a NUL: what tells a copy of a transcript from
+/// a different one. A cryptographic hash, as whoever plants a transcript chooses its content.
+pub fn digest_of<'a>(commands: impl Iterator<Item = &'a str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for c in commands {
+        h.update(c.as_bytes());
+        h.update([0u8]);
+    }
+    let mut out = String::with_capacity(64);
+    for b in h.finalize() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
 /// The stored rows of one transcript and its commands.
 pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<CommandRow>) {
     let mut warnings = raw.warnings.clone();
@@ -343,21 +359,19 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
         .or(raw.footer_time)
         .or(raw.uploaded)
         .unwrap_or_default();
-    let transcript_id = raw
-        .session_id
-        .clone()
-        .unwrap_or_else(|| format!("source:{}", raw.source));
-    let sid = raw
-        .session_id
-        .clone()
-        .unwrap_or_else(|| transcript_id.clone());
+    let digest = digest_of(r.commands.iter().map(|c| c.text.as_str()));
+    let transcript_id = match &raw.session_id {
+        Some(sid) => format!("{sid}~{}", &digest[..16]),
+        None => format!("source:{}", raw.source),
+    };
     let commands: Vec<CommandRow> = r
         .commands
         .iter()
         .enumerate()
         .map(|(i, c)| CommandRow {
-            command_id: Some(format!("{sid}#{:05}", i + 1)),
+            command_id: Some(format!("{transcript_id}#{:05}", i + 1)),
             session_id: raw.session_id.clone(),
+            transcript_id: Some(transcript_id.clone()),
             seq: Some(i as i64 + 1),
             time,
             user: c.user.clone(),
@@ -381,6 +395,7 @@ pub fn to_rows(raw: &RawTranscript, r: &Reconstruction) -> (TranscriptRow, Vec<C
         time,
         source: Some(raw.source.clone()),
         format: Some(raw.format.label().to_owned()),
+        digest: Some(digest),
         bytes: Some(raw.bytes as i64),
         header_time: raw.header_time,
         footer_time: raw.footer_time,

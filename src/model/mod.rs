@@ -166,7 +166,10 @@ crate::table! {
 crate::table! {
     /// One session transcript (the terminal recording ECS Exec uploads at the end of a session).
     pub struct TranscriptRow("transcripts") {
-        /// Deduplication key: the session id, or `source:<source>` when the session id is unknown.
+        /// Deduplication key: `<session id>~<first 16 hex digits of digest>` (one session id can
+        /// carry transcripts of different content: a planted copy is kept beside the real one),
+        /// or `source:<source>` when the session id is unknown. Stores written before digests
+        /// existed hold the bare session id.
         transcript_id: Option<String>,
         /// The session id (from the S3 key, log stream, file name or `sessionId`).
         session_id: Option<String>,
@@ -177,6 +180,9 @@ crate::table! {
         source: Option<String>,
         /// `s3` (the `script` file), `cloudwatch` or `session_manager`.
         format: Option<String>,
+        /// SHA-256 (hex) of the reconstructed command lines: two transcripts of one session with
+        /// the same digest are copies (S3 and CloudWatch), different digests are a conflict.
+        digest: Option<String>,
         /// Bytes of the transcript as stored.
         bytes: Option<i64>,
         /// `Script started on` time (written when the agent generated the log: the session's end).
@@ -210,10 +216,12 @@ crate::table! {
 crate::table! {
     /// One command line reconstructed from a transcript.
     pub struct CommandRow("commands") {
-        /// Deduplication key: `<session id>#<seq>`.
+        /// Deduplication key: `<transcript id>#<seq>`.
         command_id: Option<String>,
         /// The session id.
         session_id: Option<String>,
+        /// The transcript it was reconstructed from (`transcripts.transcript_id`).
+        transcript_id: Option<String>,
         /// Order in the session, from 1.
         seq: Option<i64>,
         /// The transcript's time (see `transcripts.time`); commands carry no time of their own.
@@ -289,7 +297,13 @@ crate::table! {
         task_arn: Option<String>,
         /// The `ExecuteCommand` event id.
         event_id: Option<String>,
-        /// `present`, `empty`, `truncated`, `unreadable` (see `transcripts.status`) or `missing`.
+        /// True when the `ExecuteCommand` response logged the session token unredacted (a
+        /// leaked credential; its value is never kept).
+        token_unredacted: Option<bool>,
+        /// `present`, `empty`, `truncated`, `unreadable` (see `transcripts.status`), `missing`, or
+        /// `conflicting` when transcripts with different commands carry the session id (the
+        /// other columns then describe the one chosen: at the cluster's configured logging
+        /// destination when known, else the most complete, earliest uploaded).
         transcript_status: Option<String>,
         /// When the session ended (transcript footer, header or upload time).
         end_time: Option<Timestamp>,
@@ -299,6 +313,9 @@ crate::table! {
         commands: Option<i64>,
         /// Shell seen in the transcript.
         shell: Option<String>,
+        /// Transcripts with different commands that carry the session id (1 normally, 0 when
+        /// missing, more when conflicting).
+        transcripts: Option<i64>,
     }
 }
 

@@ -100,8 +100,13 @@ fn duration(secs: i64) -> String {
 
 /// One value of a one-row frame as text (`None` when null or absent).
 fn get(df: &DataFrame, name: &str) -> Option<String> {
+    get_at(df, name, 0)
+}
+
+/// One value of a frame's row as text (`None` when null or absent).
+fn get_at(df: &DataFrame, name: &str, row: usize) -> Option<String> {
     let c = df.column(name).ok()?;
-    match c.get(0).ok()? {
+    match c.get(row).ok()? {
         AnyValue::Null => None,
         AnyValue::String(s) => Some(s.to_owned()),
         AnyValue::StringOwned(s) => Some(s.to_string()),
@@ -230,6 +235,12 @@ fn write_show(
             ),
         )?;
         line("asked for", clean(&s("command")))?;
+        if get(session, "token_unredacted").as_deref() == Some("true") {
+            line(
+                "token",
+                "LEAKED: the ExecuteCommand response logged the session token unredacted (its value is not kept); the session could be joined by anyone who read the trail".into(),
+            )?;
+        }
     } else {
         line(
             "exec event",
@@ -237,27 +248,32 @@ fn write_show(
         )?;
     }
     if transcript.height() > 0 {
-        let t = |n: &str| get(transcript, n);
-        let mut parts = vec![t("status").unwrap_or_default()];
-        parts.extend(t("shell"));
-        parts.push(format!(
-            "{} commands",
-            t("commands").unwrap_or_else(|| "0".into())
-        ));
-        parts.extend(t("format"));
-        parts.extend(t("source"));
-        line("transcript", parts.join(" · "))?;
+        for row in 0..transcript.height() {
+            let t = |n: &str| get_at(transcript, n, row);
+            let mut parts = vec![t("status").unwrap_or_default()];
+            parts.extend(t("shell"));
+            parts.push(format!(
+                "{} commands",
+                t("commands").unwrap_or_else(|| "0".into())
+            ));
+            parts.extend(t("format"));
+            parts.extend(t("source"));
+            if transcript.height() > 1 {
+                parts.extend(t("transcript_id"));
+            }
+            line("transcript", parts.join(" · "))?;
+            if let Some(w) = t("warnings") {
+                line("warnings", w)?;
+            }
+        }
         if transcript.height() > 1 {
             line(
                 "warning",
                 format!(
-                    "{} different transcripts carry this session id",
+                    "{} transcripts with different commands carry this session id: one may be planted (the commands below come from all of them)",
                     transcript.height()
                 ),
             )?;
-        }
-        if let Some(w) = t("warnings") {
-            line("warnings", w)?;
         }
     } else {
         line(
@@ -283,8 +299,16 @@ fn write_show(
         ],
     )?;
     if with_text {
-        if let Some(text) = get(transcript, "text") {
-            writeln!(out, "\n== Transcript ==")?;
+        for row in 0..transcript.height() {
+            let Some(text) = get_at(transcript, "text", row) else {
+                continue;
+            };
+            if transcript.height() > 1 {
+                let source = get_at(transcript, "source", row).unwrap_or_default();
+                writeln!(out, "\n== Transcript from {} ==", report::visible(&source))?;
+            } else {
+                writeln!(out, "\n== Transcript ==")?;
+            }
             let t = if show_secrets {
                 text.as_str().into()
             } else {

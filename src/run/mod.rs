@@ -9,6 +9,7 @@ pub mod findings;
 mod query;
 pub mod weekly;
 mod summary;
+mod sync;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -107,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Audit(a) => audit::audit(a),
         Command::Ingest(a) => audit::ingest(a),
+        Command::Sync(a) => sync::sync(a),
         Command::Sessions(q) => {
             let q = Query::open(q)?;
             q.list(|d, f| d.sessions(f), SESSION_COLUMNS)

@@ -116,6 +116,7 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         "transcripts": scan.transcript_count(),
         "transcript_status": statuses,
         "duplicate_transcripts": scan.duplicate_transcripts,
+        "conflicting_transcripts": scan.conflicting_transcripts,
         "commands": scan.command_count,
         "files_skipped": skipped,
         "files_with_problems": damaged,
@@ -198,6 +199,12 @@ pub fn print_summary(
             line.push_str(&format!(
                 " · {} duplicate transcripts dropped",
                 scan.duplicate_transcripts
+            ));
+        }
+        if scan.conflicting_transcripts > 0 {
+            line.push_str(&format!(
+                " · {} conflicting transcripts kept (another of the same session differs)",
+                scan.conflicting_transcripts
             ));
         }
         writeln!(out, "{line}")?;

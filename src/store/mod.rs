@@ -19,7 +19,10 @@
 //!   time holds `<store>/.lock`.
 //! - **Privately**: folders are created 0700 and files 0600: transcripts and commands hold
 //!   secrets people typed.
+//! - **Checkpoints** of remote sources (`sync`) live under `<store>/checkpoints/`
+//!   ([`checkpoint`]), written only after the rows they cover are committed.
 
+pub mod checkpoint;
 pub mod manifest;
 mod write;
 
@@ -331,6 +334,8 @@ impl Store {
                 }
             }
         }
+        // Publish the adopted parts even when nothing needed merging.
+        w.force_commit();
         w.commit()?;
         Ok(())
     }
@@ -414,6 +419,9 @@ impl Store {
         let args = ScanArgsParquet {
             schema: Some(schema),
             allow_missing_columns: true,
+            // `day=` folders are the store's own partitioning, pruned from the manifest; not
+            // a column.
+            hive_options: HiveOptions::new_disabled(),
             glob: false,
             cache: false,
             ..Default::default()
@@ -433,6 +441,9 @@ impl Store {
         let args = ScanArgsParquet {
             schema: Some((t.empty)().schema().clone()),
             allow_missing_columns: true,
+            // `day=` folders are the store's own partitioning, pruned from the manifest; not
+            // a column.
+            hive_options: HiveOptions::new_disabled(),
             glob: false,
             cache: false,
             ..Default::default()

@@ -421,6 +421,9 @@ impl<'s> Writer<'s> {
         let args = ScanArgsParquet {
             schema: Some((t.empty)().schema().clone()),
             allow_missing_columns: true,
+            // `day=` folders are the store's own partitioning, pruned from the manifest; not
+            // a column.
+            hive_options: HiveOptions::new_disabled(),
             glob: false,
             cache: false,
             ..Default::default()
@@ -444,6 +447,11 @@ impl<'s> Writer<'s> {
         self.replaced.extend(paths);
         self.changed = true;
         Ok(())
+    }
+
+    /// Makes `commit` publish the manifest even if this write added nothing.
+    pub(super) fn force_commit(&mut self) {
+        self.changed = true;
     }
 
     /// Writes what is buffered, merges crowded days, and publishes everything at once.

