@@ -13,7 +13,9 @@ const WEEK: [&str; 4] = ["--since", "2024-11-18", "--until", "2024-11-25"];
 
 /// Runs one report query by hand over the sample week.
 fn query(store: &str, file: &str) -> Value {
-    let mut args = vec!["query", file, "--store", store, "--format", "json", "--policy", POLICY];
+    let mut args = vec![
+        "query", file, "--store", store, "--format", "json", "--policy", POLICY,
+    ];
     args.extend_from_slice(&WEEK);
     let (v, o) = json(&args);
     assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
@@ -37,7 +39,10 @@ fn every_report_query_runs_by_hand_and_agrees_with_the_report() {
     assert_eq!(files.len(), 14, "{files:?}");
     for f in &files {
         let v = query(s, f);
-        assert!(!rows(&v).is_empty(), "{f} returns rows over the sample week");
+        assert!(
+            !rows(&v).is_empty(),
+            "{f} returns rows over the sample week"
+        );
     }
 
     let summary = &query(s, "queries/reports/summary.sql")[0];
@@ -57,27 +62,25 @@ fn every_report_query_runs_by_hand_and_agrees_with_the_report() {
 
     let bg = query(s, "queries/reports/breakglass.sql");
     assert_eq!(rows(&bg).len(), 20);
-    let outside: Vec<&Value> = rows(&bg)
-        .iter()
-        .filter(|r| r["allowed"] == false)
-        .collect();
+    let outside: Vec<&Value> = rows(&bg).iter().filter(|r| r["allowed"] == false).collect();
     assert_eq!(outside.len(), 5);
     assert!(outside.iter().all(|r| r["violations"].is_string()));
     assert!(outside.iter().any(|r| r["violations"]
         .as_str()
         .unwrap()
         .contains("exec-outside-breakglass")));
-    assert!(rows(&bg)
-        .iter()
-        .all(|r| r["show_command"]
-            .as_str()
-            .unwrap()
-            .starts_with("execaudit show ecs-execute-command-")));
+    assert!(rows(&bg).iter().all(|r| r["show_command"]
+        .as_str()
+        .unwrap()
+        .starts_with("execaudit show ecs-execute-command-")));
 
     let attempts = query(s, "queries/reports/failed-attempts.sql");
     let causes = column(&attempts, "likely_cause");
     assert_eq!(causes.len(), 4);
-    assert!(causes.iter().any(|c| c.contains("VPC endpoints")), "{causes:?}");
+    assert!(
+        causes.iter().any(|c| c.contains("VPC endpoints")),
+        "{causes:?}"
+    );
     assert!(causes.iter().any(|c| c.contains("mistyped")), "{causes:?}");
 
     let top = query(s, "queries/reports/frequent-commands.sql");
@@ -116,7 +119,10 @@ fn every_report_query_runs_by_hand_and_agrees_with_the_report() {
     assert_eq!(r["summary"]["findings"], summary["findings"]);
     assert_eq!(r["failed_attempts"]["by_principal"], attempts);
     assert_eq!(r["top"]["frequent_commands"], top);
-    assert_eq!(r["transcript_coverage"]["sessions_without_transcript"], gaps);
+    assert_eq!(
+        r["transcript_coverage"]["sessions_without_transcript"],
+        gaps
+    );
     assert_eq!(r["exec_configuration"]["events"], config);
 }
 
@@ -167,9 +173,18 @@ fn the_json_report_of_the_sample_week() {
     ] {
         assert!(r[key].is_object(), "section {key}");
     }
-    assert_eq!(r["break_glass"]["outside_policy"].as_array().unwrap().len(), 5);
-    assert_eq!(r["break_glass"]["inside_policy"].as_array().unwrap().len(), 15);
-    assert_eq!(r["who_where"]["first_seen_pairs"].as_array().unwrap().len(), 12);
+    assert_eq!(
+        r["break_glass"]["outside_policy"].as_array().unwrap().len(),
+        5
+    );
+    assert_eq!(
+        r["break_glass"]["inside_policy"].as_array().unwrap().len(),
+        15
+    );
+    assert_eq!(
+        r["who_where"]["first_seen_pairs"].as_array().unwrap().len(),
+        12
+    );
     assert_eq!(r["findings"]["findings"].as_array().unwrap().len(), 40);
     assert_eq!(r["findings"]["findings"][0]["severity"], "high");
     // Secrets typed in the week are redacted unless asked for.
@@ -177,7 +192,14 @@ fn the_json_report_of_the_sample_week() {
     assert!(!text.contains("Adm1nPass"), "a typed password leaked");
     assert!(text.contains("-p<redacted:"));
     let shown = run(&[
-        "report", "--store", s, "--week", "2024-W47", "--format", "json", "--show-secrets",
+        "report",
+        "--store",
+        s,
+        "--week",
+        "2024-W47",
+        "--format",
+        "json",
+        "--show-secrets",
     ]);
     assert!(stdout(&shown).contains("-pAdm1nPass!"));
 }
@@ -186,9 +208,14 @@ fn the_json_report_of_the_sample_week() {
 fn without_a_policy_the_break_glass_section_says_so() {
     let store = sample_store();
     let s = store.path().to_str().unwrap();
-    let (r, o) = json(&["report", "--store", s, "--week", "2024-W47", "--format", "json"]);
+    let (r, o) = json(&[
+        "report", "--store", s, "--week", "2024-W47", "--format", "json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(r["summary"]["findings"], 32, "no policy checks without a policy");
+    assert_eq!(
+        r["summary"]["findings"], 32,
+        "no policy checks without a policy"
+    );
     assert!(r["break_glass"]["notes"][0]
         .as_str()
         .unwrap()
@@ -206,11 +233,19 @@ fn an_empty_week_is_a_report_that_says_so() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let md = stdout(&o);
     assert!(md.contains("No ECS Exec activity in this period"), "{md}");
-    assert!(md.contains("2024-03-04: before the first day the store holds (2024-11-18)"), "{md}");
+    assert!(
+        md.contains("2024-03-04: before the first day the store holds (2024-11-18)"),
+        "{md}"
+    );
     for n in 1..=8 {
-        assert!(md.contains(&format!("\n## {n}. ")), "section {n} is there: {md}");
+        assert!(
+            md.contains(&format!("\n## {n}. ")),
+            "section {n} is there: {md}"
+        );
     }
-    let (r, _) = json(&["report", "--store", s, "--week", "2024-W10", "--format", "json"]);
+    let (r, _) = json(&[
+        "report", "--store", s, "--week", "2024-W10", "--format", "json",
+    ]);
     assert_eq!(r["report"]["empty"], true);
     assert_eq!(r["summary"]["sessions"], 0);
     assert!(r["summary"]["transcript_coverage_pct"].is_null());
@@ -233,7 +268,14 @@ fn a_period_partly_outside_the_data_names_the_missing_days() {
     let store = sample_store();
     let s = store.path().to_str().unwrap();
     let (r, o) = json(&[
-        "report", "--store", s, "--since", "2024-11-21", "--until", "2024-11-28", "--format",
+        "report",
+        "--store",
+        s,
+        "--since",
+        "2024-11-21",
+        "--until",
+        "2024-11-28",
+        "--format",
         "json",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -245,17 +287,34 @@ fn a_period_partly_outside_the_data_names_the_missing_days() {
         .collect();
     let days: Vec<&str> = missing.iter().map(|d| d.0).collect();
     assert_eq!(days, ["2024-11-25", "2024-11-26", "2024-11-27"]);
-    assert!(missing[0].1.contains("after the last day the store holds (2024-11-24)"));
+    assert!(missing[0]
+        .1
+        .contains("after the last day the store holds (2024-11-24)"));
     // The period before (14 to 21 November) is partly held: compared, with a warning.
     assert_eq!(r["summary"]["previous"]["sessions"], 9);
     assert_eq!(r["summary"]["change"]["sessions"], 11 - 9);
     let notices = r["report"]["notices"].to_string();
-    assert!(notices.contains("3 of the period's 7 days have no data"), "{notices}");
-    assert!(notices.contains("comparison with it is partial"), "{notices}");
+    assert!(
+        notices.contains("3 of the period's 7 days have no data"),
+        "{notices}"
+    );
+    assert!(
+        notices.contains("comparison with it is partial"),
+        "{notices}"
+    );
     let md = stdout(&run(&[
-        "report", "--store", s, "--since", "2024-11-21", "--until", "2024-11-28",
+        "report",
+        "--store",
+        s,
+        "--since",
+        "2024-11-21",
+        "--until",
+        "2024-11-28",
     ]));
-    assert!(md.contains("> - 2024-11-26: after the last day the store holds (2024-11-24)"), "{md}");
+    assert!(
+        md.contains("> - 2024-11-26: after the last day the store holds (2024-11-24)"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -263,7 +322,14 @@ fn a_week_in_a_time_zone_runs_monday_to_monday_there() {
     let store = sample_store();
     let s = store.path().to_str().unwrap();
     let (r, o) = json(&[
-        "report", "--store", s, "--week", "2024-W47", "--tz", "America/Los_Angeles", "--format",
+        "report",
+        "--store",
+        s,
+        "--week",
+        "2024-W47",
+        "--tz",
+        "America/Los_Angeles",
+        "--format",
         "json",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -278,7 +344,13 @@ fn a_week_in_a_time_zone_runs_monday_to_monday_there() {
     let sunday = &r["summary"]["sessions_per_day"][6];
     assert_eq!(sunday["day"], "2024-11-24");
     let md = stdout(&run(&[
-        "report", "--store", s, "--week", "2024-W47", "--tz", "America/Los_Angeles",
+        "report",
+        "--store",
+        s,
+        "--week",
+        "2024-W47",
+        "--tz",
+        "America/Los_Angeles",
     ]));
     // Times are shown in the zone: the 09:12:06 UTC session reads 01:12:06.
     assert!(md.contains("2024-11-18 01:12:06"), "{md}");
@@ -292,8 +364,21 @@ fn bad_arguments_stop_before_any_data_is_read() {
         (vec!["--week", "2021-W53"], "2021 has no ISO week 53"),
         (vec!["--week", "next week"], "cannot read"),
         (vec!["--tz", "Mars/Olympus_Mons"], "unknown time zone"),
-        (vec!["--since", "2024-11-25", "--until", "2024-11-18"], "later than --since"),
-        (vec!["--week", "2024-W47", "--since", "2024-11-18", "--until", "2024-11-20"], "cannot be used with"),
+        (
+            vec!["--since", "2024-11-25", "--until", "2024-11-18"],
+            "later than --since",
+        ),
+        (
+            vec![
+                "--week",
+                "2024-W47",
+                "--since",
+                "2024-11-18",
+                "--until",
+                "2024-11-20",
+            ],
+            "cannot be used with",
+        ),
         (vec!["--since", "2024-11-18"], "--until"),
         (vec!["--policy", "no/such/policy.toml"], "policy"),
     ] {
@@ -315,7 +400,14 @@ fn out_writes_the_whole_file_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("week.html");
     let o = run(&[
-        "report", "--store", s, "--week", "2024-W47", "--format", "html", "--out",
+        "report",
+        "--store",
+        s,
+        "--week",
+        "2024-W47",
+        "--format",
+        "html",
+        "--out",
         path.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -361,11 +453,16 @@ fn attempts_carry_their_likely_cause() {
 fn hostile_text_stays_text_in_markdown_and_html() {
     let store = hostile_store();
     let s = store.path().to_str().unwrap();
-    let md = run(&["report", "--store", s, "--week", "2024-W47", "--policy", POLICY]);
+    let md = run(&[
+        "report", "--store", s, "--week", "2024-W47", "--policy", POLICY,
+    ]);
     assert_eq!(md.status.code(), Some(0), "{}", stderr(&md));
     let md = stdout(&md);
     // The principal is text: Markdown's specials escaped.
-    assert!(md.contains(r#"\<img src=x onerror="document.title='PWNED'"\>"#), "{md}");
+    assert!(
+        md.contains(r#"\<img src=x onerror="document.title='PWNED'"\>"#),
+        "{md}"
+    );
     // Commands are code spans, where nothing is markup; nowhere else does a raw tag appear.
     for line in md.lines() {
         for (i, _) in line.match_indices('<').filter(|(i, _)| {
@@ -380,22 +477,41 @@ fn hostile_text_stays_text_in_markdown_and_html() {
             );
         }
     }
-    assert!(md.contains("`</script><script>document.title='PWNED'</script>`"), "{md}");
+    assert!(
+        md.contains("`</script><script>document.title='PWNED'</script>`"),
+        "{md}"
+    );
     let html = stdout(&run(&[
         "report", "--store", s, "--week", "2024-W47", "--policy", POLICY, "--format", "html",
     ]));
     let lower = html.to_lowercase();
-    for tag in ["<img", "<script", "<iframe", "<object", "<embed", "<link", "<a href=\"http"] {
+    for tag in [
+        "<img",
+        "<script",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<link",
+        "<a href=\"http",
+    ] {
         assert!(!lower.contains(tag), "{tag} in the HTML");
     }
-    assert!(!lower.contains("url(") && !lower.contains("@import"), "external style");
+    assert!(
+        !lower.contains("url(") && !lower.contains("@import"),
+        "external style"
+    );
     assert!(html.contains("Content-Security-Policy"));
     assert!(html.contains("&lt;img src=x onerror=&quot;document.title=&#39;PWNED&#39;&quot;&gt;"));
-    assert!(html.contains("&lt;/script&gt;&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;"));
+    assert!(
+        html.contains("&lt;/script&gt;&lt;script&gt;document.title=&#39;PWNED&#39;&lt;/script&gt;")
+    );
     // The JSON keeps the text as it was (escaped as JSON).
     let (r, _) = json(&[
         "report", "--store", s, "--week", "2024-W47", "--format", "json",
     ]);
     let cmds = column(&r["top"]["frequent_commands"], "command");
-    assert!(cmds.contains(&"<img src=x onerror=\"document.title='PWNED'\">"), "{cmds:?}");
+    assert!(
+        cmds.contains(&"<img src=x onerror=\"document.title='PWNED'\">"),
+        "{cmds:?}"
+    );
 }

@@ -155,7 +155,10 @@ fn the_html_report_runs_no_injected_script_in_a_real_browser() {
     let lower = got.dom.to_lowercase();
     assert!(!lower.contains("<img"), "the payload made an element");
     assert!(!lower.contains("<script"), "a script element exists");
-    assert!(!lower.contains("<svg onload"), "the payload made an element");
+    assert!(
+        !lower.contains("<svg onload"),
+        "the payload made an element"
+    );
     // The payload shows as text (the DOM serialises text with < and > escaped).
     assert!(got
         .dom

@@ -12,7 +12,8 @@ use super::svg;
 use super::weekly::{count, Kind, Matrix, Section, Table, Weekly};
 
 /// The page's policy: nothing loads, nothing runs; only the inline style sheet applies.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 const STYLE: &str = r#"
 :root { --fg: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg2: #f4f6f9; --accent: #2557a7;
@@ -284,10 +285,7 @@ pub fn write(out: &mut dyn Write, w: &Weekly) -> io::Result<()> {
         writeln!(out, "<div class=\"{class}\">{}</div>", esc(n))?;
     }
     if !w.missing_days.is_empty() {
-        writeln!(
-            out,
-            "<div class=\"notice\"><b>Days without data</b><ul>"
-        )?;
+        writeln!(out, "<div class=\"notice\"><b>Days without data</b><ul>")?;
         for (d, why) in &w.missing_days {
             writeln!(out, "<li>{}: {}</li>", esc(d), esc(why))?;
         }

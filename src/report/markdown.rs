@@ -37,7 +37,10 @@ pub fn code(s: &str) -> String {
     if s.is_empty() {
         return String::new();
     }
-    let body = s.replace(['\n', '\r'], "⏎").replace('\t', " ").replace('|', "\\|");
+    let body = s
+        .replace(['\n', '\r'], "⏎")
+        .replace('\t', " ")
+        .replace('|', "\\|");
     let mut longest = 0;
     let mut run = 0;
     for ch in body.chars() {
@@ -223,11 +226,17 @@ mod tests {
             text("<img src=x onerror=\"document.title='PWNED'\">"),
             "\\<img src=x onerror=\"document.title='PWNED'\"\\>"
         );
-        assert_eq!(text("a|b [x](http://e) *y*"), "a\\|b \\[x\\](http://e) \\*y\\*");
+        assert_eq!(
+            text("a|b [x](http://e) *y*"),
+            "a\\|b \\[x\\](http://e) \\*y\\*"
+        );
         assert_eq!(text("two\nlines"), "two lines");
         assert_eq!(code("echo `id` | sh"), "``echo `id` \\| sh``");
         assert_eq!(code("`x`"), "`` `x` ``");
         assert_eq!(code("a\nb"), "`a⏎b`");
-        assert_eq!(code("</script><script>alert(1)</script>"), "`</script><script>alert(1)</script>`");
+        assert_eq!(
+            code("</script><script>alert(1)</script>"),
+            "`</script><script>alert(1)</script>`"
+        );
     }
 }

@@ -299,7 +299,7 @@ pub fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -424,7 +424,11 @@ pub fn write_json(out: &mut dyn Write, w: &Weekly) -> io::Result<()> {
         write!(out, ",\n  {key}: {{\n    \"title\": ")?;
         let mut t = String::new();
         json_str(s.title, &mut t);
-        write!(out, "{t},\n    \"notes\": {}", pretty(&serde_json::json!(s.notes), "    ")?)?;
+        write!(
+            out,
+            "{t},\n    \"notes\": {}",
+            pretty(&serde_json::json!(s.notes), "    ")?
+        )?;
         for table in &s.tables {
             let mut k = String::new();
             json_str(table.key, &mut k);

@@ -7,9 +7,9 @@ mod audit;
 mod explore;
 pub mod findings;
 mod query;
-pub mod weekly;
 mod summary;
 mod sync;
+pub mod weekly;
 
 use std::io::{self, Write};
 use std::path::PathBuf;

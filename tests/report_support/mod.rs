@@ -47,7 +47,13 @@ fn ingest(store: &Path, inputs: &[&Path]) {
     args.extend(inputs.iter().map(|p| p.to_string_lossy().into_owned()));
     args.extend(["--store".to_owned(), store.to_string_lossy().into_owned()]);
     let o = bin().args(&args).output().expect("binary runs");
-    assert_eq!(o.status.code(), Some(0), "ingest: {}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "ingest: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
 }
 
 /// A store holding the bundled sample week (2024-W47).
@@ -97,7 +103,9 @@ fn execute_command(id: &str, time: &str, user: &str, command: &str, failed: bool
     });
     if failed {
         r["errorCode"] = json!("AccessDenied");
-        r["errorMessage"] = json!(format!("User: {IMG} is not authorized to perform: ecs:ExecuteCommand {SCRIPT}"));
+        r["errorMessage"] = json!(format!(
+            "User: {IMG} is not authorized to perform: ecs:ExecuteCommand {SCRIPT}"
+        ));
         r["responseElements"] = Value::Null;
     } else {
         r["responseElements"] = json!({

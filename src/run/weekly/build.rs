@@ -19,7 +19,10 @@ use crate::report::weekly::{
 
 /// The report's queries, by name (`queries/reports/<name>.sql`).
 pub const QUERIES: &[(&str, &str)] = &[
-    q("summary", include_str!("../../../queries/reports/summary.sql")),
+    q(
+        "summary",
+        include_str!("../../../queries/reports/summary.sql"),
+    ),
     q(
         "sessions-per-day",
         include_str!("../../../queries/reports/sessions-per-day.sql"),
@@ -36,7 +39,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "findings-by-rule",
         include_str!("../../../queries/reports/findings-by-rule.sql"),
     ),
-    q("findings", include_str!("../../../queries/reports/findings.sql")),
+    q(
+        "findings",
+        include_str!("../../../queries/reports/findings.sql"),
+    ),
     q(
         "who-where",
         include_str!("../../../queries/reports/who-where.sql"),
@@ -45,7 +51,10 @@ pub const QUERIES: &[(&str, &str)] = &[
         "first-seen-pairs",
         include_str!("../../../queries/reports/first-seen-pairs.sql"),
     ),
-    q("coverage", include_str!("../../../queries/reports/coverage.sql")),
+    q(
+        "coverage",
+        include_str!("../../../queries/reports/coverage.sql"),
+    ),
     q(
         "coverage-gaps",
         include_str!("../../../queries/reports/coverage-gaps.sql"),
@@ -107,12 +116,18 @@ impl Frames {
         // `query` reads whole UTC days of the base tables; a week in another zone is bounded
         // exactly here.
         let control = data.collect(damage, |d| {
-            Ok(d.table(ControlEvent::NAME, crate::dataset::filter::event_days(&f).as_ref())?
-                .filter(time_expr(&f, "event_time").unwrap_or(lit(true))))
+            Ok(d.table(
+                ControlEvent::NAME,
+                crate::dataset::filter::event_days(&f).as_ref(),
+            )?
+            .filter(time_expr(&f, "event_time").unwrap_or(lit(true))))
         })?;
         let exec = data.collect(damage, |d| {
-            Ok(d.table(ExecEvent::NAME, crate::dataset::filter::event_days(&f).as_ref())?
-                .filter(time_expr(&f, "event_time").unwrap_or(lit(true))))
+            Ok(d.table(
+                ExecEvent::NAME,
+                crate::dataset::filter::event_days(&f).as_ref(),
+            )?
+            .filter(time_expr(&f, "event_time").unwrap_or(lit(true))))
         })?;
         let findings = findings
             .clone()
@@ -444,7 +459,8 @@ pub fn build(
 
     let mut notices = Vec::new();
     let control_rows = this.get("control_events").map_or(0, DataFrame::height);
-    let empty = now.sessions == 0 && now.failed_attempts == 0 && now.findings == 0 && control_rows == 0;
+    let empty =
+        now.sessions == 0 && now.failed_attempts == 0 && now.findings == 0 && control_rows == 0;
     if empty {
         notices.push(if missing.len() == period.days(zone).len() {
             "No ECS Exec activity in this period, and the store holds no data for any of its days: ingest the CloudTrail logs of the period first.".to_owned()
@@ -954,7 +970,10 @@ pub fn build(
         zone: zone.clone(),
         generated: opts.generated,
         policy: opts.policy,
-        store_days: stored.first().zip(stored.last()).map(|(f, l)| (f.clone(), l.clone())),
+        store_days: stored
+            .first()
+            .zip(stored.last())
+            .map(|(f, l)| (f.clone(), l.clone())),
         missing_days: missing.into_iter().map(|m| (m.day, m.why)).collect(),
         empty,
         notices,

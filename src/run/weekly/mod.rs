@@ -46,11 +46,7 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
     let data = super::open_store(a.store.store.clone())?;
     let mut damage = Damage::default();
     let opts = build::Options {
-        policy: a
-            .detect
-            .policy
-            .as_ref()
-            .map(|p| p.display().to_string()),
+        policy: a.detect.policy.as_ref().map(|p| p.display().to_string()),
         show_secrets: a.show_secrets,
         generated: now,
     };
@@ -107,9 +103,7 @@ fn write_file(path: &Path, w: &Weekly, format: ReportFormat) -> anyhow::Result<(
         let mut out = io::BufWriter::new(file);
         render(&mut out, w, format)?;
         out.flush()?;
-        out.into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     })();

@@ -48,12 +48,11 @@ impl Period {
         let (y, w) = t.split_once(['W', 'w']).ok_or_else(bad)?;
         let year: i32 = y.trim_end_matches('-').parse().map_err(|_| bad())?;
         let week: u32 = w.parse().map_err(|_| bad())?;
-        let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(|| {
-            ConfigError {
+        let monday =
+            NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(|| ConfigError {
                 flag: "--week",
                 message: format!("{year} has no ISO week {week}"),
-            }
-        })?;
+            })?;
         Ok(Period::of_week(monday, z))
     }
 
