@@ -515,3 +515,27 @@ fn hostile_text_stays_text_in_markdown_and_html() {
         "{cmds:?}"
     );
 }
+
+#[test]
+fn a_damaged_store_part_is_named_counted_once_and_the_report_still_written() {
+    let store = sample_store();
+    let s = store.path().to_str().unwrap();
+    let part = std::fs::read_dir(store.path().join("commands"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .expect("a commands part");
+    std::fs::write(&part, b"not parquet at all").unwrap();
+    let (r, o) = json(&[
+        "report", "--store", s, "--week", "2024-W47", "--format", "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&part.display().to_string()), "{}", stderr(&o));
+    assert!(r["summary"]["sessions"].as_i64().unwrap() > 0);
+    let notices = r["report"]["notices"].to_string();
+    assert!(
+        notices.contains("1 store part(s) could not be read"),
+        "{notices}"
+    );
+}

@@ -955,9 +955,11 @@ pub fn build(
     });
 
     if !damage.parts.is_empty() {
+        // Every query that scans a damaged part records it again: count each part once.
+        let parts: std::collections::BTreeSet<_> = damage.parts.iter().map(|(p, _)| p).collect();
         notices.push(format!(
             "{} store part(s) could not be read and were left out of this report (named on stderr): it is incomplete.",
-            damage.parts.len()
+            parts.len()
         ));
     }
 
