@@ -531,7 +531,11 @@ fn a_damaged_store_part_is_named_counted_once_and_the_report_still_written() {
         "report", "--store", s, "--week", "2024-W47", "--format", "json",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains(&part.display().to_string()), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&part.display().to_string()),
+        "{}",
+        stderr(&o)
+    );
     assert!(r["summary"]["sessions"].as_i64().unwrap() > 0);
     let notices = r["report"]["notices"].to_string();
     assert!(
