@@ -21,6 +21,7 @@ Examples:
   execaudit query queries/commands-in-a-container.sql --format csv --out typed.csv
   execaudit findings --policy queries/policy.toml --min-severity medium --fail-on high
   execaudit rules lint --rules ./my-rules
+  execaudit report --week 2024-W47 --policy queries/policy.toml --format html --out week.html
 
 Inputs are files or folders (walked recursively), plain or gzip, recognised by content:
 CloudTrail S3 log files ({\"Records\":[...]}, organisation trails too), JSON arrays, JSON Lines,
@@ -78,6 +79,10 @@ pub enum Command {
     /// Run SQL (polars SQL) over the store's tables and views: exec_events, control_events,
     /// sessions, attempts, transcripts, commands, findings.
     Query(QueryCmdArgs),
+    /// The weekly compliance report (Markdown, self-contained HTML or JSON): summary with
+    /// week-over-week change, break-glass compliance, findings, who exec'd where, transcript
+    /// coverage, exec configuration changes, failed attempts, longest sessions, top commands.
+    Report(ReportArgs),
     /// Print the columns of every table (docs/schema.md is this output).
     Schema,
     /// Write a synthetic organisation trail (sample data or a benchmark corpus).
@@ -500,4 +505,45 @@ pub struct RulesArgs {
     /// A policy whose [checks] ids and severities apply (rules list)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// ISO week to report on, e.g. 2024-W47 (Monday to Monday in --tz) [default: the last
+    /// complete ISO week]
+    #[arg(long, value_name = "YYYY-Www", conflicts_with_all = ["since", "until"])]
+    pub week: Option<String>,
+    /// Instead of a week: from this time on (same forms as elsewhere; needs --until)
+    #[arg(long, value_name = "T", requires = "until")]
+    pub since: Option<String>,
+    /// Before this time (needs --since)
+    #[arg(long, value_name = "T", requires = "since")]
+    pub until: Option<String>,
+    /// Time zone of the week's bounds, its days and the times shown: an IANA name
+    /// (Europe/Berlin), UTC or an offset (+02:00)
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub tz: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write the report to this file (written whole, then renamed into place)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+    /// Print secrets found in commands and evidence as they are
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown, for wikis and tickets
+    Md,
+    /// One self-contained HTML file (inline styles and SVG charts, no scripts)
+    Html,
+    /// One JSON object (schema in docs/report.md)
+    Json,
 }

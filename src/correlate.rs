@@ -116,6 +116,13 @@ pub fn attempts(events: &[ExecEvent], filter: &Filter) -> Vec<Attempt> {
             error_code: e.error_code.clone(),
             error_message: e.error_message.clone(),
             event_id: e.event_id.clone(),
+            likely_cause: Some(
+                crate::detect::cause::failed_attempt(
+                    e.error_code.as_deref().unwrap_or(""),
+                    e.error_message.as_deref().unwrap_or(""),
+                )
+                .to_owned(),
+            ),
         })
         .collect()
 }

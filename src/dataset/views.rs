@@ -279,7 +279,8 @@ impl Dataset {
                 .and(when_some(exec_expr(f))),
         );
         Ok(sort(
-            lf.select(columns_of::<Attempt>()),
+            lf.with_column(likely_cause())
+                .select(columns_of::<Attempt>()),
             &["event_time", "event_id"],
         ))
     }
@@ -446,6 +447,32 @@ impl Dataset {
             "command",
         ))
     }
+}
+
+/// The `likely_cause` column of attempts: [`crate::detect::cause::failed_attempt`] over
+/// `error_code` and `error_message` (issue 8: the report's failed attempts and `attempts`).
+fn likely_cause() -> Expr {
+    col("error_code")
+        .map_many(
+            |cols: &mut [Column]| {
+                let codes = cols[0].str()?;
+                let messages = cols[1].str()?;
+                let out: StringChunked = codes
+                    .iter()
+                    .zip(messages.iter())
+                    .map(|(c, m)| {
+                        Some(crate::detect::cause::failed_attempt(
+                            c.unwrap_or(""),
+                            m.unwrap_or(""),
+                        ))
+                    })
+                    .collect();
+                Ok(out.with_name("likely_cause".into()).into_column())
+            },
+            &[col("error_message")],
+            |_, _| Ok(Field::new("likely_cause".into(), DataType::String)),
+        )
+        .alias("likely_cause")
 }
 
 /// Commands joined by [`Dataset::restrict`] -> the [`CommandHit`] columns, sorted.

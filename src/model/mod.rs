@@ -378,6 +378,10 @@ crate::table! {
         error_message: Option<String>,
         /// The event id.
         event_id: Option<String>,
+        /// The likely cause and fix, from the error code and message (`detect::cause`): the
+        /// caller's permissions, exec not enabled on the task, the agent unable to reach SSM, a
+        /// stopped task, a mistyped cluster.
+        likely_cause: Option<String>,
     }
 }
 

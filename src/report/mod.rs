@@ -9,10 +9,14 @@
 pub mod cells;
 mod csv;
 pub mod escape;
+pub mod html;
 mod json;
+pub mod markdown;
 mod parquet;
 pub mod sarif;
+pub mod svg;
 mod table;
+pub mod weekly;
 
 use std::io::{self, Write};
 

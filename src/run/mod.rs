@@ -9,6 +9,7 @@ pub mod findings;
 mod query;
 mod summary;
 mod sync;
+pub mod weekly;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -52,6 +53,7 @@ const ATTEMPT_COLUMNS: &[&str] = &[
     "container",
     "error_code",
     "command",
+    "likely_cause",
 ];
 const CONTROL_COLUMNS: &[&str] = &[
     "event_time",
@@ -122,6 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Findings(a) => findings::findings(a),
         Command::Rules(r) => findings::rules(r),
         Command::Query(q) => query::query(q),
+        Command::Report(r) => weekly::report(r),
         Command::Schema => {
             let mut out = io::stdout().lock();
             out.write_all(schema_markdown().as_bytes())?;

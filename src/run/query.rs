@@ -68,19 +68,33 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
         },
         config::now(),
     )?;
-    // Findings take a pass over every command: only when the SQL asks for them (rules and
-    // policy are then checked before any data is read).
-    let detector = if sql.to_lowercase().contains("findings") {
+    // Findings take a pass over every command, and the report's break-glass table (issue 8,
+    // so queries/reports/breakglass*.sql run here) a pass over the sessions: only when the SQL
+    // names them (rules and policy are then checked before any data is read).
+    let lower = sql.to_lowercase();
+    let wants_findings = lower.contains("findings");
+    let wants_compliance = lower.contains("compliance");
+    let detector = if wants_findings || wants_compliance {
         Some(super::findings::load_detector(&a.detect)?)
     } else {
         None
     };
     let data = open_store(a.store.store)?;
     let mut damage = Damage::default();
-    let extra = match &detector {
-        Some(d) => vec![("findings", data.findings(d, &mut damage)?)],
-        None => Vec::new(),
-    };
+    let mut extra = Vec::new();
+    if let Some(d) = &detector {
+        // Like the views, findings are bounded by --since/--until (their `time`).
+        if wants_findings {
+            let all = data.findings(d, &mut damage)?;
+            extra.push(("findings", super::findings::filtered_frame(all, &filter)?));
+        }
+        if wants_compliance {
+            extra.push((
+                "compliance",
+                super::weekly::compliance::frame(&data, d, &filter, &mut damage)?,
+            ));
+        }
+    }
     let df = match data.collect(&mut damage, |d| {
         d.sql_with(&filter, extra.clone())?.execute(&sql)
     }) {

@@ -25,7 +25,8 @@ pub fn schema_markdown() -> String {
          Every table the store holds and every view the commands and `query` return, column by\n\
          column: the output of `execaudit schema` (a test keeps this file equal to it). In `query`,\n\
          the tables are `exec_events`, `control_events`, `transcripts`, `commands`, and the views\n\
-         `sessions` and `attempts`; `command_hits` is what `commands` and `search` print.\n\n",
+         `sessions` and `attempts`; `command_hits` is what `commands` and `search` print;\n\
+         `findings` and `compliance` (with `--policy`) are computed when the SQL names them.\n\n",
     );
     let mut table = |name: &str, cols: Vec<ColumnSpec>| {
         out.push_str(&format!(
@@ -49,6 +50,10 @@ pub fn schema_markdown() -> String {
     table(Attempt::NAME, Attempt::columns());
     table(CommandHit::NAME, CommandHit::columns());
     table(Finding::NAME, Finding::columns());
+    table(
+        super::weekly::ComplianceRow::NAME,
+        super::weekly::ComplianceRow::columns(),
+    );
     out
 }
 

@@ -1,0 +1,83 @@
+//! The `compliance` table: each session of a period against the break-glass policy (scope,
+//! break-glass or not, inside or outside, the checks it broke, the reason found), from
+//! [`Detector::compliance`]. The report's section 2 reads it through SQL, and `query` offers
+//! it when the SQL names it, so `queries/reports/breakglass*.sql` run by hand too.
+
+use polars::prelude::*;
+
+use crate::config::Filter;
+use crate::dataset::{Damage, Dataset};
+use crate::detect::{DetectInput, Detector};
+use crate::model::{ExecEvent, Session, Table};
+
+crate::table! {
+    /// One session against the break-glass policy (`--policy`; empty without one).
+    pub struct ComplianceRow("compliance") {
+        /// The session (join to `sessions.session_id`).
+        session_id: Option<String>,
+        /// The policy scope that applied: `default` or a `[[scope]]`'s `environment`.
+        environment: Option<String>,
+        /// The session used a break-glass role or permission set.
+        breakglass: Option<bool>,
+        /// The session broke none of the scope's rules (inside the policy).
+        allowed: Option<bool>,
+        /// The ids of the checks it broke, comma-separated (`exec-outside-breakglass`, ...).
+        violations: Option<String>,
+        /// The facts behind each broken check, `; `-separated (redacted on output).
+        violation_detail: Option<String>,
+        /// The reason found: the text the scope's `reason` pattern matched (redacted on output).
+        reason: Option<String>,
+    }
+}
+
+/// The compliance rows of the sessions `f` selects (no rows without a policy).
+pub fn frame(
+    data: &Dataset,
+    detector: &Detector,
+    f: &Filter,
+    damage: &mut Damage,
+) -> anyhow::Result<DataFrame> {
+    if detector.policy().is_none() {
+        return Ok(ComplianceRow::to_frame(&[])?);
+    }
+    let sessions = Session::from_frame(&data.collect(damage, |d| d.sessions(f))?)?;
+    let days = crate::dataset::filter::event_days(f);
+    let exec = ExecEvent::from_frame(&data.collect(damage, |d| {
+        Ok(d.table(ExecEvent::NAME, days.as_ref())?.filter(
+            col("outcome")
+                .eq(lit("success"))
+                .and(col("session_id").is_not_null()),
+        ))
+    })?)?;
+    let input = DetectInput {
+        exec: &exec,
+        control: &[],
+        sessions: &sessions,
+        transcripts: &[],
+    };
+    let disabled = |id: &str| detector.policy().is_some_and(|p| p.is_disabled(id));
+    let rows: Vec<ComplianceRow> = detector
+        .compliance(&input)
+        .into_iter()
+        .map(|c| {
+            // A check the policy switched off is no violation (as in `findings`).
+            let broken: Vec<_> = c
+                .violations
+                .iter()
+                .filter(|(check, _)| !disabled(check.id))
+                .collect();
+            let ids: Vec<&str> = broken.iter().map(|(check, _)| check.id).collect();
+            let facts: Vec<&str> = broken.iter().map(|(_, why)| why.as_str()).collect();
+            ComplianceRow {
+                session_id: c.session_id,
+                environment: Some(c.environment),
+                breakglass: Some(c.breakglass),
+                allowed: Some(ids.is_empty()),
+                violations: (!ids.is_empty()).then(|| ids.join(",")),
+                violation_detail: (!facts.is_empty()).then(|| facts.join("; ")),
+                reason: c.reason,
+            }
+        })
+        .collect();
+    Ok(ComplianceRow::to_frame(&rows)?)
+}
