@@ -207,7 +207,7 @@ pub fn command_like(line: &str, known: &[String]) -> bool {
     let mut words = line.split_whitespace();
     let first = loop {
         match words.next() {
-            Some(w) if w.contains('=') && !w.starts_with('=') => continue,
+            Some(w) if assignment(w) => continue,
             Some(w) => break w,
             None => return false,
         }
@@ -217,12 +217,24 @@ pub fn command_like(line: &str, known: &[String]) -> bool {
         || known.iter().any(|k| k == first)
         || first.starts_with("./")
         || first.starts_with('/') && first.len() > 1
+        // A line may begin with a redirection (`<in cmd`, `>out`, `2>&1 cmd`).
+        || first.starts_with(['<', '>'])
+        || first.trim_start_matches(|c: char| c.is_ascii_digit()).starts_with(['<', '>'])
+            && first.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// The first word of a command line, after variable assignments.
 pub fn first_word(line: &str) -> Option<&str> {
-    line.split_whitespace()
-        .find(|w| !w.contains('=') || w.starts_with('='))
+    line.split_whitespace().find(|w| !assignment(w))
+}
+
+/// Whether a word is a variable assignment (`NAME=value`): a name of letters, digits and `_`,
+/// not starting with a digit, before the first `=`.
+fn assignment(w: &str) -> bool {
+    w.split_once('=').is_some_and(|(name, _)| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 #[cfg(test)]
@@ -271,6 +283,15 @@ mod tests {
         assert!(command_like("mytool --x", &known));
         assert!(command_like("/usr/bin/env", &known));
         assert!(!command_like("two", &known));
+        // Redirections may come first; the report's hostile session types one.
+        assert!(command_like("</script><script>x</script>", &known));
+        assert!(command_like(
+            "</script><script>document.title='PWNED'</script>",
+            &known
+        ));
+        assert!(command_like(">/tmp/out", &known));
+        assert!(command_like("2>/dev/null ls", &known));
+        assert!(!command_like("2024 was a year", &known));
         assert!(!command_like("typed ahead", &known));
         assert!(!command_like("", &known));
     }
