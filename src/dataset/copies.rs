@@ -19,6 +19,7 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
+use super::views::strings;
 use super::Dataset;
 use crate::model::{CommandRow, Table, TranscriptRow};
 
@@ -143,16 +144,6 @@ fn resolve_session(c: &mut [Candidate]) -> Vec<String> {
         }
     }
     out
-}
-
-fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
-    Ok(df
-        .column(name)?
-        .str()?
-        .iter()
-        .flatten()
-        .map(str::to_owned)
-        .collect())
 }
 
 #[cfg(test)]

@@ -127,23 +127,11 @@ pub fn control_expr(f: &Filter) -> Option<Expr> {
     }
     if let Some(p) = &f.task {
         let re = format!("(^|,){}(,|$)", pattern_regex(p, ","));
-        e = and(
-            e,
-            col("task_ids")
-                .str()
-                .contains(lit(re), true)
-                .fill_null(lit(false)),
-        );
+        e = and(e, contains_regex("task_ids", re));
     }
     if let Some(p) = &f.container {
         let re = format!("(^|; ){}:", pattern_regex(p, ":;"));
-        e = and(
-            e,
-            col("command_overrides")
-                .str()
-                .contains(lit(re), true)
-                .fill_null(lit(false)),
-        );
+        e = and(e, contains_regex("command_overrides", re));
     }
     if let Some(s) = &f.session {
         e = and(e, col("session_id").eq(lit(s.clone())));
@@ -177,6 +165,14 @@ pub fn transcript_days(f: &Filter) -> Option<Days> {
             |u| Timestamp(u.0.saturating_add(TRANSCRIPT_LAG_MS)).day(),
         ),
     })
+}
+
+/// Whether a list-like text column holds a match of `re` (null: no).
+fn contains_regex(column: &str, re: String) -> Expr {
+    col(column)
+        .str()
+        .contains(lit(re), true)
+        .fill_null(lit(false))
 }
 
 #[cfg(test)]

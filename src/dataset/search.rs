@@ -58,17 +58,10 @@ impl Dataset {
         let asked = self
             .table(ExecEvent::NAME, event_days(f).as_ref())?
             .filter(m.expr("command").and(exec_expr(f).unwrap_or(lit(true))))
-            .with_columns([
+            .with_columns(not_a_command([
                 col("event_time").alias("time"),
                 lit("cloudtrail").alias("found_in"),
-                lit(NULL).cast(DataType::Int64).alias("seq"),
-                lit(NULL).cast(DataType::String).alias("cwd"),
-                lit(NULL).cast(DataType::Boolean).alias("abandoned"),
-                lit(NULL).cast(DataType::String).alias("flags"),
-                lit(NULL).cast(DataType::Int64).alias("output_lines"),
-                lit(NULL).cast(DataType::String).alias("output_excerpt"),
-                lit(NULL).cast(DataType::Float64).alias("confidence"),
-            ])
+            ]))
             .select(columns_of::<CommandHit>());
         let mut parts = vec![typed, asked];
         if in_output {
@@ -153,17 +146,10 @@ impl Dataset {
         picked.with_column(lines)?;
         Ok(picked
             .lazy()
-            .with_columns([
+            .with_columns(not_a_command([
                 col("time_of_row").alias("time"),
                 lit("output").alias("found_in"),
-                lit(NULL).cast(DataType::Int64).alias("seq"),
-                lit(NULL).cast(DataType::String).alias("cwd"),
-                lit(NULL).cast(DataType::Boolean).alias("abandoned"),
-                lit(NULL).cast(DataType::String).alias("flags"),
-                lit(NULL).cast(DataType::Int64).alias("output_lines"),
-                lit(NULL).cast(DataType::String).alias("output_excerpt"),
-                lit(NULL).cast(DataType::Float64).alias("confidence"),
-            ])
+            ]))
             .select(columns_of::<CommandHit>()))
     }
 }
@@ -194,6 +180,22 @@ pub(crate) fn matching_lines(text: &str, re: &Regex, commands: &[&str]) -> Vec<S
         i += 1;
     }
     out
+}
+
+/// A hit that is not a reconstructed command (a CloudTrail command string, an output line):
+/// `time` and `found_in` as given, the command-only columns null.
+fn not_a_command(head: [Expr; 2]) -> Vec<Expr> {
+    let mut v = head.to_vec();
+    v.extend([
+        lit(NULL).cast(DataType::Int64).alias("seq"),
+        lit(NULL).cast(DataType::String).alias("cwd"),
+        lit(NULL).cast(DataType::Boolean).alias("abandoned"),
+        lit(NULL).cast(DataType::String).alias("flags"),
+        lit(NULL).cast(DataType::Int64).alias("output_lines"),
+        lit(NULL).cast(DataType::String).alias("output_excerpt"),
+        lit(NULL).cast(DataType::Float64).alias("confidence"),
+    ]);
+    v
 }
 
 #[cfg(test)]

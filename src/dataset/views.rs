@@ -33,7 +33,7 @@ fn sort(lf: LazyFrame, by: &[&str]) -> LazyFrame {
     )
 }
 
-fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+pub(super) fn strings(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
     Ok(df
         .column(name)?
         .str()?
@@ -73,13 +73,8 @@ impl Dataset {
         if let Some(s) = session {
             t = t.filter(col("session_id").eq(lit(s.to_owned())));
         }
-        let left_out = &self.resolution()?.left_out;
-        if !left_out.is_empty() {
-            t = t.filter(
-                col("transcript_id")
-                    .is_in(lit(series("left_out", left_out)).implode(false), false)
-                    .not(),
-            );
+        if let Some(keep) = self.not_left_out(col("transcript_id"))? {
+            t = t.filter(keep);
         }
         Ok(t.filter(col("session_id").is_not_null())
             .select([
@@ -103,19 +98,24 @@ impl Dataset {
             ))
     }
 
+    /// A filter keeping rows whose transcript id (`id`) the views read; `None` when nothing is
+    /// left out (the usual case: no filter at all).
+    fn not_left_out(&self, id: Expr) -> PolarsResult<Option<Expr>> {
+        let left_out = &self.resolution()?.left_out;
+        Ok((!left_out.is_empty()).then(|| {
+            id.is_in(lit(series("left_out", left_out)).implode(false), false)
+                .not()
+        }))
+    }
+
     /// Every transcript of one session the views read (copies and superseded uploads left
     /// out), with its text or not.
     pub fn session_transcripts(&self, session: &str, with_text: bool) -> PolarsResult<LazyFrame> {
         let mut t = self
             .table(TranscriptRow::NAME, None)?
             .filter(col("session_id").eq(lit(session.to_owned())));
-        let left_out = &self.resolution()?.left_out;
-        if !left_out.is_empty() {
-            t = t.filter(
-                col("transcript_id")
-                    .is_in(lit(series("left_out", left_out)).implode(false), false)
-                    .not(),
-            );
+        if let Some(keep) = self.not_left_out(col("transcript_id"))? {
+            t = t.filter(keep);
         }
         if !with_text {
             t = t.with_column(lit(NULL).cast(DataType::String).alias("text"));
@@ -375,17 +375,13 @@ impl Dataset {
         } else {
             self.table(table, transcript_days(f).as_ref())?
         };
-        let left_out = &self.resolution()?.left_out;
-        if !left_out.is_empty() {
-            let id = if table == crate::model::CommandRow::NAME {
-                coalesce(&[col("transcript_id"), col("session_id")])
-            } else {
-                col("transcript_id")
-            };
-            lf = lf.filter(
-                id.is_in(lit(series("left_out", left_out)).implode(false), false)
-                    .not(),
-            );
+        let id = if table == crate::model::CommandRow::NAME {
+            coalesce(&[col("transcript_id"), col("session_id")])
+        } else {
+            col("transcript_id")
+        };
+        if let Some(keep) = self.not_left_out(id)? {
+            lf = lf.filter(keep);
         }
         if let Some(e) = extra {
             lf = lf.filter(e);
