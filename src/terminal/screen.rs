@@ -862,6 +862,11 @@ impl Model {
 impl Perform for Model {
     #[inline(always)]
     fn print(&mut self, ch: char) {
+        if ch.is_control() {
+            // vte prints DEL and C1 controls (U+0080..U+009F) that a terminal ignores: they
+            // must not reach a command or prompt (fuzzing found a DEL in a prompt).
+            return;
+        }
         // Text appended to its line, output or typed, is the bulk of any transcript: nothing
         // else to track (input wraps at a learned width, so that case takes the slow path).
         if !self.alt
@@ -1151,7 +1156,9 @@ impl Model {
             }
             'D' => {
                 let n = param(params, 0, 1);
-                if n > self.c && self.in_input && self.r > 0 && self.soft[self.r] {
+                // `r` may be past the rows drawn (a cursor move down): not a wrapped row.
+                let soft = self.soft.get(self.r).copied().unwrap_or(false);
+                if n > self.c && self.in_input && self.r > 0 && soft {
                     // Moving left past the start of a row the model wrapped itself: the
                     // terminal is wider than learned (resized), the line is one row there.
                     self.unwrap_line();
@@ -1794,6 +1801,20 @@ mod tests {
             }
         }
         assert!(checked > 150, "{checked}");
+    }
+
+    #[test]
+    fn del_and_c1_controls_print_nothing() {
+        // Found by fuzzing: vte prints them, a terminal does not.
+        let d = draw(b"$ \x7f\x7fid\xc2\x85\xc2\x9b\r\nout\x7f\r\n");
+        assert_eq!(d.text, "$ id\nout");
+    }
+
+    #[test]
+    fn moving_left_on_a_row_below_the_drawn_ones_does_not_panic() {
+        // Found by fuzzing: a cursor move down in input, then left past the column.
+        let d = draw(b"\x1b[?2004h$ x\x1b[B\x1b[9Dy\r\r\n\x1b[?2004l\r");
+        assert!(d.events.iter().any(|e| matches!(e, Event::Row(r) if r.input)));
     }
 
     #[test]
