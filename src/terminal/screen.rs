@@ -1066,7 +1066,10 @@ impl Model {
                 }
             }
             b'\t' => {
-                let next = ((self.c / 8 + 1) * 8).min(MAX_COL);
+                // A tab stops at the margin: past it, putting blanks would wrap and start over
+                // forever (fuzzing found that hang).
+                let margin = self.auto_wrap().unwrap_or(MAX_COL);
+                let next = ((self.c / 8 + 1) * 8).min(MAX_COL).min(margin);
                 while self.c < next {
                     self.put(' ');
                 }
@@ -1808,6 +1811,14 @@ mod tests {
         // Found by fuzzing: vte prints them, a terminal does not.
         let d = draw(b"$ \x7f\x7fid\xc2\x85\xc2\x9b\r\nout\x7f\r\n");
         assert_eq!(d.text, "$ id\nout");
+    }
+
+    #[test]
+    fn a_tab_at_the_margin_of_a_learned_width_stops_there() {
+        // Found by fuzzing (a hang): bash teaches 40 columns, then tabs at the margin.
+        let d = draw(b"\x1b[?2004h$ xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx \rx\t\t\t\t\t\ty\r\r\n\x1b[?2004l\r");
+        assert_eq!(d.width, Some(40));
+        assert!(d.text.ends_with('y'), "{:?}", d.text);
     }
 
     #[test]
