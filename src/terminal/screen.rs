@@ -1003,7 +1003,10 @@ impl Model {
                 if busybox && self.in_input && crs > usual && usual > 0 {
                     // busybox wraps a long input line with a newline of its own.
                     let len = self.live().get(self.r).map_or(0, Vec::len);
-                    self.width.get_or_insert(len);
+                    if len > 0 {
+                        // An empty row says nothing of the width (fuzzing found a width of 0).
+                        self.width.get_or_insert(len);
+                    }
                     self.r = (self.r + 1).min(MAX_ROWS);
                     self.c = 0;
                     self.row();
@@ -1811,6 +1814,12 @@ mod tests {
         // Found by fuzzing: vte prints them, a terminal does not.
         let d = draw(b"$ \x7f\x7fid\xc2\x85\xc2\x9b\r\nout\x7f\r\n");
         assert_eq!(d.text, "$ id\nout");
+    }
+
+    #[test]
+    fn a_busybox_newline_on_an_empty_row_teaches_no_width() {
+        let d = draw(b"/ # \x1b[6n\r\x1b[K\r\r\r\nid\r\r\n");
+        assert_eq!(d.width, None);
     }
 
     #[test]
