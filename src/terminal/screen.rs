@@ -1834,7 +1834,10 @@ mod tests {
     fn moving_left_on_a_row_below_the_drawn_ones_does_not_panic() {
         // Found by fuzzing: a cursor move down in input, then left past the column.
         let d = draw(b"\x1b[?2004h$ x\x1b[B\x1b[9Dy\r\r\n\x1b[?2004l\r");
-        assert!(d.events.iter().any(|e| matches!(e, Event::Row(r) if r.input)));
+        assert!(d
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Row(r) if r.input)));
     }
 
     #[test]
