@@ -329,16 +329,22 @@ fn trail_store(records: Vec<Value>) -> (tempfile::TempDir, PathBuf) {
         json!({"Records": records}).to_string(),
     )
     .unwrap();
+    let store = ingest(&dir, &dir.path().join("trail.json"));
+    (dir, store)
+}
+
+/// Ingests `input` into a store in `dir`, which must succeed.
+fn ingest(dir: &tempfile::TempDir, input: &Path) -> PathBuf {
     let store = dir.path().join("store");
     let o = run(&[
         "ingest",
-        dir.path().join("trail.json").to_str().unwrap(),
+        input.to_str().unwrap(),
         "--store",
         store.to_str().unwrap(),
         "-q",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    (dir, store)
+    store
 }
 
 #[test]
@@ -560,15 +566,7 @@ fn transcript_store(bodies: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
         );
         std::fs::write(logs.join(format!("{sid}.log")), file).unwrap();
     }
-    let store = dir.path().join("store");
-    let o = run(&[
-        "ingest",
-        logs.to_str().unwrap(),
-        "--store",
-        store.to_str().unwrap(),
-        "-q",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let store = ingest(&dir, &logs);
     (dir, store)
 }
 
