@@ -28,3 +28,4 @@ pub mod run;
 pub mod sample;
 pub mod store;
 pub mod terminal;
+pub mod trace;

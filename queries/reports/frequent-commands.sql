@@ -1,5 +1,9 @@
 -- Report section 8: the 20 commands typed most often in the period's sessions (reconstructed
--- from transcripts; abandoned lines left out), in how many sessions and by how many people.
+-- from transcripts; abandoned lines and input read by programs left out), in how many sessions
+-- and by how many people.
+--
+-- `COALESCE(x, FALSE) = FALSE` rather than `x IS NOT TRUE`: a store written before a flag
+-- existed holds nulls there, and polars SQL reads `NULL IS NOT TRUE` as false.
 SELECT
     c.command,
     count(*) AS times,
@@ -7,7 +11,9 @@ SELECT
     count(DISTINCT s.principal) AS principals
 FROM commands AS c
 JOIN sessions AS s ON s.session_id = c.session_id
-WHERE c.abandoned IS NOT TRUE AND c.command IS NOT NULL
+WHERE COALESCE(c.abandoned, FALSE) = FALSE
+    AND COALESCE(c.program_input, FALSE) = FALSE
+    AND c.command IS NOT NULL
 GROUP BY c.command
 ORDER BY times DESC, c.command
 LIMIT 20

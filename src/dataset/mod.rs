@@ -207,11 +207,14 @@ impl Dataset {
         use crate::model::{Finding, Session};
         let exec =
             ExecEvent::from_frame(&self.collect(damage, |d| d.table(ExecEvent::NAME, None))?)?;
+        crate::trace::stage("findings: exec events");
         let control = ControlEvent::from_frame(
             &self.collect(damage, |d| d.table(ControlEvent::NAME, None))?,
         )?;
+        crate::trace::stage("findings: control events");
         let sessions =
             Session::from_frame(&self.collect(damage, |d| d.sessions(&Filter::default()))?)?;
+        crate::trace::stage("findings: sessions");
         let transcripts = TranscriptRow::from_frame(&self.collect(damage, |d| {
             Ok(d.table(TranscriptRow::NAME, None)?
                 .with_column(lit(NULL).cast(DataType::String).alias("text")))
@@ -222,7 +225,9 @@ impl Dataset {
             sessions: &sessions,
             transcripts: &transcripts,
         };
+        crate::trace::stage("findings: events, sessions and transcripts read");
         let mut run = Run::new(detector, &input);
+        crate::trace::stage("findings: session and event checks");
         let columns = [
             col("session_id"),
             col("seq"),
@@ -264,6 +269,7 @@ impl Dataset {
                 run.commands(&CommandBatch::from_frame(&df)?);
             }
         }
+        crate::trace::stage("findings: commands matched");
         Ok(Finding::to_frame(&run.finish())?)
     }
 }

@@ -165,6 +165,7 @@ impl Frames {
             ctx.execute(sql)
         })
         .map_err(|e| e.context(format!("running queries/reports/{name}.sql")))
+        .inspect(|_| crate::trace::stage(name))
     }
 }
 
@@ -176,8 +177,17 @@ fn int(df: &DataFrame, name: &str, row: usize) -> i64 {
         .unwrap_or(0)
 }
 
+/// A column as whole numbers (0 for nulls and for a missing or non-numeric column), cast once.
 fn ints(df: &DataFrame, name: &str) -> Vec<i64> {
-    (0..df.height()).map(|i| int(df, name, i)).collect()
+    df.column(name)
+        .ok()
+        .and_then(|c| c.cast(&DataType::Int64).ok())
+        .and_then(|c| {
+            c.i64()
+                .ok()
+                .map(|v| v.iter().map(|x| x.unwrap_or(0)).collect())
+        })
+        .unwrap_or_else(|| vec![0; df.height()])
 }
 
 fn floats(df: &DataFrame, name: &str) -> Vec<f64> {
@@ -438,8 +448,11 @@ pub fn build(
     // Detection needs the whole history (first use, logging state, probing); the period's
     // findings are those whose time falls in it.
     let all_findings = data.findings(detector, damage)?;
+    crate::trace::stage("findings");
     let this = Frames::new(data, detector, period, &all_findings, damage, true)?;
+    crate::trace::stage("the period's frames");
     let before = Frames::new(data, detector, previous, &all_findings, damage, false)?;
+    crate::trace::stage("the previous period's frames");
 
     let stored: Vec<String> = data.store().map_or_else(Vec::new, |s| {
         let mut d = s.days(ExecEvent::NAME);
@@ -1036,5 +1049,67 @@ mod tests {
         let a = ["1".to_owned(), "2".to_owned(), "1".to_owned()];
         let c = ["prod".to_owned(), "prod".to_owned(), "dev".to_owned()];
         assert_eq!(cluster_labels(&a, &c), ["prod (1)", "prod (2)", "dev"]);
+    }
+
+    #[test]
+    fn frequent_commands_leave_out_abandoned_lines_and_program_input_even_when_flags_are_null() {
+        use crate::model::{CommandRow, ExecEvent, TranscriptRow};
+        let ev = |id: &str, session: &str, who: &str| ExecEvent {
+            event_id: Some(id.into()),
+            event_time: Timestamp(1_000),
+            session_id: Some(session.into()),
+            outcome: Some("success".into()),
+            principal: Some(who.into()),
+            ..Default::default()
+        };
+        // `None` flags: what a store written before the flag existed reads back.
+        let cmd = |session: &str, seq: i64, text: &str, abandoned, program_input| CommandRow {
+            command_id: Some(format!("{session}#{seq}")),
+            session_id: Some(session.into()),
+            seq: Some(seq),
+            time: Timestamp(2_000),
+            command: Some(text.into()),
+            abandoned,
+            program_input,
+            ..Default::default()
+        };
+        let commands = [
+            cmd("s1", 1, "ls", Some(false), None),
+            cmd("s1", 2, "ls", None, None),
+            cmd("s1", 3, "print(1)", Some(false), Some(true)),
+            cmd("s1", 4, "rm -rf /tmp/x", Some(true), None),
+            cmd("s2", 1, "ls", Some(false), Some(false)),
+            cmd("s2", 2, "id", None, Some(false)),
+        ];
+        let data = Dataset::from_rows(
+            &[ev("1", "s1", "alice"), ev("2", "s2", "bob")],
+            &[],
+            &[] as &[TranscriptRow],
+            &commands,
+        )
+        .unwrap();
+        let top = data
+            .sql(&Filter::default())
+            .unwrap()
+            .execute(sql_of("frequent-commands"))
+            .unwrap()
+            .collect()
+            .unwrap();
+        assert_eq!(texts(&top, "command", false), ["ls", "id"]);
+        assert_eq!(ints(&top, "times"), [3, 1]);
+        assert_eq!(ints(&top, "sessions"), [2, 1]);
+        assert_eq!(ints(&top, "principals"), [2, 1]);
+    }
+
+    #[test]
+    fn counts_read_whole_columns_of_any_integer_type_with_nulls_as_zero() {
+        let df = df!(
+            "n" => [Some(3u32), None, Some(7)],
+            "s" => ["a", "b", "c"],
+        )
+        .unwrap();
+        assert_eq!(ints(&df, "n"), [3, 0, 7]);
+        assert_eq!(ints(&df, "missing"), [0, 0, 0]);
+        assert_eq!(ints(&df, "s"), [0, 0, 0]);
     }
 }

@@ -59,6 +59,7 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
         &mut damage,
         opts,
     )?;
+    crate::trace::stage("report built");
     match &a.out {
         Some(path) => write_file(path, &report, a.format)?,
         None => {
@@ -67,6 +68,7 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
             out.flush()?;
         }
     }
+    crate::trace::stage("report written");
     eprintln!(
         "report {} ({} to {}): {} sessions, {} findings{}",
         report.label,
