@@ -102,14 +102,7 @@ struct Frames {
 }
 
 impl Frames {
-    fn new(
-        data: &Dataset,
-        detector: &Detector,
-        period: &Period,
-        findings: &DataFrame,
-        damage: &mut Damage,
-        with_compliance: bool,
-    ) -> anyhow::Result<Frames> {
+    fn new(data: &Dataset, period: &Period, damage: &mut Damage) -> anyhow::Result<Frames> {
         let f = period.filter();
         let sessions = data.collect(damage, |d| d.sessions(&f))?;
         let attempts = data.collect(damage, |d| d.attempts(&f))?;
@@ -122,32 +115,58 @@ impl Frames {
             )?
             .filter(time_expr(&f, "event_time").unwrap_or(lit(true))))
         })?;
-        let exec = data.collect(damage, |d| {
-            Ok(d.table(
-                ExecEvent::NAME,
-                crate::dataset::filter::event_days(&f).as_ref(),
-            )?
-            .filter(time_expr(&f, "event_time").unwrap_or(lit(true))))
-        })?;
-        let findings = findings
-            .clone()
-            .lazy()
-            .filter(time_expr(&f, "time").unwrap_or(lit(true)))
-            .collect()?;
-        let mut frames = vec![
+        // The report's SQL reads no `exec_events` (the sessions view carries what it needs):
+        // a week's events are not held for it.
+        let frames = vec![
             ("sessions", sessions),
             ("attempts", attempts),
             ("control_events", control),
-            ("exec_events", exec),
-            ("findings", findings),
         ];
-        if with_compliance {
-            frames.push((
-                "compliance",
-                super::compliance::frame(data, detector, &f, damage)?,
-            ));
-        }
         Ok(Frames { filter: f, frames })
+    }
+
+    /// Adds each session's standing against the policy (no rows without one).
+    fn add_compliance(
+        &mut self,
+        data: &Dataset,
+        detector: &Detector,
+        damage: &mut Damage,
+    ) -> anyhow::Result<()> {
+        let compliance = match (detector.policy(), self.get("sessions")) {
+            (Some(_), Some(sessions)) => {
+                // The policy reads a few fields of each session's event beyond the sessions
+                // view.
+                let f = &self.filter;
+                let exec = data.collect(damage, |d| {
+                    Ok(d.table(
+                        ExecEvent::NAME,
+                        crate::dataset::filter::event_days(f).as_ref(),
+                    )?
+                    .filter(time_expr(f, "event_time").unwrap_or(lit(true)))
+                    .select(
+                        super::compliance::EXEC_COLUMNS
+                            .iter()
+                            .map(|c| col(*c))
+                            .collect::<Vec<_>>(),
+                    ))
+                })?;
+                super::compliance::frame_of(detector, sessions, &exec)?
+            }
+            _ => super::compliance::ComplianceRow::to_frame(&[])?,
+        };
+        self.frames.push(("compliance", compliance));
+        Ok(())
+    }
+
+    /// Adds the findings whose time falls in the period.
+    fn add_findings(&mut self, all: &DataFrame) -> anyhow::Result<()> {
+        let findings = all
+            .clone()
+            .lazy()
+            .filter(time_expr(&self.filter, "time").unwrap_or(lit(true)))
+            .collect()?;
+        self.frames.push(("findings", findings));
+        Ok(())
     }
 
     fn get(&self, name: &str) -> Option<&DataFrame> {
@@ -447,12 +466,21 @@ pub fn build(
     let show = opts.show_secrets;
     // Detection needs the whole history (first use, logging state, probing); the period's
     // findings are those whose time falls in it.
+    // The report's largest working sets come one after the other, each freed before the
+    // next: the one query over every command of the period, the policy's view of each
+    // session, detection over the whole history.
+    let mut this = Frames::new(data, period, damage)?;
+    crate::trace::stage("the period's frames");
+    let frequent = this.run(data, damage, "frequent-commands")?;
+    this.add_compliance(data, detector, damage)?;
+    crate::trace::stage("compliance");
+    let mut before = Frames::new(data, previous, damage)?;
+    crate::trace::stage("the previous period's frames");
     let all_findings = data.findings(detector, damage)?;
     crate::trace::stage("findings");
-    let this = Frames::new(data, detector, period, &all_findings, damage, true)?;
-    crate::trace::stage("the period's frames");
-    let before = Frames::new(data, detector, previous, &all_findings, damage, false)?;
-    crate::trace::stage("the previous period's frames");
+    this.add_findings(&all_findings)?;
+    before.add_findings(&all_findings)?;
+    drop(all_findings);
 
     let stored: Vec<String> = data.store().map_or_else(Vec::new, |s| {
         let mut d = s.days(ExecEvent::NAME);
@@ -954,7 +982,7 @@ pub fn build(
                 "frequent_commands",
                 "Most frequent commands",
                 "frequent-commands",
-                this.run(data, damage, "frequent-commands")?,
+                frequent,
                 vec![
                     c("command", "command", Kind::Code),
                     c("times", "times", Kind::Count),

@@ -30,6 +30,16 @@ crate::table! {
     }
 }
 
+/// The columns of `exec_events` the policy reads (with those that select session events).
+pub const EXEC_COLUMNS: &[&str] = &[
+    "event_id",
+    "event_time",
+    "outcome",
+    "session_id",
+    "source_identity",
+    "principal_arn",
+];
+
 /// The compliance rows of the sessions `f` selects (no rows without a policy).
 pub fn frame(
     data: &Dataset,
@@ -40,15 +50,40 @@ pub fn frame(
     if detector.policy().is_none() {
         return Ok(ComplianceRow::to_frame(&[])?);
     }
-    let sessions = Session::from_frame(&data.collect(damage, |d| d.sessions(f))?)?;
+    let sessions = data.collect(damage, |d| d.sessions(f))?;
     let days = crate::dataset::filter::event_days(f);
-    let exec = ExecEvent::from_frame(&data.collect(damage, |d| {
-        Ok(d.table(ExecEvent::NAME, days.as_ref())?.filter(
-            col("outcome")
-                .eq(lit("success"))
-                .and(col("session_id").is_not_null()),
-        ))
-    })?)?;
+    let exec = data.collect(damage, |d| {
+        Ok(d.table(ExecEvent::NAME, days.as_ref())?
+            .select(EXEC_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>()))
+    })?;
+    frame_of(detector, &sessions, &exec)
+}
+
+/// The compliance rows of `sessions` (a frame of the sessions view), their `ExecuteCommand`
+/// events among `exec` (a frame of `exec_events` with at least [`EXEC_COLUMNS`]; other rows
+/// are passed over).
+pub fn frame_of(
+    detector: &Detector,
+    sessions: &DataFrame,
+    exec: &DataFrame,
+) -> anyhow::Result<DataFrame> {
+    if detector.policy().is_none() {
+        return Ok(ComplianceRow::to_frame(&[])?);
+    }
+    let sessions = Session::from_frame(sessions)?;
+    crate::trace::stage("compliance: sessions");
+    let exec = ExecEvent::from_frame(
+        &exec
+            .clone()
+            .lazy()
+            .filter(
+                col("outcome")
+                    .eq(lit("success"))
+                    .and(col("session_id").is_not_null()),
+            )
+            .collect()?,
+    )?;
+    crate::trace::stage("compliance: exec events");
     let input = DetectInput {
         exec: &exec,
         control: &[],
