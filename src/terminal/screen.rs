@@ -528,10 +528,7 @@ impl Model {
         while k < seg.len() {
             let b = seg[k];
             if (0x20..0x7f).contains(&b) {
-                let end = seg[k..]
-                    .iter()
-                    .position(|c| !(0x20..0x7f).contains(c))
-                    .map_or(seg.len(), |p| k + p);
+                let end = k + printable_run(&seg[k..]);
                 self.print_ascii(&seg[k..end]);
                 k = end;
             } else if b < 0x20 {
@@ -575,9 +572,55 @@ impl Model {
                 self.c += rest.len();
                 return;
             }
+            if let Some(n) = self.append_to_row(rest) {
+                rest = &rest[n..];
+                continue;
+            }
             Perform::print(self, char::from(first));
             rest = tail;
         }
+    }
+
+    /// `print`'s row-append case for a run of printable ASCII: as many characters as fit
+    /// before the learned margin appended at once (`None` when the first one would take
+    /// another path). Equal to printing them one by one: every character appended leaves
+    /// the conditions of the case as they were.
+    #[inline]
+    fn append_to_row(&mut self, run: &[u8]) -> Option<usize> {
+        let fresh_output_line =
+            !self.in_input && !self.in_text && self.used == 0 && self.c == 0 && self.r == 0;
+        if self.alt
+            || self.cr_after_blank.is_some()
+            || self.cuf_since_cr.is_some()
+            || self.insert_mode
+            || self.in_text
+            || fresh_output_line
+            || self.crs != 0
+            || self.lost_wrap.is_some()
+        {
+            return None;
+        }
+        let room = self
+            .auto_wrap()
+            .map_or(usize::MAX, |w| w.saturating_sub(self.c));
+        if room == 0 {
+            return None;
+        }
+        if self.r >= self.used {
+            self.row();
+        }
+        let row = &mut self.rows[self.r];
+        if self.c != row.len() {
+            return None;
+        }
+        let n = run.len().min(room);
+        row.extend(run[..n].iter().map(|&b| char::from(b)));
+        self.c += n;
+        self.row_input |= self.in_input;
+        if self.in_input && !self.grey && self.r == 0 {
+            self.plain_end = self.c;
+        }
+        Some(n)
     }
 
     /// The carriage returns most line feeds have carried so far (2 in a `script` file, 1 in
@@ -1601,6 +1644,32 @@ impl Model {
     }
 }
 
+/// The length of the run of printable ASCII (0x20..0x7f) that `s` starts with, eight bytes at
+/// a time while no byte in them is outside the range.
+#[inline]
+fn printable_run(s: &[u8]) -> usize {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        // A byte >= 0x80; a byte < 0x20 (exact as a test of "any": a borrow starts only at
+        // such a byte); a byte equal to 0x7f (zero after the xor).
+        let del = x ^ (0x7f * LOW);
+        let odd = (x & HIGH)
+            | (x.wrapping_sub(0x20 * LOW) & !x & HIGH)
+            | (del.wrapping_sub(LOW) & !del & HIGH);
+        if odd != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i + s[i..]
+        .iter()
+        .position(|c| !(0x20..0x7f).contains(c))
+        .unwrap_or(s.len() - i)
+}
+
 /// Runs the terminal model over a transcript body (without the `script` header and footer).
 pub fn draw(body: &[u8]) -> Drawn {
     let mut parser = Parser::new();
@@ -1642,6 +1711,33 @@ pub fn draw_reference(body: &[u8]) -> Drawn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_runs_end_where_a_byte_by_byte_scan_ends() {
+        let naive = |s: &[u8]| {
+            s.iter()
+                .position(|c| !(0x20..0x7f).contains(c))
+                .unwrap_or(s.len())
+        };
+        // Every byte value at every position of runs around the 8-byte steps.
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    assert_eq!(printable_run(&s), naive(&s), "{s:?}");
+                }
+            }
+        }
+        for s in [
+            &b"~~~~~~~~\x7f"[..],
+            b"        \x1f",
+            b"abcdefgh\xc3\xa9",
+            b" !~ !~ !~ !~\x7f",
+        ] {
+            assert_eq!(printable_run(s), naive(s), "{s:?}");
+        }
+    }
 
     /// Lines with their rows (output blocks expanded into plain output rows).
     fn rows(body: &[u8]) -> Vec<(String, Row)> {
