@@ -32,7 +32,6 @@ fn main() {
     // options as settable at any time.
     unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
     execaudit::trace::stage("start");
-    execaudit::trace::stage("start");
     let cli = execaudit::cli::Cli::parse();
     let code = match execaudit::run::run(cli) {
         Ok(code) => code,

@@ -656,3 +656,65 @@ fn program_input_is_not_a_shell_command() {
         "{typed}"
     );
 }
+
+/// `show` reads only what one session's checks need (its own events and transcripts, the
+/// earlier sessions of its principal, the control events); its findings are exactly those
+/// `findings` reports for the session over the whole store.
+#[test]
+fn show_finds_what_findings_finds_for_each_session() {
+    let store = sample_store();
+    let policy = ["--policy", "queries/policy.toml"];
+    let (all, o) = findings(store, &policy);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let key = |r: &Value| {
+        format!(
+            "{} {} {} {}",
+            r["rule_id"], r["seq"], r["severity"], r["evidence"]
+        )
+    };
+    let o = run(&[
+        "sessions",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let sessions: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut checked = 0;
+    let mut with_findings = 0;
+    for s in sessions.as_array().unwrap() {
+        let id = s["session_id"].as_str().unwrap();
+        let o = run(&[
+            "show",
+            id,
+            "--store",
+            store.to_str().unwrap(),
+            "--format",
+            "json",
+            policy[0],
+            policy[1],
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{id}: {}", err(&o));
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut shown: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{id}: {doc}"))
+            .iter()
+            .map(key)
+            .collect();
+        let mut expected: Vec<String> = all
+            .iter()
+            .filter(|r| r["session_id"] == id)
+            .map(key)
+            .collect();
+        shown.sort();
+        expected.sort();
+        assert_eq!(shown, expected, "{id}");
+        checked += 1;
+        with_findings += usize::from(!expected.is_empty());
+    }
+    assert!(
+        checked >= 5 && with_findings >= 3,
+        "{checked} {with_findings}"
+    );
+}

@@ -205,19 +205,48 @@ impl Dataset {
     ) -> anyhow::Result<DataFrame> {
         use crate::detect::{CommandBatch, DetectInput, Run};
         use crate::model::{Finding, Session};
-        let exec =
-            ExecEvent::from_frame(&self.collect(damage, |d| d.table(ExecEvent::NAME, None))?)?;
+        // One session's findings need its own events and transcripts, the control events
+        // (logging destinations, enablements) and the earlier sessions of its principal (first
+        // use of a cluster): not every row of the history.
+        let own = |column: &str, id: &str| col(column).eq(lit(id.to_owned()));
+        let exec = ExecEvent::from_frame(&self.collect(damage, |d| {
+            let t = d.table(ExecEvent::NAME, None)?;
+            Ok(match session {
+                Some(id) => t.filter(own("session_id", id)),
+                None => t,
+            })
+        })?)?;
         crate::trace::stage("findings: exec events");
         let control = ControlEvent::from_frame(
             &self.collect(damage, |d| d.table(ControlEvent::NAME, None))?,
         )?;
         crate::trace::stage("findings: control events");
-        let sessions =
-            Session::from_frame(&self.collect(damage, |d| d.sessions(&Filter::default()))?)?;
+        let history = match session {
+            None => Filter::default(),
+            Some(id) => {
+                // A pattern of the principal matches (case-insensitively) every session of it,
+                // and maybe others: more than needed, never less.
+                let principal = exec
+                    .iter()
+                    .filter(|e| e.outcome.as_deref() == Some("success"))
+                    .find_map(|e| e.principal.clone());
+                Filter {
+                    principal: principal.as_deref().map(crate::config::Pattern::new),
+                    session: principal.is_none().then(|| id.to_owned()),
+                    ..Filter::default()
+                }
+            }
+        };
+        let sessions = Session::from_frame(&self.collect(damage, |d| d.sessions(&history))?)?;
         crate::trace::stage("findings: sessions");
         let transcripts = TranscriptRow::from_frame(&self.collect(damage, |d| {
-            Ok(d.table(TranscriptRow::NAME, None)?
-                .with_column(lit(NULL).cast(DataType::String).alias("text")))
+            let t = d
+                .table(TranscriptRow::NAME, None)?
+                .with_column(lit(NULL).cast(DataType::String).alias("text"));
+            Ok(match session {
+                Some(id) => t.filter(own("session_id", id)),
+                None => t,
+            })
         })?)?;
         let input = DetectInput {
             exec: &exec,

@@ -542,6 +542,7 @@ pub fn scan_stream_with(
     mut sink: impl FnMut(Batch) -> anyhow::Result<()>,
 ) -> anyhow::Result<ScanOutput> {
     let inputs = local::collect(paths);
+    crate::trace::stage("inputs listed");
     let mut out = ScanOutput {
         digests: inputs.digests,
         ..ScanOutput::default()

@@ -117,9 +117,11 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
         stored.commands += c;
         Ok(())
     })?;
+    crate::trace::stage("inputs read and written");
     writer
         .commit()
         .context("publishing the ingest in the store")?;
+    crate::trace::stage("store committed");
     print_summary(
         &mut io::BufWriter::new(io::stdout().lock()),
         &scan,

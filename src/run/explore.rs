@@ -122,14 +122,18 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
     let data = open_store(a.store.store)?;
     let mut damage = Damage::default();
     let id = resolve_session(&data, &mut damage, &a.session)?;
+    crate::trace::stage("show: session id resolved");
     let f = Filter {
         session: Some(id.clone()),
         ..Filter::default()
     };
     let session = data.collect(&mut damage, |d| d.sessions(&f))?;
+    crate::trace::stage("show: session");
     let with_text = a.transcript;
     let transcript = data.collect(&mut damage, |d| d.session_transcripts(&id, with_text))?;
+    crate::trace::stage("show: transcript");
     let commands = data.collect(&mut damage, |d| d.commands(&f))?;
+    crate::trace::stage("show: commands");
     let findings = data.session_findings(&detector, &mut damage, &id)?;
     let st = style(&a.output);
     match st.format {
