@@ -43,6 +43,16 @@ pub fn search(a: SearchArgs) -> anyhow::Result<i32> {
 
 /// The one session id `wanted` names: exact, else a unique part of one.
 fn resolve_session(data: &Dataset, damage: &mut Damage, wanted: &str) -> anyhow::Result<String> {
+    // The usual case first: the whole id of a session its ExecuteCommand event names.
+    let exact = data.collect(damage, |d| {
+        Ok(d.table("exec_events", None)?
+            .select([col("session_id")])
+            .filter(col("session_id").eq(lit(wanted.to_owned())))
+            .limit(1))
+    })?;
+    if exact.height() == 1 {
+        return Ok(wanted.to_owned());
+    }
     let mut ids = |exact: bool| -> anyhow::Result<Vec<String>> {
         let w = wanted.to_owned();
         let pick = move |lf: LazyFrame| {
@@ -119,7 +129,9 @@ fn get_at(df: &DataFrame, name: &str, row: usize) -> Option<String> {
 
 pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
     let detector = super::findings::load_detector(&a.detect)?;
+    crate::trace::stage("show: rules loaded");
     let data = open_store(a.store.store)?;
+    crate::trace::stage("show: store opened");
     let mut damage = Damage::default();
     let id = resolve_session(&data, &mut damage, &a.session)?;
     crate::trace::stage("show: session id resolved");
