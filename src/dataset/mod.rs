@@ -179,22 +179,34 @@ impl Dataset {
         detector: &crate::detect::Detector,
         damage: &mut Damage,
     ) -> anyhow::Result<DataFrame> {
-        self.findings_of(detector, damage, None)
+        Ok(self.findings_of(detector, damage, None)?.0)
     }
 
     /// The findings of one session (its commands only are matched; the session- and
-    /// event-level checks still see the whole history they need).
+    /// event-level checks still see the history they need), and the session's row of the
+    /// sessions view (no row when no `ExecuteCommand` opened it), read on the way.
     pub fn session_findings(
         &self,
         detector: &crate::detect::Detector,
         damage: &mut Damage,
         session: &str,
-    ) -> anyhow::Result<DataFrame> {
-        let all = self.findings_of(detector, damage, Some(session))?;
-        Ok(all
-            .lazy()
-            .filter(col("session_id").eq(lit(session.to_owned())))
-            .collect()?)
+    ) -> anyhow::Result<(DataFrame, DataFrame)> {
+        let (all, row) = self.findings_of(detector, damage, Some(session))?;
+        let own = |df: DataFrame| {
+            df.lazy()
+                .filter(col("session_id").eq(lit(session.to_owned())))
+                .collect()
+        };
+        let row = match row {
+            Some(r) => r,
+            None => self.collect(damage, |d| {
+                d.sessions(&Filter {
+                    session: Some(session.to_owned()),
+                    ..Filter::default()
+                })
+            })?,
+        };
+        Ok((own(all)?, row))
     }
 
     fn findings_of(
@@ -202,7 +214,7 @@ impl Dataset {
         detector: &crate::detect::Detector,
         damage: &mut Damage,
         session: Option<&str>,
-    ) -> anyhow::Result<DataFrame> {
+    ) -> anyhow::Result<(DataFrame, Option<DataFrame>)> {
         use crate::detect::{CommandBatch, DetectInput, Run};
         use crate::model::{Finding, Session};
         // One session's findings need its own events and transcripts, the control events
@@ -237,7 +249,21 @@ impl Dataset {
                 }
             }
         };
-        let sessions = Session::from_frame(&self.collect(damage, |d| d.sessions(&history))?)?;
+        let history = self.collect(damage, |d| d.sessions(&history))?;
+        let sessions = Session::from_frame(&history)?;
+        // The session's own row comes with its principal's history.
+        let own_row = match session {
+            Some(id) => Some(
+                history
+                    .lazy()
+                    .filter(col("session_id").eq(lit(id.to_owned())))
+                    .collect()?,
+            ),
+            None => {
+                drop(history);
+                None
+            }
+        };
         crate::trace::stage("findings: sessions");
         let transcripts = TranscriptRow::from_frame(&self.collect(damage, |d| {
             let t = d
@@ -276,7 +302,7 @@ impl Dataset {
                     .select(columns.clone()))
             })?;
             run.commands(&CommandBatch::from_frame(&df)?);
-            return Ok(crate::model::Finding::to_frame(&run.finish())?);
+            return Ok((crate::model::Finding::to_frame(&run.finish())?, own_row));
         }
         match &self.source {
             Source::Store(s) => {
@@ -299,7 +325,7 @@ impl Dataset {
             }
         }
         crate::trace::stage("findings: commands matched");
-        Ok(Finding::to_frame(&run.finish())?)
+        Ok((Finding::to_frame(&run.finish())?, own_row))
     }
 }
 

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use regex::bytes::Regex;
 
 use super::literals;
-use super::rule::{compile, Rule};
+use super::rule::Rule;
 
 /// Which text is being matched: rules say which they read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl RuleSet {
                         line: p.line,
                         message,
                     };
-                    let regex = compile(&p.expanded).map_err(|e| err(e.to_string()))?;
+                    let regex = p.regex.0.clone();
                     let idx = patterns.len();
                     patterns.push(Compiled { regex });
                     pattern_rule.push(ri);

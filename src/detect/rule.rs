@@ -89,6 +89,18 @@ pub struct PatternSource {
     pub expanded: String,
     /// Line in the rule file.
     pub line: usize,
+    /// `expanded` compiled (once, when the rule was validated).
+    pub regex: Compiled,
+}
+
+/// A compiled pattern (equal when compiled from the same text).
+#[derive(Debug, Clone)]
+pub struct Compiled(pub regex::bytes::Regex);
+
+impl PartialEq for Compiled {
+    fn eq(&self, other: &Compiled) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
 }
 
 /// A validated rule (not yet compiled into a [`super::engine::RuleSet`]).
@@ -218,7 +230,7 @@ pub fn parse_rule(file: &str, text: &str) -> Result<Rule, FileError> {
                 .enumerate()
                 .map(|(i, p)| {
                     let expanded = expand(p.get_ref());
-                    compile(&expanded).map_err(|e| {
+                    let regex = compile(&expanded).map_err(|e| {
                         src.error(
                             p.span(),
                             &format!("match.{field}[{i}]"),
@@ -228,7 +240,7 @@ pub fn parse_rule(file: &str, text: &str) -> Result<Rule, FileError> {
                             ),
                         )
                     })?;
-                    if compile(&expanded).is_ok_and(|r| r.is_match(b"")) {
+                    if regex.is_match(b"") {
                         return Err(src.error(
                             p.span(),
                             &format!("match.{field}[{i}]"),
@@ -239,6 +251,7 @@ pub fn parse_rule(file: &str, text: &str) -> Result<Rule, FileError> {
                         text: p.get_ref().clone(),
                         expanded,
                         line: src.line_of(p.span().start),
+                        regex: Compiled(regex),
                     })
                 })
                 .collect()

@@ -139,14 +139,13 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
         session: Some(id.clone()),
         ..Filter::default()
     };
-    let session = data.collect(&mut damage, |d| d.sessions(&f))?;
-    crate::trace::stage("show: session");
+    let (findings, session) = data.session_findings(&detector, &mut damage, &id)?;
+    crate::trace::stage("show: session and findings");
     let with_text = a.transcript;
     let transcript = data.collect(&mut damage, |d| d.session_transcripts(&id, with_text))?;
     crate::trace::stage("show: transcript");
     let commands = data.collect(&mut damage, |d| d.commands(&f))?;
     crate::trace::stage("show: commands");
-    let findings = data.session_findings(&detector, &mut damage, &id)?;
     let st = style(&a.output);
     match st.format {
         Format::Table => {
