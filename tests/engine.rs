@@ -153,6 +153,8 @@ fn bad_sql_is_an_error_with_the_tables_and_nothing_on_stdout() {
                 && e.contains("  sessions: session_id, start_time"),
             "{e}"
         );
+        // A mistake in the SQL is not a problem of the store.
+        assert!(!e.contains("reading the store"), "{e}");
     }
     let o = run(&[
         "query",

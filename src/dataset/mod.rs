@@ -131,8 +131,9 @@ impl Dataset {
                 };
                 let bad = s.exclude_unreadable();
                 if bad.is_empty() {
-                    return Err(anyhow::Error::from(e)
-                        .context(format!("reading the store at {}", s.root().display())));
+                    // Every part reads: the query itself failed (SQL naming something polars
+                    // lacks, a type error), not the store.
+                    return Err(e.into());
                 }
                 damage.parts.extend(bad);
                 build(self)
