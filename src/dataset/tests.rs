@@ -184,3 +184,26 @@ fn sql_sees_tables_and_views() {
         .and_then(|l| l.collect())
         .is_err());
 }
+
+#[test]
+fn a_narrowing_filter_resolves_only_its_sessions_transcripts_and_answers_the_same() {
+    let d = data();
+    let all = get(&d, d.sessions(&Filter::default()));
+    for who in ["alice", "bob", "nobody"] {
+        let f = Filter {
+            principal: Some(Pattern::new(who)),
+            ..Filter::default()
+        };
+        let narrowed = get(&d, d.sessions(&f));
+        let expected = all
+            .clone()
+            .lazy()
+            .filter(col("principal").eq(lit(who)))
+            .collect()
+            .unwrap();
+        assert!(
+            narrowed.equals_missing(&expected),
+            "{who}: {narrowed} {expected}"
+        );
+    }
+}

@@ -132,8 +132,19 @@ impl Dataset {
         days: Option<&Days>,
         session: Option<&str>,
         sessions: LazyFrame,
+        narrowed: bool,
     ) -> PolarsResult<LazyFrame> {
-        let t = self.live_transcripts(days, session)?;
+        let mut t = self.live_transcripts(days, session)?;
+        if narrowed {
+            // A filter kept few sessions: resolve only their transcripts (copies are counted
+            // per session, so the count stays whole).
+            t = t.join(
+                sessions.clone().select([col("session_id")]),
+                [col("session_id")],
+                [col("session_id")],
+                JoinArgs::new(JoinType::Semi),
+            );
+        }
         // Where each session's cluster sent transcripts when it started: the last logging
         // configuration of its account and cluster before it.
         let config = self
@@ -242,10 +253,12 @@ impl Dataset {
     /// The sessions view (columns of [`Session`]).
     pub fn sessions(&self, f: &Filter) -> PolarsResult<LazyFrame> {
         let events = self.session_events(f)?.cache();
+        let narrowed = f.session.is_none() && filter::target_expr(f, true).is_some();
         let t = self.transcript_summary(
             transcript_days(f).as_ref(),
             f.session.as_deref(),
             events.clone(),
+            narrowed,
         )?;
         let end = coalesce(&[col("footer_time"), col("header_time"), col("uploaded")]);
         let joined = events
