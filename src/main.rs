@@ -29,8 +29,10 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
 fn main() {
     // SAFETY: sets a process-wide allocator option before any thread starts; mimalloc documents
-    // options as settable at any time.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
+    // options as settable at any time. `MIMALLOC_PURGE_DELAY` in the environment wins.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
+    }
     execaudit::trace::stage("start");
     let cli = execaudit::cli::Cli::parse();
     let code = match execaudit::run::run(cli) {
