@@ -185,7 +185,7 @@ impl Dataset {
 
     /// The findings of one session (its commands only are matched; the session- and
     /// event-level checks still see the history they need), and the session's row of the
-    /// sessions view (no row when no `ExecuteCommand` opened it), read on the way.
+    /// sessions view (none when no `ExecuteCommand` opened it), read on the way.
     pub fn session_findings(
         &self,
         detector: &crate::detect::Detector,
@@ -193,21 +193,11 @@ impl Dataset {
         session: &str,
     ) -> anyhow::Result<(DataFrame, DataFrame)> {
         let (all, row) = self.findings_of(detector, damage, Some(session))?;
-        let own = |df: DataFrame| {
-            df.lazy()
-                .filter(col("session_id").eq(lit(session.to_owned())))
-                .collect()
-        };
-        let row = match row {
-            Some(r) => r,
-            None => self.collect(damage, |d| {
-                d.sessions(&Filter {
-                    session: Some(session.to_owned()),
-                    ..Filter::default()
-                })
-            })?,
-        };
-        Ok((own(all)?, row))
+        let all = all
+            .lazy()
+            .filter(col("session_id").eq(lit(session.to_owned())))
+            .collect()?;
+        Ok((all, row))
     }
 
     fn findings_of(
@@ -215,7 +205,7 @@ impl Dataset {
         detector: &crate::detect::Detector,
         damage: &mut Damage,
         session: Option<&str>,
-    ) -> anyhow::Result<(DataFrame, Option<DataFrame>)> {
+    ) -> anyhow::Result<(DataFrame, DataFrame)> {
         use crate::detect::{CommandBatch, DetectInput, Run};
         use crate::model::{Finding, Session};
         // One session's findings need its own events and transcripts, the control events
@@ -252,17 +242,13 @@ impl Dataset {
         };
         let history = self.collect(damage, |d| d.sessions(&history))?;
         let sessions = Session::from_frame(&history)?;
-        // The session's own row comes with its principal's history.
+        // One session's own row comes with its principal's history (nothing for all of them:
+        // the whole history is not held on).
         let own_row = match session {
-            Some(id) => Some(
-                history
-                    .lazy()
-                    .filter(col("session_id").eq(lit(id.to_owned())))
-                    .collect()?,
-            ),
+            Some(id) => history.lazy().filter(own("session_id", id)).collect()?,
             None => {
                 drop(history);
-                None
+                DataFrame::empty()
             }
         };
         crate::trace::stage("findings: sessions");

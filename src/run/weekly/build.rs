@@ -134,22 +134,7 @@ impl Frames {
     ) -> anyhow::Result<()> {
         let compliance = match (detector.policy(), self.get("sessions")) {
             (Some(_), Some(sessions)) => {
-                // The policy reads a few fields of each session's event beyond the sessions
-                // view.
-                let f = &self.filter;
-                let exec = data.collect(damage, |d| {
-                    Ok(d.table(
-                        ExecEvent::NAME,
-                        crate::dataset::filter::event_days(f).as_ref(),
-                    )?
-                    .filter(time_expr(f, "event_time").unwrap_or(lit(true)))
-                    .select(
-                        super::compliance::EXEC_COLUMNS
-                            .iter()
-                            .map(|c| col(*c))
-                            .collect::<Vec<_>>(),
-                    ))
-                })?;
+                let exec = super::compliance::exec_frame(data, &self.filter, damage)?;
                 super::compliance::frame_of(detector, sessions, &exec)?
             }
             _ => super::compliance::ComplianceRow::to_frame(&[])?,
@@ -464,8 +449,6 @@ pub fn build(
     opts: Options,
 ) -> anyhow::Result<Weekly> {
     let show = opts.show_secrets;
-    // Detection needs the whole history (first use, logging state, probing); the period's
-    // findings are those whose time falls in it.
     // The report's largest working sets come one after the other, each freed before the
     // next: the one query over every command of the period, the policy's view of each
     // session, detection over the whole history.
@@ -476,6 +459,8 @@ pub fn build(
     crate::trace::stage("compliance");
     let mut before = Frames::new(data, previous, damage)?;
     crate::trace::stage("the previous period's frames");
+    // Detection needs the whole history (first use, logging state, probing); the period's
+    // findings are those whose time falls in it.
     let all_findings = data.findings(detector, damage)?;
     crate::trace::stage("findings");
     this.add_findings(&all_findings)?;

@@ -51,12 +51,19 @@ pub fn frame(
         return Ok(ComplianceRow::to_frame(&[])?);
     }
     let sessions = data.collect(damage, |d| d.sessions(f))?;
-    let days = crate::dataset::filter::event_days(f);
-    let exec = data.collect(damage, |d| {
-        Ok(d.table(ExecEvent::NAME, days.as_ref())?
-            .select(EXEC_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>()))
-    })?;
+    let exec = exec_frame(data, f, damage)?;
     frame_of(detector, &sessions, &exec)
+}
+
+/// The [`EXEC_COLUMNS`] of the `ExecuteCommand` events within `f`'s time bounds: what the
+/// policy reads beyond the sessions view.
+pub fn exec_frame(data: &Dataset, f: &Filter, damage: &mut Damage) -> anyhow::Result<DataFrame> {
+    let days = crate::dataset::filter::event_days(f);
+    data.collect(damage, |d| {
+        Ok(d.table(ExecEvent::NAME, days.as_ref())?
+            .filter(crate::dataset::filter::time_expr(f, "event_time").unwrap_or(lit(true)))
+            .select(EXEC_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>()))
+    })
 }
 
 /// The compliance rows of `sessions` (a frame of the sessions view), their `ExecuteCommand`
