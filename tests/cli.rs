@@ -9,6 +9,7 @@ fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_execaudit"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
     c.env_remove("EXECAUDIT_STORE");
+    c.env_remove("EXECAUDIT_TRACE");
     c
 }
 
@@ -834,4 +835,44 @@ fn an_oversized_transcript_is_cut_in_the_middle_and_says_so() {
         "12Q",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// `EXECAUDIT_TRACE=1` prints each stage's time and memory to stderr; without it, nothing.
+#[test]
+fn trace_prints_stages_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let ingest = |trace: bool| {
+        let mut c = bin();
+        if trace {
+            c.env("EXECAUDIT_TRACE", "1");
+        }
+        c.args([
+            "ingest",
+            "sample-data",
+            "--store",
+            store.to_str().unwrap(),
+            "-q",
+        ])
+        .output()
+        .expect("binary runs")
+    };
+    let quiet = ingest(false);
+    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("trace:"), "{}", stderr(&quiet));
+    let traced = ingest(true);
+    assert_eq!(traced.status.code(), Some(0), "{}", stderr(&traced));
+    let e = stderr(&traced);
+    for stage in [
+        "start",
+        "inputs listed",
+        "inputs read and written",
+        "store committed",
+    ] {
+        assert!(
+            e.lines()
+                .any(|l| l.starts_with("trace:") && l.contains(" MB  ") && l.ends_with(stage)),
+            "{stage}: {e}"
+        );
+    }
 }
