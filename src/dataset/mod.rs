@@ -10,6 +10,7 @@
 mod copies;
 pub mod filter;
 mod search;
+mod tally;
 mod views;
 
 use std::collections::HashMap;

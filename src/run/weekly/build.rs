@@ -6,6 +6,7 @@
 //! control events bounded exactly by the period, findings of the period, compliance), so the
 //! dozen queries do not each rebuild them; commands stay a lazy scan of the period's days.
 
+use anyhow::Context as _;
 use polars::prelude::*;
 
 use super::period::{missing_days, Period};
@@ -96,6 +97,9 @@ const MATRIX_COLUMNS: usize = 12;
 const COVERAGE_BARS: usize = 25;
 
 /// The tables of one period, ready for SQL.
+/// How many commands section 8 lists: the `LIMIT` of `queries/reports/frequent-commands.sql`.
+const FREQUENT_COMMANDS: usize = 20;
+
 struct Frames {
     filter: Filter,
     frames: Vec<(&'static str, DataFrame)>,
@@ -450,19 +454,32 @@ pub fn build(
 ) -> anyhow::Result<Weekly> {
     let show = opts.show_secrets;
     // The report's largest working sets come one after the other, each freed before the
-    // next: the one query over every command of the period, the policy's view of each
-    // session, detection over the whole history.
+    // next: detection over the whole history (first use, logging state and probing need it;
+    // the periods' findings are those whose time falls in them) before any of the periods'
+    // frames is held, then the one pass over every command of the period, then the policy's
+    // view of each session.
+    let all_findings = data.findings(detector, damage)?;
+    // Only the two periods' findings are kept (a long history holds many weeks of them).
+    let (a, b) = (period.filter(), previous.filter());
+    let all_findings = match (time_expr(&a, "time"), time_expr(&b, "time")) {
+        (Some(a), Some(b)) => all_findings.lazy().filter(a.or(b)).collect()?,
+        _ => all_findings,
+    };
+    crate::trace::stage("findings");
     let mut this = Frames::new(data, period, damage)?;
     crate::trace::stage("the period's frames");
-    let frequent = this.run(data, damage, "frequent-commands")?;
+    // `frequent-commands.sql`'s answer, one commands part at a time (see `dataset::tally`).
+    let frequent = data.frequent_commands(
+        this.get("sessions").context("the period's sessions")?,
+        crate::dataset::filter::transcript_days(&this.filter).as_ref(),
+        FREQUENT_COMMANDS,
+        damage,
+    )?;
+    crate::trace::stage("frequent commands");
     this.add_compliance(data, detector, damage)?;
     crate::trace::stage("compliance");
     let mut before = Frames::new(data, previous, damage)?;
     crate::trace::stage("the previous period's frames");
-    // Detection needs the whole history (first use, logging state, probing); the period's
-    // findings are those whose time falls in it.
-    let all_findings = data.findings(detector, damage)?;
-    crate::trace::stage("findings");
     this.add_findings(&all_findings)?;
     before.add_findings(&all_findings)?;
     drop(all_findings);
@@ -1108,10 +1125,25 @@ mod tests {
             .unwrap()
             .collect()
             .unwrap();
-        assert_eq!(texts(&top, "command", false), ["ls", "id"]);
-        assert_eq!(ints(&top, "times"), [3, 1]);
-        assert_eq!(ints(&top, "sessions"), [2, 1]);
-        assert_eq!(ints(&top, "principals"), [2, 1]);
+        // The report's count, one part at a time, says the same.
+        let mut damage = Damage::default();
+        let sessions = data
+            .collect(&mut damage, |d| d.sessions(&Filter::default()))
+            .unwrap();
+        let folded = data
+            .frequent_commands(&sessions, None, FREQUENT_COMMANDS, &mut damage)
+            .unwrap();
+        for top in [top, folded] {
+            assert_eq!(texts(&top, "command", false), ["ls", "id"]);
+            assert_eq!(ints(&top, "times"), [3, 1]);
+            assert_eq!(ints(&top, "sessions"), [2, 1]);
+            assert_eq!(ints(&top, "principals"), [2, 1]);
+        }
+    }
+
+    #[test]
+    fn the_report_lists_as_many_frequent_commands_as_the_sql() {
+        assert!(sql_of("frequent-commands").contains(&format!("LIMIT {FREQUENT_COMMANDS}\n")));
     }
 
     #[test]
