@@ -13,6 +13,7 @@
 //!
 //! `cli` holds raw arguments, `config` resolves them once, `run` wires a command to the stages.
 
+pub mod alloc;
 pub mod aws;
 pub mod cli;
 pub mod config;

@@ -22,27 +22,24 @@ unsafe extern "C" {
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
 }
 
-/// `mi_option_purge_delay`: how long freed memory is held before it goes back to the system.
-/// Ingesting (and `audit`, `sync`) frees and reallocates similar amounts batch after batch:
-/// returning it at once makes the kernel zero the same pages again and again (100k
-/// transcripts: 12.5-13 s held 2 s, 15-32 s held 10 ms). Queries and the report free large
-/// working sets one after another: held 10 ms, the report's peak at 100k sessions is 840-850 MB
-/// instead of 930-970 MB with mimalloc 3's default 1 s, no slower.
+/// `mi_option_purge_delay`: how long freed memory is held before it goes back to the system
+/// (see `execaudit::alloc`: 10 ms, and 2 s once transcripts are reconstructed).
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+fn hold_freed_memory() {
+    // SAFETY: the option was set (initialised) before any thread started; this stores a new
+    // value in the same `long`, which mimalloc reads when it next considers purging.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
+}
 
 fn main() {
     execaudit::trace::stage("start");
     let cli = execaudit::cli::Cli::parse();
-    use execaudit::cli::Command;
-    let batches = matches!(
-        cli.command,
-        Command::Ingest(_) | Command::Audit(_) | Command::Sync(_)
-    );
     // SAFETY: sets a process-wide allocator option before any thread starts; mimalloc documents
     // options as settable at any time. `MIMALLOC_PURGE_DELAY` in the environment wins.
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        let ms = if batches { 2000 } else { 10 };
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, ms) };
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+        execaudit::alloc::on_transcripts(hold_freed_memory);
     }
     let code = match execaudit::run::run(cli) {
         Ok(code) => code,

@@ -55,17 +55,102 @@ fn rows(corpus: &Path) -> Vec<Value> {
     out
 }
 
-#[test]
-fn realistic_corpus_keeps_exactly_the_truth() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus: PathBuf = dir.path().join("corpus");
-    let o = Command::new(env!("CARGO_BIN_EXE_execaudit"))
-        .args(["generate", "--profile", "realistic", "--records", "30000"])
+/// The realistic corpus the truth was taken from, generated into `dir`.
+fn corpus(dir: &Path) -> PathBuf {
+    let corpus: PathBuf = dir.join("corpus");
+    let o = execaudit(&["generate", "--profile", "realistic", "--records", "30000"])
         .args(["--seed", "11", "--out"])
         .arg(&corpus)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    corpus
+}
+
+fn execaudit(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_execaudit"));
+    c.args(args).env_remove("EXECAUDIT_TRACE");
+    c
+}
+
+fn json_of(c: &mut Command) -> Value {
+    let o = c.output().unwrap();
+    assert!(
+        o.status.code().is_some_and(|c| c <= 2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Findings as (rule, event or session) pairs, sorted.
+fn finding_keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {} {}", f["rule_id"], f["event_id"], f["session_id"]))
+        .collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn audit_lists_the_exec_related_control_events_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(dir.path());
+    let c = corpus.to_str().unwrap();
+    let audit = json_of(&mut execaudit(&["audit", c, "--format", "json"]));
+    let others = audit["summary"]["control_events_not_exec_related"]
+        .as_u64()
+        .unwrap();
+    let listed = audit["control_events"].as_array().unwrap();
+    assert!(others > 100, "{others} left out");
+    assert!(!listed.is_empty());
+    // Every tampering row listed is one a check flagged (a change to an exec-logging
+    // destination); the generic changes of the organisation are only counted.
+    let flagged: Vec<&Value> = audit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["found_in"] == "control")
+        .map(|f| &f["event_id"])
+        .collect();
+    for row in listed {
+        let kind = row["kind"].as_str().unwrap();
+        match kind {
+            "exec_enablement" | "exec_logging" => {}
+            "ssm_session" => assert!(
+                row["ssm_target"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("ecs:"))
+                    || row["session_id"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("ecs-execute-command-")),
+                "{row}"
+            ),
+            "tampering" => assert!(flagged.contains(&&row["event_id"]), "{row}"),
+            _ => panic!("listed: {row}"),
+        }
+    }
+    // Leaving them out changes no finding: the store keeps every row, and `findings` over it
+    // says the same.
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let o = execaudit(&["ingest", c, "--store", s, "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stored = json_of(&mut execaudit(&[
+        "findings", "--store", s, "--format", "json",
+    ]));
+    assert_eq!(finding_keys(&audit["findings"]), finding_keys(&stored));
+}
+
+#[test]
+fn realistic_corpus_keeps_exactly_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus(dir.path());
     let got = rows(&corpus);
     let truth_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(TRUTH);
     if std::env::var_os("EXECAUDIT_BLESS").is_some() {

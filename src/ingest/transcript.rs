@@ -245,6 +245,7 @@ pub fn from_script(
 
 /// Reads every transcript in one input. `doc` is the parsed JSON when the input is JSON.
 pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
+    crate::alloc::transcripts_ahead();
     let trimmed = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())

@@ -21,11 +21,24 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let detector = super::findings::load_detector(&a.detect)?;
     let opts = config::scan_options(&a.read)?;
     ingest::transcript::set_max_bytes(a.read.max_transcript_bytes);
-    let scan = ingest::scan_paths_with_options(&a.paths, false, &opts);
+    let mut scan = ingest::scan_paths_with_options(&a.paths, false, &opts);
+    crate::trace::stage("audit: inputs read");
     let problems = had_problems(&scan);
-    let summary = summary_json(&scan, None);
+    let mut summary = summary_json(&scan, None);
     if a.format != AuditFormat::Json {
         print_summary(&mut io::stderr(), &scan, None, false)?;
+    }
+    // Control-plane changes that cannot matter to ECS Exec (a bucket policy, a log group
+    // deleted, a trail updated, none of them an exec-logging destination: most of an
+    // organisation trail's) are counted, not listed; no check reads them either.
+    let others = keep_exec_related(&mut scan.control, &detector);
+    if let serde_json::Value::Object(m) = &mut summary {
+        m.insert("control_events_not_exec_related".into(), others.into());
+    }
+    if a.format != AuditFormat::Json && others > 0 {
+        eprintln!(
+            "control: {others} control-plane change(s) that concern no exec setting, exec-logging destination or ECS session counted, not listed"
+        );
     }
     let data = Dataset::from_frames(
         &scan.exec,
@@ -34,6 +47,7 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
         scan.commands.clone(),
     )?;
     drop(scan);
+    crate::trace::stage("audit: dataset framed");
     let mut damage = Damage::default();
     let f = &filter;
     let mut get =
@@ -48,8 +62,10 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     })?;
     let commands = get(&|d| d.commands(f))?;
     let orphans = get(&|d| d.orphans())?;
+    crate::trace::stage("audit: views");
     let findings = data.findings(&detector, &mut damage)?;
     let findings = super::findings::filtered_frame(findings, f)?;
+    crate::trace::stage("audit: findings");
     let mut sections = vec![
         Section::new("sessions", "Sessions", sessions, SESSION_COLUMNS),
         Section::new("attempts", "Failed attempts", attempts, ATTEMPT_COLUMNS),
@@ -92,7 +108,25 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
             show_secrets: a.show_secrets,
         },
     )?;
+    crate::trace::stage("audit: written");
     Ok(if problems { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// Keeps the control events that matter to exec auditing (see
+/// [`crate::detect::destinations::Destinations::is_exec_related`]: destinations are learned from
+/// the same events and the policy's `[logging]`); returns how many were left out.
+fn keep_exec_related(
+    control: &mut Vec<crate::model::ControlEvent>,
+    detector: &crate::detect::Detector,
+) -> usize {
+    let d = crate::detect::destinations::Destinations::from_events(
+        control,
+        detector.policy().map(|p| &p.logging),
+    );
+    let before = control.len();
+    control.retain(|e| d.is_exec_related(e));
+    control.shrink_to_fit();
+    before - control.len()
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
