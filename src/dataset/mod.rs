@@ -226,22 +226,36 @@ impl Dataset {
         )?;
         crate::trace::stage("findings: control events");
         let history = match session {
-            None => Filter::default(),
+            None => self.collect(damage, |d| d.sessions(&Filter::default()))?,
             Some(id) => {
+                // The session's own row, whole; of the other sessions of its principal, who,
+                // where and when (first use of a cluster), without reading their transcripts.
                 // A pattern of the principal matches (case-insensitively) every session of it,
                 // and maybe others: more than needed, never less.
+                let own = Filter {
+                    session: Some(id.to_owned()),
+                    ..Filter::default()
+                };
+                let mut rows = self.collect(damage, |d| d.sessions(&own))?;
+                crate::trace::stage("findings: the session's row");
                 let principal = exec
                     .iter()
                     .filter(|e| e.outcome.as_deref() == Some("success"))
                     .find_map(|e| e.principal.clone());
-                Filter {
-                    principal: principal.as_deref().map(crate::config::Pattern::new),
-                    session: principal.is_none().then(|| id.to_owned()),
-                    ..Filter::default()
+                if let Some(p) = principal {
+                    let theirs = Filter {
+                        principal: Some(crate::config::Pattern::new(&p)),
+                        ..Filter::default()
+                    };
+                    let others = self.collect(damage, |d| {
+                        Ok(d.session_starts(&theirs)?
+                            .filter(col("session_id").neq(lit(id.to_owned()))))
+                    })?;
+                    rows.vstack_mut_owned(others)?;
                 }
+                rows
             }
         };
-        let history = self.collect(damage, |d| d.sessions(&history))?;
         let sessions = Session::from_frame(&history)?;
         // One session's own row comes with its principal's history (nothing for all of them:
         // the whole history is not held on).

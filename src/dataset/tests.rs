@@ -207,3 +207,36 @@ fn a_narrowing_filter_resolves_only_its_sessions_transcripts_and_answers_the_sam
         );
     }
 }
+
+#[test]
+fn one_sessions_row_is_read_with_its_filter_inside_the_scan() {
+    // A cached subplan kept the optimiser from pushing the filter into the Parquet scan: `show`
+    // read every exec event of the store to find one session's row.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::Store::open_for_write(dir.path()).unwrap();
+    store
+        .append(vec![
+            ev("1", Some("s1"), "success", 1_000, "alice"),
+            ev("5", Some("s3"), "success", 5_000, "bob"),
+        ])
+        .unwrap();
+    drop(store);
+    let data = Dataset::open(dir.path()).unwrap();
+    let f = Filter {
+        session: Some("s3".into()),
+        ..Filter::default()
+    };
+    let plan = data.sessions(&f).unwrap().explain(true).unwrap();
+    let exec_scan = plan
+        .lines()
+        .skip_while(|l| !(l.contains("Parquet SCAN") && l.contains("exec_events")))
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        exec_scan.contains("SELECTION:") && exec_scan.contains("\"s3\""),
+        "{plan}"
+    );
+    let rows = data.sessions(&f).unwrap().collect().unwrap();
+    assert_eq!(strs(&rows, "session_id"), ["s3"]);
+}

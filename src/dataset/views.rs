@@ -252,14 +252,30 @@ impl Dataset {
 
     /// The sessions view (columns of [`Session`]).
     pub fn sessions(&self, f: &Filter) -> PolarsResult<LazyFrame> {
-        let events = self.session_events(f)?.cache();
+        self.sessions_with(f, true)
+    }
+
+    /// The sessions view without reading transcripts: who, where and when of each session,
+    /// the transcript columns empty (`transcript_status` says `missing`). What a session's
+    /// findings need of the other sessions of its principal (first use of a cluster).
+    pub fn session_starts(&self, f: &Filter) -> PolarsResult<LazyFrame> {
+        self.sessions_with(f, false)
+    }
+
+    fn sessions_with(&self, f: &Filter, transcripts: bool) -> PolarsResult<LazyFrame> {
+        // Not `.cache()`d: a cached subplan is not optimised, and the filter would stay out of
+        // the scan (polars' own common-subplan elimination caches it after pushdown).
+        let events = self.session_events(f)?;
         let narrowed = f.session.is_none() && filter::target_expr(f, true).is_some();
-        let t = self.transcript_summary(
+        let mut t = self.transcript_summary(
             transcript_days(f).as_ref(),
             f.session.as_deref(),
             events.clone(),
             narrowed,
         )?;
+        if !transcripts {
+            t = DataFrame::empty_with_schema(t.collect_schema()?.as_ref()).lazy();
+        }
         let end = coalesce(&[col("footer_time"), col("header_time"), col("uploaded")]);
         let joined = events
             .left_join(t, col("session_id"), col("session_id"))

@@ -341,10 +341,12 @@ pub fn load(dirs: &[&Path]) -> Loaded {
             }
         }
     }
-    let mut loaded = Loaded::default();
-    let mut seen: std::collections::HashMap<String, (String, usize)> = Default::default();
-    for (file, text) in files {
-        let rule = match text {
+    // Parsing compiles every pattern (most of the time any command that reads findings takes
+    // before it reads data): files are parsed on every core, then taken in path order.
+    use rayon::prelude::*;
+    let parsed: Vec<Result<Rule, FileError>> = files
+        .into_par_iter()
+        .map(|(file, text)| match text {
             Err(message) => Err(FileError {
                 file,
                 line: 0,
@@ -352,7 +354,11 @@ pub fn load(dirs: &[&Path]) -> Loaded {
                 message,
             }),
             Ok(text) => parse_rule(&file, &text),
-        };
+        })
+        .collect();
+    let mut loaded = Loaded::default();
+    let mut seen: std::collections::HashMap<String, (String, usize)> = Default::default();
+    for rule in parsed {
         match rule {
             Err(e) => loaded.errors.push(e),
             Ok(rule) => match seen.get(&rule.id) {
