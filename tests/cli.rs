@@ -640,6 +640,21 @@ fn show_search_and_commands_from_the_store() {
         ]
     );
     assert_eq!(hits[0]["principal"], "tom.lee@example.com");
+    // The table reads only the columns it shows, and shows the same hits.
+    let table = bin()
+        .args(["search", "curl|wget", "--regex", "--store", store])
+        .output()
+        .unwrap();
+    let text = stdout(&table);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for h in hits.as_array().unwrap() {
+        let line = text
+            .lines()
+            .find(|l| l.contains(h["session_id"].as_str().unwrap()))
+            .unwrap_or_else(|| panic!("{h} not in {text}"));
+        assert!(line.contains(h["command"].as_str().unwrap()), "{line}");
+        assert!(line.contains(h["principal"].as_str().unwrap()), "{line}");
+    }
     let (ct, _) = json(&["search", "migrate", "--store", store, "--format", "json"]);
     assert_eq!(column(&ct, "found_in"), ["cloudtrail"]);
     let (out, _) = json(&[

@@ -30,7 +30,17 @@ pub fn search(a: SearchArgs) -> anyhow::Result<i32> {
     };
     let mut q = Query::open(a.query)?;
     let in_output = a.in_output;
-    let df = q.collect(|d, f| d.search(f, &matcher, in_output))?;
+    // The table shows a few columns: only those are read (an output excerpt is most of the
+    // bytes of the commands table).
+    let shown: Option<Vec<Expr>> =
+        (q.style.format == Format::Table).then(|| SEARCH_COLUMNS.iter().map(|c| col(*c)).collect());
+    let df = q.collect(|d, f| {
+        let hits = d.search(f, &matcher, in_output)?;
+        Ok(match &shown {
+            Some(c) => hits.select(c.clone()),
+            None => hits,
+        })
+    })?;
     if df.height() == 0 {
         eprintln!(
             "execaudit: no match for {}",
