@@ -283,8 +283,16 @@ impl Destinations {
     /// Learns every configuration in `control`, then classifies every tampering event against
     /// what was learned.
     pub fn from_events(control: &[ControlEvent], policy: Option<&LoggingPolicy>) -> Destinations {
+        Destinations::from_iter(control.iter(), policy)
+    }
+
+    /// [`Destinations::from_events`] over rows held in several places (an audit's batches).
+    pub fn from_iter<'a, I>(control: I, policy: Option<&LoggingPolicy>) -> Destinations
+    where
+        I: Iterator<Item = &'a ControlEvent> + Clone,
+    {
         let mut d = Destinations::new(policy);
-        for e in control {
+        for e in control.clone() {
             d.learn(e);
         }
         d.finish(control);
@@ -316,12 +324,12 @@ impl Destinations {
     }
 
     /// Orders each cluster's history and records the tampering among `control`.
-    pub fn finish(&mut self, control: &[ControlEvent]) {
+    pub fn finish<'a>(&mut self, control: impl IntoIterator<Item = &'a ControlEvent>) {
         for h in self.configs.values_mut() {
             h.sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
         }
         let mut order: Vec<&ControlEvent> = control
-            .iter()
+            .into_iter()
             .filter(|e| e.kind.as_deref() == Some("tampering"))
             .collect();
         order.sort_by(|a, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));

@@ -21,17 +21,21 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let detector = super::findings::load_detector(&a.detect)?;
     let opts = config::scan_options(&a.read)?;
     ingest::transcript::set_max_bytes(a.read.max_transcript_bytes);
-    let mut scan = ingest::scan_paths_with_options(&a.paths, false, &opts);
+    // Control-plane changes that cannot matter to ECS Exec (a bucket policy, a log group
+    // deleted, a trail updated, none of them an exec-logging destination: most of an
+    // organisation trail's) are counted, not listed; no check reads them either.
+    let mut others = 0;
+    let scan = ingest::scan_paths_selecting(&a.paths, false, &opts, |batches| {
+        let (kept, left_out) = keep_exec_related(batches, &detector);
+        others = left_out;
+        kept
+    });
     crate::trace::stage("audit: inputs read");
     let problems = had_problems(&scan);
     let mut summary = summary_json(&scan, None);
     if a.format != AuditFormat::Json {
         print_summary(&mut io::stderr(), &scan, None, false)?;
     }
-    // Control-plane changes that cannot matter to ECS Exec (a bucket policy, a log group
-    // deleted, a trail updated, none of them an exec-logging destination: most of an
-    // organisation trail's) are counted, not listed; no check reads them either.
-    let others = keep_exec_related(&mut scan.control, &detector);
     if let serde_json::Value::Object(m) = &mut summary {
         m.insert("control_events_not_exec_related".into(), others.into());
     }
@@ -112,21 +116,24 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     Ok(if problems { EXIT_ERROR } else { EXIT_OK })
 }
 
-/// Keeps the control events that matter to exec auditing (see
+/// The control events that matter to exec auditing (see
 /// [`crate::detect::destinations::Destinations::is_exec_related`]: destinations are learned from
-/// the same events and the policy's `[logging]`); returns how many were left out.
+/// the same events and the policy's `[logging]`), and how many were left out.
 fn keep_exec_related(
-    control: &mut Vec<crate::model::ControlEvent>,
+    batches: Vec<Vec<crate::model::ControlEvent>>,
     detector: &crate::detect::Detector,
-) -> usize {
-    let d = crate::detect::destinations::Destinations::from_events(
-        control,
+) -> (Vec<crate::model::ControlEvent>, usize) {
+    let d = crate::detect::destinations::Destinations::from_iter(
+        batches.iter().flatten(),
         detector.policy().map(|p| &p.logging),
     );
-    let before = control.len();
-    control.retain(|e| d.is_exec_related(e));
-    control.shrink_to_fit();
-    before - control.len()
+    let total: usize = batches.iter().map(Vec::len).sum();
+    let mut kept = Vec::new();
+    for batch in batches {
+        kept.extend(batch.into_iter().filter(|e| d.is_exec_related(e)));
+    }
+    let left_out = total - kept.len();
+    (kept, left_out)
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
