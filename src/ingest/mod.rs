@@ -661,31 +661,47 @@ pub fn scan_paths_with_options(
     keep_text: bool,
     opts: &ScanOptions,
 ) -> ScanOutput {
-    scan_paths_selecting(paths, keep_text, opts, |batches| {
-        batches.into_iter().flatten().collect()
-    })
+    scan_paths_selecting(paths, keep_text, opts, Vec::new())
 }
 
-/// [`scan_paths_with_options`], with the control rows chosen by `select` from the batches
-/// they arrived in (before they are ever held in one vector: an organisation trail keeps tens
-/// of thousands of them, most of which a one-shot audit leaves out).
+/// What a scan held in memory keeps of the control rows, batch by batch as they arrive (an
+/// organisation trail brings tens of thousands of them, most of which a one-shot audit leaves
+/// out).
+pub trait KeepControl {
+    /// One batch of rows, in input order.
+    fn batch(&mut self, rows: Vec<ControlEvent>);
+    /// The rows kept, once the scan is over.
+    fn finish(self) -> Vec<ControlEvent>;
+}
+
+/// Every row.
+impl KeepControl for Vec<ControlEvent> {
+    fn batch(&mut self, rows: Vec<ControlEvent>) {
+        self.extend(rows);
+    }
+    fn finish(self) -> Vec<ControlEvent> {
+        self
+    }
+}
+
+/// [`scan_paths_with_options`], with the control rows chosen by `keep`.
 pub fn scan_paths_selecting(
     paths: &[PathBuf],
     keep_text: bool,
     opts: &ScanOptions,
-    select: impl FnOnce(Vec<Vec<ControlEvent>>) -> Vec<ControlEvent>,
+    mut keep: impl KeepControl,
 ) -> ScanOutput {
-    let (mut exec, mut control) = (Vec::new(), Vec::new());
+    let mut exec = Vec::new();
     let (mut transcripts, mut commands) = (Vec::new(), Vec::new());
     let mut out = scan_stream_with(paths, keep_text, opts, |b| {
         exec.extend(b.exec);
-        control.push(b.control);
+        keep.batch(b.control);
         transcripts.push(b.transcripts);
         commands.push(b.commands);
         Ok(())
     })
     .expect("an in-memory sink does not fail");
-    let mut control = select(control);
+    let mut control = keep.finish();
     exec.sort_by(|a: &ExecEvent, b| (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id)));
     control.sort_by(|a: &ControlEvent, b| {
         (a.event_time, &a.event_id).cmp(&(b.event_time, &b.event_id))

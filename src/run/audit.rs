@@ -12,7 +12,9 @@ use super::{
 use crate::cli::{AuditArgs, AuditFormat, IngestArgs};
 use crate::config::{self, Filter};
 use crate::dataset::{Damage, Dataset};
+use crate::detect::destinations::{DestinationKind, Destinations};
 use crate::ingest;
+use crate::model::{ControlEvent, Table as _};
 use crate::report::{Document, Format, Section, Style};
 use crate::store::Store;
 
@@ -24,12 +26,10 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     // Control-plane changes that cannot matter to ECS Exec (a bucket policy, a log group
     // deleted, a trail updated, none of them an exec-logging destination: most of an
     // organisation trail's) are counted, not listed; no check reads them either.
-    let mut others = 0;
-    let scan = ingest::scan_paths_selecting(&a.paths, false, &opts, |batches| {
-        let (kept, left_out) = keep_exec_related(batches, &detector);
-        others = left_out;
-        kept
-    });
+    let others = std::cell::Cell::new(0);
+    let keep = ExecRelated::new(detector.policy().map(|p| &p.logging), &others);
+    let scan = ingest::scan_paths_selecting(&a.paths, false, &opts, keep);
+    let others = others.get();
     crate::trace::stage("audit: inputs read");
     let problems = had_problems(&scan);
     let mut summary = summary_json(&scan, None);
@@ -116,24 +116,104 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     Ok(if problems { EXIT_ERROR } else { EXIT_OK })
 }
 
-/// The control events that matter to exec auditing (see
-/// [`crate::detect::destinations::Destinations::is_exec_related`]: destinations are learned from
-/// the same events and the policy's `[logging]`), and how many were left out.
-fn keep_exec_related(
-    batches: Vec<Vec<crate::model::ControlEvent>>,
-    detector: &crate::detect::Detector,
-) -> (Vec<crate::model::ControlEvent>, usize) {
-    let d = crate::detect::destinations::Destinations::from_iter(
-        batches.iter().flatten(),
-        detector.policy().map(|p| &p.logging),
-    );
-    let total: usize = batches.iter().map(Vec::len).sum();
-    let mut kept = Vec::new();
-    for batch in batches {
-        kept.extend(batch.into_iter().filter(|e| d.is_exec_related(e)));
+/// Keeps the control events that matter to exec auditing (see
+/// [`Destinations::is_exec_related`]) and counts the others, holding little of what it leaves
+/// out. Most rows are decided as they arrive: exec settings, SSM and KMS sessions, trails and
+/// changes to no resource do not depend on anything else in the trail. A change to a log
+/// group, bucket or key matters when a cluster's logging configuration names it, which may come
+/// later in the trail: those rows wait, a batch at a time, as compressed Parquet in memory
+/// (tens of bytes a row instead of about 1.4 KB), and the few whose resource turns out to be
+/// a destination are read back at the end.
+struct ExecRelated<'a> {
+    policy: Option<&'a crate::detect::policy::LoggingPolicy>,
+    /// Decides the rows that do not wait (it knows the policy, no configuration).
+    now: Destinations,
+    kept: Vec<ControlEvent>,
+    waiting: Vec<Vec<u8>>,
+    /// Rows seen.
+    total: usize,
+    left_out: &'a std::cell::Cell<usize>,
+}
+
+impl<'a> ExecRelated<'a> {
+    fn new(
+        policy: Option<&'a crate::detect::policy::LoggingPolicy>,
+        left_out: &'a std::cell::Cell<usize>,
+    ) -> ExecRelated<'a> {
+        ExecRelated {
+            policy,
+            now: Destinations::new(policy),
+            kept: Vec::new(),
+            waiting: Vec::new(),
+            total: 0,
+            left_out,
+        }
     }
-    let left_out = total - kept.len();
-    (kept, left_out)
+
+    fn waits(e: &ControlEvent) -> bool {
+        e.kind.as_deref() == Some("tampering")
+            && Destinations::resource_of(e).is_some_and(|(k, _)| k != DestinationKind::Trail)
+    }
+}
+
+impl ingest::KeepControl for ExecRelated<'_> {
+    fn batch(&mut self, rows: Vec<ControlEvent>) {
+        let (wait, now): (Vec<ControlEvent>, Vec<ControlEvent>) =
+            rows.into_iter().partition(Self::waits);
+        self.total += wait.len() + now.len();
+        self.kept
+            .extend(now.into_iter().filter(|e| self.now.is_exec_related(e)));
+        if wait.is_empty() {
+            return;
+        }
+        match parked(&wait) {
+            Ok(bytes) => self.waiting.push(bytes),
+            // Memory for a frame failed (rare): keep the rows as they are.
+            Err(_) => self.kept.extend(wait),
+        }
+    }
+
+    fn finish(self) -> Vec<ControlEvent> {
+        // What the logging configurations kept so far name, then the waiting rows that touch
+        // it; the decision over all of them together (a retention cut needs the earlier
+        // retention of the same group).
+        let configs = Destinations::from_iter(self.kept.iter(), self.policy);
+        let mut rows = self.kept;
+        for bytes in self.waiting {
+            let batch = match unparked(&bytes) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("execaudit: warning: control rows held in memory could not be read back and are left out: {e}");
+                    continue;
+                }
+            };
+            rows.extend(batch.into_iter().filter(|e| {
+                Destinations::resource_of(e).is_some_and(|(k, name)| {
+                    configs.is_destination(k, e.account.as_deref(), e.region.as_deref(), &name)
+                })
+            }));
+        }
+        let d = Destinations::from_iter(rows.iter(), self.policy);
+        rows.retain(|e| d.is_exec_related(e));
+        self.left_out.set(self.total - rows.len());
+        rows
+    }
+}
+
+fn parked(rows: &[ControlEvent]) -> polars::prelude::PolarsResult<Vec<u8>> {
+    use polars::prelude::*;
+    let mut df = ControlEvent::to_frame(rows)?;
+    let mut out = Vec::new();
+    ParquetWriter::new(&mut out)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .finish(&mut df)?;
+    Ok(out)
+}
+
+fn unparked(bytes: &[u8]) -> polars::prelude::PolarsResult<Vec<ControlEvent>> {
+    use polars::prelude::*;
+    let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish()?;
+    ControlEvent::from_frame(&df)
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
@@ -175,4 +255,59 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::KeepControl;
+    use crate::model::Timestamp;
+
+    fn change(id: &str, t: i64, group: &str) -> ControlEvent {
+        ControlEvent {
+            event_id: Some(id.into()),
+            event_time: Timestamp(t),
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            event_source: Some("logs.amazonaws.com".into()),
+            event_name: Some("DeleteLogGroup".into()),
+            kind: Some("tampering".into()),
+            resource: Some(group.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_change_waits_for_the_configuration_that_names_its_log_group() {
+        let left_out = std::cell::Cell::new(0);
+        let mut keep = ExecRelated::new(None, &left_out);
+        // The deletion arrives before the configuration that makes the group a destination
+        // (files are read in path order, not time order); another group is never one.
+        keep.batch(vec![
+            change("t1", 2_000, "/ecs/exec/prod"),
+            change("t2", 2_000, "/aws/lambda/resize"),
+        ]);
+        assert!(keep.kept.is_empty() && keep.waiting.len() == 1);
+        keep.batch(vec![ControlEvent {
+            event_id: Some("cfg".into()),
+            event_time: Timestamp(1_000),
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            event_source: Some("ecs.amazonaws.com".into()),
+            event_name: Some("UpdateCluster".into()),
+            kind: Some("exec_logging".into()),
+            cluster: Some("prod".into()),
+            exec_logging: Some("OVERRIDE".into()),
+            exec_log_group: Some("/ecs/exec/prod".into()),
+            ..Default::default()
+        }]);
+        let mut ids: Vec<String> = keep
+            .finish()
+            .into_iter()
+            .filter_map(|e| e.event_id)
+            .collect();
+        ids.sort();
+        assert_eq!(ids, ["cfg", "t1"]);
+        assert_eq!(left_out.get(), 1);
+    }
 }
