@@ -121,9 +121,9 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
 /// out. Most rows are decided as they arrive: exec settings, SSM and KMS sessions, trails and
 /// changes to no resource do not depend on anything else in the trail. A change to a log
 /// group, bucket or key matters when a cluster's logging configuration names it, which may come
-/// later in the trail: those rows wait, a batch at a time, as compressed Parquet in memory
-/// (tens of bytes a row instead of about 1.4 KB), and the few whose resource turns out to be
-/// a destination are read back at the end.
+/// later in the trail: those rows wait, a batch at a time, as compressed Parquet in memory (a
+/// small part of the ~1.4 KB a row takes as a struct), and the few whose resource turns out to
+/// be a destination are read back at the end.
 struct ExecRelated<'a> {
     policy: Option<&'a crate::detect::policy::LoggingPolicy>,
     /// Decides the rows that do not wait (it knows the policy, no configuration).
