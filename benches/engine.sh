@@ -37,13 +37,17 @@ fi
 TRANSCRIPT_MB=$(du -sm "$CORPUS/exec-logs" | cut -f1)
 STORE=${STORE:-$BENCH_DIR/store-$SESSIONS}
 
+TIMING=$(mktemp)
+trap 'rm -f "$TIMING"' EXIT
 # measure LABEL command... : best wall of $RUNS runs and the peak RSS of the best run.
 measure() {
   local label=$1; shift
   local best= rss=
   for _ in $(seq 1 "$RUNS"); do
     local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    # GNU time writes to its own stderr, which the command's redirection would swallow: -o.
+    /usr/bin/time -o "$TIMING" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
+    out=$(tail -1 "$TIMING")
     local wall=${out% *} kb=${out#* }
     if [ -z "$best" ] || (( $(echo "$wall < $best" | bc -l) )); then best=$wall; rss=$kb; fi
   done
@@ -58,7 +62,8 @@ echo "| --- | --- | --- |"
 ingest() { rm -rf "$STORE"; "$BIN" ingest "$CORPUS" --store "$STORE" --quiet; }
 export -f ingest; export BIN CORPUS STORE
 measure "ingest (fresh store)" bash -c ingest
-WALL_LINE=$( { /usr/bin/time -f '%e' bash -c ingest >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+/usr/bin/time -o "$TIMING" -f '%e' bash -c ingest >/dev/null 2>/dev/null
+WALL_LINE=$(tail -1 "$TIMING")
 COMMANDS=$("$BIN" query 'SELECT count(*) AS n FROM commands' --store "$STORE" --format csv | tail -1)
 SID=$("$BIN" query "SELECT session_id FROM sessions WHERE principal = 'user007@example.com' ORDER BY start_time LIMIT 1" --store "$STORE" --format csv | tail -1)
 

@@ -36,15 +36,18 @@ if [ ! -f "$STORE/manifest.json" ]; then
   "$BIN" ingest "$CORPUS" --store "$STORE" --quiet
 fi
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+trap 'rm -rf "$OUT" "${TIMING:-}"' EXIT
 
+TIMING=$(mktemp)
 # measure LABEL command... : best wall of $RUNS runs and the peak RSS of the best run.
 measure() {
   local label=$1; shift
   local best= rss=
   for _ in $(seq 1 "$RUNS"); do
     local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    # GNU time writes to its own stderr, which the command's redirection would swallow: -o.
+    /usr/bin/time -o "$TIMING" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
+    out=$(tail -1 "$TIMING")
     local wall=${out% *} kb=${out#* }
     if [ -z "$best" ] || (( $(echo "$wall < $best" | bc -l) )); then best=$wall; rss=$kb; fi
   done
