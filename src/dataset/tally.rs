@@ -30,11 +30,11 @@ struct Tally {
 struct Tallies(HashMap<Box<str>, Tally, Fast>);
 
 impl Tallies {
-    fn merge(mut self, other: Tallies) -> Tallies {
+    fn merge(self, other: Tallies) -> Tallies {
         let (mut big, small) = if self.0.len() >= other.0.len() {
-            (std::mem::take(&mut self.0), other.0)
+            (self.0, other.0)
         } else {
-            (other.0, std::mem::take(&mut self.0))
+            (other.0, self.0)
         };
         for (command, t) in small {
             let e = big.entry(command).or_default();
