@@ -17,7 +17,7 @@ pub mod local;
 pub mod transcript;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -25,6 +25,7 @@ use std::sync::{mpsc, Condvar, Mutex};
 
 use polars::prelude::{DataFrame, PolarsResult};
 
+use crate::model::idset::IdSet;
 use crate::model::normalize::Classified;
 use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
 use cloudtrail::InputKind;
@@ -149,8 +150,13 @@ pub struct ScanOutput {
     pub transcripts: DataFrame,
     /// Commands reconstructed.
     pub commands: DataFrame,
-    pub files: Vec<FileReport>,
-    pub digests: Vec<PathBuf>,
+    /// Totals over every input read.
+    pub totals: FileTotals,
+    /// The inputs with something to say (skipped, passed over, damaged); the others are
+    /// only counted in `totals`, so that a scan of many files does not grow with them.
+    pub noted: Vec<FileReport>,
+    /// CloudTrail digest files passed over.
+    pub digests: u64,
     /// Events dropped because an identical `eventID` was already read in this pass.
     pub duplicates: u64,
     /// Transcripts dropped because a copy with the same commands was already read for the
@@ -180,15 +186,54 @@ pub struct InputScan {
     pub transcripts: Vec<(TranscriptRow, Vec<CommandRow>)>,
 }
 
+/// Counts over every input of a scan.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FileTotals {
+    pub files: u64,
+    /// Bytes after decompression.
+    pub bytes: u64,
+    pub records: u64,
+    pub candidates: u64,
+    pub bad_records: u64,
+    /// Inputs per kind (by [`InputKind::label`]).
+    pub kinds: BTreeMap<&'static str, u64>,
+}
+
+impl FileReport {
+    /// Whether the report says more than counts: the summary names such an input.
+    pub fn noteworthy(&self) -> bool {
+        self.error.is_some()
+            || self.passed_over.is_some()
+            || self.warning.is_some()
+            || !self.bad_records.is_empty()
+    }
+}
+
 impl ScanOutput {
+    /// Counts one input's report, keeping it when it has something to say.
+    pub fn note(&mut self, report: FileReport) {
+        let t = &mut self.totals;
+        t.files += 1;
+        t.bytes += report.bytes;
+        t.records += report.records;
+        t.candidates += report.candidates;
+        t.bad_records += report.bad_records.len() as u64;
+        if let Some(k) = report.kind {
+            *t.kinds.entry(k.label()).or_default() += 1;
+        }
+        if report.noteworthy() {
+            self.noted.push(report);
+        }
+    }
+
     /// Files skipped entirely (errors).
     pub fn skipped(&self) -> impl Iterator<Item = &FileReport> {
-        self.files.iter().filter(|f| f.error.is_some())
+        self.noted.iter().filter(|f| f.error.is_some())
     }
 
     /// Files passed over as plainly not logs.
     pub fn passed_over(&self) -> impl Iterator<Item = &FileReport> {
-        self.files.iter().filter(|f| f.passed_over.is_some())
+        self.noted.iter().filter(|f| f.passed_over.is_some())
     }
 
     fn count_transcript(&mut self, t: &TranscriptRow, commands: &[CommandRow]) {
@@ -420,18 +465,19 @@ const STRIDE_FILES: usize = 8;
 /// 615 MB). Measured on 100k transcripts, 8,192-row batches cost 1.6x the peak memory of
 /// 32,768 (likely the writer's per-row-group overhead, not confirmed).
 pub const BATCH_ROWS: usize = 65_536;
-/// Events (exec and control rows, about 1.4 KB each in memory) handed to the sink at a time:
-/// an organisation trail keeps tens of thousands of control rows, and holding 32,768 of them
-/// made ingest's memory grow with the trail (130 MB at 1M records, 189 MB at 4M).
-const BATCH_EVENTS: usize = 4_096;
+/// Events (exec and control rows, about 1.4 KB each in memory) handed to the sink at a time,
+/// without the transcripts waiting beside them: an organisation trail keeps tens of thousands
+/// of control rows, and holding 32,768 of them made ingest's memory grow with the trail (130 MB
+/// at 1M records, 189 MB at 4M). The store gathers them into fuller row groups.
+const BATCH_EVENTS: usize = 1_024;
 /// Transcript text handed to the sink at a time, at most (about).
 const BATCH_TEXT_BYTES: usize = 32 << 20;
 
 /// First-seen-wins deduplication across a whole scan, and the batch being filled.
 #[derive(Default)]
 struct Merger {
-    seen: HashSet<String>,
-    seen_transcripts: HashSet<String>,
+    seen: IdSet,
+    seen_transcripts: IdSet,
     /// Session id -> the first transcript read for it (its id, where it was read, complete).
     first_transcript: HashMap<String, (String, String, bool)>,
     batch: Rows,
@@ -448,7 +494,7 @@ impl Merger {
         for (t, commands) in transcripts {
             if !t
                 .transcript_id
-                .clone()
+                .as_deref()
                 .is_some_and(|id| self.seen_transcripts.insert(id))
             {
                 out.duplicate_transcripts += 1;
@@ -496,11 +542,10 @@ impl Merger {
                 Classified::Control(c) => c.event_id.as_deref(),
             };
             if let Some(id) = id {
-                if self.seen.contains(id) {
+                if !self.seen.insert(id) {
                     out.duplicates += 1;
                     continue;
                 }
-                self.seen.insert(id.to_owned());
             }
             match event {
                 Classified::Exec(e) => {
@@ -516,7 +561,7 @@ impl Merger {
                 }
             }
         }
-        out.files.push(report);
+        out.note(report);
     }
 
     fn full(&self) -> bool {
@@ -525,9 +570,27 @@ impl Merger {
             || self.batch.exec.len() + self.batch.control.len() >= BATCH_EVENTS
     }
 
+    /// Everything held (the end of the scan).
     fn take(&mut self, keep_text: bool) -> PolarsResult<Batch> {
         self.text_bytes = 0;
         std::mem::take(&mut self.batch).into_batch(keep_text)
+    }
+
+    /// What is due once [`Merger::full`]: the events alone while transcripts fill up.
+    fn take_due(&mut self, keep_text: bool) -> PolarsResult<Batch> {
+        let rows = if self.batch.len() < BATCH_ROWS && self.text_bytes < BATCH_TEXT_BYTES {
+            // Only the events are due: transcripts and commands wait for a full batch, which
+            // sets their row groups (the store gathers events into fuller row groups itself).
+            Rows {
+                exec: std::mem::take(&mut self.batch.exec),
+                control: std::mem::take(&mut self.batch.control),
+                ..Rows::default()
+            }
+        } else {
+            self.text_bytes = 0;
+            std::mem::take(&mut self.batch)
+        };
+        rows.into_batch(keep_text)
     }
 }
 
@@ -553,18 +616,18 @@ pub fn scan_stream_with(
     let inputs = local::collect(paths);
     crate::trace::stage("inputs listed");
     let mut out = ScanOutput {
-        digests: inputs.digests,
+        digests: inputs.digests.len() as u64,
         ..ScanOutput::default()
     };
     for (path, why) in inputs.unreadable {
-        out.files.push(FileReport {
+        out.note(FileReport {
             path,
             error: Some(format!("cannot read: {why}")),
             ..FileReport::default()
         });
     }
     for path in inputs.special {
-        out.files.push(FileReport {
+        out.note(FileReport {
             path,
             kind: Some(InputKind::NotALog),
             passed_over: Some("not a regular file (a FIFO, socket or device)".into()),
@@ -626,7 +689,7 @@ pub fn scan_stream_with(
                     merger.add(r, &mut out);
                     if merger.full() && failure.is_none() {
                         let sent = merger
-                            .take(keep_text)
+                            .take_due(keep_text)
                             .map_err(anyhow::Error::from)
                             .and_then(&mut sink);
                         if let Err(e) = sent {
@@ -733,4 +796,52 @@ fn stack(frames: Vec<DataFrame>, empty: PolarsResult<DataFrame>) -> DataFrame {
 /// Scans files and directories and merges what they hold, in memory.
 pub fn scan_paths(paths: &[PathBuf]) -> ScanOutput {
     scan_paths_with(paths, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_going_out_do_not_take_half_read_transcripts_with_them() {
+        // Transcripts, then more than a batch of events, then more transcripts (S3 objects
+        // and trail files in any order): the events went out with the transcripts read so
+        // far, and the transcripts' row groups were cut at the events' pace.
+        let dir = tempfile::tempdir().unwrap();
+        crate::loadgen::generate(dir.path(), 1_500, 3, 7).unwrap();
+        let mut logs: Vec<PathBuf> = walk(&dir.path().join("exec-logs"));
+        logs.sort();
+        assert!(logs.len() >= 2, "{} transcript files", logs.len());
+        let rest = logs.split_off(logs.len() / 2);
+        let mut paths = logs;
+        paths.push(dir.path().join("AWSLogs"));
+        paths.extend(rest);
+        let mut batches = Vec::new();
+        let out = scan_stream(&paths, false, |b| {
+            batches.push((b.exec.len(), b.transcripts.height()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(out.exec_count, 1_500);
+        assert_eq!(out.transcript_count(), 1_500);
+        let with_transcripts: Vec<_> = batches.iter().filter(|b| b.1 > 0).collect();
+        assert_eq!(with_transcripts.len(), 1, "batches: {batches:?}");
+        assert!(
+            batches.len() >= 2 && batches[0].1 == 0,
+            "batches: {batches:?}"
+        );
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files.extend(walk(&p));
+            } else {
+                files.push(p);
+            }
+        }
+        files
+    }
 }

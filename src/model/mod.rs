@@ -7,6 +7,7 @@
 
 pub mod frame;
 pub mod identity;
+pub mod idset;
 pub mod normalize;
 pub mod record;
 

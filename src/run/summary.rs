@@ -1,6 +1,5 @@
 //! What a scan read, kept and skipped, for people (stderr or stdout) and programs (JSON).
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
@@ -83,12 +82,7 @@ impl Stored {
 
 /// Counts of one scan, for the summary and JSON output.
 pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
-    let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
-    for f in &scan.files {
-        if let Some(k) = f.kind {
-            *kinds.entry(k.label()).or_default() += 1;
-        }
-    }
+    let totals = &scan.totals;
     let statuses = &scan.transcript_status;
     let skipped: Vec<Value> = scan
         .skipped()
@@ -99,7 +93,7 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         .map(|f| json!({"path": f.path.display().to_string(), "reason": f.passed_over}))
         .collect();
     let damaged: Vec<Value> = scan
-        .files
+        .noted
         .iter()
         .filter(|f| f.warning.is_some() || !f.bad_records.is_empty())
         .map(|f| {
@@ -108,12 +102,12 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         })
         .collect();
     let mut v = json!({
-        "files": scan.files.len(),
-        "bytes": scan.files.iter().map(|f| f.bytes).sum::<u64>(),
-        "kinds": kinds,
-        "digest_files_passed_over": scan.digests.len(),
-        "records": scan.files.iter().map(|f| f.records).sum::<u64>(),
-        "candidates": scan.files.iter().map(|f| f.candidates).sum::<u64>(),
+        "files": totals.files,
+        "bytes": totals.bytes,
+        "kinds": totals.kinds,
+        "digest_files_passed_over": scan.digests,
+        "records": totals.records,
+        "candidates": totals.candidates,
         "exec_events": scan.exec_count,
         "control_events": scan.control_count,
         "duplicates_in_input": scan.duplicates,
@@ -125,7 +119,7 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         "files_skipped": skipped,
         "files_passed_over": passed_over,
         "files_with_problems": damaged,
-        "bad_records": scan.files.iter().map(|f| f.bad_records.len()).sum::<usize>(),
+        "bad_records": totals.bad_records,
     });
     if let Some(s) = stored {
         v["stored"] = json!({"exec_added": s.exec.added, "control_added": s.control.added,
@@ -141,7 +135,7 @@ pub fn had_problems(scan: &ScanOutput) -> bool {
     let transcript_file = |f: &crate::ingest::FileReport| {
         f.kind == Some(crate::ingest::cloudtrail::InputKind::Transcript)
     };
-    scan.files.iter().any(|f| {
+    scan.noted.iter().any(|f| {
         f.error.is_some()
             || !f.bad_records.is_empty()
             || (f.warning.is_some() && !transcript_file(f))
@@ -162,7 +156,7 @@ pub fn print_summary(
         .unwrap_or_default();
     let mut read_line = format!(
         "read {} files ({}): {}",
-        scan.files.len(),
+        scan.totals.files,
         human_bytes(s["bytes"].as_u64().unwrap_or(0)),
         if kinds.is_empty() {
             "nothing usable".to_owned()
@@ -170,10 +164,10 @@ pub fn print_summary(
             kinds.join(", ")
         }
     );
-    if !scan.digests.is_empty() {
+    if scan.digests > 0 {
         read_line.push_str(&format!(
             "; {} CloudTrail digest files passed over",
-            scan.digests.len()
+            scan.digests
         ));
     }
     writeln!(out, "{read_line}")?;
@@ -254,7 +248,7 @@ pub fn print_summary(
         }
     }
     for f in scan
-        .files
+        .noted
         .iter()
         .filter(|f| f.warning.is_some() || !f.bad_records.is_empty())
     {

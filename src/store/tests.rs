@@ -200,3 +200,41 @@ fn a_damaged_part_is_named_and_the_others_still_answer() {
     assert_eq!(ids(&reader), ["a"]);
     assert!(bad.exists(), "nothing is deleted");
 }
+
+#[test]
+fn small_batches_of_events_make_one_row_group_a_day() {
+    // An organisation trail hands over a few events a day per batch: written batch by batch,
+    // each became a row group whose metadata the open part kept until the end.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    let mut w = store.writer();
+    let mut expected = Vec::new();
+    for batch in 0..60 {
+        // Later batches carry earlier times: the day's rows are sorted again when written.
+        let rows: Vec<ExecEvent> = (0..21)
+            .map(|i| {
+                let id = format!("e{batch:02}-{i:02}");
+                expected.push(id.clone());
+                ev(&id, (i % 3) * DAY + (60 - batch) * 1_000 + i)
+            })
+            .collect();
+        w.append(rows).unwrap();
+    }
+    assert_eq!(
+        w.release_all_for_tests().unwrap(),
+        3,
+        "one row group per day"
+    );
+    w.commit().unwrap();
+    let mut got = ids(&store);
+    let times: Vec<i64> = store
+        .read::<ExecEvent>(None)
+        .unwrap()
+        .iter()
+        .map(|e| e.event_time.0)
+        .collect();
+    assert!(times.is_sorted(), "each day's part is sorted by time");
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+}

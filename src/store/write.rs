@@ -18,7 +18,8 @@ use super::{
     io, pq, private_dir, private_file, Days, Manifest, Part, Store, StoreError, Stored, TableInfo,
 };
 use crate::model::frame::day_name;
-use crate::model::{CommandRow, Table, TranscriptRow};
+use crate::model::idset::IdSet;
+use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
 
 /// Parts in one day's partition before the small ones are merged.
 const COMPACT_AT: usize = 24;
@@ -27,6 +28,21 @@ const COMPACT_AT: usize = 24;
 const SMALL_PART: u64 = 16 << 20;
 /// Bytes of Parquet after which an open part is closed and a new one started.
 const PART_LIMIT: u64 = 256 << 20;
+/// Event rows waiting, as frames, to make fuller row groups (bytes in memory, all tables and
+/// days together). An open part keeps a few KB of page metadata per row group until it is
+/// closed: written batch by batch, a 4M-record organisation trail spread every 4,096-event batch
+/// over seven days and two tables, ~200 row groups (98 of them for 224 exec events) and ~9 MB
+/// held, growing with the trail. Held until a day has a row group's worth or the rows waiting
+/// pass this, the largest day is written first.
+const HELD_EVENT_BYTES: usize = 4 << 20;
+
+/// Frames of one table and day waiting to be written as one row group.
+#[derive(Default)]
+struct Held {
+    frames: Vec<DataFrame>,
+    rows: usize,
+    bytes: usize,
+}
 
 /// What an append did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -92,10 +108,15 @@ pub struct Writer<'s> {
     dirs: std::collections::BTreeSet<PathBuf>,
     open: BTreeMap<(&'static str, String), OpenPart>,
     /// Keys stored or written in this run, per table and day, loaded when a day is first met.
-    keys: HashMap<(&'static str, String), HashSet<String>>,
+    keys: HashMap<(&'static str, String), IdSet>,
     /// Parts replaced by a compaction: deleted once the manifest no longer lists them.
     replaced: Vec<PathBuf>,
     changed: bool,
+    /// Event rows waiting for a fuller row group (see [`HELD_EVENT_BYTES`]).
+    held: BTreeMap<(&'static str, String), Held>,
+    held_bytes: usize,
+    /// Row groups written (for tests and traces).
+    row_groups: usize,
 }
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -111,6 +132,9 @@ impl<'s> Writer<'s> {
             keys: HashMap::new(),
             replaced: Vec::new(),
             changed: false,
+            held: BTreeMap::new(),
+            held_bytes: 0,
+            row_groups: 0,
         }
     }
 
@@ -129,7 +153,7 @@ impl<'s> Writer<'s> {
                 .or_insert_with_key(|d| day_name(*d))
                 .clone();
             keep.push(match r.key() {
-                Some(k) => self.keys_of::<T>(&day)?.insert(k.to_owned()),
+                Some(k) => self.keys_of::<T>(&day)?.insert(k),
                 None => true,
             });
         }
@@ -162,7 +186,7 @@ impl<'s> Writer<'s> {
                 .or_insert_with_key(|d| day_name(*d))
                 .clone();
             keep.push(match id {
-                Some(k) => self.keys_of::<TranscriptRow>(&name)?.insert(k.clone()),
+                Some(k) => self.keys_of::<TranscriptRow>(&name)?.insert(k),
                 None => true,
             });
         }
@@ -237,20 +261,78 @@ impl<'s> Writer<'s> {
             let idx: Vec<u32> = run.iter().map(|k| k.2).collect();
             let df = T::to_frame_ordered(rows, &idx).map_err(pq(&self.store.root.join(T::NAME)))?;
             let info = super::table(T::NAME).expect("a stored table");
-            self.write_frame(info, day_name(run[0].0), df)?;
+            self.hold(info, day_name(run[0].0), df)?;
         }
         Ok(())
     }
 
+    /// Keeps a sorted frame of one day until its day has a row group's worth of rows or the
+    /// rows held grow past [`HELD_EVENT_BYTES`] (then the largest day goes first).
+    fn hold(&mut self, info: TableInfo, day: String, df: DataFrame) -> Result<(), StoreError> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let bytes = df.estimated_size();
+        let slot = (info.name, day);
+        let held = self.held.entry(slot.clone()).or_default();
+        held.rows += df.height();
+        held.bytes += bytes;
+        held.frames.push(df);
+        self.held_bytes += bytes;
+        if held.rows >= info.row_group {
+            self.release(&slot)?;
+        }
+        while self.held_bytes > HELD_EVENT_BYTES {
+            let Some(largest) = self
+                .held
+                .iter()
+                .max_by_key(|(_, h)| h.bytes)
+                .map(|(slot, _)| slot.clone())
+            else {
+                break;
+            };
+            self.release(&largest)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what a table's day holds as one sorted frame.
+    fn release(&mut self, slot: &(&'static str, String)) -> Result<(), StoreError> {
+        let Some(held) = self.held.remove(slot) else {
+            return Ok(());
+        };
+        self.held_bytes -= held.bytes;
+        let info = super::table(slot.0).expect("a stored table");
+        let here = self.store.root.join(info.name);
+        let mut frames = held.frames.into_iter();
+        let Some(mut df) = frames.next() else {
+            return Ok(());
+        };
+        if frames.len() > 0 {
+            for f in frames {
+                df.vstack_mut_owned(f).map_err(pq(&here))?;
+            }
+            // Each frame is sorted; together they are sorted again so that row-group
+            // statistics stay tight.
+            df = df
+                .sort(
+                    info.sort.to_vec(),
+                    SortMultipleOptions::default().with_maintain_order(true),
+                )
+                .map_err(pq(&here))?;
+        }
+        self.write_frame(info, slot.1.clone(), df)
+    }
+
     /// The keys stored for a table's day, read from its parts the first time.
-    fn keys_of<T: Stored>(&mut self, day: &str) -> Result<&mut HashSet<String>, StoreError> {
+    fn keys_of<T: Stored>(&mut self, day: &str) -> Result<&mut IdSet, StoreError> {
         let slot = (T::NAME, day.to_owned());
         if !self.keys.contains_key(&slot) {
             let days = Days {
                 first: day.to_owned(),
                 last: day.to_owned(),
             };
-            let mut set = HashSet::new();
+            let mut set = IdSet::default();
             if !self.store.parts(T::NAME, Some(&days)).is_empty() {
                 let df = self
                     .store
@@ -261,7 +343,7 @@ impl<'s> Writer<'s> {
                     .column(T::KEY)
                     .and_then(|c| c.str().cloned())
                     .map_err(pq(&self.store.root.join(T::NAME)))?;
-                set.extend(keys.iter().flatten().map(str::to_owned));
+                set.extend(keys.iter().flatten());
             }
             self.keys.insert(slot.clone(), set);
         }
@@ -290,6 +372,7 @@ impl<'s> Writer<'s> {
             let mut rg = df.slice(offset as i64, n);
             rg.rechunk_mut();
             part.writer.write_batch(&rg).map_err(pq(&part.tmp))?;
+            self.row_groups += 1;
             offset += n;
         }
         part.rows += df.height() as u64;
@@ -322,8 +405,13 @@ impl<'s> Writer<'s> {
         self.dirs.insert(dir.clone());
         let file = Self::part_name();
         let tmp = dir.join(format!(".{file}.tmp"));
+        // A part of every table and day may be open at once (14 for a week of events): a
+        // large buffer only where row groups are large. Column chunks larger than the buffer
+        // go straight to the file.
+        let events = [ExecEvent::NAME, ControlEvent::NAME].contains(&info.name);
+        let buffer = if events { 64 << 10 } else { 1 << 20 };
         let handle = Shared(std::sync::Arc::new(std::sync::Mutex::new(
-            std::io::BufWriter::with_capacity(1 << 20, private_file(&tmp)?),
+            std::io::BufWriter::with_capacity(buffer, private_file(&tmp)?),
         )));
         let writer = parquet_writer(handle.clone())
             .batched(like.schema())
@@ -456,6 +544,10 @@ impl<'s> Writer<'s> {
 
     /// Writes what is buffered, merges crowded days, and publishes everything at once.
     pub fn commit(mut self) -> Result<(), StoreError> {
+        let held: Vec<_> = self.held.keys().cloned().collect();
+        for slot in held {
+            self.release(&slot)?;
+        }
         let slots: Vec<_> = self.open.keys().cloned().collect();
         for slot in slots {
             self.close(&slot)?;
@@ -574,13 +666,26 @@ pub(super) fn tests_compact_at() -> usize {
 #[cfg(test)]
 impl Writer<'_> {
     pub(super) fn buffered_slots(&self) -> Vec<(&'static str, String)> {
-        self.open.keys().cloned().collect()
+        let mut slots: Vec<_> = self.open.keys().chain(self.held.keys()).cloned().collect();
+        slots.sort();
+        slots.dedup();
+        slots
     }
 
     pub(super) fn flush_for_tests(
         &mut self,
         slot: &(&'static str, String),
     ) -> Result<(), StoreError> {
+        self.release(slot)?;
         self.close(slot)
+    }
+
+    /// Writes everything held; returns the row groups written so far.
+    pub(super) fn release_all_for_tests(&mut self) -> Result<usize, StoreError> {
+        let held: Vec<_> = self.held.keys().cloned().collect();
+        for slot in held {
+            self.release(&slot)?;
+        }
+        Ok(self.row_groups)
     }
 }
