@@ -48,6 +48,8 @@ fn transcripts(c: &mut Criterion) {
     // 2 s (`mi_option_purge_delay`).
     // SAFETY: before any other thread allocates; mimalloc options may be set at any time.
     unsafe { mi_option_set(15, 2000) };
+    // And no transparent huge pages, as the binary.
+    execaudit::alloc::no_huge_pages();
     let cases = bodies();
     let total: u64 = cases.iter().map(|b| b.len() as u64).sum();
     let mut g = c.benchmark_group("transcript");

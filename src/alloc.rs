@@ -16,6 +16,30 @@ use std::sync::{Once, OnceLock};
 static HOLD: OnceLock<fn()> = OnceLock::new();
 static HELD: Once = Once::new();
 
+unsafe extern "C" {
+    /// Linux's process control call (libc).
+    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
+}
+
+/// `PR_SET_THP_DISABLE` (linux/prctl.h).
+const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
+
+/// No transparent huge pages for this process (the binary calls it first thing, and the
+/// benches that use its allocator). mimalloc asks for them on its arenas, and the kernel then
+/// backs every touched 2 MiB whole: a trail scan's peak grew with the trail (4M records: ingest
+/// 125-133 MB with them, 86-91 without; 1M: 94-101 and 71-73), and 100k transcripts took
+/// 12.7 s and 475-484 MB with them, 12.1 s and 454-458 MB without. mimalloc's own `allow_thp`
+/// option is read when its first arena is mapped, before `main`. `MIMALLOC_ALLOW_THP` in the
+/// environment leaves the process as it is.
+pub fn no_huge_pages() {
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        let off: std::ffi::c_ulong = 0;
+        // SAFETY: a plain system call with integer arguments; failure (an old kernel, another
+        // OS) leaves things as they were.
+        unsafe { prctl(PR_SET_THP_DISABLE, 1 as std::ffi::c_ulong, off, off, off) };
+    }
+}
+
 /// How long freed memory is held (ms) from the start of a command: see the module documentation.
 pub fn purge_delay_ms(cli: &crate::cli::Cli) -> std::ffi::c_long {
     use crate::cli::Command;
@@ -35,5 +59,21 @@ pub fn on_transcripts(hold: fn()) {
 pub fn transcripts_ahead() {
     if let Some(hold) = HOLD.get() {
         HELD.call_once(hold);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn huge_pages_are_turned_off_for_the_process() {
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+            return; // asked to leave the process as it is
+        }
+        let status = || std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        if !status().contains("THP_enabled:") {
+            return; // a kernel that does not say (before 6.0)
+        }
+        super::no_huge_pages();
+        assert!(status().contains("THP_enabled:\t0"), "{}", status());
     }
 }

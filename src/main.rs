@@ -20,33 +20,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 unsafe extern "C" {
     /// mimalloc's option setter (the allocator linked above).
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-    /// Linux's process control call (libc).
-    fn prctl(option: std::ffi::c_int, ...) -> std::ffi::c_int;
-}
-
-/// `PR_SET_THP_DISABLE` (linux/prctl.h).
-const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
-
-/// No transparent huge pages for this process. mimalloc asks for them on its arenas, and the
-/// kernel then backs every touched 2 MiB whole: a trail scan's peak grew with the trail (4M
-/// records: ingest 125-133 MB with them, 89-90 without; 1M: 94-101 and 71), and 100k
-/// transcripts took 12.7 s and 475-484 MB with them, 12.1 s and 454-458 MB without.
-/// (mimalloc's own `allow_thp` option is read when its first arena is mapped, before `main`;
-/// `MIMALLOC_ALLOW_THP=1` in the environment keeps them.)
-fn no_huge_pages() {
-    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
-        // SAFETY: a plain system call with integer arguments; failure (an old kernel) leaves
-        // things as they were.
-        unsafe {
-            prctl(
-                PR_SET_THP_DISABLE,
-                1 as std::ffi::c_ulong,
-                0 as std::ffi::c_ulong,
-                0 as std::ffi::c_ulong,
-                0 as std::ffi::c_ulong,
-            )
-        };
-    }
 }
 
 /// `mi_option_purge_delay`: how long freed memory is held before it goes back to the system
@@ -60,7 +33,7 @@ fn hold_freed_memory() {
 }
 
 fn main() {
-    no_huge_pages();
+    execaudit::alloc::no_huge_pages();
     execaudit::trace::stage("start");
     let cli = execaudit::cli::Cli::parse();
     // SAFETY: sets a process-wide allocator option before any thread starts; mimalloc documents
