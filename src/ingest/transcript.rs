@@ -403,22 +403,24 @@ fn rows_with(
     reconstruct: impl FnOnce(&[u8]) -> Reconstruction,
 ) -> (TranscriptRow, Vec<CommandRow>) {
     match catch_unwind(AssertUnwindSafe(|| reconstruct(&raw.body))) {
-        Ok(r) => to_rows(raw, &r, None),
+        Ok(r) => to_rows(raw, r, None),
         Err(panic) => {
             let why = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".to_owned());
-            to_rows(raw, &Reconstruction::default(), Some(&why))
+            to_rows(raw, Reconstruction::default(), Some(&why))
         }
     }
 }
 
 /// The stored rows of one transcript and its commands (`failure`: reconstruction failed so).
+/// The reconstruction is consumed: its commands' strings and the text move into the rows
+/// (copied, they were ~25 million allocations and the whole text again for 100k transcripts).
 pub fn to_rows(
     raw: &RawTranscript,
-    r: &Reconstruction,
+    mut r: Reconstruction,
     failure: Option<&str>,
 ) -> (TranscriptRow, Vec<CommandRow>) {
     let mut warnings = raw.warnings.clone();
@@ -462,9 +464,8 @@ pub fn to_rows(
         Some(sid) => format!("{sid}~{}", &digest[..16]),
         None => format!("source:{}", raw.source),
     };
-    let commands: Vec<CommandRow> = r
-        .commands
-        .iter()
+    let commands: Vec<CommandRow> = std::mem::take(&mut r.commands)
+        .into_iter()
         .enumerate()
         .map(|(i, c)| CommandRow {
             command_id: Some(format!("{transcript_id}#{:05}", i + 1)),
@@ -472,10 +473,10 @@ pub fn to_rows(
             transcript_id: Some(transcript_id.clone()),
             seq: Some(i as i64 + 1),
             time,
-            user: c.user.clone(),
-            host: c.host.clone(),
-            cwd: c.cwd.clone(),
-            command: Some(c.text.clone()),
+            user: c.user,
+            host: c.host,
+            cwd: c.cwd,
+            command: Some(c.text),
             edited: Some(c.edited),
             pasted: Some(c.pasted),
             multi_line: Some(c.multi_line),
@@ -485,7 +486,7 @@ pub fn to_rows(
             alternate_screen: Some(c.alternate_screen),
             output_lines: Some(c.output_lines as i64),
             output_bytes: Some(c.output_bytes as i64),
-            output_excerpt: (!c.output_excerpt.is_empty()).then(|| c.output_excerpt.clone()),
+            output_excerpt: (!c.output_excerpt.is_empty()).then_some(c.output_excerpt),
             confidence: Some(f64::from(c.confidence)),
         })
         .collect();
@@ -503,7 +504,7 @@ pub fn to_rows(
         exit_code: raw.exit_code,
         status: Some(status.to_owned()),
         shell: if status == "present" || status == "truncated" {
-            r.shell.clone()
+            r.shell.take()
         } else {
             None
         },
@@ -518,9 +519,9 @@ pub fn to_rows(
         output_lines: Some(r.output_lines as i64),
         warnings: (!warnings.is_empty()).then(|| warnings.join("; ")),
         unobservable_after: r.unobservable.as_ref().map(|(n, _)| *n as i64),
-        unobservable_reason: r.unobservable.as_ref().map(|(_, why)| why.clone()),
+        unobservable_reason: r.unobservable.take().map(|(_, why)| why),
         omitted_bytes: (raw.omitted > 0).then_some(raw.omitted as i64),
-        text: (!r.text.is_empty()).then(|| r.text.clone()),
+        text: (!r.text.is_empty()).then(|| std::mem::take(&mut r.text)),
     };
     (row, commands)
 }
