@@ -130,7 +130,11 @@ impl Rows {
             .collect();
         let (t, c) = rayon::join(
             || TranscriptRow::to_frame_ordered(ts, &order),
-            || CommandRow::to_frame_ordered(&self.commands, &commands),
+            || {
+                let mut c = CommandRow::to_frame_ordered(&self.commands, &commands)?;
+                self.fill_ids(&order, &mut c)?;
+                PolarsResult::Ok(c)
+            },
         );
         Ok(Batch {
             exec: self.exec,
@@ -138,6 +142,40 @@ impl Rows {
             transcripts: t?,
             commands: c?,
         })
+    }
+
+    /// Command rows read by the scan leave their ids to their transcript's row (see
+    /// `transcript::rows_of_lean`): the frame's `command_id`, `session_id` and `transcript_id`
+    /// columns are written from it, in the frame's order, without an allocation a row. A row
+    /// that carries its own keeps them.
+    fn fill_ids(&self, order: &[u32], df: &mut DataFrame) -> PolarsResult<()> {
+        use polars::prelude::{IntoColumn, StringChunkedBuilder};
+        let n = df.height();
+        let mut cid = StringChunkedBuilder::new("command_id".into(), n);
+        let mut sid = StringChunkedBuilder::new("session_id".into(), n);
+        let mut tid = StringChunkedBuilder::new("transcript_id".into(), n);
+        let mut buf = String::new();
+        for &t in order {
+            let tr = &self.transcripts[t as usize];
+            let range = &self.ranges[t as usize];
+            for c in &self.commands[range.start as usize..range.end as usize] {
+                let transcript = c.transcript_id.as_deref().or(tr.transcript_id.as_deref());
+                match (&c.command_id, transcript, c.seq) {
+                    (Some(id), _, _) => cid.append_value(id),
+                    (None, Some(transcript), Some(seq)) => {
+                        transcript::push_command_id(&mut buf, transcript, seq);
+                        cid.append_value(&buf);
+                    }
+                    _ => cid.append_null(),
+                }
+                sid.append_option(c.session_id.as_deref().or(tr.session_id.as_deref()));
+                tid.append_option(transcript);
+            }
+        }
+        for col in [cid.finish(), sid.finish(), tid.finish()] {
+            df.with_column(col.into_column())?;
+        }
+        Ok(())
     }
 }
 
@@ -280,7 +318,7 @@ fn read_transcripts(
     report.kind = Some(InputKind::Transcript);
     let found: Vec<_> = transcript::read(bytes, source)
         .iter()
-        .map(transcript::rows_of)
+        .map(transcript::rows_of_lean)
         .collect();
     let problems: Vec<String> = found
         .iter()
@@ -873,6 +911,37 @@ mod tests {
             batches.len() >= 2 && batches[0].1 == 0,
             "batches: {batches:?}"
         );
+    }
+
+    #[test]
+    fn command_rows_without_their_ids_make_the_same_frames() {
+        // The scan leaves each command row's ids to its transcript's row; the frames must be
+        // what rows carrying them give.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
+        let mut logs = walk(&root.join("cases"));
+        logs.extend(walk(&root.join("classes")));
+        logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
+        logs.sort();
+        assert!(logs.len() > 100, "{} transcripts", logs.len());
+        let (mut full, mut lean) = (Vec::new(), Vec::new());
+        for p in &logs {
+            let bytes = std::fs::read(p).unwrap();
+            for raw in transcript::read(&bytes, &p.to_string_lossy()) {
+                full.push(transcript::rows_of(&raw));
+                lean.push(transcript::rows_of_lean(&raw));
+            }
+        }
+        assert!(lean
+            .iter()
+            .flat_map(|(_, c)| c)
+            .all(|c| c.command_id.is_none()));
+        let commands: usize = full.iter().map(|(_, c)| c.len()).sum();
+        assert!(commands > 1_000, "{commands} commands");
+        let (ft, fc) = transcript_frames(full).unwrap();
+        let (lt, lc) = transcript_frames(lean).unwrap();
+        assert!(ft.equals_missing(&lt));
+        assert!(fc.equals_missing(&lc), "{fc}\n{lc}");
+        assert_eq!(fc.column("command_id").unwrap().null_count(), 0);
     }
 
     fn walk(dir: &std::path::Path) -> Vec<PathBuf> {

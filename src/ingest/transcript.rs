@@ -395,33 +395,64 @@ pub fn digest_of<'a>(commands: impl Iterator<Item = &'a str>) -> String {
 /// by some input) is caught here: that transcript is `unreadable`, with the reason, and the
 /// run goes on with the others.
 pub fn rows_of(raw: &RawTranscript) -> (TranscriptRow, Vec<CommandRow>) {
-    rows_with(raw, reconstruct)
+    rows_with(raw, reconstruct, Ids::Each)
+}
+
+/// [`rows_of`] with the command rows' `command_id`, `session_id` and `transcript_id` left
+/// empty: they are the transcript's, and the frames of a batch take them from it
+/// (`ingest::Rows`), rather than 5 million rows each allocating three copies.
+pub(crate) fn rows_of_lean(raw: &RawTranscript) -> (TranscriptRow, Vec<CommandRow>) {
+    rows_with(raw, reconstruct, Ids::FromTranscript)
+}
+
+/// Whether command rows carry their ids or leave them to the transcript's row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ids {
+    Each,
+    FromTranscript,
 }
 
 fn rows_with(
     raw: &RawTranscript,
     reconstruct: impl FnOnce(&[u8]) -> Reconstruction,
+    ids: Ids,
 ) -> (TranscriptRow, Vec<CommandRow>) {
     match catch_unwind(AssertUnwindSafe(|| reconstruct(&raw.body))) {
-        Ok(r) => to_rows(raw, r, None),
+        Ok(r) => to_rows(raw, r, None, ids),
         Err(panic) => {
             let why = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown".to_owned());
-            to_rows(raw, Reconstruction::default(), Some(&why))
+            to_rows(raw, Reconstruction::default(), Some(&why), ids)
         }
     }
 }
 
 /// The stored rows of one transcript and its commands (`failure`: reconstruction failed so).
+/// A command's key: its transcript's id and its place in it.
+pub fn command_id(transcript_id: &str, seq: i64) -> String {
+    let mut id = String::with_capacity(transcript_id.len() + 6);
+    push_command_id(&mut id, transcript_id, seq);
+    id
+}
+
+/// [`command_id`] into a buffer (cleared first).
+pub fn push_command_id(buf: &mut String, transcript_id: &str, seq: i64) {
+    use std::fmt::Write;
+    buf.clear();
+    buf.push_str(transcript_id);
+    let _ = write!(buf, "#{seq:05}");
+}
+
 /// The reconstruction is consumed: its commands' strings and the text move into the rows
 /// (copied, they were ~25 million allocations and the whole text again for 100k transcripts).
-pub fn to_rows(
+fn to_rows(
     raw: &RawTranscript,
     mut r: Reconstruction,
     failure: Option<&str>,
+    ids: Ids,
 ) -> (TranscriptRow, Vec<CommandRow>) {
     let mut warnings = raw.warnings.clone();
     let blank = raw.body.iter().all(|b| b.is_ascii_whitespace());
@@ -468,9 +499,9 @@ pub fn to_rows(
         .into_iter()
         .enumerate()
         .map(|(i, c)| CommandRow {
-            command_id: Some(format!("{transcript_id}#{:05}", i + 1)),
-            session_id: raw.session_id.clone(),
-            transcript_id: Some(transcript_id.clone()),
+            command_id: (ids == Ids::Each).then(|| command_id(&transcript_id, i as i64 + 1)),
+            session_id: raw.session_id.clone().filter(|_| ids == Ids::Each),
+            transcript_id: (ids == Ids::Each).then(|| transcript_id.clone()),
             seq: Some(i as i64 + 1),
             time,
             user: c.user,
@@ -631,7 +662,7 @@ mod tests {
             Format::Script,
             None,
         );
-        let (row, commands) = rows_with(&raw, |_| panic!("escape sequence too deep"));
+        let (row, commands) = rows_with(&raw, |_| panic!("escape sequence too deep"), Ids::Each);
         assert_eq!(row.status.as_deref(), Some("unreadable"));
         assert!(commands.is_empty());
         let warnings = row.warnings.unwrap_or_default();
