@@ -712,7 +712,8 @@ pub fn scan_stream_with(
     let sleepers = AtomicUsize::new(0);
     let wake = (Mutex::new(()), Condvar::new());
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, Vec<InputScan>)>();
+    // A run of results: where it starts, the results, the bytes they hold.
+    let (tx, rx) = mpsc::channel::<(usize, Vec<InputScan>, usize)>();
     let mut merger = Merger::default();
     let mut failure: Option<anyhow::Error> = None;
     std::thread::scope(|scope| {
@@ -748,25 +749,23 @@ pub fn scan_stream_with(
                     .iter()
                     .map(|f| scan_file(f, opts))
                     .collect();
-                held.fetch_add(
-                    results.iter().map(InputScan::held_bytes).sum(),
-                    Ordering::SeqCst,
-                );
-                if tx.send((start, results)).is_err() {
+                let bytes = results.iter().map(InputScan::held_bytes).sum();
+                held.fetch_add(bytes, Ordering::SeqCst);
+                if tx.send((start, results, bytes)).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
         // Runs of results arrive in any order; they are merged in input order.
-        let mut waiting: BTreeMap<usize, Vec<InputScan>> = BTreeMap::new();
+        let mut waiting: BTreeMap<usize, (Vec<InputScan>, usize)> = BTreeMap::new();
         let mut want = 0;
-        for (start, results) in rx {
-            waiting.insert(start, results);
-            while let Some(results) = waiting.remove(&want) {
+        for (start, results, bytes) in rx {
+            waiting.insert(start, (results, bytes));
+            while let Some((results, bytes)) = waiting.remove(&want) {
                 want += results.len();
+                held.fetch_sub(bytes, Ordering::SeqCst);
                 for r in results {
-                    held.fetch_sub(r.held_bytes(), Ordering::SeqCst);
                     merger.add(r, &mut out);
                     if merger.full() && failure.is_none() {
                         let sent = merger
@@ -890,7 +889,7 @@ mod tests {
         // far, and the transcripts' row groups were cut at the events' pace.
         let dir = tempfile::tempdir().unwrap();
         crate::loadgen::generate(dir.path(), 1_500, 3, 7).unwrap();
-        let mut logs: Vec<PathBuf> = walk(&dir.path().join("exec-logs"));
+        let mut logs = files_under(&dir.path().join("exec-logs"));
         logs.sort();
         assert!(logs.len() >= 2, "{} transcript files", logs.len());
         let rest = logs.split_off(logs.len() / 2);
@@ -918,8 +917,8 @@ mod tests {
         // The scan leaves each command row's ids to its transcript's row; the frames must be
         // what rows carrying them give.
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
-        let mut logs = walk(&root.join("cases"));
-        logs.extend(walk(&root.join("classes")));
+        let mut logs = files_under(&root.join("cases"));
+        logs.extend(files_under(&root.join("classes")));
         logs.retain(|p| p.extension().is_some_and(|e| e == "log"));
         logs.sort();
         assert!(logs.len() > 100, "{} transcripts", logs.len());
@@ -944,16 +943,12 @@ mod tests {
         assert_eq!(fc.column("command_id").unwrap().null_count(), 0);
     }
 
-    fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-        let mut files = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                files.extend(walk(&p));
-            } else {
-                files.push(p);
-            }
-        }
-        files
+    fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .collect()
     }
 }
