@@ -189,6 +189,9 @@ pub fn scan(bytes: &[u8], source: &str) -> Result<Scanned, ScanError> {
             return Ok(found);
         }
     }
+    if let Some(found) = scan_records_in_place(body, source) {
+        return Ok(found);
+    }
     if body[0] == b'{' {
         if let Some(found) = scan_json_lines(body, source) {
             return Ok(found);
@@ -332,6 +335,58 @@ fn scan_json_lines(body: &[u8], source: &str) -> Option<Scanned> {
                 out.bad_records.append(&mut inner.bad_records);
             }
             Err(e) => out.bad_records.push(format!("line {}: {e}", n + 1)),
+        }
+    }
+    Some(out)
+}
+
+/// A `{"Records":[...]}` document whose records are not laid out as CloudTrail writes them
+/// (keys in another order, e.g. re-written by a tool that sorts them): the records are read in
+/// place, each kept as its raw text, and only those the prefilter picks are parsed, as in the
+/// fast path. A full parse into a JSON tree cost ~10x as much (100k exec records: 2.4 CPU-s).
+/// `None` when the document is not such a file or does not parse whole (then it is parsed
+/// whole, which names the problem).
+fn scan_records_in_place(body: &[u8], source: &str) -> Option<Scanned> {
+    #[derive(serde::Deserialize)]
+    struct Doc<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Vec<&'a serde_json::value::RawValue>,
+    }
+    let rest = eat(body, b"{")?;
+    eat(rest, b"\"Records\"")?;
+    let doc: Doc = serde_json::from_slice(body).ok()?;
+    let mut out = Scanned {
+        kind: Some(InputKind::TrailFile),
+        ..Scanned::default()
+    };
+    for raw in doc.records {
+        let text = raw.get();
+        if !text.starts_with('{') || !may_match(text.as_bytes()) {
+            out.records += 1;
+            if !text.starts_with('{') {
+                out.bad_records
+                    .push("array element that is not a CloudTrail record".into());
+            }
+            continue;
+        }
+        let obj = Obj::parse_str(text).unwrap_or_default();
+        if obj.has("eventName") && (obj.has("eventTime") || obj.has("eventSource")) {
+            out.records += 1;
+            out.candidates += 1;
+            match classify_record(&obj, text.as_bytes(), source) {
+                Ok(Some(c)) => out.events.push(c),
+                Ok(None) => {}
+                Err(e) => out.bad_records.push(format!(
+                    "event {}: {e}",
+                    obj.text("eventID").as_deref().unwrap_or("without eventID")
+                )),
+            }
+        } else {
+            // An envelope or something else: the general walk says what it is.
+            match serde_json::from_str::<Value>(text) {
+                Ok(v) => record(v, source, &mut out),
+                Err(_) => out.records += 1,
+            }
         }
     }
     Some(out)
@@ -685,6 +740,48 @@ mod tests {
         let doc = format!(r#"{{"Records":[{rec}]}}"#);
         let s = scan(doc.as_bytes(), "f").unwrap();
         assert_eq!(sessions(&s), ["ecs-execute-command-ccc"]);
+    }
+
+    #[test]
+    fn records_in_another_key_order_are_read_in_place_with_the_same_result() {
+        // The same records, their keys sorted (as a tool that re-writes JSON leaves them).
+        let sorted = |rec: String| {
+            let v: Value = serde_json::from_str(&rec).unwrap();
+            v.to_string()
+        };
+        let records = [
+            noise("n1"),
+            exec_record("e1", "ecs-execute-command-aaa"),
+            noise("n2"),
+            exec_record("e2", "ecs-execute-command-bbb"),
+        ];
+        let cloudtrail = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+        let resorted = format!(r#"{{"Records":[{}]}}"#, records.map(sorted).join(",\n"));
+        assert!(trail_records_start(resorted.as_bytes()).is_none());
+        let a = scan(cloudtrail.as_bytes(), "f").unwrap();
+        let b = scan_records_in_place(resorted.as_bytes(), "f").expect("read in place");
+        assert_eq!(b.kind, Some(InputKind::TrailFile));
+        assert_eq!((b.records, b.candidates), (4, 2));
+        assert_eq!(sessions(&b), sessions(&a));
+        let ids = |s: &Scanned| -> Vec<String> {
+            s.events
+                .iter()
+                .filter_map(|e| match e {
+                    Classified::Exec(e) => e.event_id.clone(),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(ids(&b), ["e1", "e2"]);
+        assert_eq!(ids(&scan(resorted.as_bytes(), "f").unwrap()), ["e1", "e2"]);
+        assert!(b.bad_records.is_empty() && b.warning.is_none());
+        // A cut-off file of that layout is not read in place: the whole parse names the cut.
+        let cut = &resorted[..resorted.len() - 30];
+        assert!(scan_records_in_place(cut.as_bytes(), "f").is_none());
+        assert!(matches!(
+            scan(cut.as_bytes(), "f"),
+            Err(ScanError::Truncated(_))
+        ));
     }
 
     #[test]
