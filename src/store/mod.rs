@@ -24,6 +24,7 @@
 
 pub mod checkpoint;
 pub mod manifest;
+mod parquet;
 mod write;
 
 use std::collections::HashSet;

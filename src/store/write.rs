@@ -12,6 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::parquet::PartWriter;
 use polars::prelude::*;
 
 use super::{
@@ -63,7 +64,7 @@ struct OpenPart {
     file: String,
     tmp: PathBuf,
     path: PathBuf,
-    writer: polars::io::parquet::write::BatchedWriter<Shared>,
+    writer: PartWriter<Shared>,
     /// The same buffered file, to flush it to disk once the footer is written.
     handle: Shared,
     rows: u64,
@@ -413,9 +414,7 @@ impl<'s> Writer<'s> {
         let handle = Shared(std::sync::Arc::new(std::sync::Mutex::new(
             std::io::BufWriter::with_capacity(buffer, private_file(&tmp)?),
         )));
-        let writer = parquet_writer(handle.clone())
-            .batched(like.schema())
-            .map_err(pq(&tmp))?;
+        let writer = PartWriter::new(handle.clone(), like.schema(), info.name).map_err(pq(&tmp))?;
         Ok(OpenPart {
             file,
             path: dir.join(Self::part_name_final(&tmp)),
@@ -438,7 +437,7 @@ impl<'s> Writer<'s> {
 
     /// Writes an open part's footer, flushes it to disk and renames it into place.
     fn close(&mut self, slot: &(&'static str, String)) -> Result<(), StoreError> {
-        let Some(part) = self.open.remove(slot) else {
+        let Some(mut part) = self.open.remove(slot) else {
             return Ok(());
         };
         part.writer.finish().map_err(pq(&part.tmp))?;
@@ -478,6 +477,7 @@ impl<'s> Writer<'s> {
             &dir.join(format!(".{name}.tmp")),
             &final_path,
             &mut df,
+            spec.name,
             spec.row_group,
         )?;
         let bytes = fs::metadata(&final_path).map_err(io(&final_path))?.len();
@@ -633,26 +633,30 @@ fn counted(keep: &[bool]) -> Appended {
     }
 }
 
-fn parquet_writer<W: std::io::Write>(f: W) -> ParquetWriter<W> {
-    ParquetWriter::new(f)
-        .with_compression(ParquetCompression::Lz4Raw)
-        .with_statistics(StatisticsOptions::default())
-        .set_parallel(true)
-}
-
 /// Writes a frame as Parquet to `tmp`, fsyncs it and renames it to `path`.
 pub(crate) fn write_parquet(
     tmp: &Path,
     path: &Path,
     df: &mut DataFrame,
+    table: &str,
     row_group: usize,
 ) -> Result<(), StoreError> {
     let file = private_file(tmp)?;
     let handle = file.try_clone().map_err(io(tmp))?;
-    parquet_writer(file)
-        .with_row_group_size(Some(row_group))
-        .finish(df)
-        .map_err(pq(tmp))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut writer = PartWriter::new(&mut w, df.schema(), table).map_err(pq(tmp))?;
+    let mut offset = 0;
+    while offset < df.height() {
+        let n = row_group.max(1).min(df.height() - offset);
+        let mut rg = df.slice(offset as i64, n);
+        rg.rechunk_mut();
+        writer.write_batch(&rg).map_err(pq(tmp))?;
+        offset += n;
+    }
+    writer.finish().map_err(pq(tmp))?;
+    drop(writer);
+    std::io::Write::flush(&mut w).map_err(io(tmp))?;
+    drop(w);
     handle.sync_all().map_err(io(tmp))?;
     fs::rename(tmp, path).map_err(io(path))?;
     Ok(())
