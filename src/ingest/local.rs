@@ -200,6 +200,30 @@ pub struct Reader {
 }
 
 /// Reads from `f` until `buf` holds `limit` bytes or the file ends.
+/// Files up to this size are read in one call.
+const SMALL_FILE: u64 = 1 << 20;
+
+/// Reads `n` bytes (fewer if the file ends first) into `buf`, without a read to find the end.
+fn fill_exact(f: &mut fs::File, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
+    buf.reserve(n);
+    let start = buf.len();
+    buf.resize(start + n, 0);
+    let mut have = 0;
+    while have < n {
+        match f.read(&mut buf[start + have..]) {
+            Ok(0) => break,
+            Ok(k) => have += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(start + have);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(start + have);
+    Ok(())
+}
+
 fn fill(f: &mut fs::File, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
     let have = buf.len();
     if have < limit {
@@ -240,7 +264,25 @@ impl Reader {
             return Err(GzipError::TooLarge(cap as u64).into());
         }
         self.raw.clear();
-        fill(&mut f, &mut self.raw, HEAD)?;
+        if meta.len() <= SMALL_FILE {
+            // A small file (a transcript, most trail files) is read whole in one call, as large
+            // as the size it had when opened: no separate read of its head, no read to find its
+            // end (100k transcripts: 300k reads -> 100k). A file that grew since is read as it
+            // was; one that shrank, as far as it goes.
+            fill_exact(&mut f, &mut self.raw, meta.len() as usize)?;
+        } else {
+            fill(&mut f, &mut self.raw, HEAD)?;
+        }
+        if self.raw.len() > HEAD && self.raw.len() as u64 == meta.len() && !is_gzip(&self.raw) {
+            verdict(check(&self.raw[..HEAD]))?;
+            if self.raw.len() > cap {
+                return Err(GzipError::TooLarge(cap as u64).into());
+            }
+            return Ok(Content {
+                bytes: &self.raw,
+                truncated: false,
+            });
+        }
         if !is_gzip(&self.raw) {
             verdict(check(&self.raw))?;
             fill(&mut f, &mut self.raw, cap.saturating_add(1))?;
@@ -360,6 +402,25 @@ mod tests {
             r.read(&p, 1 << 30, json),
             Err(ReadError::Refused(_))
         ));
+        // Small files, read in one call, are judged from their first bytes and capped alike.
+        for size in [10, HEAD, HEAD + 1, 9_000, 700_000] {
+            let mut body = b"{".to_vec();
+            body.extend((1..size).map(|i| b'a' + (i % 26) as u8));
+            let p = write(dir.path(), "small.json", &body);
+            let seen = std::cell::Cell::new(0);
+            let c = r
+                .read(&p, 1 << 30, |h| {
+                    seen.set(h.len());
+                    json(h)
+                })
+                .unwrap();
+            assert_eq!(c.bytes, &body[..], "{size}");
+            assert_eq!(seen.get(), size.min(HEAD), "{size}");
+            assert!(matches!(
+                r.read(&p, size as u64 - 1, json),
+                Err(ReadError::Gzip(GzipError::TooLarge(_)))
+            ));
+        }
         // A cut gzip file yields what came before the cut.
         let text = b"{\"Records\":[".repeat(20_000);
         let z = gz(&text);
