@@ -90,15 +90,89 @@ struct Rows {
     exec: Vec<ExecEvent>,
     control: Vec<ControlEvent>,
     transcripts: Vec<TranscriptRow>,
-    commands: Vec<CommandRow>,
-    /// Where each transcript's commands sit in `commands`.
+    /// Command rows, as the frames of the runs of files they were read in (see
+    /// [`RunCommands`]); some rows of a run may belong to another batch or be dropped.
+    chunks: Vec<DataFrame>,
+    /// Where each transcript's commands sit: a chunk, and rows of it.
+    ranges: Vec<(u32, std::ops::Range<u32>)>,
+    /// Command rows held.
+    commands: usize,
+    /// The chunk in `chunks` of the run being merged, once one of its transcripts was kept.
+    run_chunk: Option<u32>,
+}
+
+/// The command rows of a run of files as one frame, built by the worker that read them, right
+/// after reconstruction (the rows' strings are copied into columns and freed where they were
+/// made): each transcript's rows in order, with the ids written from its transcript's row when
+/// the rows leave them out (see `transcript::rows_of_lean`). Framing 5 million row structs in
+/// the merge, column after column, was a tenth of an ingest of 100k transcripts.
+struct RunCommands {
+    frame: DataFrame,
+    /// Per transcript (in the order given), its rows in `frame`.
     ranges: Vec<std::ops::Range<u32>>,
+}
+
+impl RunCommands {
+    /// Frames the command rows of each `(transcript, rows)`, taking the rows.
+    fn frame<'a>(
+        found: impl Iterator<Item = (&'a TranscriptRow, Vec<CommandRow>)>,
+        capacity: usize,
+    ) -> PolarsResult<RunCommands> {
+        use polars::prelude::{IntoColumn, StringChunkedBuilder};
+        let mut b = CommandRow::builder(capacity);
+        let mut cid = StringChunkedBuilder::new("command_id".into(), capacity);
+        let mut sid = StringChunkedBuilder::new("session_id".into(), capacity);
+        let mut tid = StringChunkedBuilder::new("transcript_id".into(), capacity);
+        let mut buf = String::new();
+        let mut ranges = Vec::new();
+        for (t, commands) in found {
+            let start = b.rows() as u32;
+            for c in commands {
+                {
+                    let transcript = c.transcript_id.as_deref().or(t.transcript_id.as_deref());
+                    match (&c.command_id, transcript, c.seq) {
+                        (Some(id), _, _) => cid.append_value(id),
+                        (None, Some(transcript), Some(seq)) => {
+                            transcript::push_command_id(&mut buf, transcript, seq);
+                            cid.append_value(&buf);
+                        }
+                        _ => cid.append_null(),
+                    }
+                    sid.append_option(c.session_id.as_deref().or(t.session_id.as_deref()));
+                    tid.append_option(transcript);
+                }
+                c.push_row(&mut b);
+            }
+            ranges.push(start..b.rows() as u32);
+        }
+        let mut frame = b.finish()?;
+        for col in [cid.finish(), sid.finish(), tid.finish()] {
+            frame.with_column(col.into_column())?;
+        }
+        Ok(RunCommands { frame, ranges })
+    }
+
+    /// The command rows of a run of results, moved out of them.
+    fn take_from(results: &mut [InputScan]) -> PolarsResult<RunCommands> {
+        let n = results
+            .iter()
+            .flat_map(|r| &r.transcripts)
+            .map(|(_, c)| c.len())
+            .sum();
+        RunCommands::frame(
+            results
+                .iter_mut()
+                .flat_map(|r| r.transcripts.iter_mut())
+                .map(|(t, c)| (&*t, std::mem::take(c))),
+            n,
+        )
+    }
 }
 
 impl Rows {
     /// Rows held (commands included).
     fn len(&self) -> usize {
-        self.exec.len() + self.control.len() + self.transcripts.len() + self.commands.len()
+        self.exec.len() + self.control.len() + self.transcripts.len() + self.commands
     }
 
     /// Frames of the transcripts and commands, sorted (see [`Batch`]); text left out unless
@@ -124,16 +198,33 @@ impl Rows {
         };
         let mut order: Vec<u32> = (0..ts.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
-        let commands: Vec<u32> = order
+        let mut offsets = Vec::with_capacity(self.chunks.len());
+        let mut rows: u32 = 0;
+        for c in &self.chunks {
+            offsets.push(rows);
+            rows += c.height() as u32;
+        }
+        let ranges = &self.ranges;
+        let commands: Vec<polars::prelude::IdxSize> = order
             .iter()
-            .flat_map(|&t| self.ranges[t as usize].clone())
+            .flat_map(|&t| {
+                let (chunk, r) = &ranges[t as usize];
+                let at = offsets[*chunk as usize];
+                (r.start + at..r.end + at).map(|i| i as polars::prelude::IdxSize)
+            })
             .collect();
+        let chunks = std::mem::take(&mut self.chunks);
         let (t, c) = rayon::join(
             || TranscriptRow::to_frame_ordered(ts, &order),
             || {
-                let mut c = CommandRow::to_frame_ordered(&self.commands, &commands)?;
-                self.fill_ids(&order, &mut c)?;
-                PolarsResult::Ok(c)
+                if commands.is_empty() {
+                    return CommandRow::to_frame(&[]);
+                }
+                // One chunk first: a string column's chunks are joined sharing their buffers,
+                // and taking from one chunk copies views only (from many, every string).
+                let mut all = stack(chunks, CommandRow::to_frame(&[]));
+                all.rechunk_mut();
+                all.take(&polars::prelude::IdxCa::from_vec("".into(), commands))
             },
         );
         Ok(Batch {
@@ -142,40 +233,6 @@ impl Rows {
             transcripts: t?,
             commands: c?,
         })
-    }
-
-    /// Command rows read by the scan leave their ids to their transcript's row (see
-    /// `transcript::rows_of_lean`): the frame's `command_id`, `session_id` and `transcript_id`
-    /// columns are written from it, in the frame's order, without an allocation a row. A row
-    /// that carries its own keeps them.
-    fn fill_ids(&self, order: &[u32], df: &mut DataFrame) -> PolarsResult<()> {
-        use polars::prelude::{IntoColumn, StringChunkedBuilder};
-        let n = df.height();
-        let mut cid = StringChunkedBuilder::new("command_id".into(), n);
-        let mut sid = StringChunkedBuilder::new("session_id".into(), n);
-        let mut tid = StringChunkedBuilder::new("transcript_id".into(), n);
-        let mut buf = String::new();
-        for &t in order {
-            let tr = &self.transcripts[t as usize];
-            let range = &self.ranges[t as usize];
-            for c in &self.commands[range.start as usize..range.end as usize] {
-                let transcript = c.transcript_id.as_deref().or(tr.transcript_id.as_deref());
-                match (&c.command_id, transcript, c.seq) {
-                    (Some(id), _, _) => cid.append_value(id),
-                    (None, Some(transcript), Some(seq)) => {
-                        transcript::push_command_id(&mut buf, transcript, seq);
-                        cid.append_value(&buf);
-                    }
-                    _ => cid.append_null(),
-                }
-                sid.append_option(c.session_id.as_deref().or(tr.session_id.as_deref()));
-                tid.append_option(transcript);
-            }
-        }
-        for col in [cid.finish(), sid.finish(), tid.finish()] {
-            df.with_column(col.into_column())?;
-        }
-        Ok(())
     }
 }
 
@@ -295,13 +352,13 @@ impl ScanOutput {
         self.noted.iter().filter(|f| f.passed_over.is_some())
     }
 
-    fn count_transcript(&mut self, t: &TranscriptRow, commands: &[CommandRow]) {
+    fn count_transcript(&mut self, t: &TranscriptRow, commands: usize) {
         let status = t.status.clone().unwrap_or_else(|| "?".into());
         if status == "unreadable" {
             self.unreadable_transcripts += 1;
         }
         *self.transcript_status.entry(status).or_default() += 1;
-        self.command_count += commands.len() as u64;
+        self.command_count += commands as u64;
     }
 
     /// Transcripts kept.
@@ -465,13 +522,17 @@ pub fn scan_transcript(bytes: &[u8], source: &str) -> InputScan {
 pub fn transcript_frames(
     found: Vec<(TranscriptRow, Vec<CommandRow>)>,
 ) -> PolarsResult<(DataFrame, DataFrame)> {
-    let mut rows = Rows::default();
-    for (t, commands) in found {
-        let start = rows.commands.len() as u32;
-        rows.transcripts.push(t);
-        rows.commands.extend(commands);
-        rows.ranges.push(start..rows.commands.len() as u32);
-    }
+    let (transcripts, commands): (Vec<TranscriptRow>, Vec<Vec<CommandRow>>) =
+        found.into_iter().unzip();
+    let n = commands.iter().map(Vec::len).sum();
+    let run = RunCommands::frame(transcripts.iter().zip(commands), n)?;
+    let rows = Rows {
+        commands: run.frame.height(),
+        chunks: vec![run.frame],
+        ranges: run.ranges.into_iter().map(|r| (0, r)).collect(),
+        transcripts,
+        ..Rows::default()
+    };
     let batch = rows.into_batch(true)?;
     Ok((batch.transcripts, batch.commands))
 }
@@ -548,13 +609,24 @@ struct Merger {
 }
 
 impl Merger {
-    fn add(&mut self, r: InputScan, out: &mut ScanOutput) {
+    /// Merges one result of a run whose command rows are `run` (`ranges` walks its
+    /// transcripts' rows; the result's own rows were moved there).
+    fn add(
+        &mut self,
+        r: InputScan,
+        run: &RunCommands,
+        ranges: &mut impl Iterator<Item = std::ops::Range<u32>>,
+        out: &mut ScanOutput,
+    ) {
         let InputScan {
             mut report,
             events,
             transcripts,
         } = r;
-        for (t, commands) in transcripts {
+        for (t, _) in transcripts {
+            let range = ranges
+                .next()
+                .expect("a range for every transcript of the run");
             if !t
                 .transcript_id
                 .as_deref()
@@ -590,19 +662,21 @@ impl Merger {
                 }
             }
             report.transcripts += 1;
-            out.count_transcript(&t, &commands);
+            out.count_transcript(&t, range.len());
             self.text_bytes += t.text.as_ref().map_or(0, String::len);
-            let start = self.batch.commands.len() as u32;
             self.batch.transcripts.push(t);
-            if self.batch.commands.capacity() == 0 {
-                // A batch fills to BATCH_ROWS: grown by doubling, its rows (~300 bytes each) were
-                // copied ~1.5 GB over for 100k transcripts.
-                self.batch.commands.reserve(BATCH_ROWS + commands.len());
-            }
-            self.batch.commands.extend(commands);
-            self.batch
-                .ranges
-                .push(start..self.batch.commands.len() as u32);
+            let chunk = match self.batch.run_chunk {
+                Some(c) => c,
+                None => {
+                    // The run's frame is shared (its columns are reference-counted).
+                    self.batch.chunks.push(run.frame.clone());
+                    let c = (self.batch.chunks.len() - 1) as u32;
+                    self.batch.run_chunk = Some(c);
+                    c
+                }
+            };
+            self.batch.commands += range.len();
+            self.batch.ranges.push((chunk, range));
         }
         for event in events {
             let id = match &event {
@@ -636,6 +710,11 @@ impl Merger {
         self.batch.len() >= BATCH_ROWS
             || self.text_bytes >= BATCH_TEXT_BYTES
             || self.batch.exec.len() + self.batch.control.len() >= BATCH_EVENTS
+    }
+
+    /// The run being merged is over: the next one brings its own frame.
+    fn end_run(&mut self) {
+        self.batch.run_chunk = None;
     }
 
     /// Everything held (the end of the scan).
@@ -712,8 +791,8 @@ pub fn scan_stream_with(
     let sleepers = AtomicUsize::new(0);
     let wake = (Mutex::new(()), Condvar::new());
     let stop = AtomicBool::new(false);
-    // A run of results: where it starts, the results, the bytes they hold.
-    let (tx, rx) = mpsc::channel::<(usize, Vec<InputScan>, usize)>();
+    // A run of results: where it starts, the results, their command rows, the bytes they hold.
+    let (tx, rx) = mpsc::channel::<(usize, Vec<InputScan>, RunCommands, usize)>();
     let mut merger = Merger::default();
     let mut failure: Option<anyhow::Error> = None;
     std::thread::scope(|scope| {
@@ -745,28 +824,31 @@ pub fn scan_stream_with(
                     break;
                 }
                 let end = (start + STRIDE_FILES).min(files.len());
-                let results: Vec<InputScan> = files[start..end]
+                let mut results: Vec<InputScan> = files[start..end]
                     .iter()
                     .map(|f| scan_file(f, opts))
                     .collect();
                 let bytes = results.iter().map(InputScan::held_bytes).sum();
+                let run = RunCommands::take_from(&mut results)
+                    .expect("command columns of one length make a frame");
                 held.fetch_add(bytes, Ordering::SeqCst);
-                if tx.send((start, results, bytes)).is_err() {
+                if tx.send((start, results, run, bytes)).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
         // Runs of results arrive in any order; they are merged in input order.
-        let mut waiting: BTreeMap<usize, (Vec<InputScan>, usize)> = BTreeMap::new();
+        let mut waiting: BTreeMap<usize, (Vec<InputScan>, RunCommands, usize)> = BTreeMap::new();
         let mut want = 0;
-        for (start, results, bytes) in rx {
-            waiting.insert(start, (results, bytes));
-            while let Some((results, bytes)) = waiting.remove(&want) {
+        for (start, results, run, bytes) in rx {
+            waiting.insert(start, (results, run, bytes));
+            while let Some((results, run, bytes)) = waiting.remove(&want) {
                 want += results.len();
                 held.fetch_sub(bytes, Ordering::SeqCst);
+                let mut ranges = run.ranges.iter().cloned();
                 for r in results {
-                    merger.add(r, &mut out);
+                    merger.add(r, &run, &mut ranges, &mut out);
                     if merger.full() && failure.is_none() {
                         let sent = merger
                             .take_due(keep_text)
@@ -778,6 +860,7 @@ pub fn scan_stream_with(
                         }
                     }
                 }
+                merger.end_run();
             }
             merged.store(want, Ordering::SeqCst);
             if sleepers.load(Ordering::SeqCst) > 0 {
@@ -936,7 +1019,21 @@ mod tests {
             .all(|c| c.command_id.is_none()));
         let commands: usize = full.iter().map(|(_, c)| c.len()).sum();
         assert!(commands > 1_000, "{commands} commands");
+        // What framing the rows themselves gives, in the batch's order (day, session,
+        // transcript; commands in order).
+        let mut sorted = full.clone();
+        sorted.sort_by(|(a, _), (b, _)| {
+            (a.time.day_number(), &a.session_id, &a.transcript_id).cmp(&(
+                b.time.day_number(),
+                &b.session_id,
+                &b.transcript_id,
+            ))
+        });
+        let rows: Vec<CommandRow> = sorted.into_iter().flat_map(|(_, c)| c).collect();
+        let direct = CommandRow::to_frame(&rows).unwrap();
         let (ft, fc) = transcript_frames(full).unwrap();
+        assert_eq!(fc.schema(), direct.schema());
+        assert!(fc.equals_missing(&direct), "{fc}\n{direct}");
         let (lt, lc) = transcript_frames(lean).unwrap();
         assert!(ft.equals_missing(&lt));
         assert!(fc.equals_missing(&lc), "{fc}\n{lc}");

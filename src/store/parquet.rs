@@ -13,12 +13,15 @@ use std::io::Write;
 
 use polars::prelude::SchemaExt;
 use polars::prelude::{ArrowSchema, CompatLevel, DataFrame, PolarsResult, Schema};
+use polars_arrow::array::{DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::write::{
     array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding, CompressedPage,
     CompressionOptions, DynIter, DynStreamingIterator, Encoding, FileWriter, StatisticsOptions,
     Version, WriteOptions,
 };
 use rayon::prelude::*;
+use std::collections::HashMap;
 
 use crate::model::frame::Table;
 use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
@@ -36,10 +39,86 @@ pub(crate) fn plain_columns(table: &str) -> &'static [&'static str] {
     }
 }
 
+/// String columns whose few values the store knows: their dictionary is built here, in one
+/// pass that hashes a value only where it differs from the row before (the ids come in runs,
+/// a transcript's commands together), rather than by polars' estimate and cast, which hash
+/// every value twice (~1 CPU-s for the 5M commands of 100k transcripts).
+pub(crate) fn dictionary_columns(table: &str) -> &'static [&'static str] {
+    if table == CommandRow::NAME {
+        &[
+            "session_id",
+            "transcript_id",
+            "user",
+            "host",
+            "cwd",
+            "command",
+        ]
+    } else if table == TranscriptRow::NAME {
+        &["format", "status", "shell"]
+    } else {
+        &[]
+    }
+}
+
+/// How a column is encoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// As polars decides (a dictionary when its estimate finds few distinct values).
+    Polars,
+    /// Plain.
+    Plain,
+    /// A dictionary built by [`dictionary_of`].
+    Dictionary,
+}
+
+/// The values of a string column as a dictionary: keys in row order, each distinct value once
+/// (a value met again after other values gets its first key back). `None` when more than half
+/// the values are distinct: then a dictionary would not pay, and the column is written plain.
+fn dictionary_of(array: &Utf8ViewArray) -> Option<DictionaryArray<u32>> {
+    let n = array.len();
+    let mut keys: Vec<Option<u32>> = Vec::with_capacity(n);
+    let mut values = MutableBinaryViewArray::<str>::new();
+    let mut index: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut previous: Option<(&str, u32)> = None;
+    for v in array.iter() {
+        let Some(v) = v else {
+            keys.push(None);
+            continue;
+        };
+        let key = match previous {
+            Some((p, k)) if p == v => k,
+            _ => {
+                let k = *index.entry(v).or_insert_with(|| {
+                    values.push_value(v);
+                    (values.len() - 1) as u32
+                });
+                previous = Some((v, k));
+                k
+            }
+        };
+        keys.push(Some(key));
+    }
+    if n > 128 && values.len() * 2 > n {
+        return None;
+    }
+    let values: Utf8ViewArray = values.into();
+    DictionaryArray::try_new(
+        ArrowDataType::Dictionary(
+            IntegerType::UInt32,
+            Box::new(ArrowDataType::Utf8View),
+            false,
+        ),
+        PrimitiveArray::<u32>::from(keys),
+        values.boxed(),
+    )
+    .ok()
+}
+
 /// Writes row groups of frames with one schema to `W`.
 pub(crate) struct PartWriter<W: Write> {
     writer: FileWriter<W>,
     encodings: Vec<Vec<Encoding>>,
+    plans: Vec<Plan>,
     options: WriteOptions,
 }
 
@@ -48,11 +127,26 @@ impl<W: Write> PartWriter<W> {
     pub(crate) fn new(w: W, schema: &Schema, table: &str) -> PolarsResult<PartWriter<W>> {
         let arrow: ArrowSchema = schema.to_arrow(CompatLevel::newest());
         let plain = plain_columns(table);
-        let encodings = arrow
+        let dictionary = dictionary_columns(table);
+        let plans: Vec<Plan> = arrow
             .iter_values()
             .map(|f| {
+                let name = f.name.as_str();
+                if plain.contains(&name) {
+                    Plan::Plain
+                } else if dictionary.contains(&name) && f.dtype == ArrowDataType::Utf8View {
+                    Plan::Dictionary
+                } else {
+                    Plan::Polars
+                }
+            })
+            .collect();
+        let encodings = arrow
+            .iter_values()
+            .zip(&plans)
+            .map(|(f, plan)| {
                 let mut e = get_dtype_encoding(&f.dtype);
-                if plain.contains(&f.name.as_str()) {
+                if *plan == Plan::Plain {
                     e.iter_mut().for_each(|e| *e = Encoding::Plain);
                 }
                 e
@@ -67,6 +161,7 @@ impl<W: Write> PartWriter<W> {
         Ok(PartWriter {
             writer: FileWriter::try_new(w, arrow, options)?,
             encodings,
+            plans,
             options,
         })
     }
@@ -85,8 +180,28 @@ impl<W: Write> PartWriter<W> {
                 .par_iter()
                 .zip(&fields)
                 .zip(&self.encodings)
-                .map(|((array, type_), encoding)| {
-                    array_to_columns(array, type_.clone(), options, encoding)?
+                .zip(&self.plans)
+                .map(|(((array, type_), encoding), plan)| {
+                    let dictionary = match plan {
+                        Plan::Dictionary => array
+                            .as_any()
+                            .downcast_ref::<Utf8ViewArray>()
+                            .and_then(dictionary_of),
+                        _ => None,
+                    };
+                    let leaves = match dictionary {
+                        Some(d) => array_to_columns(
+                            d.boxed(),
+                            type_.clone(),
+                            options,
+                            &[Encoding::RleDictionary],
+                        )?,
+                        None if *plan == Plan::Dictionary => {
+                            array_to_columns(array, type_.clone(), options, &[Encoding::Plain])?
+                        }
+                        None => array_to_columns(array, type_.clone(), options, encoding)?,
+                    };
+                    leaves
                         .into_iter()
                         .map(|pages| {
                             pages
@@ -158,5 +273,87 @@ mod tests {
             .finish()
             .unwrap();
         assert!(back.equals_missing(&df), "{back:?}");
+    }
+}
+
+#[cfg(test)]
+mod dictionary_tests {
+    use super::*;
+    use polars::prelude::*;
+
+    fn dictionary_pages(buf: &[u8]) -> Vec<(String, bool)> {
+        let meta = polars_parquet::read::read_metadata(&mut std::io::Cursor::new(buf)).unwrap();
+        meta.row_groups
+            .iter()
+            .flat_map(|rg| rg.parquet_columns())
+            .map(|c| {
+                (
+                    c.descriptor().path_in_schema[0].to_string(),
+                    c.dictionary_page_offset().is_some(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn known_dictionaries_are_built_in_one_pass_and_read_back_whole() {
+        // Runs of ids (a transcript's commands together), an id met again after others,
+        // nulls, few users; and a "host" column of distinct values: written plain.
+        let n = 5_000;
+        let sid: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 97 != 0).then(|| format!("ecs-execute-command-{:03}", (i / 50) % 40)))
+            .collect();
+        let user: Vec<Option<&str>> = (0..n)
+            .map(|i| ["root", "app"].get(i % 3).copied())
+            .collect();
+        let host: Vec<String> = (0..n).map(|i| format!("ip-10-0-{i}")).collect();
+        let seq: Vec<i64> = (0..n as i64).collect();
+        let df = df!("session_id" => sid, "user" => user, "host" => host, "seq" => seq).unwrap();
+        let mut buf = Vec::new();
+        let mut w = PartWriter::new(&mut buf, df.schema(), CommandRow::NAME).unwrap();
+        for (offset, len) in [(0, 2_000), (2_000, 3_000)] {
+            let mut rg = df.slice(offset, len);
+            rg.rechunk_mut();
+            w.write_batch(&rg).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        for (name, dict) in dictionary_pages(&buf) {
+            match name.as_str() {
+                "session_id" | "user" => assert!(dict, "{name}"),
+                "host" => assert!(!dict, "distinct values go plain"),
+                _ => {}
+            }
+        }
+        let back = ParquetReader::new(std::io::Cursor::new(buf.clone()))
+            .finish()
+            .unwrap();
+        assert!(back.equals_missing(&df), "{back:?}");
+        // Filters see the values (statistics of a dictionary column are its values').
+        let one = ParquetReader::new(std::io::Cursor::new(buf))
+            .finish()
+            .unwrap()
+            .lazy()
+            .filter(col("session_id").eq(lit("ecs-execute-command-007")))
+            .collect()
+            .unwrap();
+        assert_eq!(one.height(), 50 * 3 - 2, "{one}");
+    }
+
+    #[test]
+    fn a_dictionary_keeps_first_keys_and_refuses_mostly_distinct_values() {
+        let a = Utf8ViewArray::from_slice([Some("x"), Some("x"), Some("y"), None, Some("x")]);
+        let d = dictionary_of(&a).unwrap();
+        let keys: Vec<Option<u32>> = d.keys().iter().map(|k| k.copied()).collect();
+        assert_eq!(keys, [Some(0), Some(0), Some(1), None, Some(0)]);
+        assert_eq!(d.values().len(), 2);
+        let distinct: Vec<String> = (0..200).map(|i| format!("v{i}")).collect();
+        let a = Utf8ViewArray::from_slice(
+            distinct
+                .iter()
+                .map(|s| Some(s.as_str()))
+                .collect::<Vec<_>>(),
+        );
+        assert!(dictionary_of(&a).is_none());
     }
 }
