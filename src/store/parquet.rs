@@ -114,12 +114,19 @@ fn dictionary_of(array: &Utf8ViewArray) -> Option<DictionaryArray<u32>> {
     .ok()
 }
 
+/// Plain columns that keep their statistics (min and max): ids a query may filter on. The
+/// others' are of no use to a filter (nobody selects a transcript's text by its range), and
+/// finding them compared every value with the smallest and largest so far, across long common
+/// prefixes (`Script started on 2024-...`).
+const FILTERED_IDS: [&str; 2] = ["transcript_id", "event_id"];
+
 /// Writes row groups of frames with one schema to `W`.
 pub(crate) struct PartWriter<W: Write> {
     writer: FileWriter<W>,
     encodings: Vec<Vec<Encoding>>,
     plans: Vec<Plan>,
-    options: WriteOptions,
+    /// Per column: the options it is written with (with statistics or without).
+    options: Vec<WriteOptions>,
 }
 
 impl<W: Write> PartWriter<W> {
@@ -158,11 +165,28 @@ impl<W: Write> PartWriter<W> {
             compression: CompressionOptions::Lz4Raw,
             data_page_size: None,
         };
+        let bare = WriteOptions {
+            statistics: StatisticsOptions::empty(),
+            ..options
+        };
+        let per_column = arrow
+            .iter_values()
+            .zip(&plans)
+            .map(|(f, plan)| {
+                if *plan == Plan::Plain && !FILTERED_IDS.contains(&f.name.as_str()) {
+                    bare
+                } else {
+                    options
+                }
+            })
+            .collect();
         Ok(PartWriter {
-            writer: FileWriter::try_new(w, arrow, options)?,
+            // No page index: it needs statistics on every page. Row groups keep theirs, which
+            // polars and DuckDB prune by.
+            writer: FileWriter::try_new(w, arrow, bare)?,
             encodings,
             plans,
-            options,
+            options: per_column,
         })
     }
 
@@ -174,14 +198,14 @@ impl<W: Write> PartWriter<W> {
             if rows == 0 {
                 continue;
             }
-            let options = self.options;
             let columns: Vec<Vec<CompressedPage>> = batch
                 .columns()
                 .par_iter()
                 .zip(&fields)
                 .zip(&self.encodings)
                 .zip(&self.plans)
-                .map(|(((array, type_), encoding), plan)| {
+                .zip(&self.options)
+                .map(|((((array, type_), encoding), plan), &options)| {
                     let dictionary = match plan {
                         Plan::Dictionary => array
                             .as_any()
@@ -236,7 +260,7 @@ mod tests {
     use polars::prelude::*;
 
     #[test]
-    fn listed_columns_are_written_plain_the_others_as_polars_chooses_and_read_back_whole() {
+    fn listed_columns_are_written_plain_and_text_without_statistics() {
         // 3,000 rows, few distinct values in both string columns: polars would give both a
         // dictionary, and `transcript_id` is listed as plain for transcripts.
         let n = 3_000;
@@ -245,7 +269,9 @@ mod tests {
             .collect();
         let shells: Vec<&str> = (0..n).map(|i| ["bash", "sh", "zsh"][i % 3]).collect();
         let seq: Vec<i64> = (0..n as i64).collect();
-        let df = df!("transcript_id" => ids, "shell" => shells, "seq" => seq).unwrap();
+        let sources: Vec<String> = (0..n).map(|i| format!("s3://logs/{}.log", i % 5)).collect();
+        let df = df!("transcript_id" => ids, "shell" => shells, "seq" => seq, "source" => sources)
+            .unwrap();
         let mut buf = Vec::new();
         let mut w = PartWriter::new(&mut buf, df.schema(), TranscriptRow::NAME).unwrap();
         for (offset, len) in [(0, 1_000), (1_000, 2_000)] {
@@ -267,7 +293,28 @@ mod tests {
                     .unwrap()
             };
             assert!(!dict("transcript_id"), "a listed column has no dictionary");
-            assert!(dict("shell"), "other strings keep polars' dictionary");
+            assert!(!dict("source"), "a listed column has no dictionary");
+            assert!(dict("shell"), "other strings keep a dictionary");
+            let column = |name: &str| {
+                rg.parquet_columns()
+                    .iter()
+                    .find(|c| c.descriptor().path_in_schema[0].as_str() == name)
+                    .unwrap()
+            };
+            assert!(
+                column("source").statistics(&[]).is_none(),
+                "no statistics for text"
+            );
+            let len = buf.len();
+            let meta = u32::from_le_bytes(buf[len - 8..len - 4].try_into().unwrap()) as usize;
+            let footer = &buf[len - 8 - meta..len - 8];
+            for name in ["transcript_id", "shell", "seq"] {
+                let stats = column(name)
+                    .statistics(footer)
+                    .expect("statistics kept")
+                    .unwrap();
+                assert!(stats.null_count().is_some(), "{name}: {stats:?}");
+            }
         }
         let back = ParquetReader::new(std::io::Cursor::new(buf))
             .finish()
