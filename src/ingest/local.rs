@@ -109,21 +109,8 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
             )),
             Ok(_) => {
                 let mut found: Vec<PathBuf> = Vec::new();
-                for entry in walkdir::WalkDir::new(root).follow_links(true) {
-                    match entry {
-                        Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
-                        Ok(e) if e.file_type().is_dir() => {}
-                        Ok(e) => out.special.push(e.into_path()),
-                        Err(e) => {
-                            let p = e
-                                .path()
-                                .map(Path::to_path_buf)
-                                .unwrap_or_else(|| root.clone());
-                            out.unreadable.push((p, e.to_string()));
-                        }
-                    }
-                }
-                found.sort();
+                walk(root, false, &mut found, &mut out);
+                found.sort_unstable_by(|a, b| path_order(a, b));
                 out.files
                     .extend(found.into_iter().map(|path| Input { path, walked: true }));
             }
@@ -134,6 +121,44 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
     out.files = files;
     out.digests = digests.into_iter().map(|i| i.path).collect();
     out
+}
+
+/// The order of [`Path`]'s comparison (component by component) for the paths of one walk
+/// (joined with single separators), on their bytes: a separator sorts before any other byte.
+/// Comparing components took 0.13 s of one core to sort 100k paths, before any was read.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    use std::os::unix::ffi::OsStrExt;
+    let (a, b) = (a.as_os_str().as_bytes(), b.as_os_str().as_bytes());
+    let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let at = |s: &[u8]| s.get(same).map(|&c| if c == b'/' { 0 } else { u16::from(c) + 1 });
+    at(a).cmp(&at(b))
+}
+
+/// The files under `root`. Entries are told apart by the type the directory listing gives:
+/// following every link asked the file system for each file's metadata (100k transcripts: 0.3 s
+/// of one core before any was read). A link is followed where it is met: to a file, the file;
+/// to a folder, a walk that follows links, as before.
+fn walk(root: &Path, follow: bool, found: &mut Vec<PathBuf>, out: &mut Inputs) {
+    for entry in walkdir::WalkDir::new(root).follow_links(follow) {
+        match entry {
+            Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.file_type().is_symlink() => match fs::metadata(e.path()) {
+                Ok(m) if m.is_file() => found.push(e.into_path()),
+                Ok(m) if m.is_dir() => walk(e.path(), true, found, out),
+                Ok(_) => out.special.push(e.into_path()),
+                Err(why) => out.unreadable.push((e.into_path(), why.to_string())),
+            },
+            Ok(e) => out.special.push(e.into_path()),
+            Err(e) => {
+                let p = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                out.unreadable.push((p, e.to_string()));
+            }
+        }
+    }
 }
 
 /// Extensions of files that are plainly not logs (when their content does not look like one).
@@ -427,6 +452,53 @@ mod tests {
         let p = write(dir.path(), "cut.json.gz", &z[..z.len() / 2]);
         let c = r.read(&p, 1 << 30, json).unwrap();
         assert!(c.truncated && c.bytes.len() > 1000 && text.starts_with(c.bytes));
+    }
+
+    #[test]
+    fn walked_paths_sort_as_paths_do() {
+        let names = [
+            "r/a", "r/a/b", "r/a-b", "r/a.b", "r/a/b/c", "r/ab", "r/a0", "r/A", "r/a b", "r/é",
+            "r/b/a", "r/a/-", "r/a/\u{1}", "r/a/b-c", "r/a/b/-",
+        ];
+        let mut by_bytes: Vec<PathBuf> = names.iter().map(PathBuf::from).collect();
+        let mut by_path = by_bytes.clone();
+        by_bytes.sort_unstable_by(|a, b| path_order(a, b));
+        by_path.sort();
+        assert_eq!(by_bytes, by_path);
+    }
+
+    #[test]
+    fn links_in_folders_are_followed_to_files_and_folders() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::create_dir_all(elsewhere.join("deeper")).unwrap();
+        write(&root.join("sub"), "a.log", b"x");
+        write(&elsewhere, "b.log", b"x");
+        write(&elsewhere.join("deeper"), "c.log", b"x");
+        symlink(elsewhere.join("b.log"), root.join("b-link.log")).unwrap();
+        symlink(&elsewhere, root.join("linked-folder")).unwrap();
+        symlink(dir.path().join("gone.log"), root.join("dangling.log")).unwrap();
+        let inputs = collect(std::slice::from_ref(&root));
+        let names: Vec<String> = inputs
+            .files
+            .iter()
+            .map(|i| i.path.strip_prefix(&root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "b-link.log",
+                "linked-folder/b.log",
+                "linked-folder/deeper/c.log",
+                "sub/a.log"
+            ]
+        );
+        assert!(inputs.files.iter().all(|i| i.walked));
+        assert_eq!(inputs.unreadable.len(), 1, "{:?}", inputs.unreadable);
+        assert!(inputs.unreadable[0].0.ends_with("dangling.log"));
     }
 
     #[test]
