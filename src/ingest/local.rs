@@ -130,7 +130,10 @@ fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
     use std::os::unix::ffi::OsStrExt;
     let (a, b) = (a.as_os_str().as_bytes(), b.as_os_str().as_bytes());
     let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let at = |s: &[u8]| s.get(same).map(|&c| if c == b'/' { 0 } else { u16::from(c) + 1 });
+    let at = |s: &[u8]| {
+        s.get(same)
+            .map(|&c| if c == b'/' { 0 } else { u16::from(c) + 1 })
+    };
     at(a).cmp(&at(b))
 }
 
@@ -457,8 +460,21 @@ mod tests {
     #[test]
     fn walked_paths_sort_as_paths_do() {
         let names = [
-            "r/a", "r/a/b", "r/a-b", "r/a.b", "r/a/b/c", "r/ab", "r/a0", "r/A", "r/a b", "r/é",
-            "r/b/a", "r/a/-", "r/a/\u{1}", "r/a/b-c", "r/a/b/-",
+            "r/a",
+            "r/a/b",
+            "r/a-b",
+            "r/a.b",
+            "r/a/b/c",
+            "r/ab",
+            "r/a0",
+            "r/A",
+            "r/a b",
+            "r/é",
+            "r/b/a",
+            "r/a/-",
+            "r/a/\u{1}",
+            "r/a/b-c",
+            "r/a/b/-",
         ];
         let mut by_bytes: Vec<PathBuf> = names.iter().map(PathBuf::from).collect();
         let mut by_path = by_bytes.clone();

