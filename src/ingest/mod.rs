@@ -926,7 +926,7 @@ pub fn scan_paths_selecting(
         exec.extend(b.exec);
         keep.batch(b.control);
         transcripts.push(b.transcripts);
-        commands.push(b.commands);
+        commands.push(compact(b.commands));
         Ok(())
     })
     .expect("an in-memory sink does not fail");
@@ -940,6 +940,80 @@ pub fn scan_paths_selecting(
     out.transcripts = stack(transcripts, TranscriptRow::to_frame(&[]));
     out.commands = stack(commands, CommandRow::to_frame(&[]));
     out
+}
+
+/// The frame with each string column's text in one buffer of its exact size. A batch's
+/// command rows point into the frames of the runs they were read in, whose buffers grew by
+/// doubling and are shared with rows of other batches: held for a whole scan (a one-shot audit
+/// of 100k transcripts) that slack was ~600 MB.
+fn compact(df: DataFrame) -> DataFrame {
+    use polars::prelude::{DataType, IntoColumn, StringChunked};
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| match (c.dtype(), c.str()) {
+            (DataType::String, Ok(ca)) => {
+                let chunks: Vec<_> = ca
+                    .downcast_iter()
+                    .map(|a| Box::new(exact_strings(a)) as polars::prelude::ArrayRef)
+                    .collect();
+                // SAFETY: string arrays for a string column.
+                unsafe { StringChunked::from_chunks(ca.name().clone(), chunks) }.into_column()
+            }
+            _ => c.clone(),
+        })
+        .collect();
+    DataFrame::new(df.height(), columns).unwrap_or(df)
+}
+
+/// A copy of a string array whose text (the values longer than a view holds) sits in one
+/// buffer of exactly its size.
+fn exact_strings(a: &polars_arrow::array::Utf8ViewArray) -> polars_arrow::array::Utf8ViewArray {
+    use polars_arrow::array::{Array, View};
+    use polars_buffer::Buffer;
+    let long = |v: &View| v.length > View::MAX_INLINE_SIZE;
+    let size: usize = a
+        .views()
+        .iter()
+        .filter(|v| long(v))
+        .map(|v| v.length as usize)
+        .sum();
+    if size > u32::MAX as usize {
+        return a.clone().gc();
+    }
+    let buffers = a.data_buffers();
+    let mut text: Vec<u8> = Vec::with_capacity(size);
+    let views: Vec<View> = a
+        .views()
+        .iter()
+        .map(|v| {
+            if !long(v) {
+                return *v;
+            }
+            let from = &buffers[v.buffer_idx as usize];
+            let bytes = &from[v.offset as usize..v.offset as usize + v.length as usize];
+            let at = text.len() as u32;
+            text.extend_from_slice(bytes);
+            View::new_from_bytes(bytes, 0, at)
+        })
+        .collect();
+    let total_bytes = a.total_bytes_len();
+    let stored: Buffer<Buffer<u8>> = if size == 0 {
+        Buffer::from(Vec::new())
+    } else {
+        Buffer::from(vec![Buffer::from(text)])
+    };
+    // SAFETY: every long view points into the one buffer, at the bytes it had before.
+    unsafe {
+        polars_arrow::array::Utf8ViewArray::new_unchecked(
+            a.dtype().clone(),
+            Buffer::from(views),
+            stored,
+            a.validity().cloned(),
+            Some(total_bytes),
+            size,
+        )
+    }
 }
 
 /// Frames one under the other (an empty frame of the table's columns when there are none).
@@ -1038,6 +1112,47 @@ mod tests {
         assert!(ft.equals_missing(&lt));
         assert!(fc.equals_missing(&lc), "{fc}\n{lc}");
         assert_eq!(fc.column("command_id").unwrap().null_count(), 0);
+    }
+
+    #[test]
+    fn compacted_frames_hold_the_same_values() {
+        use polars::prelude::*;
+        let long: Vec<Option<String>> = (0..3_000)
+            .map(|i| (i % 7 != 0).then(|| format!("a value longer than a view: {i}")))
+            .collect();
+        let short: Vec<&str> = (0..3_000).map(|i| ["ls", "id"][i % 2]).collect();
+        let seq: Vec<i64> = (0..3_000).collect();
+        let df = df!("long" => long, "short" => short, "seq" => seq).unwrap();
+        // Rows taken from a frame of several chunks, as a batch takes them from its runs.
+        let mut stacked = df.slice(0, 1_000);
+        stacked.vstack_mut(&df.slice(1_000, 2_000)).unwrap();
+        stacked.rechunk_mut();
+        let idx = IdxCa::from_vec("".into(), (0..3_000).rev().step_by(2).collect());
+        let taken = stacked.take(&idx).unwrap();
+        let small = compact(taken.clone());
+        assert!(small.equals_missing(&taken));
+        let a = small
+            .column("long")
+            .unwrap()
+            .str()
+            .unwrap()
+            .downcast_iter()
+            .next()
+            .unwrap()
+            .clone();
+        let b = taken
+            .column("long")
+            .unwrap()
+            .str()
+            .unwrap()
+            .downcast_iter()
+            .next()
+            .unwrap()
+            .clone();
+        assert_eq!(a.data_buffers().len(), 1);
+        assert!(a.total_buffer_len() < b.total_buffer_len() / 2 + 1_000);
+        let empty = compact(df!("s" => ["a", "b"]).unwrap());
+        assert_eq!(empty.column("s").unwrap().str().unwrap().get(1), Some("b"));
     }
 
     fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
