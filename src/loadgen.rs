@@ -5,7 +5,9 @@
 //! an organisation trail (gzip files, CloudTrail's layout) and its transcript as the agent
 //! uploads it to S3 (`script` file), drawn by bash (bracketed paste marks, coloured prompts),
 //! busybox ash (cursor position queries) or a plain `sh` prompt, with realistic triage
-//! commands and output, and now and then a risky one. The engine benchmark ingests it and
+//! commands and output (their arguments, folders and words varying from session to session,
+//! now and then a typo erased and retyped, a `cd` the prompt then shows), and now and then a
+//! risky one. The engine benchmark ingests it and
 //! times the queries a user runs; the sizes match the issue's (100,000 sessions, about 50
 //! commands and 12 KB each).
 
@@ -99,6 +101,99 @@ const ROUTINE: &[(&str, &[&str])] = &[
     ("nslookup orders-db.internal", &["Server:\t\t10.0.0.2", "Address:\t10.0.0.2#53", "Name:\torders-db.internal", "Address: 10.0.{n}.17"]),
     ("date", &["Tue Nov 19 10:23:{n} UTC 2024"]),
     ("echo $HOSTNAME", &["ip-10-0-{n}-23.ec2.internal"]),
+];
+
+/// Triage whose arguments vary from session to session (`{n}` a number, `{w}` a word,
+/// `{d}` a folder): real sessions seldom type the same line twice across an organisation.
+const VARIED: &[(&str, &[&str])] = &[
+    (
+        "tail -n {n} /var/log/app/{w}.log",
+        &["2024-11-19T10:22:01Z INFO {w} handled id={n}"],
+    ),
+    ("grep -c '{w}' /var/log/app/app.log", &["{n}"]),
+    (
+        "cat /proc/{n}/status | head -3",
+        &["Name:\t{w}", "Umask:\t0022", "State:\tS (sleeping)"],
+    ),
+    ("kill -0 {n}", &[]),
+    (
+        "ls -la {d}",
+        &["total {n}", "drwxr-xr-x 2 app app 4096 Nov 19 10:02 ."],
+    ),
+    (
+        "curl -s localhost:8080/api/v1/{w}/{n}",
+        &["{\"id\":{n},\"status\":\"{w}\"}"],
+    ),
+    (
+        "nslookup {w}.internal",
+        &[
+            "Server:\t\t10.0.0.2",
+            "Name:\t{w}.internal",
+            "Address: 10.0.{n}.17",
+        ],
+    ),
+    (
+        "psql -h orders-db.internal -U app -c 'select count(*) from {w}'",
+        &[" count ", "-------", "  {n}", "(1 row)"],
+    ),
+    ("redis-cli -h cache.internal get session:{n}", &["\"{w}\""]),
+    ("find {d} -name '*.{w}' | wc -l", &["{n}"]),
+    ("du -sh {d}", &["{n}K\t{d}"]),
+    ("env | grep -i {w}", &["{w}_URL=http://{w}.internal:{n}"]),
+    (
+        "ps -o pid,rss,cmd -p {n}",
+        &["  PID   RSS CMD", "{n} 43212 /app/{w}"],
+    ),
+    (
+        "openssl s_client -connect {w}.internal:443 </dev/null | head -2",
+        &["CONNECTED(00000003)"],
+    ),
+];
+
+/// Words and folders the varied commands draw from.
+const WORDS: &[&str] = &[
+    "orders",
+    "payments",
+    "invoices",
+    "users",
+    "sessions",
+    "refunds",
+    "carts",
+    "inventory",
+    "shipments",
+    "ledger",
+    "audit",
+    "worker",
+    "scheduler",
+    "billing",
+    "search",
+    "catalog",
+    "media",
+    "events",
+    "ERROR",
+    "timeout",
+    "retry",
+    "deadlock",
+    "OOMKilled",
+    "tls",
+    "json",
+    "yml",
+    "log",
+    "tmp",
+    "pem",
+    "conf",
+];
+const FOLDERS: &[&str] = &[
+    "/app",
+    "/app/config",
+    "/app/static",
+    "/app/migrations",
+    "/tmp",
+    "/var/log/app",
+    "/etc",
+    "/srv/data",
+    "/home/app",
+    "/opt/app/releases",
 ];
 
 /// Risky commands, rare (about one session in forty runs one).
@@ -303,20 +398,39 @@ impl Session {
         .into_bytes();
         let host = format!("ip-10-0-{}-{}", rng.below(250), rng.below(250));
         let risky = rng.below(40) == 0;
+        let mut cwd = "/app".to_owned();
         for k in 0..commands {
             let (cmd, out): (String, Vec<String>) = if risky && k == commands / 2 {
                 ((*rng.pick(RISKY)).to_owned(), vec![])
+            } else if rng.below(12) == 0 {
+                // Moves to another folder (the bash prompts show it).
+                let d = *rng.pick(FOLDERS);
+                (format!("cd {d}"), vec![])
             } else {
-                let (c, o) = rng.pick(ROUTINE);
+                let (c, o) = if rng.below(2) == 0 {
+                    rng.pick(VARIED)
+                } else {
+                    rng.pick(ROUTINE)
+                };
                 let n = rng.below(100_000).to_string();
-                (
-                    (*c).to_owned(),
-                    o.iter().map(|l| l.replace("{n}", &n)).collect(),
-                )
+                let w = *rng.pick(WORDS);
+                let d = *rng.pick(FOLDERS);
+                let fill = |l: &str| l.replace("{n}", &n).replace("{w}", w).replace("{d}", d);
+                (fill(c), o.iter().map(|l| fill(l)).collect())
             };
-            self.prompt(&mut t, &host);
-            t.extend_from_slice(cmd.as_bytes());
+            self.prompt_in(&mut t, &host, &cwd);
+            if self.shell < 7 && rng.below(15) == 0 && cmd.len() > 4 {
+                // A typo corrected: bash echoes the erase as backspace and erase-to-end.
+                t.extend_from_slice(cmd[..cmd.len() - 2].as_bytes());
+                t.extend_from_slice(b"x\x08\x1b[K");
+                t.extend_from_slice(cmd[cmd.len() - 2..].as_bytes());
+            } else {
+                t.extend_from_slice(cmd.as_bytes());
+            }
             t.extend_from_slice(b"\r\r\n");
+            if let Some(d) = cmd.strip_prefix("cd ") {
+                cwd = d.to_owned();
+            }
             if self.shell < 7 {
                 t.extend_from_slice(b"\x1b[?2004l\r");
             }
@@ -325,7 +439,7 @@ impl Session {
                 t.extend_from_slice(b"\r\r\n");
             }
         }
-        self.prompt(&mut t, &host);
+        self.prompt_in(&mut t, &host, &cwd);
         t.extend_from_slice(b"exit\r\r\n");
         if self.shell < 7 {
             t.extend_from_slice(b"\x1b[?2004l\rexit\r\r\n");
@@ -340,14 +454,14 @@ impl Session {
         t
     }
 
-    fn prompt(&self, t: &mut Vec<u8>, host: &str) {
+    fn prompt_in(&self, t: &mut Vec<u8>, host: &str, cwd: &str) {
         match self.shell {
-            0..=4 => t.extend_from_slice(format!("\x1b[?2004hroot@{host}:/app# ").as_bytes()),
+            0..=4 => t.extend_from_slice(format!("\x1b[?2004hroot@{host}:{cwd}# ").as_bytes()),
             5..=6 => t.extend_from_slice(
-                format!("\x1b[?2004h\x1b[01;32mroot@{host}\x1b[00m:\x1b[01;34m/app\x1b[00m# ")
+                format!("\x1b[?2004h\x1b[01;32mroot@{host}\x1b[00m:\x1b[01;34m{cwd}\x1b[00m# ")
                     .as_bytes(),
             ),
-            7..=8 => t.extend_from_slice(b"/app # \x1b[6n"),
+            7..=8 => t.extend_from_slice(format!("{cwd} # \x1b[6n").as_bytes()),
             _ => t.extend_from_slice(b"$ "),
         }
     }
