@@ -416,7 +416,17 @@ impl Session {
                 let w = *rng.pick(WORDS);
                 let d = *rng.pick(FOLDERS);
                 let fill = |l: &str| l.replace("{n}", &n).replace("{w}", w).replace("{d}", d);
-                (fill(c), o.iter().map(|l| fill(l)).collect())
+                let mut lines: Vec<String> = o.iter().map(|l| fill(l)).collect();
+                // Listings run longer than their first lines: up to 6 more like them (the
+                // issue's sessions: about 51 commands and 12 KB each).
+                if !o.is_empty() {
+                    for _ in 0..rng.below(7) {
+                        let n = rng.below(100_000).to_string();
+                        let l = o[rng.below(o.len() as u64) as usize];
+                        lines.push(l.replace("{n}", &n).replace("{w}", w).replace("{d}", d));
+                    }
+                }
+                (fill(c), lines)
             };
             self.prompt_in(&mut t, &host, &cwd);
             if self.shell < 7 && rng.below(15) == 0 && cmd.len() > 4 {
