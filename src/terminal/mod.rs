@@ -18,8 +18,8 @@ pub mod syntax;
 pub mod unmarked;
 
 use prompt::{
-    char_to_byte, is_continuation_prompt, prompt_parts, shell_prompt_shaped, skeleton,
-    terminator_prefixes,
+    char_to_byte, first_terminator, is_continuation_prompt, prompt_parts, shell_prompt_shaped,
+    skeleton,
 };
 use screen::{Editor, Event, Row};
 use syntax::{first_word, incomplete, Lexer};
@@ -102,8 +102,8 @@ fn split_row(row: &Row, text: &str, learned: &[String]) -> (String, String, f32)
     {
         return (p.clone(), text[p.len()..].to_owned(), 0.95);
     }
-    match terminator_prefixes(text).first() {
-        Some(&end) => (text[..end].to_owned(), text[end..].to_owned(), 0.8),
+    match first_terminator(text) {
+        Some(end) => (text[..end].to_owned(), text[end..].to_owned(), 0.8),
         None => (String::new(), text.to_owned(), 0.5),
     }
 }
@@ -118,7 +118,7 @@ fn learn_prompts(rows: &[(&str, &Row)]) -> Vec<String> {
             if !p.trim().is_empty() && !exact.contains(&p) {
                 exact.push(p);
             }
-        } else if let Some(&end) = terminator_prefixes(text).first() {
+        } else if let Some(end) = first_terminator(text) {
             let p = &text[..end];
             match counts.iter_mut().find(|(q, _)| q == p) {
                 Some(entry) => entry.1 += 1,
@@ -571,7 +571,7 @@ fn continuation_lines(
     while at < end && lexer.incomplete() {
         let line_end = text[at..end].find('\n').map_or(end, |k| at + k);
         let line = &text[at..line_end];
-        let Some(&p) = terminator_prefixes(line).first() else {
+        let Some(p) = first_terminator(line) else {
             break;
         };
         if !is_continuation_prompt(&line[..p]) {
@@ -611,9 +611,8 @@ fn unobservable(
             ),
         ));
     }
-    let prompt_left = terminator_prefixes(last_row)
-        .first()
-        .is_some_and(|&end| st.shell_prompts.contains(&skeleton(&last_row[..end])));
+    let prompt_left = first_terminator(last_row)
+        .is_some_and(|end| st.shell_prompts.contains(&skeleton(&last_row[..end])));
     if prompt_left {
         return Some((
             since,

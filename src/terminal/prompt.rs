@@ -34,6 +34,38 @@ pub fn terminator_prefixes(text: &str) -> Vec<usize> {
     ends
 }
 
+/// The first of [`terminator_prefixes`], found without reading further: most callers want
+/// only the shortest, and a prompt ends near the start of its line.
+pub fn first_terminator(text: &str) -> Option<usize> {
+    terminators_upto(text, usize::MAX).next()
+}
+
+/// [`terminator_prefixes`] that end at or before byte `max`, in order, read lazily.
+pub fn terminators_upto(text: &str, max: usize) -> impl Iterator<Item = usize> + '_ {
+    let mut prev: Option<char> = None;
+    let mut chars = text.char_indices();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        for (i, ch) in chars.by_ref() {
+            if i + 1 > max {
+                done = true;
+                return None;
+            }
+            let hit = ch == ' '
+                && prev.is_some_and(|p| matches!(p, '$' | '#' | '%' | '>' | '❯' | '➜' | '»' | 'λ'));
+            prev = Some(ch);
+            if hit {
+                return Some(i + 1);
+            }
+        }
+        done = true;
+        (text.ends_with(['$', '#']) && text.len() <= max).then_some(text.len())
+    })
+}
+
 pub fn char_to_byte(text: &str, chars: usize) -> usize {
     text.char_indices()
         .nth(chars)
@@ -147,6 +179,37 @@ pub fn shell_prompt_shaped(prompt: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lazy_terminators_are_the_prefixes() {
+        let lines = [
+            "",
+            "$",
+            "#",
+            "$ ",
+            "root@h:/app# ls -la",
+            "/app # \u{1b}[6nps",
+            "a$b$ c# d% e> f❯ g➜ h» iλ j",
+            "no terminator at all",
+            "ends with #",
+            "ends with $",
+            "❯ ",
+            "λ",
+            "x>  y",
+            "$$ $ ",
+            "user@host ~ % echo 'a # b' $",
+            "ééé# ü$ ",
+        ];
+        for line in lines {
+            let all = terminator_prefixes(line);
+            assert_eq!(first_terminator(line), all.first().copied(), "{line:?}");
+            for max in [0, 1, 2, 5, 10, 96, usize::MAX] {
+                let upto: Vec<usize> = terminators_upto(line, max).collect();
+                let want: Vec<usize> = all.iter().copied().take_while(|&e| e <= max).collect();
+                assert_eq!(upto, want, "{line:?} {max}");
+            }
+        }
+    }
 
     #[test]
     fn skeletons_drop_what_changes() {

@@ -19,7 +19,7 @@
 use vte::{Params, Parser, Perform};
 
 use super::altgrid::{Grid, GridInput};
-use super::prompt::{prompt_like, terminator_prefixes};
+use super::prompt::{first_terminator, prompt_like};
 
 /// One line as it ended up on the screen.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -1456,9 +1456,8 @@ impl Model {
         };
         let n = lines.len();
         for (k, line) in lines.into_iter().enumerate() {
-            let prompt_shaped = terminator_prefixes(&line)
-                .first()
-                .is_some_and(|&end| end <= 96 && prompt_like(&line[..end]) && end < line.len());
+            let prompt_shaped = first_terminator(&line)
+                .is_some_and(|end| end <= 96 && prompt_like(&line[..end]) && end < line.len());
             if !self.text.is_empty() {
                 self.text.push('\n');
             }

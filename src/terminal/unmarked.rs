@@ -19,16 +19,15 @@
 //! Confidence is lowered for all of it (see [`super::Command::confidence`]).
 
 use super::prompt::{
-    is_continuation_prompt, prompt_like, shell_prompt_shaped, skeleton, terminator_prefixes,
+    first_terminator, is_continuation_prompt, prompt_like, shell_prompt_shaped, skeleton,
+    terminators_upto,
 };
 use super::screen::Event;
 use super::syntax::{command_like, first_word, Lexer};
 
 /// The end of the shortest prefix of `line` that is a prompt with skeleton `shell`, in bytes.
 fn prompt_end(line: &str, shell: &str) -> Option<usize> {
-    terminator_prefixes(line)
-        .into_iter()
-        .take_while(|&end| end <= 96)
+    terminators_upto(line, 96)
         .find(|&end| prompt_like(&line[..end]) && skeleton(&line[..end]) == shell)
 }
 
@@ -37,7 +36,7 @@ fn prompt_end(line: &str, shell: &str) -> Option<usize> {
 fn shell_skeleton(rows: &[(usize, &str)]) -> Option<String> {
     let mut counts: Vec<(String, usize, usize)> = Vec::new();
     for (i, (_, line)) in rows.iter().enumerate() {
-        let Some(&end) = terminator_prefixes(line).first() else {
+        let Some(end) = first_terminator(line) else {
             continue;
         };
         if end > 96 || !prompt_like(&line[..end]) {
@@ -73,9 +72,7 @@ pub fn starts_with_prompt(events: &[Event], text: &str) -> bool {
         _ => None,
     });
     first.is_some_and(|line| {
-        terminator_prefixes(line)
-            .first()
-            .is_some_and(|&end| end <= 96 && shell_prompt_shaped(&line[..end]))
+        first_terminator(line).is_some_and(|end| end <= 96 && shell_prompt_shaped(&line[..end]))
     })
 }
 
@@ -119,10 +116,7 @@ impl Infer {
     /// A prompt at the start of `s`: (its end in bytes, a continuation prompt).
     fn leading_prompt(&self, s: &str) -> Option<(usize, bool)> {
         if self.current.is_some() && self.lexer.incomplete() {
-            if let Some(end) = terminator_prefixes(s)
-                .into_iter()
-                .next()
-                .filter(|&end| is_continuation_prompt(&s[..end]))
+            if let Some(end) = first_terminator(s).filter(|&end| is_continuation_prompt(&s[..end]))
             {
                 return Some((end, true));
             }
