@@ -431,9 +431,9 @@ impl Session {
             self.prompt_in(&mut t, &host, &cwd);
             if self.shell < 7 && rng.below(15) == 0 && cmd.len() > 4 {
                 // A typo corrected: bash echoes the erase as backspace and erase-to-end.
-                t.extend_from_slice(cmd[..cmd.len() - 2].as_bytes());
+                t.extend_from_slice(&cmd.as_bytes()[..cmd.len() - 2]);
                 t.extend_from_slice(b"x\x08\x1b[K");
-                t.extend_from_slice(cmd[cmd.len() - 2..].as_bytes());
+                t.extend_from_slice(&cmd.as_bytes()[cmd.len() - 2..]);
             } else {
                 t.extend_from_slice(cmd.as_bytes());
             }
