@@ -1131,24 +1131,12 @@ mod tests {
         let taken = stacked.take(&idx).unwrap();
         let small = compact(taken.clone());
         assert!(small.equals_missing(&taken));
-        let a = small
-            .column("long")
-            .unwrap()
-            .str()
-            .unwrap()
-            .downcast_iter()
-            .next()
-            .unwrap()
-            .clone();
-        let b = taken
-            .column("long")
-            .unwrap()
-            .str()
-            .unwrap()
-            .downcast_iter()
-            .next()
-            .unwrap()
-            .clone();
+        let array = |df: &DataFrame| {
+            let ca = df.column("long").unwrap().str().unwrap().clone();
+            let first = ca.downcast_iter().next().unwrap().clone();
+            first
+        };
+        let (a, b) = (array(&small), array(&taken));
         assert_eq!(a.data_buffers().len(), 1);
         assert!(a.total_buffer_len() < b.total_buffer_len() / 2 + 1_000);
         let empty = compact(df!("s" => ["a", "b"]).unwrap());

@@ -259,6 +259,20 @@ mod tests {
     use super::*;
     use polars::prelude::*;
 
+    /// `df` written as a part of `table`, a row group per (offset, length).
+    pub(super) fn written(df: &DataFrame, table: &str, groups: &[(i64, usize)]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = PartWriter::new(&mut buf, df.schema(), table).unwrap();
+        for &(offset, len) in groups {
+            let mut rg = df.slice(offset, len);
+            rg.rechunk_mut();
+            w.write_batch(&rg).unwrap();
+        }
+        w.finish().unwrap();
+        drop(w);
+        buf
+    }
+
     #[test]
     fn listed_columns_are_written_plain_and_text_without_statistics() {
         // 3,000 rows, few distinct values in both string columns: polars would give both a
@@ -272,15 +286,7 @@ mod tests {
         let sources: Vec<String> = (0..n).map(|i| format!("s3://logs/{}.log", i % 5)).collect();
         let df = df!("transcript_id" => ids, "shell" => shells, "seq" => seq, "source" => sources)
             .unwrap();
-        let mut buf = Vec::new();
-        let mut w = PartWriter::new(&mut buf, df.schema(), TranscriptRow::NAME).unwrap();
-        for (offset, len) in [(0, 1_000), (1_000, 2_000)] {
-            let mut rg = df.slice(offset, len);
-            rg.rechunk_mut();
-            w.write_batch(&rg).unwrap();
-        }
-        w.finish().unwrap();
-        drop(w);
+        let buf = written(&df, TranscriptRow::NAME, &[(0, 1_000), (1_000, 2_000)]);
 
         let meta = polars_parquet::read::read_metadata(&mut std::io::Cursor::new(&buf)).unwrap();
         assert_eq!(meta.row_groups.len(), 2);
@@ -356,15 +362,7 @@ mod dictionary_tests {
         let host: Vec<String> = (0..n).map(|i| format!("ip-10-0-{i}")).collect();
         let seq: Vec<i64> = (0..n as i64).collect();
         let df = df!("session_id" => sid, "user" => user, "host" => host, "seq" => seq).unwrap();
-        let mut buf = Vec::new();
-        let mut w = PartWriter::new(&mut buf, df.schema(), CommandRow::NAME).unwrap();
-        for (offset, len) in [(0, 2_000), (2_000, 3_000)] {
-            let mut rg = df.slice(offset, len);
-            rg.rechunk_mut();
-            w.write_batch(&rg).unwrap();
-        }
-        w.finish().unwrap();
-        drop(w);
+        let buf = super::tests::written(&df, CommandRow::NAME, &[(0, 2_000), (2_000, 3_000)]);
         for (name, dict) in dictionary_pages(&buf) {
             match name.as_str() {
                 "session_id" | "user" => assert!(dict, "{name}"),
