@@ -892,3 +892,70 @@ fn trace_prints_stages_only_when_asked() {
         );
     }
 }
+
+#[test]
+fn audit_lists_a_weeks_commands_a_day_at_a_time_as_one_ordered_listing_and_leaves_nothing() {
+    // A generated week: the commands are listed day by day from the audit's scratch store;
+    // together they are every command, in the order of the whole listing, in each format.
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("week");
+    let scratch = dir.path().join("tmp");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let o = run(&[
+        "generate",
+        "--out",
+        corpus.to_str().unwrap(),
+        "--sessions",
+        "120",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let audit = |format: &str| {
+        let o = bin()
+            .env("TMPDIR", &scratch)
+            .args(["audit", corpus.to_str().unwrap(), "--format", format])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        o
+    };
+    let o = audit("jsonl");
+    let rows: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["table"] == "commands")
+        .collect();
+    let said = stderr(&o);
+    let reconstructed: usize = said
+        .split(" commands reconstructed")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(reconstructed > 1_000, "{said}");
+    let key = |r: &Value| {
+        (
+            r["time"].as_str().unwrap().to_owned(),
+            r["session_id"].as_str().unwrap().to_owned(),
+            r["seq"].as_i64().unwrap(),
+        )
+    };
+    let keys: Vec<_> = rows.iter().map(key).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "in the whole listing's order");
+    assert_eq!(keys.len(), reconstructed);
+    let days: std::collections::BTreeSet<&str> = keys.iter().map(|k| &k.0[..10]).collect();
+    assert!(days.len() >= 5, "{days:?}");
+    // JSON: one array of the same rows; the table: its heading counts them all.
+    let doc = serde_json::from_slice::<Value>(&audit("json").stdout).unwrap();
+    let listed = doc["commands"].as_array().unwrap();
+    assert_eq!(listed.iter().map(key).collect::<Vec<_>>(), keys);
+    let table = stdout(&audit("table"));
+    assert!(
+        table.contains(&format!("== Commands typed ({reconstructed}) ==")),
+        "{}",
+        &table[..table.len().min(2_000)]
+    );
+    // The scratch stores are gone.
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0);
+}

@@ -383,11 +383,26 @@ impl Dataset {
         ctx: &DataFrame,
         extra: Option<Expr>,
     ) -> PolarsResult<LazyFrame> {
+        self.restrict_within(table, f, ctx, extra, None)
+    }
+
+    /// [`Dataset::restrict`] to the store's days `within` (all when `None`).
+    fn restrict_within(
+        &self,
+        table: &str,
+        f: &Filter,
+        ctx: &DataFrame,
+        extra: Option<Expr>,
+        within: Option<&Days>,
+    ) -> PolarsResult<LazyFrame> {
         let ids = strings(ctx, "session_id")?;
         let narrow = f.names_a_target();
         let mut lf = if let Some(s) = &f.session {
-            let days = self.days_of_sessions(std::slice::from_ref(s))?;
-            self.table(table, Some(&days))?
+            let days = both(
+                Some(self.days_of_sessions(std::slice::from_ref(s))?),
+                within,
+            );
+            self.table(table, days.as_ref())?
                 .filter(col("session_id").eq(lit(s.clone())))
         } else if narrow {
             if ids.is_empty() {
@@ -398,11 +413,11 @@ impl Dataset {
                     JoinArgs::new(JoinType::Left),
                 ));
             }
-            let days = self.days_of_sessions(&ids)?;
-            self.table(table, Some(&days))?
+            let days = both(Some(self.days_of_sessions(&ids)?), within);
+            self.table(table, days.as_ref())?
                 .filter(col("session_id").is_in(lit(series("ids", &ids)).implode(false), false))
         } else {
-            self.table(table, transcript_days(f).as_ref())?
+            self.table(table, both(transcript_days(f), within).as_ref())?
         };
         let id = if table == crate::model::CommandRow::NAME {
             coalesce(&[col("transcript_id"), col("session_id")])
@@ -472,6 +487,34 @@ impl Dataset {
             "command",
         ))
     }
+
+    /// [`Dataset::commands`] a day of the store at a time, in order: the rows of the whole,
+    /// in its order (a command's time is its transcript's, which sets the day it is stored
+    /// under), without ever holding them all. One query when the rows are held in memory.
+    pub fn commands_by_day(&self, f: &Filter) -> PolarsResult<Vec<LazyFrame>> {
+        let Some(store) = self.store() else {
+            return Ok(vec![self.commands(f)?]);
+        };
+        let ctx = self.session_context(f)?;
+        store
+            .days(crate::model::CommandRow::NAME)
+            .into_iter()
+            .map(|day| {
+                let days = Days {
+                    first: day.clone(),
+                    last: day,
+                };
+                let lf = self.restrict_within(
+                    crate::model::CommandRow::NAME,
+                    f,
+                    &ctx,
+                    None,
+                    Some(&days),
+                )?;
+                Ok(hits(lf, "command"))
+            })
+            .collect()
+    }
 }
 
 /// The `likely_cause` column of attempts: [`crate::detect::cause::failed_attempt`] over
@@ -498,6 +541,18 @@ fn likely_cause() -> Expr {
             |_, _| Ok(Field::new("likely_cause".into(), DataType::String)),
         )
         .alias("likely_cause")
+}
+
+/// The days in both ranges (`None`: all days).
+fn both(a: Option<Days>, b: Option<&Days>) -> Option<Days> {
+    match (a, b) {
+        (a, None) => a,
+        (None, Some(b)) => Some(b.clone()),
+        (Some(a), Some(b)) => Some(Days {
+            first: a.first.max(b.first.clone()),
+            last: a.last.min(b.last.clone()),
+        }),
+    }
 }
 
 /// Commands joined by [`Dataset::restrict`] -> the [`CommandHit`] columns, sorted.

@@ -41,18 +41,30 @@ pub fn array(
     show_secrets: bool,
     indent: usize,
 ) -> io::Result<()> {
-    let keys = names(df);
-    let pad = " ".repeat(indent);
     if df.height() == 0 {
         return write!(out, "[]");
     }
     write!(out, "[")?;
     let mut first = true;
+    rows(out, df, show_secrets, indent, &mut first)?;
+    write!(out, "\n{}]", " ".repeat(indent))
+}
+
+/// The array's objects, after its `[` (`first`: none written yet; it is cleared).
+fn rows(
+    out: &mut dyn Write,
+    df: &DataFrame,
+    show_secrets: bool,
+    indent: usize,
+    first: &mut bool,
+) -> io::Result<()> {
+    let keys = names(df);
+    let pad = " ".repeat(indent);
     let mut buf = String::new();
     for_each_row(df, show_secrets, |cells| {
         buf.clear();
-        buf.push_str(if first { "\n" } else { ",\n" });
-        first = false;
+        buf.push_str(if *first { "\n" } else { ",\n" });
+        *first = false;
         buf.push_str(&pad);
         buf.push_str("  {");
         for (i, (k, c)) in keys.iter().zip(cells).enumerate() {
@@ -67,8 +79,7 @@ pub fn array(
         buf.push_str(&pad);
         buf.push_str("  }");
         out.write_all(buf.as_bytes())
-    })?;
-    write!(out, "\n{pad}]")
+    })
 }
 
 /// The first row as a pretty object at depth one (null when there is none).
@@ -145,6 +156,15 @@ pub fn document(out: &mut dyn Write, doc: &Document, show_secrets: bool) -> io::
         first = false;
         if s.single {
             object(out, &s.frame, show_secrets)?;
+        } else if s.more.is_some() {
+            let mut first = true;
+            write!(out, "[")?;
+            s.for_each_frame(|df| rows(out, df, show_secrets, 2, &mut first))?;
+            if first {
+                write!(out, "]")?;
+            } else {
+                write!(out, "\n  ]")?;
+            }
         } else {
             array(out, &s.frame, show_secrets, 2)?;
         }

@@ -57,6 +57,42 @@ pub struct Section {
     pub when_empty: Option<String>,
     /// One record: JSON documents show its first row as an object (null when empty).
     pub single: bool,
+    /// Rows too many to hold at once, produced a frame at a time after `frame`'s (which then
+    /// only gives the columns, or the first rows): see [`Chunks`].
+    pub more: Option<Chunks>,
+}
+
+/// The rest of a section's rows, a frame at a time (a listing larger than memory should hold:
+/// every command of a week), each rendered as it comes and dropped.
+pub struct Chunks {
+    /// The section's rows in all, `frame`'s included: the table format's heading says it
+    /// first (other formats do not need it: 0).
+    pub height: usize,
+    /// The next frame, `None` after the last.
+    pub next:
+        std::cell::RefCell<Box<dyn FnMut() -> polars::prelude::PolarsResult<Option<DataFrame>>>>,
+}
+
+impl Section {
+    /// Rows in all.
+    pub fn height(&self) -> usize {
+        self.more.as_ref().map_or(self.frame.height(), |m| m.height)
+    }
+
+    /// Calls `each` with `frame`, then with every frame [`Section::more`] produces.
+    pub fn for_each_frame(
+        &self,
+        mut each: impl FnMut(&DataFrame) -> io::Result<()>,
+    ) -> io::Result<()> {
+        each(&self.frame)?;
+        if let Some(more) = &self.more {
+            let mut next = more.next.borrow_mut();
+            while let Some(df) = next().map_err(io::Error::other)? {
+                each(&df)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Section {
@@ -68,6 +104,7 @@ impl Section {
             table_columns: table_columns.iter().map(|c| (*c).to_owned()).collect(),
             when_empty: None,
             single: false,
+            more: None,
         }
     }
 }
@@ -103,12 +140,20 @@ pub fn render_document(out: &mut dyn Write, doc: &Document, style: Style) -> io:
                 if i > 0 {
                     writeln!(out)?;
                 }
-                writeln!(out, "== {} ({}) ==", s.title, s.frame.height())?;
-                match (&s.when_empty, s.frame.height()) {
+                writeln!(out, "== {} ({}) ==", s.title, s.height())?;
+                match (&s.when_empty, s.height()) {
                     (Some(note), 0) => writeln!(out, "{note}")?,
                     _ => {
                         let cols: Vec<&str> = s.table_columns.iter().map(String::as_str).collect();
-                        table::write(out, &s.frame, style.show_secrets, &cols)?;
+                        // A frame at a time: each aligned on its own, the header once.
+                        let mut first = true;
+                        s.for_each_frame(|df| {
+                            if df.height() == 0 && !first {
+                                return Ok(());
+                            }
+                            let header = std::mem::take(&mut first);
+                            table::write_part(out, df, style.show_secrets, &cols, header)
+                        })?;
                     }
                 }
             }
@@ -117,7 +162,7 @@ pub fn render_document(out: &mut dyn Write, doc: &Document, style: Style) -> io:
         Format::Json => json::document(out, doc, style.show_secrets),
         Format::Jsonl => {
             for s in &doc.sections {
-                json::lines(out, &s.frame, style.show_secrets, Some(&s.name))?;
+                s.for_each_frame(|df| json::lines(out, df, style.show_secrets, Some(&s.name)))?;
             }
             Ok(())
         }

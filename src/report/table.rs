@@ -29,6 +29,17 @@ pub fn write(
     show_secrets: bool,
     columns: &[&str],
 ) -> io::Result<()> {
+    write_part(out, df, show_secrets, columns, true)
+}
+
+/// [`write`], with the header line or without it (the next part of a long table).
+pub fn write_part(
+    out: &mut dyn Write,
+    df: &DataFrame,
+    show_secrets: bool,
+    columns: &[&str],
+    header_line: bool,
+) -> io::Result<()> {
     let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
     let idx: Vec<usize> = if columns.is_empty() {
         (0..names.len()).collect()
@@ -47,11 +58,16 @@ pub fn write(
         rows.push(idx.iter().map(|&i| cut(&cells[i].text())).collect());
         Ok(())
     })?;
-    text_table(out, &header, &rows)
+    aligned(out, &header, &rows, header_line)
 }
 
-/// Aligned plain-text columns.
-pub fn text_table(out: &mut dyn Write, header: &[String], cells: &[Vec<String>]) -> io::Result<()> {
+/// Aligned plain-text columns, under a header line or not.
+fn aligned(
+    out: &mut dyn Write,
+    header: &[String],
+    cells: &[Vec<String>],
+    header_line: bool,
+) -> io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -66,7 +82,9 @@ pub fn text_table(out: &mut dyn Write, header: &[String], cells: &[Vec<String>])
             .collect();
         writeln!(out, "{}", parts.join("  ").trim_end())
     };
-    line(out, header)?;
+    if header_line {
+        line(out, header)?;
+    }
     for row in cells {
         line(out, row)?;
     }

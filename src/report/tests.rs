@@ -108,3 +108,56 @@ fn documents_have_sections() {
         serde_json::from_str(String::from_utf8(out).unwrap().lines().next().unwrap()).unwrap();
     assert_eq!(first["table"], "attempts");
 }
+
+#[test]
+fn a_section_given_a_frame_at_a_time_renders_as_the_whole_does() {
+    use polars::prelude::*;
+    let whole = df!(
+        "n" => (0..50i64).collect::<Vec<_>>(),
+        "s" => (0..50).map(|i| format!("row {i}")).collect::<Vec<_>>()
+    )
+    .unwrap();
+    let doc = |chunked: bool| {
+        let sections = if chunked {
+            let mut rest = vec![whole.slice(10, 25), whole.slice(35, 15)].into_iter();
+            vec![Section {
+                more: Some(Chunks {
+                    height: 50,
+                    next: std::cell::RefCell::new(Box::new(move || Ok(rest.next()))),
+                }),
+                ..Section::new("rows", "Rows", whole.slice(0, 10), &[])
+            }]
+        } else {
+            vec![Section::new("rows", "Rows", whole.clone(), &[])]
+        };
+        Document {
+            head: vec![("summary".into(), serde_json::json!({"n": 50}))],
+            sections,
+        }
+    };
+    for format in [Format::Json, Format::Jsonl, Format::Table] {
+        let render = |chunked: bool| {
+            let mut out = Vec::new();
+            let style = Style {
+                format,
+                show_secrets: false,
+            };
+            render_document(&mut out, &doc(chunked), style).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let (a, b) = (render(false), render(true));
+        match format {
+            // Each frame is aligned on its own: the same lines, spaced as their frame needs.
+            Format::Table => {
+                let squash = |t: &str| -> Vec<String> {
+                    t.lines()
+                        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                        .collect()
+                };
+                assert_eq!(squash(&a), squash(&b));
+                assert!(b.starts_with("== Rows (50) =="), "{b}");
+            }
+            _ => assert_eq!(a, b, "{format:?}"),
+        }
+    }
+}

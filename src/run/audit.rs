@@ -15,7 +15,7 @@ use crate::dataset::{Damage, Dataset};
 use crate::detect::destinations::{DestinationKind, Destinations};
 use crate::ingest;
 use crate::model::{ControlEvent, Table as _};
-use crate::report::{Document, Format, Section, Style};
+use crate::report::{Chunks, Document, Format, Section, Style};
 use crate::store::Store;
 
 pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
@@ -27,8 +27,29 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     // deleted, a trail updated, none of them an exec-logging destination: most of an
     // organisation trail's) are counted, not listed; no check reads them either.
     let others = std::cell::Cell::new(0);
-    let keep = ExecRelated::new(detector.policy().map(|p| &p.logging), &others);
-    let scan = ingest::scan_paths_selecting(&a.paths, false, &opts, keep);
+    let mut keep = ExecRelated::new(detector.policy().map(|p| &p.logging), &others);
+    // What is read goes to a store of its own, in a private folder removed at the end: the
+    // views then read it as they read any store, a batch of rows in memory at a time (held in
+    // memory, 100k transcripts took ~5 GB).
+    let scratch = Scratch::new()?;
+    let mut store = Store::open_for_write(&scratch.0)
+        .with_context(|| format!("opening a scratch store at {}", scratch.0.display()))?;
+    let mut writer = store.writer();
+    let scan = ingest::scan_stream_with(&a.paths, false, &opts, |batch| {
+        writer
+            .append(batch.exec)
+            .context("writing exec events to the scratch store")?;
+        ingest::KeepControl::batch(&mut keep, batch.control);
+        writer
+            .append_transcripts(batch.transcripts, batch.commands)
+            .context("writing transcripts to the scratch store")?;
+        Ok(())
+    })?;
+    writer
+        .append(ingest::KeepControl::finish(keep))
+        .context("writing control events to the scratch store")?;
+    writer.commit().context("publishing the scratch store")?;
+    drop(store);
     let others = others.get();
     crate::trace::stage("audit: inputs read");
     let problems = had_problems(&scan);
@@ -44,14 +65,9 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
             "control: {others} control-plane change(s) that concern no exec setting, exec-logging destination or ECS session counted, not listed"
         );
     }
-    let data = Dataset::from_frames(
-        &scan.exec,
-        &scan.control,
-        scan.transcripts.clone(),
-        scan.commands.clone(),
-    )?;
+    let data = Dataset::open(&scratch.0)?;
     drop(scan);
-    crate::trace::stage("audit: dataset framed");
+    crate::trace::stage("audit: dataset opened");
     let mut damage = Damage::default();
     let f = &filter;
     let mut get =
@@ -64,7 +80,23 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
         Ok(d.control(f, None)?
             .filter(polars::prelude::col("kind").neq(polars::prelude::lit("kms_session"))))
     })?;
-    let commands = get(&|d| d.commands(f))?;
+    // Every command of the inputs: the one listing that grows with them, read and written a
+    // day at a time.
+    let mut days = data.commands_by_day(f)?.into_iter();
+    let commands = match days.next() {
+        Some(lf) => lf.collect()?,
+        None => get(&|d| d.commands(f))?,
+    };
+    let height = if a.format == AuditFormat::Table {
+        let mut n = commands.height();
+        for lf in days.clone() {
+            let c = lf.select([polars::prelude::len()]).collect()?;
+            n += c.column("len")?.u32()?.get(0).unwrap_or(0) as usize;
+        }
+        n
+    } else {
+        0
+    };
     let orphans = get(&|d| d.orphans())?;
     crate::trace::stage("audit: views");
     let findings = data.findings(&detector, &mut damage)?;
@@ -85,7 +117,15 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
             control,
             CONTROL_COLUMNS,
         ),
-        Section::new("commands", "Commands typed", commands, HIT_COLUMNS),
+        Section {
+            more: Some(Chunks {
+                height,
+                next: std::cell::RefCell::new(Box::new(move || {
+                    days.next().map(|lf| lf.collect()).transpose()
+                })),
+            }),
+            ..Section::new("commands", "Commands typed", commands, HIT_COLUMNS)
+        },
     ];
     let table = a.format == AuditFormat::Table;
     if !table || orphans.height() > 0 {
@@ -114,6 +154,33 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     )?;
     crate::trace::stage("audit: written");
     Ok(if problems { EXIT_ERROR } else { EXIT_OK })
+}
+
+/// A private folder under the system's temporary folder (`TMPDIR`), removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Scratch> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "execaudit-audit-{}-{nanos}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        crate::store::private_dir(&dir)
+            .with_context(|| format!("creating a scratch folder at {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Keeps the control events that matter to exec auditing (see
