@@ -32,7 +32,7 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     // views then read it as they read any store, a batch of rows in memory at a time (held in
     // memory, 100k transcripts took ~5 GB).
     let scratch = Scratch::new()?;
-    let mut store = Store::open_for_write(&scratch.0)
+    let mut store = Store::open_scratch(&scratch.0)
         .with_context(|| format!("opening a scratch store at {}", scratch.0.display()))?;
     let mut writer = store.writer();
     let scan = ingest::scan_stream_with(&a.paths, false, &opts, |batch| {

@@ -81,8 +81,8 @@ impl Manifest {
             .join(&part.file)
     }
 
-    /// Publishes this manifest atomically and durably.
-    pub fn commit(&mut self, root: &Path) -> Result<(), StoreError> {
+    /// Publishes this manifest atomically, and durably when `durable`.
+    pub fn commit(&mut self, root: &Path, durable: bool) -> Result<(), StoreError> {
         self.format = FORMAT;
         self.generation += 1;
         let path = root.join(FILE);
@@ -91,9 +91,14 @@ impl Manifest {
         {
             let mut f = super::private_file(&tmp)?;
             f.write_all(&text).map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
+            if durable {
+                f.sync_all().map_err(io(&tmp))?;
+            }
         }
         fs::rename(&tmp, &path).map_err(io(&path))?;
-        super::sync_dir(root)
+        if durable {
+            super::sync_dir(root)?;
+        }
+        Ok(())
     }
 }

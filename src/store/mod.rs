@@ -213,6 +213,8 @@ pub struct Store {
     manifest: Manifest,
     /// Parts found unreadable in this run: left on disk, left out of queries.
     excluded: Mutex<HashSet<PathBuf>>,
+    /// Writes are flushed to disk before they are published (not for a scratch store).
+    durable: bool,
 }
 
 /// Creates a folder (and its parents) readable by the owner only.
@@ -245,6 +247,15 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Store {
+    /// A store for this run only (a one-shot audit's), in a folder the caller removes:
+    /// published as any store, without flushing anything to disk (a crash loses it, and
+    /// nothing needs it after one). Each flush waits on the device: ~0.1 s of an audit.
+    pub fn open_scratch(root: &Path) -> Result<Store, StoreError> {
+        let mut s = Store::open_for_write(root)?;
+        s.durable = false;
+        Ok(s)
+    }
+
     /// Opens (creating if needed) a store for writing; takes the writer lock, adopts a store
     /// written before manifests, and removes files no manifest lists (left by a crash).
     pub fn open_for_write(root: &Path) -> Result<Store, StoreError> {
@@ -262,6 +273,7 @@ impl Store {
             Err(fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
         let mut store = Store {
+            durable: true,
             root: root.to_owned(),
             _lock: Some(lock),
             manifest: Manifest::default(),
@@ -287,6 +299,7 @@ impl Store {
             None => legacy_manifest(root)?,
         };
         Ok(Store {
+            durable: true,
             root: root.to_owned(),
             _lock: None,
             manifest,

@@ -238,3 +238,18 @@ fn small_batches_of_events_make_one_row_group_a_day() {
     expected.sort();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_scratch_store_is_published_and_read_as_any_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_scratch(dir.path()).unwrap();
+    assert!(!store.durable);
+    store
+        .append(vec![ev("a", 0), ev("b", DAY), ev("c", 2 * DAY)])
+        .unwrap();
+    drop(store);
+    let back = Store::open_for_read(dir.path()).unwrap();
+    assert!(back.durable);
+    assert_eq!(ids(&back), ["a", "b", "c"]);
+    assert!(!dir.path().join(".manifest.json.tmp").exists());
+}
