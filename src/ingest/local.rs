@@ -231,24 +231,12 @@ pub struct Reader {
 /// Files up to this size are read in one call.
 const SMALL_FILE: u64 = 1 << 20;
 
-/// Reads `n` bytes (fewer if the file ends first) into `buf`, without a read to find the end.
+/// Reads `n` bytes (fewer if the file ends first) into `buf`, without a read to find the end
+/// and without zeroing the room first (`read_to_end` reads into spare capacity; a zeroed
+/// buffer cost a memset of every file, 5% of a trail scan).
 fn fill_exact(f: &mut fs::File, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
     buf.reserve(n);
-    let start = buf.len();
-    buf.resize(start + n, 0);
-    let mut have = 0;
-    while have < n {
-        match f.read(&mut buf[start + have..]) {
-            Ok(0) => break,
-            Ok(k) => have += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(start + have);
-                return Err(e);
-            }
-        }
-    }
-    buf.truncate(start + have);
+    f.take(n as u64).read_to_end(buf)?;
     Ok(())
 }
 
