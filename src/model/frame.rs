@@ -34,8 +34,24 @@ impl Timestamp {
         None
     }
 
-    /// RFC 3339 with second precision (milliseconds only when present), always `Z`.
+    /// RFC 3339 with second precision (milliseconds only when present), always `Z`. Written
+    /// by hand for the years 0-9999 (every time cell of every output: chrono's format string
+    /// was parsed again for each).
     pub fn to_rfc3339(self) -> String {
+        let days = self.0.div_euclid(86_400_000);
+        let ms = self.0.rem_euclid(86_400_000);
+        // 0000-03-01 .. 9999-12-31: four-digit years, as chrono writes them.
+        if (-719_468 + 60..=2_932_896).contains(&days) {
+            let mut out = day_name(days);
+            let (h, m, sec, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+            use std::fmt::Write;
+            let _ = write!(out, "T{h:02}:{m:02}:{sec:02}");
+            if milli != 0 {
+                let _ = write!(out, ".{milli:03}");
+            }
+            out.push('Z');
+            return out;
+        }
         match chrono::DateTime::from_timestamp_millis(self.0) {
             Some(dt) if self.0 % 1000 == 0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
@@ -470,6 +486,32 @@ mod tests {
         }];
         let df = Demo::to_frame(&rows).unwrap().drop("flag").unwrap();
         assert_eq!(Demo::from_frame(&df).unwrap()[0].flag, None);
+    }
+
+    #[test]
+    fn timestamps_print_as_chrono_prints_them() {
+        let chrono_way = |t: i64| match chrono::DateTime::from_timestamp_millis(t) {
+            Some(dt) if t % 1000 == 0 => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => t.to_string(),
+        };
+        let mut t: i64 = 1;
+        let mut cases = vec![0, -1, 1, 999, 1_000, 86_399_999, 86_400_000, -86_400_000];
+        cases.extend([1_715_677_951_000, 1_715_677_951_007, 253_402_300_799_999]);
+        cases.extend([
+            -62_135_596_800_000,
+            -62_167_219_200_000,
+            -62_162_035_200_000,
+        ]);
+        for _ in 0..2_000 {
+            t = t
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            cases.push(t % 300_000_000_000_000);
+        }
+        for t in cases {
+            assert_eq!(Timestamp(t).to_rfc3339(), chrono_way(t), "{t}");
+        }
     }
 
     #[test]

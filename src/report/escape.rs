@@ -51,9 +51,25 @@ pub fn visible(s: &str, keep_newlines: bool) -> Cow<'_, str> {
 }
 
 /// A JSON string literal (with quotes): C0, DEL, C1 and the line/bidi controls escaped.
+/// Runs of printable ASCII are copied whole (it writes every string of every JSON output: one
+/// char at a time it was an eighth of an audit's CPU).
 pub fn json_str(s: &str, out: &mut String) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
+    let bytes = s.as_bytes();
+    let (mut run, mut i) = (0, 0);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            i += 1;
+            continue;
+        }
+        let c = s[i..].chars().next().expect("a char starts here");
+        if b >= 0x80 && !c.is_control() && !is_format_control(c) {
+            i += c.len_utf8();
+            continue;
+        }
+        out.push_str(&s[run..i]);
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -65,7 +81,10 @@ pub fn json_str(s: &str, out: &mut String) {
             }
             c => out.push(c),
         }
+        i += c.len_utf8();
+        run = i;
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
@@ -98,6 +117,47 @@ pub fn csv_field(s: &str, is_text: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_escape_as_one_char_at_a_time_did() {
+        fn one_at_a_time(s: &str) -> String {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() || is_format_control(c) => {
+                        let _ = write!(out, "\\u{:04x}", c as u32);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        let samples = [
+            "",
+            "plain",
+            "a \"quoted\" \\ path",
+            "tab\tnew\nline\r",
+            "\u{1b}[31mred\u{7f}",
+            "é ü 漢字 \u{85} \u{9f}",
+            "bidi \u{202e}evil\u{202c} \u{2028}\u{2066}x\u{200f}",
+            "\u{0}\u{1f} end",
+            "emoji 🙂\"",
+            "ends with é",
+        ];
+        for s in samples {
+            let mut out = String::from("prefix:");
+            json_str(s, &mut out);
+            assert_eq!(out, format!("prefix:{}", one_at_a_time(s)), "{s:?}");
+            let back: String = serde_json::from_str(&out["prefix:".len()..]).unwrap();
+            assert_eq!(back, s);
+        }
+    }
 
     #[test]
     fn terminals_see_escapes_not_controls() {
