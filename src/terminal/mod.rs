@@ -343,7 +343,7 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     if row.alt_screen && (program_input || full_screen_program) {
         return;
     }
-    let (user, host, cwd) = match &st.last_prompt {
+    let (mut user, mut host, mut cwd) = match &st.last_prompt {
         Some((p, parts)) if *p == prompt => parts.clone(),
         _ => {
             let parts = prompt_parts(&prompt);
@@ -377,21 +377,28 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
         }
     }
     let incomplete_end = lexer.incomplete();
-    for text in parts {
-        if text.trim().is_empty() {
-            continue;
-        }
+    parts.retain(|text| !text.trim().is_empty());
+    let mut prompt = Some(prompt);
+    let last = parts.len().saturating_sub(1);
+    for (i, text) in parts.into_iter().enumerate() {
         if !program_input && !abandoned {
             st.last_shell_command = Some(out.commands.len());
             st.last_incomplete = incomplete_end;
         }
+        // The last (most often the only) part takes the prompt and its parts; the others
+        // copy them (they were four allocations a command).
+        let share = |v: &mut Option<String>| if i == last { v.take() } else { v.clone() };
         out.commands.push(Command {
-            prompt: prompt.clone(),
+            prompt: if i == last {
+                prompt.take().unwrap_or_default()
+            } else {
+                prompt.clone().unwrap_or_default()
+            },
             multi_line: text.contains('\n'),
             text,
-            user: user.clone(),
-            host: host.clone(),
-            cwd: cwd.clone(),
+            user: share(&mut user),
+            host: share(&mut host),
+            cwd: share(&mut cwd),
             edited: row.edited,
             pasted: row.pasted,
             abandoned,
