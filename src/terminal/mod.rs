@@ -355,11 +355,12 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     };
     let mut parts: Vec<String> = Vec::with_capacity(1);
     let mut lexer = Lexer::default();
-    if let [line] = lines.as_slice() {
-        // The common case: one line.
-        let line = line.trim_end();
-        lexer.feed(line);
-        parts.push(line.to_owned());
+    if lines.len() == 1 {
+        // The common case: one line, taken as it is (trimmed in place).
+        let mut line = lines.into_iter().next().expect("one line");
+        line.truncate(line.trim_end().len());
+        lexer.feed(&line);
+        parts.push(line);
     } else {
         let mut pending: Vec<&str> = Vec::new();
         for l in &lines {
