@@ -37,7 +37,16 @@ pub fn terminator_prefixes(text: &str) -> Vec<usize> {
 /// The first of [`terminator_prefixes`], found without reading further: most callers want
 /// only the shortest, and a prompt ends near the start of its line.
 pub fn first_terminator(text: &str) -> Option<usize> {
-    terminators_upto(text, usize::MAX).next()
+    let mut prev: Option<char> = None;
+    for (i, ch) in text.char_indices() {
+        if ch == ' '
+            && prev.is_some_and(|p| matches!(p, '$' | '#' | '%' | '>' | '❯' | '➜' | '»' | 'λ'))
+        {
+            return Some(i + 1);
+        }
+        prev = Some(ch);
+    }
+    text.ends_with(['$', '#']).then_some(text.len())
 }
 
 /// [`terminator_prefixes`] that end at or before byte `max`, in order, read lazily.
