@@ -160,20 +160,34 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
 struct Scratch(std::path::PathBuf);
 
 impl Scratch {
+    /// A new folder, made here with mode 0700: a name that exists (another user's folder or
+    /// link, planted where the transcripts would go) is never used, another name is tried.
     fn new() -> anyhow::Result<Scratch> {
+        use std::os::unix::fs::DirBuilderExt;
         use std::sync::atomic::{AtomicU64, Ordering};
         static SEQ: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "execaudit-audit-{}-{nanos}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        crate::store::private_dir(&dir)
-            .with_context(|| format!("creating a scratch folder at {}", dir.display()))?;
-        Ok(Scratch(dir))
+        let base = std::env::temp_dir();
+        let mut tries = 0;
+        loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir = base.join(format!(
+                "execaudit-audit-{}-{nanos}-{}",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            ));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => return Ok(Scratch(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 16 => {
+                    tries += 1;
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e))
+                        .with_context(|| format!("creating a scratch folder at {}", dir.display()))
+                }
+            }
+        }
     }
 }
 
@@ -327,6 +341,19 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scratch_folder_is_new_private_and_removed_when_done() {
+        use std::os::unix::fs::PermissionsExt;
+        let (a, b) = (Scratch::new().unwrap(), Scratch::new().unwrap());
+        assert_ne!(a.0, b.0);
+        let mode = std::fs::metadata(&a.0).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        std::fs::write(a.0.join("part"), b"x").unwrap();
+        let path = a.0.clone();
+        drop(a);
+        assert!(!path.exists());
+    }
     use crate::ingest::KeepControl;
     use crate::model::Timestamp;
 
