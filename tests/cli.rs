@@ -959,3 +959,31 @@ fn audit_lists_a_weeks_commands_a_day_at_a_time_as_one_ordered_listing_and_leave
     // The scratch stores are gone.
     assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0);
 }
+
+#[test]
+fn audit_without_a_writable_temporary_folder_reads_into_memory_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_folder = dir.path().join("file");
+    std::fs::write(&not_a_folder, b"x").unwrap();
+    let with_tmp = |tmp: &Path| {
+        bin()
+            .env("TMPDIR", tmp)
+            .args(["audit", "sample-data/", "--format", "jsonl"])
+            .output()
+            .unwrap()
+    };
+    let fallback = with_tmp(&not_a_folder);
+    let usual = with_tmp(dir.path());
+    assert!(
+        stderr(&fallback).contains("reading into memory instead"),
+        "{}",
+        stderr(&fallback)
+    );
+    assert!(!stderr(&usual).contains("reading into memory"));
+    assert_eq!(fallback.status.code(), usual.status.code());
+    assert_eq!(
+        stdout(&fallback),
+        stdout(&usual),
+        "the same report either way"
+    );
+}

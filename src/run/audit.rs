@@ -30,26 +30,45 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     let mut keep = ExecRelated::new(detector.policy().map(|p| &p.logging), &others);
     // What is read goes to a store of its own, in a private folder removed at the end: the
     // views then read it as they read any store, a batch of rows in memory at a time (held in
-    // memory, 100k transcripts took ~5 GB).
-    let scratch = Scratch::new()?;
-    let mut store = Store::open_scratch(&scratch.0)
-        .with_context(|| format!("opening a scratch store at {}", scratch.0.display()))?;
-    let mut writer = store.writer();
-    let scan = ingest::scan_stream_with(&a.paths, false, &opts, |batch| {
-        writer
-            .append(batch.exec)
-            .context("writing exec events to the scratch store")?;
-        ingest::KeepControl::batch(&mut keep, batch.control);
-        writer
-            .append_transcripts(batch.transcripts, batch.commands)
-            .context("writing transcripts to the scratch store")?;
-        Ok(())
-    })?;
-    writer
-        .append(ingest::KeepControl::finish(keep))
-        .context("writing control events to the scratch store")?;
-    writer.commit().context("publishing the scratch store")?;
-    drop(store);
+    // memory, 100k transcripts took ~5 GB). Without a writable temporary folder, it is held in
+    // memory as before.
+    let (scan, data, _scratch) = match Scratch::new() {
+        Ok(scratch) => {
+            let mut store = Store::open_scratch(&scratch.0)
+                .with_context(|| format!("opening a scratch store at {}", scratch.0.display()))?;
+            let mut writer = store.writer();
+            let scan = ingest::scan_stream_with(&a.paths, false, &opts, |batch| {
+                writer
+                    .append(batch.exec)
+                    .context("writing exec events to the scratch store")?;
+                ingest::KeepControl::batch(&mut keep, batch.control);
+                writer
+                    .append_transcripts(batch.transcripts, batch.commands)
+                    .context("writing transcripts to the scratch store")?;
+                Ok(())
+            })?;
+            writer
+                .append(ingest::KeepControl::finish(keep))
+                .context("writing control events to the scratch store")?;
+            writer.commit().context("publishing the scratch store")?;
+            drop(store);
+            let data = Dataset::open(&scratch.0)?;
+            (scan, data, Some(scratch))
+        }
+        Err(e) => {
+            eprintln!(
+                "execaudit: warning: {e:#}; reading into memory instead (set TMPDIR to a writable folder for large inputs)"
+            );
+            let scan = ingest::scan_paths_selecting(&a.paths, false, &opts, keep);
+            let data = Dataset::from_frames(
+                &scan.exec,
+                &scan.control,
+                scan.transcripts.clone(),
+                scan.commands.clone(),
+            )?;
+            (scan, data, None)
+        }
+    };
     let others = others.get();
     crate::trace::stage("audit: inputs read");
     let problems = had_problems(&scan);
@@ -65,7 +84,6 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
             "control: {others} control-plane change(s) that concern no exec setting, exec-logging destination or ECS session counted, not listed"
         );
     }
-    let data = Dataset::open(&scratch.0)?;
     drop(scan);
     crate::trace::stage("audit: dataset opened");
     let mut damage = Damage::default();
