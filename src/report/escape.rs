@@ -70,22 +70,27 @@ pub fn json_str(s: &str, out: &mut String) {
             continue;
         }
         out.push_str(&s[run..i]);
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() || is_format_control(c) => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+        json_char(c, out);
         i += c.len_utf8();
         run = i;
     }
     out.push_str(&s[run..]);
     out.push('"');
+}
+
+/// One char of a JSON string, escaped when it must be.
+fn json_char(c: char, out: &mut String) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if c.is_control() || is_format_control(c) => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
+        c => out.push(c),
+    }
 }
 
 /// One CSV field: quoted when needed, formula triggers neutralised, ESC/DEL and other controls
@@ -123,17 +128,7 @@ mod tests {
         fn one_at_a_time(s: &str) -> String {
             let mut out = String::from("\"");
             for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if c.is_control() || is_format_control(c) => {
-                        let _ = write!(out, "\\u{:04x}", c as u32);
-                    }
-                    c => out.push(c),
-                }
+                json_char(c, &mut out);
             }
             out.push('"');
             out
