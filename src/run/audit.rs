@@ -299,13 +299,16 @@ impl ingest::KeepControl for ExecRelated<'_> {
     }
 }
 
+/// The rows as Parquet in memory, written as the store writes its parts (polars' own writer
+/// estimated and hashed every string column of every batch for a dictionary).
 fn parked(rows: &[ControlEvent]) -> polars::prelude::PolarsResult<Vec<u8>> {
-    use polars::prelude::*;
     let mut df = ControlEvent::to_frame(rows)?;
+    df.rechunk_mut();
     let mut out = Vec::new();
-    ParquetWriter::new(&mut out)
-        .with_compression(ParquetCompression::Lz4Raw)
-        .finish(&mut df)?;
+    let mut w = crate::store::parquet::PartWriter::new(&mut out, df.schema(), ControlEvent::NAME)?;
+    w.write_batch(&df)?;
+    w.finish()?;
+    drop(w);
     Ok(out)
 }
 

@@ -24,7 +24,7 @@
 
 pub mod checkpoint;
 pub mod manifest;
-mod parquet;
+pub(crate) mod parquet;
 mod write;
 
 use std::collections::HashSet;
