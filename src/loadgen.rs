@@ -245,9 +245,11 @@ fn write_file(
     let region = REGIONS[(file / ACCOUNTS.len() as u64 % REGIONS.len() as u64) as usize];
     let mut records = Vec::new();
     let mut written = 1;
+    // Sessions spread evenly over the week.
+    let at_of = |i: u64| WEEK_START + (i as i64 * 7 * DAY) / total.max(1) as i64;
     for i in range.clone() {
         let mut rng = Rng(seed ^ i.wrapping_mul(0x2545_f491_4f6c_dd1d));
-        let at = WEEK_START + (i as i64 * 7 * DAY) / total.max(1) as i64;
+        let at = at_of(i);
         let s = Session::new(&mut rng, account, region, at);
         let dir = out.join("exec-logs").join(&s.cluster);
         fs::create_dir_all(&dir)?;
@@ -259,7 +261,7 @@ fn write_file(
     let t = range
         .clone()
         .next()
-        .map(|i| time(WEEK_START + (i as i64 * 7 * DAY) / total.max(1) as i64))
+        .map(|i| time(at_of(i)))
         .unwrap_or_default();
     let (y, m, d) = (&t[0..4], &t[5..7], &t[8..10]);
     let dir = out.join(format!(

@@ -33,7 +33,7 @@ pub(crate) fn plain_columns(table: &str) -> &'static [&'static str] {
     } else if table == CommandRow::NAME {
         &["command_id", "output_excerpt"]
     } else if table == ExecEvent::NAME || table == ControlEvent::NAME {
-        &["event_id", "request_id", "detail"]
+        &["event_id", "detail"]
     } else {
         &[]
     }
