@@ -15,6 +15,7 @@
 //! destination is decided at analysis time.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use serde_json::Value;
 
@@ -55,9 +56,13 @@ pub struct Selector {
 impl Selector {
     /// Whether an `eventName` is one of this selector's names.
     pub fn name_matches(&self, name: &str) -> bool {
+        self.name_matches_bytes(name.as_bytes())
+    }
+
+    fn name_matches_bytes(&self, name: &[u8]) -> bool {
         self.names.iter().any(|n| match n.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => name == *n,
+            Some(prefix) => name.starts_with(prefix.as_bytes()),
+            None => name == n.as_bytes(),
         })
     }
 
@@ -134,6 +139,33 @@ pub const SELECTION: &[Selector] = &[
         kind: "tampering",
     },
 ];
+
+/// Whether a record with this `eventSource` and `eventName` (their JSON text, without escapes)
+/// can be one [`classify`] keeps, judged without parsing it: the fast trail scan's prefilter,
+/// read off [`SELECTION`]. `rest` is text that holds the record's request parameters: a selector
+/// that requires one needs its last key there.
+pub fn may_keep(source: &[u8], name: &[u8], rest: &[u8]) -> bool {
+    static REQUIRED: LazyLock<Vec<Option<memchr::memmem::Finder<'static>>>> = LazyLock::new(|| {
+        SELECTION
+            .iter()
+            .map(|sel| {
+                let key = sel.requires?.last().expect("a required path has a key");
+                Some(memchr::memmem::Finder::new(key.as_bytes()))
+            })
+            .collect()
+    });
+    SELECTION.iter().enumerate().any(|(i, sel)| {
+        let s = sel.source.as_bytes();
+        // Most sources differ in length or in their first bytes: no call to compare them.
+        s.len() == source.len()
+            && s.get(..4) == source.get(..4)
+            && s == source
+            && sel.name_matches_bytes(name)
+            && REQUIRED[i]
+                .as_ref()
+                .is_none_or(|key| key.find(rest).is_some())
+    })
+}
 
 /// The strings a record must contain for [`classify`] to keep it: the scanner's prefilter.
 /// Every record `classify` accepts contains one of these byte strings verbatim (a test checks

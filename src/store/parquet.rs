@@ -42,10 +42,13 @@ pub(crate) fn plain_columns(table: &str) -> &'static [&'static str] {
 /// String columns whose few values the store knows: their dictionary is built here, in one
 /// pass that hashes a value only where it differs from the row before (the ids come in runs,
 /// a transcript's commands together), rather than by polars' estimate and cast, which hash
-/// every value twice (~1 CPU-s for the 5M commands of 100k transcripts).
-pub(crate) fn dictionary_columns(table: &str) -> &'static [&'static str] {
+/// every value twice (~1 CPU-s for the 5M commands of 100k transcripts). Every string column
+/// of the event tables but the plain ones is such a column (sources, names, principals,
+/// accounts, the file an event came from); one with more than half its values distinct is
+/// written plain.
+pub(crate) fn dictionary_column(table: &str, column: &str) -> bool {
     if table == CommandRow::NAME {
-        &[
+        [
             "session_id",
             "transcript_id",
             "user",
@@ -53,10 +56,11 @@ pub(crate) fn dictionary_columns(table: &str) -> &'static [&'static str] {
             "cwd",
             "command",
         ]
+        .contains(&column)
     } else if table == TranscriptRow::NAME {
-        &["format", "status", "shell"]
+        ["format", "status", "shell"].contains(&column)
     } else {
-        &[]
+        table == ExecEvent::NAME || table == ControlEvent::NAME
     }
 }
 
@@ -134,14 +138,13 @@ impl<W: Write> PartWriter<W> {
     pub(crate) fn new(w: W, schema: &Schema, table: &str) -> PolarsResult<PartWriter<W>> {
         let arrow: ArrowSchema = schema.to_arrow(CompatLevel::newest());
         let plain = plain_columns(table);
-        let dictionary = dictionary_columns(table);
         let plans: Vec<Plan> = arrow
             .iter_values()
             .map(|f| {
                 let name = f.name.as_str();
                 if plain.contains(&name) {
                     Plan::Plain
-                } else if dictionary.contains(&name) && f.dtype == ArrowDataType::Utf8View {
+                } else if f.dtype == ArrowDataType::Utf8View && dictionary_column(table, name) {
                     Plan::Dictionary
                 } else {
                     Plan::Polars
