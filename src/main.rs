@@ -23,7 +23,7 @@ unsafe extern "C" {
 }
 
 /// `mi_option_purge_delay`: how long freed memory is held before it goes back to the system
-/// (see `execaudit::alloc`: 0 or 10 ms by command, and 2 s once transcripts are reconstructed).
+/// (see `execaudit::alloc`: 200 or 10 ms by command, and 2 s once transcripts are reconstructed).
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
 fn hold_freed_memory() {
