@@ -44,7 +44,9 @@ pub(crate) fn identity_of(record: &Obj) -> Identity {
     let arn = ui.text("arn");
     let arn = arn.as_deref();
     let ctx = ui.obj("sessionContext");
-    let issuer_arn = ctx.text_at(&["sessionIssuer", "arn"]);
+    // Each level is read from its raw text when asked for: read the issuer once.
+    let issuer = ctx.obj("sessionIssuer");
+    let issuer_arn = issuer.text("arn");
     let source_identity = owned(ctx.text("sourceIdentity"));
     let mut id = Identity {
         principal_type: owned(Some(kind)),
@@ -76,7 +78,7 @@ pub(crate) fn identity_of(record: &Obj) -> Identity {
                         .and_then(|p| p.split_once(':'))
                         .map(|(_, n)| n.to_owned())
                 });
-            let role_name = owned(ctx.text_at(&["sessionIssuer", "userName"])).or(role);
+            let role_name = owned(issuer.text("userName")).or(role);
             id.role_arn = owned(issuer_arn).or_else(|| {
                 let acct = id.caller_account.as_deref()?;
                 Some(format!(
