@@ -23,9 +23,7 @@ use serde_json::{Map, Value};
 
 use memchr::memmem;
 
-use crate::model::normalize::{
-    classify, classify_record, may_keep, source_may_keep, Classified, PREFILTER_NEEDLES,
-};
+use crate::model::normalize::{classify, classify_record, may_keep, Classified, PREFILTER_NEEDLES};
 use crate::model::record::Obj;
 
 /// The kind of input a file turned out to be.
@@ -265,13 +263,15 @@ fn string_value(bytes: &[u8], after_key: usize) -> Option<(&[u8], usize)> {
     (rest[len] == b'"').then(|| (&rest[..len], at + len + 1))
 }
 
-/// The `eventName` CloudTrail writes right after the `eventSource` value that ends at `end`, and
-/// where it ends. `None` when it is not laid out so, or holds escapes: then the record is parsed
-/// to know.
-fn name_after_source(bytes: &[u8], end: usize) -> Option<(&[u8], usize)> {
+/// The `eventSource` whose key starts at `key` and the `eventName` CloudTrail writes right after
+/// it, and where the name ends. `None` when they are not laid out so, or hold escapes: then the
+/// record is parsed to know.
+fn source_and_name(bytes: &[u8], key: usize) -> Option<(&[u8], &[u8], usize)> {
+    let (source, end) = string_value(bytes, key + SOURCE.len())?;
     let rest = eat(&bytes[end..], b",")?;
     let rest = eat(rest, b"\"eventName\"")?;
-    string_value(bytes, bytes.len() - rest.len())
+    let (name, end) = string_value(bytes, bytes.len() - rest.len())?;
+    Some((source, name, end))
 }
 
 /// The fast path. `None` when the file breaks its assumptions (then it is parsed whole).
@@ -295,16 +295,11 @@ fn scan_trail_fast(bytes: &[u8], first: usize, source: &str) -> Option<Scanned> 
             continue; // inside the record already parsed
         }
         out.records += 1;
-        // An escape or another layout is parsed to know.
-        let wanted = match string_value(bytes, key + SOURCE.len()) {
-            Some((event_source, _)) if !source_may_keep(event_source) => false,
-            Some((event_source, end)) => match name_after_source(bytes, end) {
-                Some((name, end)) => {
-                    let next = keys.peek().copied().unwrap_or(bytes.len()).max(end);
-                    may_keep(event_source, name, &bytes[end..next])
-                }
-                None => true,
-            },
+        let wanted = match source_and_name(bytes, key) {
+            Some((event_source, name, end)) => {
+                let next = keys.peek().copied().unwrap_or(bytes.len()).max(end);
+                may_keep(event_source, name, &bytes[end..next])
+            }
             None => true,
         };
         if !wanted {

@@ -140,25 +140,6 @@ pub const SELECTION: &[Selector] = &[
     },
 ];
 
-fn same_source(selected: &str, source: &[u8]) -> bool {
-    let s = selected.as_bytes();
-    // Most sources differ in length or in their first bytes: no call to compare them.
-    s.len() == source.len() && s.get(..4) == source.get(..4) && s == source
-}
-
-/// Whether any record with this `eventSource` (its JSON text, without escapes) can be kept: the
-/// fast trail scan's first question, before it reads the name (most records are told apart
-/// by their source alone).
-pub fn source_may_keep(source: &[u8]) -> bool {
-    static SOURCES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-        let mut sources: Vec<&str> = SELECTION.iter().map(|sel| sel.source).collect();
-        sources.sort_unstable();
-        sources.dedup();
-        sources
-    });
-    SOURCES.iter().any(|s| same_source(s, source))
-}
-
 /// Whether a record with this `eventSource` and `eventName` (their JSON text, without escapes)
 /// can be one [`classify`] keeps, judged without parsing it: the fast trail scan's prefilter,
 /// read off [`SELECTION`]. `rest` is text that holds the record's request parameters: a selector
@@ -174,7 +155,11 @@ pub fn may_keep(source: &[u8], name: &[u8], rest: &[u8]) -> bool {
             .collect()
     });
     SELECTION.iter().enumerate().any(|(i, sel)| {
-        same_source(sel.source, source)
+        let s = sel.source.as_bytes();
+        // Most sources differ in length or in their first bytes: no call to compare them.
+        s.len() == source.len()
+            && s.get(..4) == source.get(..4)
+            && s == source
             && sel.name_matches_bytes(name)
             && REQUIRED[i]
                 .as_ref()
