@@ -112,7 +112,11 @@ impl Dataset {
                         lf = lf.filter(col(t).lt(filter::ts(Timestamp(last.0 + 86_400_000))));
                     }
                 }
-                Ok(lf)
+                // Frames as ingest builds them leave derived keys out, as the store does.
+                Ok(match crate::store::table(name) {
+                    Some(info) => crate::store::with_keys(info, lf),
+                    None => lf,
+                })
             }
         }
     }

@@ -103,8 +103,9 @@ struct Rows {
 
 /// The command rows of a run of files as one frame, built by the worker that read them, right
 /// after reconstruction (the rows' strings are copied into columns and freed where they were
-/// made): each transcript's rows in order, with the ids written from its transcript's row when
-/// the rows leave them out (see `transcript::rows_of_lean`). Framing 5 million row structs in
+/// made): each transcript's rows in order, with the session and transcript ids written from its
+/// transcript's row when the rows leave them out (see `transcript::rows_of_lean`), and the
+/// command's key left for the store to derive (`store::with_keys`). Framing 5 million row structs in
 /// the merge, column after column, was a tenth of an ingest of 100k transcripts.
 struct RunCommands {
     frame: DataFrame,
@@ -123,21 +124,15 @@ impl RunCommands {
         let mut cid = StringChunkedBuilder::new("command_id".into(), capacity);
         let mut sid = StringChunkedBuilder::new("session_id".into(), capacity);
         let mut tid = StringChunkedBuilder::new("transcript_id".into(), capacity);
-        let mut buf = String::new();
         let mut ranges = Vec::new();
         for (t, commands) in found {
             let start = b.rows() as u32;
             for c in commands {
                 {
                     let transcript = c.transcript_id.as_deref().or(t.transcript_id.as_deref());
-                    match (&c.command_id, transcript, c.seq) {
-                        (Some(id), _, _) => cid.append_value(id),
-                        (None, Some(transcript), Some(seq)) => {
-                            transcript::push_command_id(&mut buf, transcript, seq);
-                            cid.append_value(&buf);
-                        }
-                        _ => cid.append_null(),
-                    }
+                    // The store derives a key left out from the transcript and the sequence
+                    // number (`store::with_keys`).
+                    cid.append_option(c.command_id.as_deref());
                     sid.append_option(c.session_id.as_deref().or(t.session_id.as_deref()));
                     tid.append_option(transcript);
                 }
@@ -1110,7 +1105,13 @@ mod tests {
         assert!(fc.equals_missing(&direct), "{fc}\n{direct}");
         let (lt, lc) = transcript_frames(lean).unwrap();
         assert!(ft.equals_missing(&lt));
-        assert!(fc.equals_missing(&lc), "{fc}\n{lc}");
+        // The lean frames leave the key to the store, which derives what the rows carried.
+        assert_eq!(lc.column("command_id").unwrap().null_count(), lc.height());
+        let info = crate::store::table(CommandRow::NAME).unwrap();
+        let derived = crate::store::with_keys(info, polars::prelude::IntoLazy::lazy(lc))
+            .collect()
+            .unwrap();
+        assert!(fc.equals_missing(&derived), "{fc}\n{derived}");
         assert_eq!(fc.column("command_id").unwrap().null_count(), 0);
     }
 

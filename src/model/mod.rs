@@ -237,7 +237,8 @@ crate::table! {
 crate::table! {
     /// One command line reconstructed from a transcript.
     pub struct CommandRow("commands") {
-        /// Deduplication key: `<transcript id>#<seq>`.
+        /// Deduplication key: `<transcript id>#<seq>`, the number padded to five digits. Ingest
+        /// does not store it: reads derive it from `transcript_id` and `seq`.
         command_id: Option<String>,
         /// The session id.
         session_id: Option<String>,

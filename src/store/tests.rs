@@ -253,3 +253,109 @@ fn a_scratch_store_is_published_and_read_as_any_store() {
     assert_eq!(ids(&back), ["a", "b", "c"]);
     assert!(!dir.path().join(".manifest.json.tmp").exists());
 }
+
+/// The key the store derives is the one ingest wrote before: `<transcript id>#<seq>`, padded
+/// to five digits, longer numbers whole.
+#[test]
+fn derived_command_keys_are_the_keys_ingest_wrote() {
+    use crate::ingest::transcript::command_id;
+    let seqs = [1i64, 42, 99_999, 100_000, 123_456];
+    let df = df!(
+        "command_id" => seqs.iter().map(|_| None::<&str>).collect::<Vec<_>>(),
+        "transcript_id" => seqs.iter().map(|_| "ecs-execute-command-abc~0123456789abcdef").collect::<Vec<_>>(),
+        "seq" => seqs.to_vec(),
+    )
+    .unwrap();
+    let got = with_keys(table(CommandRow::NAME).unwrap(), df.lazy())
+        .collect()
+        .unwrap();
+    let got: Vec<String> = got
+        .column("command_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_owned())
+        .collect();
+    let want: Vec<String> = seqs
+        .iter()
+        .map(|&s| command_id("ecs-execute-command-abc~0123456789abcdef", s))
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// Ingest leaves a command's key out of the store and reads derive it; compaction neither
+/// collapses the rows it left keyless nor writes their keys, and a key a row brought is kept.
+#[test]
+fn command_keys_are_derived_on_read_and_survive_compaction() {
+    use crate::model::{CommandRow, TranscriptRow};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    let n = write::tests_compact_at() + 3;
+    for i in 0..n {
+        let transcript = TranscriptRow {
+            transcript_id: Some(format!("s{i:02}~t")),
+            session_id: Some(format!("s{i:02}")),
+            time: Timestamp(i as i64),
+            ..Default::default()
+        };
+        let command = |seq: i64| CommandRow {
+            seq: Some(seq),
+            time: Timestamp(i as i64),
+            command: Some(format!("echo {seq}")),
+            ..Default::default()
+        };
+        let (t, c) =
+            crate::ingest::transcript_frames(vec![(transcript, vec![command(1), command(2)])])
+                .unwrap();
+        assert_eq!(c.column("command_id").unwrap().null_count(), 2);
+        let mut w = store.writer();
+        w.append_transcripts(t, c).unwrap();
+        w.commit().unwrap();
+    }
+    store
+        .append(vec![CommandRow {
+            command_id: Some("own-key".into()),
+            session_id: Some("x".into()),
+            transcript_id: Some("x~t".into()),
+            seq: Some(1),
+            ..Default::default()
+        }])
+        .unwrap();
+    let parts = store.parts(CommandRow::NAME, None);
+    assert!(
+        parts.len() < write::tests_compact_at(),
+        "{} parts",
+        parts.len()
+    );
+    let mut got: Vec<String> = store
+        .read::<CommandRow>(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.command_id.unwrap())
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = (0..n)
+        .flat_map(|i| [format!("s{i:02}~t#00001"), format!("s{i:02}~t#00002")])
+        .collect();
+    want.push("own-key".into());
+    want.sort();
+    assert_eq!(got, want);
+    // On disk, only the key a row brought.
+    let mut stored = Vec::new();
+    for p in parts {
+        let df = ParquetReader::new(fs::File::open(p).unwrap())
+            .finish()
+            .unwrap();
+        stored.extend(
+            df.column("command_id")
+                .unwrap()
+                .str()
+                .unwrap()
+                .iter()
+                .flatten()
+                .map(str::to_owned),
+        );
+    }
+    assert_eq!(stored, ["own-key"]);
+}

@@ -204,15 +204,10 @@ impl<'s> Writer<'s> {
                 .filter(|(_, k)| !**k)
                 .filter_map(|(id, _)| id.as_deref())
                 .collect();
-            // A command's id is `<transcript id>#<seq>`.
-            let cids = strings(&commands, CommandRow::KEY).map_err(pq(&here))?;
-            let ckeep: Vec<bool> = cids
+            let tids = strings(&commands, "transcript_id").map_err(pq(&here))?;
+            let ckeep: Vec<bool> = tids
                 .iter()
-                .map(|id| {
-                    id.as_deref()
-                        .and_then(|id| id.rsplit_once('#'))
-                        .is_none_or(|(t, _)| !dropped.contains(t))
-                })
+                .map(|t| t.as_deref().is_none_or(|t| !dropped.contains(t)))
                 .collect();
             let tf = transcripts
                 .filter(&BooleanChunked::from_slice("keep".into(), &keep))
@@ -545,8 +540,20 @@ impl<'s> Writer<'s> {
         // may repeat one, which this merge drops.
         let df = LazyFrame::scan_parquet_files(refs.into_iter().collect(), args)
             .and_then(|lf| {
-                lf.unique_stable(Some(cols([t.key])), UniqueKeepStrategy::First)
-                    .collect()
+                let lf = super::with_keys(t, lf)
+                    .unique_stable(Some(cols([t.key])), UniqueKeepStrategy::First);
+                let lf = if t.name == CommandRow::NAME {
+                    // Derived keys go back to being derived.
+                    lf.with_column(
+                        when(col(t.key).eq(super::derived_command_id()))
+                            .then(lit(NULL).cast(DataType::String))
+                            .otherwise(col(t.key))
+                            .alias(t.key),
+                    )
+                } else {
+                    lf
+                };
+                lf.collect()
             })
             .map_err(pq(&root.join(t.name).join(format!("day={day}"))))?;
         let merged = self.write(t, day, df)?;
