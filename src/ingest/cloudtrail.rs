@@ -6,10 +6,12 @@
 //! CloudTrail's own files (`{"Records":[{"eventVersion":...},...]}`, what S3 delivery writes)
 //! take the fast path: one pass over the decompressed bytes finds each record's `"eventSource"`
 //! key (one single-string search, ~3x faster than searching for many needles at once), and
-//! the source and name CloudTrail writes there decide, against [`SELECTION`](crate::model::normalize::SELECTION) itself
-//! ([`may_keep`]), whether the record is parsed. A record starts at the `{` before its
-//! `"eventVersion"` key, which CloudTrail always writes first; [`classify`] confirms a parsed
-//! record exactly.
+//! the source and name CloudTrail writes there decide, against the selection itself
+//! ([`may_keep`], read off `model::normalize::SELECTION`), whether the record is parsed. A
+//! record starts at the `{` before its `"eventVersion"` key, which CloudTrail always writes
+//! first; [`classify`] confirms a parsed record exactly. A record that carries its source or
+//! name twice (CloudTrail never writes one; JSON leaves duplicate keys undefined, and the full
+//! parse takes the last) is judged here by the first.
 //!
 //! Inputs read record by record use the prefilter needles ([`PREFILTER_NEEDLES`]) instead.
 //! Every other shape (JSON arrays, JSON Lines, LookupEvents responses, EventBridge envelopes,
