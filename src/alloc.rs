@@ -8,11 +8,10 @@
 //! taking the pages back and handing them out again, zeroed: 200 ms is 4% less CPU on a
 //! 4M-record organisation trail (`ingest` 4.90 -> 4.72 CPU-s, 2.50 -> 2.43 s) for a peak of
 //! 118 MB instead of 95 (1M records: 96 MB instead of 73; 50 ms: 4.80 CPU-s, 107 MB).
-//! Reconstructing
-//! transcripts frees and reallocates similar amounts batch after batch: returned soon, the
-//! kernel zeroes the same pages again and again (100k transcripts: 12.5-13 s held 2 s, 15-32 s
-//! held 10 ms). The binary registers how to hold memory longer; the scan asks for it once, before
-//! the first transcript.
+//! Reconstructing transcripts frees and reallocates similar amounts batch after batch: returned
+//! soon, the kernel zeroes the same pages again and again (100k transcripts: 12.5-13 s held 2 s,
+//! 15-32 s held 10 ms). The binary registers how to hold memory longer; the scan asks for it
+//! once, before the first transcript.
 
 use std::sync::{Once, OnceLock};
 
