@@ -119,29 +119,41 @@ impl RunCommands {
         found: impl Iterator<Item = (&'a TranscriptRow, Vec<CommandRow>)>,
         capacity: usize,
     ) -> PolarsResult<RunCommands> {
-        use polars::prelude::{IntoColumn, StringChunkedBuilder};
+        use polars::prelude::{IntoColumn, StringChunked, StringChunkedBuilder};
+        use polars_arrow::array::MutableBinaryViewArray;
         let mut b = CommandRow::builder(capacity);
         let mut cid = StringChunkedBuilder::new("command_id".into(), capacity);
-        let mut sid = StringChunkedBuilder::new("session_id".into(), capacity);
-        let mut tid = StringChunkedBuilder::new("transcript_id".into(), capacity);
+        // A transcript's ids are written once and repeated by view for its commands: 5 million
+        // copies of two ~45-byte ids were 460 MB, and the dictionary compared them all.
+        let mut sid = MutableBinaryViewArray::<str>::with_capacity(capacity);
+        let mut tid = MutableBinaryViewArray::<str>::with_capacity(capacity);
         let mut ranges = Vec::new();
         for (t, commands) in found {
             let start = b.rows() as u32;
-            for c in commands {
-                {
-                    let transcript = c.transcript_id.as_deref().or(t.transcript_id.as_deref());
-                    // The store derives a key left out from the transcript and the sequence
-                    // number (`store::with_keys`).
-                    cid.append_option(c.command_id.as_deref());
-                    sid.append_option(c.session_id.as_deref().or(t.session_id.as_deref()));
-                    tid.append_option(transcript);
+            if commands
+                .iter()
+                .all(|c| c.session_id.is_none() && c.transcript_id.is_none())
+            {
+                sid.extend_constant(commands.len(), t.session_id.as_deref());
+                tid.extend_constant(commands.len(), t.transcript_id.as_deref());
+            } else {
+                for c in &commands {
+                    sid.push(c.session_id.as_deref().or(t.session_id.as_deref()));
+                    tid.push(c.transcript_id.as_deref().or(t.transcript_id.as_deref()));
                 }
+            }
+            for c in commands {
+                // The store derives a key left out from the transcript and the sequence number
+                // (`store::with_keys`).
+                cid.append_option(c.command_id.as_deref());
                 c.push_row(&mut b);
             }
             ranges.push(start..b.rows() as u32);
         }
         let mut frame = b.finish()?;
-        for col in [cid.finish(), sid.finish(), tid.finish()] {
+        let sid = StringChunked::with_chunk("session_id".into(), sid.freeze());
+        let tid = StringChunked::with_chunk("transcript_id".into(), tid.freeze());
+        for col in [cid.finish(), sid, tid] {
             frame.with_column(col.into_column())?;
         }
         Ok(RunCommands { frame, ranges })

@@ -13,7 +13,9 @@ use std::io::Write;
 
 use polars::prelude::SchemaExt;
 use polars::prelude::{ArrowSchema, CompatLevel, DataFrame, PolarsResult, Schema};
-use polars_arrow::array::{DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::array::{
+    DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray, View,
+};
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::write::{
     array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding, CompressedPage,
@@ -83,20 +85,23 @@ fn dictionary_of(array: &Utf8ViewArray) -> Option<DictionaryArray<u32>> {
     let mut keys: Vec<Option<u32>> = Vec::with_capacity(n);
     let mut values = MutableBinaryViewArray::<str>::new();
     let mut index: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
-    let mut previous: Option<(&str, u32)> = None;
-    for v in array.iter() {
+    // A value repeated by view (ingest writes a transcript's ids once for all its commands) is
+    // told equal to the row before without comparing its bytes.
+    let views = array.views();
+    let mut previous: Option<(View, &str, u32)> = None;
+    for (v, &view) in array.iter().zip(views.iter()) {
         let Some(v) = v else {
             keys.push(None);
             continue;
         };
         let key = match previous {
-            Some((p, k)) if p == v => k,
+            Some((pv, p, k)) if pv == view || p == v => k,
             _ => {
                 let k = *index.entry(v).or_insert_with(|| {
                     values.push_value(v);
                     (values.len() - 1) as u32
                 });
-                previous = Some((v, k));
+                previous = Some((view, v, k));
                 k
             }
         };
@@ -403,5 +408,25 @@ mod dictionary_tests {
                 .collect::<Vec<_>>(),
         );
         assert!(dictionary_of(&a).is_none());
+    }
+
+    /// Values repeated by view (as ingest writes a transcript's ids) and the same values
+    /// written again are one key; long values differing past their prefix are two.
+    #[test]
+    fn values_repeated_by_view_or_by_bytes_share_a_key() {
+        let long = "ecs-execute-command-0123456789abcdef~0123456789abcdef";
+        let other = "ecs-execute-command-0123456789abcdef~fedcba9876543210";
+        let mut m = MutableBinaryViewArray::<str>::new();
+        m.extend_constant(3, Some(long));
+        m.push_value(long);
+        m.extend_constant(2, Some(other));
+        m.push_value("short");
+        m.extend_constant(2, Some(long));
+        let a: Utf8ViewArray = m.into();
+        let d = dictionary_of(&a).unwrap();
+        let keys: Vec<Option<u32>> = d.keys().iter().map(|k| k.copied()).collect();
+        let k = |v: u32| Some(v);
+        assert_eq!(keys, [k(0), k(0), k(0), k(0), k(1), k(1), k(2), k(0), k(0)]);
+        assert_eq!(d.values().len(), 3);
     }
 }
