@@ -101,6 +101,16 @@ struct Rows {
     run_chunk: Option<u32>,
 }
 
+/// `n` times the same value (written once) or null. polars-arrow's `extend_constant` adds no
+/// rows for a null, only validity bits: the array it froze then failed its length check (a
+/// transcript without a session id, read from a file name).
+fn repeat(array: &mut polars_arrow::array::MutableBinaryViewArray<str>, n: usize, v: Option<&str>) {
+    match v {
+        Some(v) => array.extend_constant(n, Some(v)),
+        None => array.extend_null(n),
+    }
+}
+
 /// The command rows of a run of files as one frame, built by the worker that read them, right
 /// after reconstruction (the rows' strings are copied into columns and freed where they were
 /// made): each transcript's rows in order, with the session and transcript ids written from its
@@ -134,8 +144,8 @@ impl RunCommands {
                 .iter()
                 .all(|c| c.session_id.is_none() && c.transcript_id.is_none())
             {
-                sid.extend_constant(commands.len(), t.session_id.as_deref());
-                tid.extend_constant(commands.len(), t.transcript_id.as_deref());
+                repeat(&mut sid, commands.len(), t.session_id.as_deref());
+                repeat(&mut tid, commands.len(), t.transcript_id.as_deref());
             } else {
                 for c in &commands {
                     sid.push(c.session_id.as_deref().or(t.session_id.as_deref()));
@@ -1125,6 +1135,33 @@ mod tests {
             .unwrap();
         assert!(fc.equals_missing(&derived), "{fc}\n{derived}");
         assert_eq!(fc.column("command_id").unwrap().null_count(), 0);
+    }
+
+    /// A transcript without ids (read from a file whose name gives no session) frames its
+    /// commands with null ids, beside one that has them.
+    #[test]
+    fn commands_of_a_transcript_without_ids_are_framed() {
+        let command = |seq: i64| CommandRow {
+            seq: Some(seq),
+            command: Some(format!("echo {seq}")),
+            ..CommandRow::default()
+        };
+        let with = TranscriptRow {
+            session_id: Some("ecs-execute-command-aaa".into()),
+            transcript_id: Some("ecs-execute-command-aaa~0123456789abcdef".into()),
+            ..TranscriptRow::default()
+        };
+        let without = TranscriptRow::default();
+        let (_, c) = transcript_frames(vec![
+            (without, vec![command(1), command(2)]),
+            (with, vec![command(1)]),
+        ])
+        .unwrap();
+        assert_eq!(c.height(), 3);
+        let sid = c.column("session_id").unwrap().str().unwrap().clone();
+        let got: Vec<Option<&str>> = sid.iter().collect();
+        assert_eq!(got, [None, None, Some("ecs-execute-command-aaa")]);
+        assert_eq!(c.column("transcript_id").unwrap().null_count(), 2);
     }
 
     #[test]
