@@ -424,27 +424,11 @@ impl Store {
         let Some(t) = self::table(table) else {
             polars_bail!(ComputeError: "no table {table:?} in the store");
         };
-        let empty = (t.empty)();
         let paths = self.parts(table, days);
         if paths.is_empty() {
-            return Ok(empty.lazy());
+            return Ok((t.empty)().lazy());
         }
-        let schema = empty.schema().clone();
-        let args = ScanArgsParquet {
-            schema: Some(schema),
-            allow_missing_columns: true,
-            // `day=` folders are the store's own partitioning, pruned from the manifest; not
-            // a column.
-            hive_options: HiveOptions::new_disabled(),
-            glob: false,
-            cache: false,
-            ..Default::default()
-        };
-        let paths: Vec<PlRefPath> = paths
-            .iter()
-            .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
-            .collect();
-        LazyFrame::scan_parquet_files(paths.into_iter().collect(), args).map(|lf| with_keys(t, lf))
+        scan_parts(t, &paths)
     }
 
     /// A lazy scan of one part of a table (for passes that go part by part).
@@ -452,23 +436,7 @@ impl Store {
         let Some(t) = self::table(table) else {
             polars_bail!(ComputeError: "no table {table:?} in the store");
         };
-        let args = ScanArgsParquet {
-            schema: Some((t.empty)().schema().clone()),
-            allow_missing_columns: true,
-            // `day=` folders are the store's own partitioning, pruned from the manifest; not
-            // a column.
-            hive_options: HiveOptions::new_disabled(),
-            glob: false,
-            cache: false,
-            ..Default::default()
-        };
-        LazyFrame::scan_parquet_files(
-            [PlRefPath::new(part.to_string_lossy().as_ref())]
-                .into_iter()
-                .collect(),
-            args,
-        )
-        .map(|lf| with_keys(t, lf))
+        scan_parts(t, &[part.to_path_buf()])
     }
 
     /// Reads a whole table into rows (tests and small tables; analysis uses [`Store::scan`]).
@@ -513,6 +481,26 @@ impl Store {
     }
 }
 
+/// A lazy scan of parts of a table, with the table's columns (those a part lacks are null) and
+/// the keys parts leave out filled in ([`with_keys`]): every read of parts goes through here.
+pub(crate) fn scan_parts(t: TableInfo, paths: &[PathBuf]) -> PolarsResult<LazyFrame> {
+    let args = ScanArgsParquet {
+        schema: Some((t.empty)().schema().clone()),
+        allow_missing_columns: true,
+        // `day=` folders are the store's own partitioning, pruned from the manifest; not a
+        // column.
+        hive_options: HiveOptions::new_disabled(),
+        glob: false,
+        cache: false,
+        ..Default::default()
+    };
+    let paths: Vec<PlRefPath> = paths
+        .iter()
+        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+        .collect();
+    LazyFrame::scan_parquet_files(paths.into_iter().collect(), args).map(|lf| with_keys(t, lf))
+}
+
 /// A command's key as the store derives it: `<transcript id>#<seq>`, the sequence number
 /// zero-padded to five digits (as `ingest::transcript::command_id` writes it).
 pub(crate) fn derived_command_id() -> Expr {
@@ -539,6 +527,20 @@ pub(crate) fn with_keys(t: TableInfo, lf: LazyFrame) -> LazyFrame {
     lf.with_column(
         when(col(t.key).is_null())
             .then(derived_command_id())
+            .otherwise(col(t.key))
+            .alias(t.key),
+    )
+}
+
+/// The other way: keys equal to the derived ones back to null, before parts are written again
+/// (compaction).
+pub(crate) fn without_derived_keys(t: TableInfo, lf: LazyFrame) -> LazyFrame {
+    if t.name != CommandRow::NAME {
+        return lf;
+    }
+    lf.with_column(
+        when(col(t.key).eq(derived_command_id()))
+            .then(lit(NULL).cast(DataType::String))
             .otherwise(col(t.key))
             .alias(t.key),
     )

@@ -522,38 +522,12 @@ impl<'s> Writer<'s> {
             .iter()
             .map(|p| Manifest::path(&root, t.name, p))
             .collect();
-        let args = ScanArgsParquet {
-            schema: Some((t.empty)().schema().clone()),
-            allow_missing_columns: true,
-            // `day=` folders are the store's own partitioning, pruned from the manifest; not
-            // a column.
-            hive_options: HiveOptions::new_disabled(),
-            glob: false,
-            cache: false,
-            ..Default::default()
-        };
-        let refs: Vec<PlRefPath> = paths
-            .iter()
-            .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
-            .collect();
         // Keys are unique per table (the writer's rule); a store adopted from before manifests
         // may repeat one, which this merge drops.
-        let df = LazyFrame::scan_parquet_files(refs.into_iter().collect(), args)
+        let df = super::scan_parts(t, &paths)
             .and_then(|lf| {
-                let lf = super::with_keys(t, lf)
-                    .unique_stable(Some(cols([t.key])), UniqueKeepStrategy::First);
-                let lf = if t.name == CommandRow::NAME {
-                    // Derived keys go back to being derived.
-                    lf.with_column(
-                        when(col(t.key).eq(super::derived_command_id()))
-                            .then(lit(NULL).cast(DataType::String))
-                            .otherwise(col(t.key))
-                            .alias(t.key),
-                    )
-                } else {
-                    lf
-                };
-                lf.collect()
+                let lf = lf.unique_stable(Some(cols([t.key])), UniqueKeepStrategy::First);
+                super::without_derived_keys(t, lf).collect()
             })
             .map_err(pq(&root.join(t.name).join(format!("day={day}"))))?;
         let merged = self.write(t, day, df)?;
