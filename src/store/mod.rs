@@ -501,6 +501,19 @@ pub(crate) fn scan_parts(t: TableInfo, paths: &[PathBuf]) -> PolarsResult<LazyFr
     LazyFrame::scan_parquet_files(paths.into_iter().collect(), args).map(|lf| with_keys(t, lf))
 }
 
+/// The session ids more than one row of a transcripts scan carries, sorted (what the
+/// manifest's `shared_sessions` lists).
+pub(crate) fn shared_sessions(transcripts: LazyFrame) -> LazyFrame {
+    transcripts
+        .select([col("session_id")])
+        .filter(col("session_id").is_not_null())
+        .group_by([col("session_id")])
+        .agg([len().alias("n")])
+        .filter(col("n").gt(lit(1u32)))
+        .select([col("session_id")])
+        .sort(["session_id"], SortMultipleOptions::default())
+}
+
 /// A command's key as the store derives it: `<transcript id>#<seq>`, the sequence number
 /// zero-padded to five digits (as `ingest::transcript::command_id` writes it).
 pub(crate) fn derived_command_id() -> Expr {

@@ -359,3 +359,39 @@ fn command_keys_are_derived_on_read_and_survive_compaction() {
     }
     assert_eq!(stored, ["own-key"]);
 }
+
+/// The writer lists in the manifest the sessions more than one transcript carries, at every
+/// commit that adds transcripts (a copy in a later run too); a write without transcripts
+/// keeps the list; a manifest of an older version, without one, gets it at the next write.
+#[test]
+fn the_manifest_lists_the_sessions_several_transcripts_carry() {
+    use crate::model::TranscriptRow;
+    let t = |id: &str, session: &str, day: i64| TranscriptRow {
+        transcript_id: Some(id.into()),
+        session_id: Some(session.into()),
+        time: Timestamp(day * DAY),
+        ..Default::default()
+    };
+    let shared = |root: &Path| Manifest::load(root).unwrap().unwrap().shared_sessions;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    store.append(vec![t("a", "s1", 0), t("b", "s2", 0)]).unwrap();
+    assert_eq!(shared(dir.path()), Some(vec![]));
+    // A copy of s2 on another day and of s3 twice in one run.
+    store
+        .append(vec![t("b~2", "s2", 1), t("c", "s3", 0), t("c~2", "s3", 2)])
+        .unwrap();
+    assert_eq!(shared(dir.path()), Some(vec!["s2".into(), "s3".into()]));
+    store.append(vec![ev("e", 0)]).unwrap();
+    assert_eq!(shared(dir.path()), Some(vec!["s2".into(), "s3".into()]));
+    // An older version's manifest: the field is absent, and the next write works it out.
+    let path = dir.path().join(manifest::FILE);
+    let mut m: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    m.as_object_mut().unwrap().remove("shared_sessions");
+    fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    assert_eq!(shared(dir.path()), None);
+    drop(store);
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    store.append(vec![ev("f", 0)]).unwrap();
+    assert_eq!(shared(dir.path()), Some(vec!["s2".into(), "s3".into()]));
+}

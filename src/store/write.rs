@@ -118,6 +118,9 @@ pub struct Writer<'s> {
     held_bytes: usize,
     /// Row groups written (for tests and traces).
     row_groups: usize,
+    /// Whether this write added transcripts (the manifest's shared sessions are then worked
+    /// out again).
+    transcripts_written: bool,
 }
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -139,6 +142,7 @@ impl<'s> Writer<'s> {
             held: BTreeMap::new(),
             held_bytes: 0,
             row_groups: 0,
+            transcripts_written: false,
         }
     }
 
@@ -359,6 +363,7 @@ impl<'s> Writer<'s> {
         if df.height() == 0 {
             return Ok(());
         }
+        self.transcripts_written |= info.name == TranscriptRow::NAME;
         let slot = (info.name, day);
         if !self.open.contains_key(&slot) {
             let part = self.open_part(info, &slot.1, &df)?;
@@ -505,6 +510,26 @@ impl<'s> Writer<'s> {
         })
     }
 
+    /// The session ids more than one transcript of the next manifest carries, sorted; `None`
+    /// when a part cannot be read (readers then work it out over the parts they can read).
+    fn shared_sessions(&self) -> Option<Vec<String>> {
+        let t = super::table(TranscriptRow::NAME).expect("stored");
+        let paths: Vec<PathBuf> = self
+            .next
+            .parts(t.name)
+            .iter()
+            .map(|p| Manifest::path(&self.store.root, t.name, p))
+            .collect();
+        if paths.is_empty() {
+            return Some(Vec::new());
+        }
+        let df = super::scan_parts(t, &paths)
+            .and_then(|lf| super::shared_sessions(lf).collect())
+            .ok()?;
+        let ids = strings(&df, "session_id").ok()?;
+        Some(ids.into_iter().flatten().collect())
+    }
+
     /// Merges a day's small parts into one (part of this write; published by `commit`).
     pub(super) fn compact(&mut self, t: TableInfo, day: &str) -> Result<(), StoreError> {
         let root = self.store.root.clone();
@@ -588,6 +613,9 @@ impl<'s> Writer<'s> {
         }
         if !self.changed {
             return Ok(());
+        }
+        if self.transcripts_written || self.next.shared_sessions.is_none() {
+            self.next.shared_sessions = self.shared_sessions();
         }
         let dirs: Vec<&PathBuf> = self.dirs.iter().filter(|_| durable).collect();
         for group in dirs.chunks(FLUSHING) {
