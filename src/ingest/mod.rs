@@ -111,6 +111,37 @@ fn repeat(array: &mut polars_arrow::array::MutableBinaryViewArray<str>, n: usize
     }
 }
 
+/// Appends a shared string (a prompt's user, host or directory): when it is the one the row
+/// before holds, its view is repeated, without copying the bytes again (and the store's
+/// dictionary then tells it equal by the view).
+fn push_shared(
+    array: &mut polars_arrow::array::MutableBinaryViewArray<str>,
+    last: &mut crate::model::Shared,
+    v: crate::model::Shared,
+) {
+    match (v, array.views().last().copied()) {
+        (Some(s), Some(view)) if last.as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, &s)) => {
+            // SAFETY: the view is the last row's, of this array's own buffers, and not null
+            // (`last` is set only by a value); the byte count grows by its length.
+            unsafe {
+                array.views_mut().push(view);
+                array.set_total_bytes_len(array.total_bytes_len() + view.length as usize);
+            }
+            if let Some(validity) = array.validity() {
+                validity.push(true);
+            }
+        }
+        (Some(s), _) => {
+            array.push_value(&*s);
+            *last = Some(s);
+        }
+        (None, _) => {
+            array.push_null();
+            *last = None;
+        }
+    }
+}
+
 /// The command rows of a run of files as one frame, built by the worker that read them, right
 /// after reconstruction (the rows' strings are copied into columns and freed where they were
 /// made): each transcript's rows in order, with the session and transcript ids written from its
@@ -137,6 +168,10 @@ impl RunCommands {
         // copies of two ~45-byte ids were 460 MB, and the dictionary compared them all.
         let mut sid = MutableBinaryViewArray::<str>::with_capacity(capacity);
         let mut tid = MutableBinaryViewArray::<str>::with_capacity(capacity);
+        // User, host and directory, shared by a prompt's commands, are repeated by view.
+        let mut shared: [MutableBinaryViewArray<str>; 3] =
+            std::array::from_fn(|_| MutableBinaryViewArray::<str>::with_capacity(capacity));
+        let mut last: [crate::model::Shared; 3] = Default::default();
         let mut ranges = Vec::new();
         for (t, commands) in found {
             let start = b.rows() as u32;
@@ -152,10 +187,16 @@ impl RunCommands {
                     tid.push(c.transcript_id.as_deref().or(t.transcript_id.as_deref()));
                 }
             }
-            for c in commands {
+            for mut c in commands {
                 // The store derives a key left out from the transcript and the sequence number
                 // (`store::with_keys`).
                 cid.append_option(c.command_id.as_deref());
+                for (k, v) in [c.user.take(), c.host.take(), c.cwd.take()]
+                    .into_iter()
+                    .enumerate()
+                {
+                    push_shared(&mut shared[k], &mut last[k], v);
+                }
                 c.push_row(&mut b);
             }
             ranges.push(start..b.rows() as u32);
@@ -163,7 +204,11 @@ impl RunCommands {
         let mut frame = b.finish()?;
         let sid = StringChunked::with_chunk("session_id".into(), sid.freeze());
         let tid = StringChunked::with_chunk("transcript_id".into(), tid.freeze());
-        for col in [cid.finish(), sid, tid] {
+        let [user, host, cwd] = shared;
+        let user = StringChunked::with_chunk("user".into(), user.freeze());
+        let host = StringChunked::with_chunk("host".into(), host.freeze());
+        let cwd = StringChunked::with_chunk("cwd".into(), cwd.freeze());
+        for col in [cid.finish(), sid, tid, user, host, cwd] {
             frame.with_column(col.into_column())?;
         }
         Ok(RunCommands { frame, ranges })
@@ -1162,6 +1207,47 @@ mod tests {
         let got: Vec<Option<&str>> = sid.iter().collect();
         assert_eq!(got, [None, None, Some("ecs-execute-command-aaa")]);
         assert_eq!(c.column("transcript_id").unwrap().null_count(), 2);
+    }
+
+    /// A prompt's user, host and directory are shared by its commands and framed by repeating
+    /// the view: the frame holds each row's own value (shared or not, long or short, null),
+    /// as framing the rows one by one does.
+    #[test]
+    fn shared_prompt_parts_are_framed_as_each_rows_value() {
+        use std::sync::Arc;
+        let dir: Arc<str> = "/srv/a/directory/longer/than/a/view".into();
+        let user: Arc<str> = "root".into();
+        let other: Arc<str> = "/srv/a/directory/longer/than/a/view".into();
+        let command = |seq: i64, u: &Arc<str>, d: Option<&Arc<str>>| CommandRow {
+            seq: Some(seq),
+            user: Some(u.clone()),
+            cwd: d.cloned(),
+            host: (seq % 2 == 0).then(|| "h".into()),
+            command: Some(format!("echo {seq}")),
+            ..CommandRow::default()
+        };
+        let t = TranscriptRow {
+            session_id: Some("s".into()),
+            transcript_id: Some("s~t".into()),
+            ..TranscriptRow::default()
+        };
+        let rows = vec![
+            command(1, &user, Some(&dir)),
+            command(2, &user, Some(&dir)),
+            command(3, &user, None),
+            command(4, &user, Some(&dir)),
+            command(5, &user, Some(&other)),
+            command(6, &"admin".into(), Some(&other)),
+        ];
+        let (_, c) = transcript_frames(vec![(t.clone(), rows.clone()), (t, rows.clone())]).unwrap();
+        let expected = CommandRow::to_frame(&[rows.clone(), rows].concat()).unwrap();
+        for name in ["user", "host", "cwd"] {
+            assert!(
+                c.column(name).unwrap().equals_missing(expected.column(name).unwrap()),
+                "{name}: {:?}",
+                c.column(name).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod idset;
 pub mod normalize;
 pub mod record;
 
-pub use frame::{ColumnSpec, Table, Timestamp};
+pub use frame::{ColumnSpec, Shared, Table, Timestamp};
 
 crate::table! {
     /// One `ecs:ExecuteCommand` call, successful or not.
@@ -249,11 +249,11 @@ crate::table! {
         /// The transcript's time (see `transcripts.time`); commands carry no time of their own.
         time: Timestamp,
         /// User from the prompt, when it shows one.
-        user: Option<String>,
+        user: Shared,
         /// Host from the prompt, when it shows one.
-        host: Option<String>,
+        host: Shared,
         /// Working directory from the prompt, when it shows one.
-        cwd: Option<String>,
+        cwd: Shared,
         /// The command as submitted (continuation lines joined with a newline).
         command: Option<String>,
         /// Edited before submission (erased, moved over, recalled and changed).
