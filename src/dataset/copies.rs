@@ -54,7 +54,10 @@ impl Dataset {
     }
 
     fn resolve(&self) -> PolarsResult<Resolution> {
-        let ids = match self.store().and_then(|s| s.manifest().shared_sessions.clone()) {
+        let ids = match self
+            .store()
+            .and_then(|s| s.manifest().shared_sessions.clone())
+        {
             // The writer worked them out: the manifest's list is of every part, a superset
             // of what the readable ones share, which the candidates below narrow.
             Some(ids) => ids,

@@ -295,8 +295,7 @@ fn copies_resolve_alike_with_and_without_the_manifests_list() {
     assert_eq!(listed.0, ["conflicting", "present"]);
     assert_eq!(listed.1, ["s2"]);
     let path = dir.path().join(crate::store::manifest::FILE);
-    let mut m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(m["shared_sessions"], serde_json::json!(["s1", "s2"]));
     m.as_object_mut().unwrap().remove("shared_sessions");
     std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();

@@ -1243,7 +1243,9 @@ mod tests {
         let expected = CommandRow::to_frame(&[rows.clone(), rows].concat()).unwrap();
         for name in ["user", "host", "cwd"] {
             assert!(
-                c.column(name).unwrap().equals_missing(expected.column(name).unwrap()),
+                c.column(name)
+                    .unwrap()
+                    .equals_missing(expected.column(name).unwrap()),
                 "{name}: {:?}",
                 c.column(name).unwrap()
             );

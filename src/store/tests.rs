@@ -375,7 +375,9 @@ fn the_manifest_lists_the_sessions_several_transcripts_carry() {
     let shared = |root: &Path| Manifest::load(root).unwrap().unwrap().shared_sessions;
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open_for_write(dir.path()).unwrap();
-    store.append(vec![t("a", "s1", 0), t("b", "s2", 0)]).unwrap();
+    store
+        .append(vec![t("a", "s1", 0), t("b", "s2", 0)])
+        .unwrap();
     assert_eq!(shared(dir.path()), Some(vec![]));
     // A copy of s2 on another day and of s3 twice in one run.
     store

@@ -17,11 +17,11 @@ pub mod screen;
 pub mod syntax;
 pub mod unmarked;
 
+use crate::model::frame::Shared;
 use prompt::{
     char_to_byte, first_terminator, is_continuation_prompt, prompt_parts, shell_prompt_shaped,
     skeleton,
 };
-use crate::model::frame::Shared;
 use screen::{Editor, Event, Row};
 use syntax::{first_word, incomplete, Lexer};
 

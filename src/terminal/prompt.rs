@@ -198,7 +198,11 @@ mod tests {
                 let got: Vec<usize> = terminators_upto(t, max).collect();
                 assert_eq!(got, walk(t, max), "{t:?} up to {max}");
             }
-            assert_eq!(first_terminator(t), walk(t, usize::MAX).first().copied(), "{t:?}");
+            assert_eq!(
+                first_terminator(t),
+                walk(t, usize::MAX).first().copied(),
+                "{t:?}"
+            );
         }
     }
 

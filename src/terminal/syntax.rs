@@ -12,7 +12,15 @@
 fn opener(w: &[u8]) -> bool {
     matches!(
         w,
-        b"for" | b"while" | b"until" | b"select" | b"if" | b"case" | b"{" | b"begin" | b"function"
+        b"for"
+            | b"while"
+            | b"until"
+            | b"select"
+            | b"if"
+            | b"case"
+            | b"{"
+            | b"begin"
+            | b"function"
             | b"switch"
     )
 }
@@ -25,7 +33,16 @@ fn closer(w: &[u8]) -> bool {
 fn command_follows(w: &[u8]) -> bool {
     matches!(
         w,
-        b"then" | b"do" | b"else" | b"elif" | b"!" | b"time" | b"{" | b"begin" | b"and" | b"or"
+        b"then"
+            | b"do"
+            | b"else"
+            | b"elif"
+            | b"!"
+            | b"time"
+            | b"{"
+            | b"begin"
+            | b"and"
+            | b"or"
             | b"not"
     )
 }
@@ -259,7 +276,10 @@ mod tests {
 
     #[test]
     fn common_commands_are_sorted_for_the_binary_search() {
-        assert!(COMMON.windows(2).all(|w| w[0] < w[1]), "COMMON is not sorted");
+        assert!(
+            COMMON.windows(2).all(|w| w[0] < w[1]),
+            "COMMON is not sorted"
+        );
     }
 
     #[test]
