@@ -260,33 +260,18 @@ impl Rows {
         };
         let mut order: Vec<u32> = (0..ts.len() as u32).collect();
         order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
-        let mut offsets = Vec::with_capacity(self.chunks.len());
-        let mut rows: u32 = 0;
-        for c in &self.chunks {
-            offsets.push(rows);
-            rows += c.height() as u32;
-        }
-        let ranges = &self.ranges;
-        let commands: Vec<polars::prelude::IdxSize> = order
+        let spans: Vec<(u32, std::ops::Range<u32>)> = order
             .iter()
-            .flat_map(|&t| {
-                let (chunk, r) = &ranges[t as usize];
-                let at = offsets[*chunk as usize];
-                (r.start + at..r.end + at).map(|i| i as polars::prelude::IdxSize)
-            })
+            .map(|&t| self.ranges[t as usize].clone())
             .collect();
         let chunks = std::mem::take(&mut self.chunks);
         let (t, c) = rayon::join(
             || TranscriptRow::to_frame_ordered(ts, &order),
             || {
-                if commands.is_empty() {
+                if self.commands == 0 {
                     return CommandRow::to_frame(&[]);
                 }
-                // One chunk first: a string column's chunks are joined sharing their buffers,
-                // and taking from one chunk copies views only (from many, every string).
-                let mut all = stack(chunks, CommandRow::to_frame(&[]));
-                all.rechunk_mut();
-                all.take(&polars::prelude::IdxCa::from_vec("".into(), commands))
+                gather_spans(&chunks, &spans, self.commands)
             },
         );
         Ok(Batch {
@@ -295,6 +280,136 @@ impl Rows {
             transcripts: t?,
             commands: c?,
         })
+    }
+}
+
+/// The rows of `frames` (of one table's columns, one chunk each) that `spans` name, in that
+/// order, as one frame: each column is extended by slices of the frames' arrays, strings by
+/// their views (sharing the frames' buffers). Stacking the frames into one and gathering the
+/// rows by index copied every column twice, a row at a time.
+fn gather_spans(
+    frames: &[DataFrame],
+    spans: &[(u32, std::ops::Range<u32>)],
+    rows: usize,
+) -> PolarsResult<DataFrame> {
+    use polars::prelude::{ArrayRef, IntoColumn, Series};
+    use polars_arrow::array::builder::{make_builder, ShareStrategy};
+    use rayon::prelude::*;
+    let Some(like) = frames.iter().find(|f| f.width() > 0) else {
+        return CommandRow::to_frame(&[]);
+    };
+    let columns = (0..like.width())
+        .into_par_iter()
+        .map(|j| {
+            let column = &like.columns()[j];
+            // A frame without columns has no rows: no span points into it.
+            let arrays: Vec<Option<ArrayRef>> = frames
+                .iter()
+                .map(|f| {
+                    f.columns()
+                        .get(j)
+                        .map(|c| c.as_materialized_series().rechunk().chunks()[0].clone())
+                })
+                .collect();
+            let dtype = column.as_materialized_series().rechunk().chunks()[0]
+                .dtype()
+                .clone();
+            if dtype == polars_arrow::datatypes::ArrowDataType::Utf8View {
+                let array = gather_views(&arrays, spans, rows);
+                // SAFETY: a string array for a string column.
+                return unsafe {
+                    Series::from_chunks_and_dtype_unchecked(
+                        column.name().clone(),
+                        vec![Box::new(array)],
+                        column.dtype(),
+                    )
+                }
+                .into_column();
+            }
+            let mut b = make_builder(&dtype);
+            b.reserve(rows);
+            for (chunk, r) in spans.iter().filter(|(_, r)| !r.is_empty()) {
+                let array = arrays[*chunk as usize]
+                    .as_ref()
+                    .expect("a span points into a frame with rows");
+                b.subslice_extend(
+                    array.as_ref(),
+                    r.start as usize,
+                    r.len(),
+                    ShareStrategy::Always,
+                );
+            }
+            // SAFETY: the array was built from arrays of this column's own type.
+            unsafe {
+                Series::from_chunks_and_dtype_unchecked(
+                    column.name().clone(),
+                    vec![b.freeze_reset()],
+                    column.dtype(),
+                )
+            }
+            .into_column()
+        })
+        .collect();
+    DataFrame::new(rows, columns)
+}
+
+/// [`gather_spans`] for a string column: the spans' views, copied slice by slice, with the
+/// arrays' buffers side by side (a view into a buffer moves by the index its array's buffers
+/// start at). polars' builder looked up every buffer of a span's array for each span.
+fn gather_views(
+    arrays: &[Option<polars::prelude::ArrayRef>],
+    spans: &[(u32, std::ops::Range<u32>)],
+    rows: usize,
+) -> polars_arrow::array::Utf8ViewArray {
+    use polars_arrow::array::{Array, Utf8ViewArray, View};
+    use polars_arrow::bitmap::BitmapBuilder;
+    let arrays: Vec<Option<&Utf8ViewArray>> = arrays
+        .iter()
+        .map(|a| {
+            a.as_ref().map(|a| {
+                a.as_any()
+                    .downcast_ref::<Utf8ViewArray>()
+                    .expect("a string column's array")
+            })
+        })
+        .collect();
+    let mut buffers = Vec::new();
+    let mut first = Vec::with_capacity(arrays.len());
+    for a in &arrays {
+        first.push(buffers.len() as u32);
+        if let Some(a) = a {
+            buffers.extend(a.data_buffers().iter().cloned());
+        }
+    }
+    let mut views: Vec<View> = Vec::with_capacity(rows);
+    let mut validity = BitmapBuilder::with_capacity(rows);
+    let mut bytes = 0usize;
+    for (chunk, r) in spans.iter().filter(|(_, r)| !r.is_empty()) {
+        let a = arrays[*chunk as usize].expect("a span points into a frame with rows");
+        let at = first[*chunk as usize];
+        let (start, len) = (r.start as usize, r.len());
+        for v in &a.views()[start..start + len] {
+            let mut v = *v;
+            bytes += v.length as usize;
+            if v.length > View::MAX_INLINE_SIZE {
+                v.buffer_idx += at;
+            }
+            views.push(v);
+        }
+        validity.subslice_extend_from_opt_validity(a.validity(), start, len);
+    }
+    let total_buffer_len = buffers.iter().map(|b| b.len()).sum();
+    // SAFETY: every view is of an array whose buffers sit, in order, from its index on; nulls'
+    // views are counted in `bytes` as the arrays count them (a null's view has length 0).
+    unsafe {
+        Utf8ViewArray::new_unchecked(
+            polars_arrow::datatypes::ArrowDataType::Utf8View,
+            views.into(),
+            buffers.into(),
+            validity.into_opt_validity(),
+            Some(bytes),
+            total_buffer_len,
+        )
     }
 }
 
@@ -1250,6 +1365,56 @@ mod tests {
                 c.column(name).unwrap()
             );
         }
+    }
+
+    /// A batch's commands, gathered span by span from the frames of the runs they were read
+    /// in, are the rows a gather by index from the stacked frames gives, in the spans' order
+    /// (strings long and short, nulls, times and numbers; a run without rows among them).
+    #[test]
+    fn spans_gather_the_rows_an_index_gather_does() {
+        use polars::prelude::*;
+        let run = |n: i64, tag: &str| {
+            let rows: Vec<CommandRow> = (0..n)
+                .map(|i| CommandRow {
+                    seq: Some(i),
+                    time: crate::model::Timestamp(i * 1_000),
+                    session_id: Some(format!("{tag}-session")),
+                    command: (i % 5 != 0)
+                        .then(|| format!("{tag} a command longer than a view {i}")),
+                    cwd: (i % 3 == 0).then(|| "/".into()),
+                    confidence: Some(i as f64 / 10.0),
+                    abandoned: (i % 4 == 0).then_some(true),
+                    ..CommandRow::default()
+                })
+                .collect();
+            CommandRow::to_frame(&rows).unwrap()
+        };
+        let frames = vec![run(10, "a"), DataFrame::empty(), run(7, "b"), run(12, "c")];
+        let spans: Vec<(u32, std::ops::Range<u32>)> = vec![
+            (3, 4..9),
+            (0, 0..3),
+            (2, 0..7),
+            (1, 0..0),
+            (0, 8..10),
+            (3, 0..4),
+            (0, 3..3),
+        ];
+        let rows = spans.iter().map(|(_, r)| r.len()).sum();
+        let got = gather_spans(&frames, &spans, rows).unwrap();
+        let offsets = [0u32, 10, 10, 17];
+        let idx: Vec<IdxSize> = spans
+            .iter()
+            .flat_map(|(c, r)| {
+                r.clone()
+                    .map(move |i| (i + offsets[*c as usize]) as IdxSize)
+            })
+            .collect();
+        let mut all = stack(frames, CommandRow::to_frame(&[]));
+        all.rechunk_mut();
+        let expected = all.take(&IdxCa::from_vec("".into(), idx)).unwrap();
+        assert_eq!(got.height(), rows);
+        assert!(got.equals_missing(&expected), "{got} {expected}");
+        assert_eq!(got.schema(), expected.schema());
     }
 
     #[test]
