@@ -149,10 +149,8 @@ fn output(
     let before = cmd.output_lines as usize;
     cmd.output_lines += lines;
     cmd.output_bytes += (end - start) as u64 + 1;
-    for l in text[start..end]
-        .split('\n')
-        .take(EXCERPT_LINES.saturating_sub(before))
-    {
+    let mut rest = &text[start..end];
+    for _ in 0..EXCERPT_LINES.saturating_sub(before) {
         if cmd.output_excerpt.len() >= EXCERPT_CHARS {
             break;
         }
@@ -165,6 +163,13 @@ fn output(
             cmd.output_excerpt.push('\n');
         }
         let room = EXCERPT_CHARS - cmd.output_excerpt.len();
+        // The line's end is looked for only as far as the room left reaches (a character
+        // takes at most 4 bytes): a longer line is cut there and fills the excerpt.
+        let reach = &rest.as_bytes()[..rest.len().min(room * 4 + 1)];
+        let (l, next) = match memchr::memchr(b'\n', reach) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
         // A line of no more bytes than the room left has no more characters either.
         let cut = if l.len() <= room {
             l.len()
@@ -172,6 +177,10 @@ fn output(
             char_to_byte(l, room)
         };
         cmd.output_excerpt.push_str(&l[..cut]);
+        match next {
+            Some(n) => rest = n,
+            None => break,
+        }
     }
 }
 
@@ -803,6 +812,69 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
 
 #[cfg(test)]
 mod tests {
+    /// The excerpt as `output` built it by splitting the whole block into lines.
+    fn excerpt_by_split(blocks: &[&str]) -> String {
+        let mut excerpt = String::new();
+        let mut before = 0usize;
+        for b in blocks {
+            for l in b.split('\n').take(EXCERPT_LINES.saturating_sub(before)) {
+                if excerpt.len() >= EXCERPT_CHARS {
+                    break;
+                }
+                if before > 0 || !excerpt.is_empty() {
+                    excerpt.push('\n');
+                }
+                let room = EXCERPT_CHARS - excerpt.len();
+                excerpt.push_str(&l[..char_to_byte(l, room)]);
+            }
+            before += b.matches('\n').count() + 1;
+        }
+        excerpt
+    }
+
+    #[test]
+    fn output_excerpts_are_the_first_lines_cut_to_the_room() {
+        let long = "x".repeat(300);
+        let wide = "é".repeat(150);
+        let cases: Vec<Vec<String>> = vec![
+            vec!["a\nb\nc\nd".into()],
+            vec!["a\n".into(), "b".into()],
+            vec![String::new(), "\n\n".into(), "z".into()],
+            vec![format!("{long}\nnext")],
+            vec![format!("{wide}\n{wide}")],
+            vec!["short".into(), format!("{wide}{long}")],
+            vec![format!("{}\n{}", "y".repeat(239), "after")],
+            vec![format!("{}\n{}", "y".repeat(120), "w".repeat(200))],
+            vec!["one".into(), "two".into(), "three".into(), "four".into()],
+        ];
+        for blocks in cases {
+            let mut out = Reconstruction {
+                commands: vec![Command::default()],
+                ..Default::default()
+            };
+            let mut text = String::new();
+            let mut ranges = Vec::new();
+            for b in &blocks {
+                ranges.push((
+                    text.len(),
+                    text.len() + b.len(),
+                    b.matches('\n').count() as u64 + 1,
+                ));
+                text.push_str(b);
+                text.push('\n');
+            }
+            for (a, b, lines) in ranges {
+                output(&mut out, &text, a, b, lines, true);
+            }
+            let refs: Vec<&str> = blocks.iter().map(String::as_str).collect();
+            assert_eq!(
+                out.commands[0].output_excerpt,
+                excerpt_by_split(&refs),
+                "{blocks:?}"
+            );
+        }
+    }
+
     use super::*;
 
     fn texts(r: &Reconstruction) -> Vec<&str> {

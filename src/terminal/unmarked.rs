@@ -125,7 +125,8 @@ impl Infer {
     }
 
     fn command(&mut self, text: &str) {
-        if let Some(w) = first_word(text) {
+        // Each word once: `command_like` looks through them for every row read.
+        if let Some(w) = first_word(text).filter(|w| !self.known.iter().any(|k| k == w)) {
             self.known.push(w.to_owned());
         }
         self.current = Some(text.to_owned());
