@@ -19,14 +19,60 @@ use polars_arrow::array::{
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::write::{
     array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding, CompressedPage,
-    CompressionOptions, DynIter, DynStreamingIterator, Encoding, FileWriter, StatisticsOptions,
-    Version, WriteOptions,
+    CompressionOptions, DynIter, DynStreamingIterator, Encoding, FileWriter, Page,
+    StatisticsOptions, Version, WriteOptions,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
 
 use crate::model::frame::Table;
 use crate::model::{CommandRow, ControlEvent, ExecEvent, TranscriptRow};
+
+/// Compresses a page as polars-parquet does, but an LZ4 data page into room not zeroed first
+/// (polars zeroes the whole bound of every page before compressing into it: 1% of an ingest).
+fn compress_page(page: Page, compression: CompressionOptions) -> PolarsResult<CompressedPage> {
+    use polars_parquet::parquet::compression::Compression;
+    use polars_parquet::parquet::page::{CompressedDataPage, DataPageHeader};
+    use polars_parquet::parquet::CowBuffer;
+    match page {
+        Page::Data(p)
+            if compression == CompressionOptions::Lz4Raw
+                && matches!(p.header(), DataPageHeader::V1(_))
+                && p.buffer().len() < i32::MAX as usize / 2 =>
+        {
+            let input = p.buffer();
+            let len = input.len() as std::ffi::c_int;
+            // SAFETY: a pure function of the size.
+            let bound = unsafe { lz4_sys::LZ4_compressBound(len) };
+            let mut out: Vec<u8> = Vec::with_capacity(bound.max(0) as usize);
+            // SAFETY: LZ4 reads `len` bytes of the input and writes at most `bound` bytes into
+            // the vector's capacity; it returns how many (0 on failure).
+            let n = unsafe {
+                lz4_sys::LZ4_compress_default(
+                    input.as_ptr().cast(),
+                    out.as_mut_ptr().cast(),
+                    len,
+                    bound,
+                )
+            };
+            if n <= 0 {
+                return Ok(compress(Page::Data(p), Vec::new(), compression)?);
+            }
+            // SAFETY: LZ4 wrote `n` bytes.
+            unsafe { out.set_len(n as usize) };
+            let rows = p.num_rows().expect("pages being written count their rows");
+            Ok(CompressedPage::Data(CompressedDataPage::new(
+                p.header().clone(),
+                CowBuffer::Owned(out),
+                Compression::Lz4Raw,
+                input.len(),
+                p.descriptor.clone(),
+                rows,
+            )))
+        }
+        page => Ok(compress(page, Vec::new(), compression)?),
+    }
+}
 
 /// Columns written without a dictionary: their values are nearly all distinct, or long.
 pub(crate) fn plain_columns(table: &str) -> &'static [&'static str] {
@@ -237,7 +283,7 @@ impl<W: Write> PartWriter<W> {
                         .into_iter()
                         .map(|pages| {
                             pages
-                                .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                                .map(|page| compress_page(page?, options.compression))
                                 .collect::<PolarsResult<Vec<CompressedPage>>>()
                         })
                         .collect::<PolarsResult<Vec<Vec<CompressedPage>>>>()
