@@ -384,9 +384,11 @@ pub fn digest_of<'a>(commands: impl Iterator<Item = &'a str>) -> String {
         h.update(c.as_bytes());
         h.update([0u8]);
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64);
     for b in h.finalize() {
-        out.push_str(&format!("{b:02x}"));
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out
 }
@@ -560,6 +562,14 @@ fn to_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_is_the_sha256_of_the_commands_in_lowercase_hex() {
+        assert_eq!(
+            digest_of(["ls", "id"].into_iter()),
+            "d440f5f844f516b3c4e275746e69eab8f86260f7c01b1a98dbf24415372dce97"
+        );
+    }
 
     #[test]
     fn script_header_and_footer_in_both_util_linux_forms() {
