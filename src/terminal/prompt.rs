@@ -114,6 +114,14 @@ pub fn prompt_like(p: &str) -> bool {
 /// `read> ` are shapes of their own.
 pub fn skeleton(prompt: &str) -> String {
     let mut out = String::new();
+    skeleton_into(prompt, &mut out);
+    out
+}
+
+/// [`skeleton`] into `out` (cleared first): callers comparing the skeletons of many prefixes
+/// reuse one buffer (a string allocated per output row was 1% of an ingest).
+pub fn skeleton_into(prompt: &str, out: &mut String) {
+    out.clear();
     let mut depth = 0usize;
     let mut in_path = false;
     for ch in prompt.trim().chars() {
@@ -132,7 +140,9 @@ pub fn skeleton(prompt: &str) -> String {
             }
         }
     }
-    out.trim().to_owned()
+    out.truncate(out.trim_end().len());
+    let lead = out.len() - out.trim_start().len();
+    out.drain(..lead);
 }
 
 /// Whether a prompt has the look of a shell's own: it ends in `$`, `#`, `%`, `❯` or `➜`, and

@@ -19,7 +19,7 @@
 //! Confidence is lowered for all of it (see [`super::Command::confidence`]).
 
 use super::prompt::{
-    first_terminator, is_continuation_prompt, prompt_like, shell_prompt_shaped, skeleton,
+    first_terminator, is_continuation_prompt, prompt_like, shell_prompt_shaped, skeleton_into,
     terminators_upto,
 };
 use super::screen::Event;
@@ -27,14 +27,22 @@ use super::syntax::{command_like, first_word, Lexer};
 
 /// The end of the shortest prefix of `line` that is a prompt with skeleton `shell`, in bytes.
 fn prompt_end(line: &str, shell: &str) -> Option<usize> {
-    terminators_upto(line, 96)
-        .find(|&end| prompt_like(&line[..end]) && skeleton(&line[..end]) == shell)
+    thread_local!(static SKELETON: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) });
+    SKELETON.with_borrow_mut(|sk| {
+        terminators_upto(line, 96).find(|&end| {
+            prompt_like(&line[..end]) && {
+                skeleton_into(&line[..end], sk);
+                sk == shell
+            }
+        })
+    })
 }
 
 /// The skeleton of the shell's prompt: the most frequent among prompt-shaped prefixes seen at
 /// least twice (the earliest on a tie).
 fn shell_skeleton(rows: &[(usize, &str)]) -> Option<String> {
     let mut counts: Vec<(String, usize, usize)> = Vec::new();
+    let mut sk = String::new();
     for (i, (_, line)) in rows.iter().enumerate() {
         let Some(end) = first_terminator(line) else {
             continue;
@@ -42,10 +50,10 @@ fn shell_skeleton(rows: &[(usize, &str)]) -> Option<String> {
         if end > 96 || !prompt_like(&line[..end]) {
             continue;
         }
-        let sk = skeleton(&line[..end]);
+        skeleton_into(&line[..end], &mut sk);
         match counts.iter_mut().find(|(s, _, _)| *s == sk) {
             Some(entry) => entry.1 += 1,
-            None => counts.push((sk, 1, i)),
+            None => counts.push((sk.clone(), 1, i)),
         }
     }
     // A shell's own prompt shape wins over a repeated `> ` (continuation lines, a REPL).
