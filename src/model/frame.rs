@@ -175,59 +175,42 @@ impl RowBuilder {
     }
 }
 
-impl FrameValue for Option<String> {
-    const TYPE_NAME: &'static str = "string";
-    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
-        StringChunked::from_iter_options(name.into(), values.map(|v| v.as_deref())).into_column()
-    }
-    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
-        match column {
-            Some(c) => Ok(c.str()?.iter().map(|v| v.map(str::to_owned)).collect()),
-            None => Ok(vec![None; height]),
-        }
-    }
-    fn to_json(&self) -> serde_json::Value {
-        self.as_deref().map_or(serde_json::Value::Null, Into::into)
-    }
-    fn builder(name: &str, capacity: usize) -> ColumnBuilder {
-        ColumnBuilder::Str(StringChunkedBuilder::new(name.into(), capacity))
-    }
-    fn push(self, b: &mut ColumnBuilder) {
-        match b {
-            ColumnBuilder::Str(b) => b.append_option(self.as_deref()),
-            _ => unreachable!("a string column's builder"),
-        }
-    }
-}
-
 /// A string shared by many rows (a prompt's user, host and directory, the same for a session's
 /// commands): cloned by reference count while rows are made, instead of allocated per row.
 pub type Shared = Option<std::sync::Arc<str>>;
 
-impl FrameValue for Shared {
-    const TYPE_NAME: &'static str = "string";
-    fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
-        StringChunked::from_iter_options(name.into(), values.map(|v| v.as_deref())).into_column()
-    }
-    fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
-        match column {
-            Some(c) => Ok(c.str()?.iter().map(|v| v.map(Into::into)).collect()),
-            None => Ok(vec![None; height]),
+/// Optional strings, owned or shared: a nullable string column.
+macro_rules! optional_string {
+    ($($t:ty),*) => {$(
+        impl FrameValue for $t {
+            const TYPE_NAME: &'static str = "string";
+            fn column<'a>(name: &str, values: impl Iterator<Item = &'a Self>) -> Column {
+                StringChunked::from_iter_options(name.into(), values.map(|v| v.as_deref()))
+                    .into_column()
+            }
+            fn read(column: Option<&Column>, height: usize) -> PolarsResult<Vec<Self>> {
+                match column {
+                    Some(c) => Ok(c.str()?.iter().map(|v| v.map(Into::into)).collect()),
+                    None => Ok(vec![None; height]),
+                }
+            }
+            fn to_json(&self) -> serde_json::Value {
+                self.as_deref().map_or(serde_json::Value::Null, Into::into)
+            }
+            fn builder(name: &str, capacity: usize) -> ColumnBuilder {
+                ColumnBuilder::Str(StringChunkedBuilder::new(name.into(), capacity))
+            }
+            fn push(self, b: &mut ColumnBuilder) {
+                match b {
+                    ColumnBuilder::Str(b) => b.append_option(self.as_deref()),
+                    _ => unreachable!("a string column's builder"),
+                }
+            }
         }
-    }
-    fn to_json(&self) -> serde_json::Value {
-        self.as_deref().map_or(serde_json::Value::Null, Into::into)
-    }
-    fn builder(name: &str, capacity: usize) -> ColumnBuilder {
-        ColumnBuilder::Str(StringChunkedBuilder::new(name.into(), capacity))
-    }
-    fn push(self, b: &mut ColumnBuilder) {
-        match b {
-            ColumnBuilder::Str(b) => b.append_option(self.as_deref()),
-            _ => unreachable!("a string column's builder"),
-        }
-    }
+    )*};
 }
+
+optional_string!(Option<String>, Shared);
 
 /// Optional primitives: a nullable column of the matching polars type.
 macro_rules! optional_primitive {
