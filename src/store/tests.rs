@@ -397,3 +397,45 @@ fn the_manifest_lists_the_sessions_several_transcripts_carry() {
     store.append(vec![ev("f", 0)]).unwrap();
     assert_eq!(shared(dir.path()), Some(vec!["s2".into(), "s3".into()]));
 }
+
+/// A transcripts part damaged on disk does not stop the next write: its commit leaves the
+/// shared sessions unknown (readers work them out over the parts they can read), and nothing
+/// stored is lost.
+#[test]
+fn a_damaged_transcripts_part_leaves_the_shared_sessions_unknown() {
+    use crate::model::TranscriptRow;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    store
+        .append(vec![TranscriptRow {
+            transcript_id: Some("t".into()),
+            session_id: Some("s".into()),
+            ..Default::default()
+        }])
+        .unwrap();
+    drop(store);
+    let bad = dir
+        .path()
+        .join("transcripts/day=1970-01-01")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bytes = fs::read(&bad).unwrap();
+    fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    store
+        .append(vec![TranscriptRow {
+            transcript_id: Some("u".into()),
+            session_id: Some("s".into()),
+            time: Timestamp(DAY),
+            ..Default::default()
+        }])
+        .unwrap();
+    let m = Manifest::load(dir.path()).unwrap().unwrap();
+    assert_eq!(m.shared_sessions, None);
+    assert_eq!(m.parts(TranscriptRow::NAME).len(), 2);
+    assert!(bad.exists(), "nothing is deleted");
+}
