@@ -61,7 +61,10 @@ impl Dataset {
             // The writer worked them out: the manifest's list is of every part, a superset
             // of what the readable ones share, which the candidates below narrow.
             Some(ids) => ids,
-            None => self.shared_sessions()?,
+            None => strings(
+                &crate::store::shared_sessions(self.table(TranscriptRow::NAME, None)?).collect()?,
+                "session_id",
+            )?,
         };
         if ids.is_empty() {
             return Ok(Resolution::default());
@@ -125,15 +128,6 @@ impl Dataset {
         }
         left_out.sort();
         Ok(Resolution { left_out })
-    }
-}
-
-impl Dataset {
-    /// Session ids more than one transcript carries, from the transcripts themselves.
-    fn shared_sessions(&self) -> PolarsResult<Vec<String>> {
-        let several =
-            crate::store::shared_sessions(self.table(TranscriptRow::NAME, None)?).collect()?;
-        strings(&several, "session_id")
     }
 }
 

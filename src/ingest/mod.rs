@@ -382,25 +382,12 @@ fn owned_strings(name: &str, values: Vec<Option<String>>) -> polars::prelude::St
             continue;
         };
         bytes += v.len();
-        if v.len() <= View::MAX_INLINE_SIZE as usize || v.len() > u32::MAX as usize {
-            // Short (held in the view), or too long for one (never for a transcript's text,
-            // which is cut far below): copied.
-            let mut m = polars_arrow::array::MutableBinaryViewArray::<str>::new();
-            m.push_value(&v);
-            let a: Utf8ViewArray = m.freeze();
-            let mut view = a.views()[0];
-            if view.length > View::MAX_INLINE_SIZE {
-                view.buffer_idx = buffers.len() as u32;
-                buffers.extend(a.data_buffers().iter().cloned());
-                buffer_len += a.total_buffer_len();
-            }
-            views.push(view);
-            continue;
+        // A short value is held in its view; a long one points at its own buffer.
+        views.push(View::new_from_bytes(v.as_bytes(), buffers.len() as u32, 0));
+        if v.len() > View::MAX_INLINE_SIZE as usize {
+            buffer_len += v.len();
+            buffers.push(polars_buffer::Buffer::from(v.into_bytes()));
         }
-        let view = View::new_from_bytes(v.as_bytes(), buffers.len() as u32, 0);
-        buffer_len += v.len();
-        buffers.push(polars_buffer::Buffer::from(v.into_bytes()));
-        views.push(view);
     }
     // SAFETY: each long view points at the start of its own buffer, of its length, holding
     // the UTF-8 of a `String`; short ones hold their bytes.

@@ -174,6 +174,14 @@ fn an_older_store_is_read_and_adopted_with_duplicates_dropped() {
     assert_eq!(ids(&store), ["a", "b", "c"]);
 }
 
+/// Cuts the first part of a day's folder in half (a damaged part); its path.
+fn truncate_a_part(day: &Path) -> PathBuf {
+    let bad = day.read_dir().unwrap().next().unwrap().unwrap().path();
+    let bytes = fs::read(&bad).unwrap();
+    fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    bad
+}
+
 #[test]
 fn a_damaged_part_is_named_and_the_others_still_answer() {
     let dir = tempfile::tempdir().unwrap();
@@ -181,17 +189,7 @@ fn a_damaged_part_is_named_and_the_others_still_answer() {
     store.append(vec![ev("a", 0)]).unwrap();
     store.append(vec![ev("b", DAY)]).unwrap();
     drop(store);
-    let bad = dir
-        .path()
-        .join("exec_events/day=1970-01-02")
-        .read_dir()
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let bytes = fs::read(&bad).unwrap();
-    fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let bad = truncate_a_part(&dir.path().join("exec_events/day=1970-01-02"));
     let reader = Store::open_for_read(dir.path()).unwrap();
     assert!(reader.read::<ExecEvent>(None).is_err());
     let found = reader.exclude_unreadable();
@@ -414,17 +412,7 @@ fn a_damaged_transcripts_part_leaves_the_shared_sessions_unknown() {
         }])
         .unwrap();
     drop(store);
-    let bad = dir
-        .path()
-        .join("transcripts/day=1970-01-01")
-        .read_dir()
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let bytes = fs::read(&bad).unwrap();
-    fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let bad = truncate_a_part(&dir.path().join("transcripts/day=1970-01-01"));
     let mut store = Store::open_for_write(dir.path()).unwrap();
     store
         .append(vec![TranscriptRow {
