@@ -575,6 +575,7 @@ impl<'s> Writer<'s> {
         for slot in held {
             self.release(&slot)?;
         }
+        crate::trace::stage("commit: held rows written");
         // The parts still open are finished side by side: each ends with a flush to disk,
         // which waits on the device (100k transcripts: 51 flushes, 0.11 s one after another).
         let durable = self.store.durable;
@@ -598,6 +599,7 @@ impl<'s> Writer<'s> {
                 self.publish_part(&slot, part?)?;
             }
         }
+        crate::trace::stage("commit: parts finished");
         for t in super::tables() {
             let mut per_day: BTreeMap<String, usize> = BTreeMap::new();
             for p in self.next.parts(t.name) {
@@ -617,6 +619,7 @@ impl<'s> Writer<'s> {
         if self.transcripts_written || self.next.shared_sessions.is_none() {
             self.next.shared_sessions = self.shared_sessions();
         }
+        crate::trace::stage("commit: compacted, shared sessions listed");
         let dirs: Vec<&PathBuf> = self.dirs.iter().filter(|_| durable).collect();
         for group in dirs.chunks(FLUSHING) {
             std::thread::scope(|scope| {
@@ -639,6 +642,7 @@ impl<'s> Writer<'s> {
                 e => Err(e),
             })?;
         }
+        crate::trace::stage("commit: folders synced");
         self.next.commit(&self.store.root, self.store.durable)?;
         self.store.manifest = std::mem::take(&mut self.next);
         for p in &self.replaced {

@@ -20,22 +20,15 @@
 
 use super::prompt::{
     first_terminator, is_continuation_prompt, prompt_like, shell_prompt_shaped, skeleton_into,
-    terminators_upto,
+    skeleton_is, terminators_upto,
 };
 use super::screen::Event;
 use super::syntax::{command_like, first_word, Lexer};
 
 /// The end of the shortest prefix of `line` that is a prompt with skeleton `shell`, in bytes.
 fn prompt_end(line: &str, shell: &str) -> Option<usize> {
-    thread_local!(static SKELETON: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) });
-    SKELETON.with_borrow_mut(|sk| {
-        terminators_upto(line, 96).find(|&end| {
-            prompt_like(&line[..end]) && {
-                skeleton_into(&line[..end], sk);
-                sk == shell
-            }
-        })
-    })
+    terminators_upto(line, 96)
+        .find(|&end| skeleton_is(&line[..end], shell) && prompt_like(&line[..end]))
 }
 
 /// The skeleton of the shell's prompt: the most frequent among prompt-shaped prefixes seen at
