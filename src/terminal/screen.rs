@@ -166,13 +166,18 @@ struct Model {
 const MAX_COL: usize = 4096;
 const MAX_ROWS: usize = 256;
 
+/// The most parameters vte hands over for a sequence (its `MAX_PARAMS`).
+const VTE_MAX_PARAMS: usize = 32;
+/// The most parameters a sequence read by [`plain_csi`] has (more are left to vte).
+const PLAIN_PARAMS: usize = 16;
+
 /// Whether an SGR sequence leaves text grey or faint, as autosuggestions are drawn (bright
 /// black, a grey of the 256-colour ramp, faint).
-fn grey(params: &Params, was: bool) -> bool {
+fn grey(params: &[u16], was: bool) -> bool {
     if params.is_empty() {
         return false; // `CSI m`: everything reset
     }
-    let mut it = params.iter().map(|p| p.first().copied().unwrap_or(0));
+    let mut it = params.iter().copied();
     let mut grey = was;
     while let Some(p) = it.next() {
         match p {
@@ -199,11 +204,9 @@ fn grey(params: &Params, was: bool) -> bool {
     grey
 }
 
-fn param(params: &Params, i: usize, default: usize) -> usize {
+fn param(params: &[u16], i: usize, default: usize) -> usize {
     params
-        .iter()
-        .nth(i)
-        .and_then(|p| p.first())
+        .get(i)
         .map_or(default, |&v| if v == 0 { default } else { v as usize })
 }
 
@@ -982,7 +985,14 @@ impl Perform for Model {
     }
 
     fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _ignore: bool, action: char) {
-        self.csi(params, intermediates, action);
+        // The model reads the first value of each parameter only.
+        let mut values = [0u16; VTE_MAX_PARAMS];
+        let mut n = 0;
+        for p in params.iter().take(values.len()) {
+            values[n] = p.first().copied().unwrap_or(0);
+            n += 1;
+        }
+        self.csi(&values[..n], intermediates, action);
     }
 
     fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
@@ -1124,12 +1134,14 @@ impl Model {
         }
     }
 
-    fn csi(&mut self, params: &Params, intermediates: &[u8], action: char) {
+    /// A control sequence: the first value of each parameter, the intermediates (a private
+    /// marker such as `?` among them), the final character.
+    fn csi(&mut self, params: &[u16], intermediates: &[u8], action: char) {
         self.flush_text();
         let private = intermediates.first() == Some(&b'?');
         if private && (action == 'h' || action == 'l') {
-            for p in params.iter() {
-                match p.first().copied().unwrap_or(0) {
+            for &p in params {
+                match p {
                     2004 if self.alt => {
                         if action == 'h' {
                             let exact = self.editor == Editor::Zle
@@ -1307,7 +1319,7 @@ impl Model {
             'h' | 'l' if param(params, 0, 0) == 4 => self.insert_mode = action == 'h',
             'm' if self.in_input => {
                 // readline highlights a bracketed paste in reverse video
-                if params.iter().any(|p| p.first() == Some(&7)) {
+                if params.contains(&7) {
                     self.pasted = true;
                 }
                 self.grey = grey(params, self.grey);
@@ -1506,7 +1518,7 @@ impl Model {
         }
     }
 
-    fn grid_csi(&mut self, params: &Params, intermediates: &[u8], action: char) {
+    fn grid_csi(&mut self, params: &[u16], intermediates: &[u8], action: char) {
         if action == 'n' && param(params, 0, 0) == 6 && self.editor == Editor::Busybox {
             self.grid_start_input(true);
             return;
@@ -1548,6 +1560,68 @@ impl Model {
             'u' => g.restore(),
             'h' | 'l' if param(params, 0, 0) == 4 => g.set_insert(action == 'h'),
             _ => {}
+        }
+    }
+}
+
+/// A control sequence read by [`plain_csi`].
+struct PlainCsi {
+    /// Its length in bytes.
+    len: usize,
+    /// The private marker (`?`, `>`, `=`, `<`) after `CSI`, which vte hands over as an
+    /// intermediate.
+    marker: Option<u8>,
+    /// How many parameters.
+    params: usize,
+    /// The final byte.
+    action: u8,
+}
+
+/// The sequence at the start of `bytes` (`bytes[0]` is ESC) when it is `CSI`, an optional
+/// private marker, parameters of digits and `;` (at most [`PLAIN_PARAMS`]) and a final byte,
+/// with the parameters' values in `params` as vte reads them (an empty one is 0, a large one
+/// saturates). Anything else (intermediates, sub-parameters, controls inside, a marker after
+/// the first byte, an unfinished sequence) is `None`, for vte.
+#[inline]
+fn plain_csi(bytes: &[u8], params: &mut [u16; PLAIN_PARAMS]) -> Option<PlainCsi> {
+    if bytes.get(1) != Some(&b'[') {
+        return None;
+    }
+    let mut i = 2;
+    let marker = match bytes.get(i) {
+        Some(&b @ 0x3c..=0x3f) => {
+            i += 1;
+            Some(b)
+        }
+        _ => None,
+    };
+    let mut n = 0;
+    let mut value: u16 = 0;
+    loop {
+        let b = *bytes.get(i)?;
+        i += 1;
+        match b {
+            b'0'..=b'9' => {
+                value = value.saturating_mul(10).saturating_add(u16::from(b - b'0'));
+            }
+            b';' => {
+                if n + 1 >= PLAIN_PARAMS {
+                    return None;
+                }
+                params[n] = value;
+                n += 1;
+                value = 0;
+            }
+            0x40..=0x7e => {
+                params[n] = value;
+                return Some(PlainCsi {
+                    len: i,
+                    marker,
+                    params: n + 1,
+                    action: b,
+                });
+            }
+            _ => return None,
         }
     }
 }
@@ -1683,14 +1757,29 @@ pub fn draw(body: &[u8]) -> Drawn {
     // runs of printable ASCII to the model in bulk (per-character callbacks were most of the
     // cost) and only escape sequences, and non-ASCII text, to vte.
     let mut i = 0;
+    let mut params = [0u16; PLAIN_PARAMS];
+    // vte may hold the start of a character cut off by the escape (it prints U+FFFD for it
+    // before the sequence): then the sequence goes through vte.
+    let mut vte_holds = false;
     while i < body.len() {
         if body[i] == 0x1b {
+            // Most sequences are plain `CSI` ones (cursor moves, erases, colours, modes): read
+            // here, without vte's state machine (which was a tenth of drawing).
+            if let Some(csi) = plain_csi(&body[i..], &mut params).filter(|_| !vte_holds) {
+                let marker = csi.marker.as_slice();
+                model.csi(&params[..csi.params], marker, char::from(csi.action));
+                i += csi.len;
+                continue;
+            }
             let n = sequence_len(&body[i..]);
             parser.advance(&mut model, &body[i..i + n]);
+            vte_holds = false;
             i += n;
         } else {
             let end = memchr::memchr(0x1b, &body[i..]).map_or(body.len(), |k| i + k);
             model.ground(&mut parser, &body[i..end]);
+            // `ground` hands DEL and non-ASCII to vte with the byte after them, if any.
+            vte_holds = body[end - 1] >= 0x7f;
             i = end;
         }
     }
@@ -1902,6 +1991,114 @@ mod tests {
             }
         }
         assert!(checked > 150, "{checked}");
+    }
+
+    /// What vte hands to `csi_dispatch`: (first value of each parameter, intermediates, final).
+    #[derive(Default)]
+    struct Seen(Vec<(Vec<u16>, Vec<u8>, char)>);
+
+    impl Perform for Seen {
+        fn csi_dispatch(&mut self, params: &Params, intermediates: &[u8], _: bool, action: char) {
+            let firsts = params.iter().map(|p| p[0]).collect();
+            self.0.push((firsts, intermediates.to_vec(), action));
+        }
+    }
+
+    #[test]
+    fn plain_control_sequences_read_as_vte_reads_them() {
+        let mut cases: Vec<Vec<u8>> = [
+            &b"\x1b[K"[..],
+            b"\x1b[m",
+            b"\x1b[0m",
+            b"\x1b[1;31m",
+            b"\x1b[;5H",
+            b"\x1b[5;H",
+            b"\x1b[;;m",
+            b"\x1b[?2004h",
+            b"\x1b[?h",
+            b"\x1b[?1049;1h",
+            b"\x1b[>c",
+            b"\x1b[=5u",
+            b"\x1b[<0;1;2M",
+            b"\x1b[65535C",
+            b"\x1b[65536C",
+            b"\x1b[99999999999999999999D",
+            b"\x1b[0000007m",
+            b"\x1b[38;5;240m",
+            b"\x1b[38:5:240m",
+            b"\x1b[?1;?2h",
+            b"\x1b[1?h",
+            b"\x1b[ q",
+            b"\x1b[2 q",
+            b"\x1b[1\x08C",
+            b"\x1b[1\x7fC",
+            b"\x1b[1\xc3C",
+            b"\x1b[12",
+            b"\x1b[",
+            b"\x1b",
+            b"\x1b]0;title\x07",
+            b"\x1b(B",
+            b"\x1b[~",
+            b"\x1b[@",
+        ]
+        .iter()
+        .map(|c| c.to_vec())
+        .collect();
+        for n in [14, 15, 16, 17, 31, 32, 33, 40] {
+            let mut c = b"\x1b[".to_vec();
+            c.extend(
+                (1..=n)
+                    .map(|k| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(";")
+                    .bytes(),
+            );
+            c.push(b'm');
+            cases.push(c);
+            let mut c = b"\x1b[".to_vec();
+            c.extend(std::iter::repeat_n(b';', n));
+            c.push(b'm');
+            cases.push(c);
+        }
+        let mut read = 0;
+        for case in &cases {
+            let mut seen = Seen::default();
+            Parser::<1024>::new().advance(&mut seen, case);
+            let mut params = [0u16; PLAIN_PARAMS];
+            let Some(csi) = plain_csi(case, &mut params) else {
+                continue;
+            };
+            read += 1;
+            assert_eq!(csi.len, case.len(), "{case:?}");
+            assert_eq!(seen.0.len(), 1, "{case:?}");
+            let (firsts, intermediates, action) = &seen.0[0];
+            assert_eq!(&params[..csi.params], &firsts[..], "{case:?}");
+            assert_eq!(csi.marker.as_slice(), &intermediates[..], "{case:?}");
+            assert_eq!(char::from(csi.action), *action, "{case:?}");
+            // A whole screen of them draws as vte draws it.
+            let mut body = b"\x1b[?2004h$ ls".to_vec();
+            body.extend_from_slice(case);
+            body.extend_from_slice(b"x\r\r\nout\r\n");
+            let d = draw(&body);
+            assert_eq!((d.text, d.events), draw_with_vte_only(&body), "{case:?}");
+        }
+        assert!(read >= 25, "{read}");
+        assert!(plain_csi(b"\x1b[1:2m", &mut [0; PLAIN_PARAMS]).is_none());
+        assert!(plain_csi(b"\x1b[ q", &mut [0; PLAIN_PARAMS]).is_none());
+    }
+
+    #[test]
+    fn a_character_cut_off_by_a_sequence_is_replaced_before_it() {
+        // vte holds the first byte of `é` and prints U+FFFD for it when the sequence comes:
+        // the sequence read without vte would come first.
+        for body in [
+            &b"$ ab\xc3\x1b[D\x1b[Kc\r\n"[..],
+            b"out\xc3\x1b[1;31mred\x1b[m\r\n",
+            b"\x1b[?2004h$ x\xe2\x82\x1b[Cy\r\r\n\x1b[?2004l\r",
+        ] {
+            let d = draw(body);
+            assert_eq!((d.text, d.events), draw_with_vte_only(body), "{body:?}");
+        }
     }
 
     #[test]
