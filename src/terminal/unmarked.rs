@@ -91,16 +91,17 @@ pub fn has_shell_prompt(events: &[Event], text: &str) -> bool {
 }
 
 /// A row since the last command that may be a line typed ahead.
-#[derive(Clone)]
-struct Pending {
+#[derive(Clone, Copy)]
+struct Pending<'a> {
     event: usize,
-    text: String,
+    /// The row's text, trimmed.
+    text: &'a str,
     /// Right after the command row, or after another such row (a pasted block).
     contiguous: bool,
 }
 
 /// What inference carries from row to row.
-struct Infer {
+struct Infer<'a> {
     /// Skeleton of the shell's prompt.
     shell: String,
     /// First words of commands so far: a command used once reads like a command afterwards.
@@ -108,12 +109,15 @@ struct Infer {
     /// The command being read, with its continuation lines, and the lexer that read it.
     current: Option<String>,
     lexer: Lexer,
-    pending: Vec<Pending>,
-    /// The last prompt exactly as drawn.
-    exact_prompt: String,
+    pending: Vec<Pending<'a>>,
+    /// The last prompt exactly as drawn, and a searcher for it once one was needed.
+    exact_prompt: &'a str,
+    exact_finder: Option<memchr::memmem::Finder<'a>>,
+    /// The last row whose prompt was looked for, and where its prompt ends.
+    looked_up: Option<(usize, Option<usize>)>,
 }
 
-impl Infer {
+impl<'a> Infer<'a> {
     /// A prompt at the start of `s`: (its end in bytes, a continuation prompt).
     fn leading_prompt(&self, s: &str) -> Option<(usize, bool)> {
         if self.current.is_some() && self.lexer.incomplete() {
@@ -123,6 +127,46 @@ impl Infer {
             }
         }
         prompt_end(s, &self.shell).map(|end| (end, false))
+    }
+
+    /// [`prompt_end`] of row `k` (`line`): rows are looked at twice, as the row after a row of
+    /// output and as the row read next.
+    fn row_prompt_end(&mut self, k: usize, line: &str) -> Option<usize> {
+        match self.looked_up {
+            Some((at, end)) if at == k => end,
+            _ => {
+                let end = prompt_end(line, &self.shell);
+                self.looked_up = Some((k, end));
+                end
+            }
+        }
+    }
+
+    /// [`Self::leading_prompt`] of row `k` (`line`), whole.
+    fn row_leading_prompt(&mut self, k: usize, line: &str) -> Option<(usize, bool)> {
+        if self.current.is_some() && self.lexer.incomplete() {
+            if let Some(end) =
+                first_terminator(line).filter(|&end| is_continuation_prompt(&line[..end]))
+            {
+                return Some((end, true));
+            }
+        }
+        self.row_prompt_end(k, line).map(|end| (end, false))
+    }
+
+    /// Where the last prompt, exactly as drawn, first occurs in `line`.
+    fn find_exact_prompt(&mut self, line: &str) -> Option<usize> {
+        let prompt = self.exact_prompt;
+        self.exact_finder
+            .get_or_insert_with(|| memchr::memmem::Finder::new(prompt))
+            .find(line.as_bytes())
+    }
+
+    fn set_exact_prompt(&mut self, prompt: &'a str) {
+        if prompt != self.exact_prompt {
+            self.exact_prompt = prompt;
+            self.exact_finder = None;
+        }
     }
 
     fn command(&mut self, text: &str) {
@@ -144,7 +188,7 @@ impl Infer {
     }
 
     /// A prompt read pending line `p` (typed ahead): a new command, or a continuation line.
-    fn consume(&mut self, events: &mut [Event], p: Pending, continuation: bool) {
+    fn consume(&mut self, events: &mut [Event], p: Pending<'a>, continuation: bool) {
         if let Event::Row(r) = &mut events[p.event] {
             r.input = true;
             r.inferred = true;
@@ -153,9 +197,9 @@ impl Infer {
             r.input_col = Some(0);
         }
         if continuation {
-            self.continuation(&p.text);
+            self.continuation(p.text);
         } else {
-            self.command(&p.text);
+            self.command(p.text);
         }
     }
 }
@@ -180,7 +224,9 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
         current: None,
         lexer: Lexer::default(),
         pending: Vec::new(),
-        exact_prompt: String::new(),
+        exact_prompt: "",
+        exact_finder: None,
+        looked_up: None,
     };
     for (k, &(i, line)) in rows.iter().enumerate() {
         // Printed by the previous command (`printf '# not a prompt\n'`).
@@ -191,15 +237,15 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
         {
             st.pending.push(Pending {
                 event: i,
-                text: line.trim().to_owned(),
+                text: line.trim(),
                 contiguous: false,
             });
             continue;
         }
-        let Some(mut prompt) = st.leading_prompt(line) else {
+        let Some(mut prompt) = st.row_leading_prompt(k, line) else {
             let next_is_prompt = rows
                 .get(k + 1)
-                .is_some_and(|(_, l)| prompt_end(l, &st.shell).is_some());
+                .is_some_and(|&(_, l)| st.row_prompt_end(k + 1, l).is_some());
             if !mid_row_prompt(&mut st, events, i, line, next_is_prompt) {
                 let contiguous = match st.pending.last() {
                     Some(p) => p.contiguous,
@@ -207,7 +253,7 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
                 };
                 st.pending.push(Pending {
                     event: i,
-                    text: line.trim().to_owned(),
+                    text: line.trim(),
                     contiguous: contiguous && !line.trim().is_empty(),
                 });
             }
@@ -241,18 +287,21 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
             }
             // A line typed ahead that this prompt read: its output follows the prompt.
             let known = &st.known;
+            let content_is_command = std::cell::OnceCell::new();
             let ahead = st.pending.iter().position(|p| {
-                command_like(&p.text, known)
-                    && ((echo_like(&p.text) && !content.is_empty() && p.text.contains(content))
-                        || (p.contiguous && !content.is_empty() && !command_like(content, known)))
+                !content.is_empty()
+                    && command_like(p.text, known)
+                    && ((echo_like(p.text) && p.text.contains(content))
+                        || (p.contiguous
+                            && !*content_is_command.get_or_init(|| command_like(content, known))))
             });
             if let Some(at) = ahead {
-                let p = st.pending[at].clone();
+                let p = st.pending[at];
                 st.pending.drain(..=at);
                 st.consume(events, p, false);
                 break;
             }
-            st.exact_prompt = line[pos..end].to_owned();
+            st.set_exact_prompt(&line[pos..end]);
             set_input(events, i, pos, end, line);
             st.command(content);
             st.pending.clear();
@@ -264,17 +313,17 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
 /// A prompt in the middle of a row: output that did not end its line, then the prompt; taken
 /// when an `echo`/`printf` printed what precedes it, when the next row starts with a prompt
 /// (the command printed nothing), or after binary output.
-fn mid_row_prompt(
-    st: &mut Infer,
+fn mid_row_prompt<'a>(
+    st: &mut Infer<'a>,
     events: &mut [Event],
     i: usize,
-    line: &str,
+    line: &'a str,
     next_is_prompt: bool,
 ) -> bool {
     if st.exact_prompt.is_empty() {
         return false;
     }
-    let Some(at) = line.find(st.exact_prompt.as_str()).filter(|&at| at > 0) else {
+    let Some(at) = st.find_exact_prompt(line).filter(|&at| at > 0) else {
         return false;
     };
     let before = line[..at].trim();
