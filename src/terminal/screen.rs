@@ -980,6 +980,21 @@ impl Perform for Model {
                 self.commit();
                 return;
             }
+            // A tab in a plain output line kept in the text (`ls`, `ps`, tables): blanks up to
+            // the next stop, as `execute_slow` puts them, without moving the line to rows.
+            if byte == b'\t'
+                && self.in_text
+                && self.crs == 0
+                && self.cuf_since_cr.is_none()
+                && !self.insert_mode
+            {
+                let next = ((self.c / 8 + 1) * 8).min(MAX_COL);
+                for _ in self.c..next {
+                    self.text.push(' ');
+                }
+                self.c = self.c.max(next);
+                return;
+            }
         }
         self.execute_slow(byte);
     }
@@ -2098,6 +2113,37 @@ mod tests {
         ] {
             let d = draw(body);
             assert_eq!((d.text, d.events), draw_with_vte_only(body), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn tabs_in_output_put_blanks_to_the_next_stop() {
+        // Output lines with tabs (`ls`, `ps`, tables), before and after marked input, and in
+        // a session without marks (where output rows are candidates for prompts).
+        let cases: [(&[u8], &[&str]); 3] = [
+            (
+                b"\x1b[?2004h$ ls\r\r\n\x1b[?2004l\ra\tbb\tccccccccc\td\r\n\tx\t\r\n1234567\t8\r\nab\tcd\rZ\r\n\x1b[?2004h$ ",
+                &[
+                    "$ ls",
+                    "a       bb      ccccccccc       d",
+                    "        x",
+                    "1234567 8",
+                    "Zb      cd",
+                    "$",
+                ],
+            ),
+            (
+                b"$ ps\r\nPID\tCMD\r\n1\tinit\t\t\r\n$ exit\r\n",
+                &["$ ps", "PID     CMD", "1       init", "$ exit"],
+            ),
+            (
+                b"\x1b[?2004h$ x\r\r\n\x1b[?2004l\rcol\t\x1b[1mbold\x1b[0m\tend\x08\x08X\r\n",
+                &["$ x", "col     bold    eXd"],
+            ),
+        ];
+        for (body, want) in cases {
+            let got: Vec<String> = rows(body).into_iter().map(|(t, _)| t).collect();
+            assert_eq!(got, want, "{body:?}");
         }
     }
 
