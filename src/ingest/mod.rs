@@ -162,8 +162,18 @@ impl RunCommands {
     ) -> PolarsResult<RunCommands> {
         use polars::prelude::{IntoColumn, StringChunked, StringChunkedBuilder};
         use polars_arrow::array::MutableBinaryViewArray;
-        let mut b = CommandRow::builder(capacity);
-        let mut cid = StringChunkedBuilder::new("command_id".into(), capacity);
+        // The ids and the prompt's parts are framed here, apart: the row builder leaves them.
+        let mut b = CommandRow::builder(capacity).skipping(&[
+            "command_id",
+            "session_id",
+            "transcript_id",
+            "user",
+            "host",
+            "cwd",
+        ]);
+        // Ingest leaves the command ids out (the store derives them): a column only once one
+        // is given.
+        let mut cid: Option<StringChunkedBuilder> = None;
         // A transcript's ids are written once and repeated by view for its commands: 5 million
         // copies of two ~45-byte ids were 460 MB, and the dictionary compared them all.
         let mut sid = MutableBinaryViewArray::<str>::with_capacity(capacity);
@@ -190,7 +200,18 @@ impl RunCommands {
             for mut c in commands {
                 // The store derives a key left out from the transcript and the sequence number
                 // (`store::with_keys`).
-                cid.append_option(c.command_id.as_deref());
+                match (&mut cid, c.command_id.as_deref()) {
+                    (Some(ids), id) => ids.append_option(id),
+                    (None, Some(id)) => {
+                        let mut ids = StringChunkedBuilder::new("command_id".into(), capacity);
+                        for _ in 0..b.rows() {
+                            ids.append_null();
+                        }
+                        ids.append_value(id);
+                        cid = Some(ids);
+                    }
+                    (None, None) => {}
+                }
                 for (k, v) in [c.user.take(), c.host.take(), c.cwd.take()]
                     .into_iter()
                     .enumerate()
@@ -208,7 +229,10 @@ impl RunCommands {
         let user = StringChunked::with_chunk("user".into(), user.freeze());
         let host = StringChunked::with_chunk("host".into(), host.freeze());
         let cwd = StringChunked::with_chunk("cwd".into(), cwd.freeze());
-        for col in [cid.finish(), sid, tid, user, host, cwd] {
+        if let Some(ids) = cid {
+            frame.with_column(ids.finish().into_column())?;
+        }
+        for col in [sid, tid, user, host, cwd] {
             frame.with_column(col.into_column())?;
         }
         Ok(RunCommands { frame, ranges })
@@ -1468,6 +1492,69 @@ mod tests {
         assert_eq!(got.height(), rows);
         assert!(got.equals_missing(&expected), "{got} {expected}");
         assert_eq!(got.schema(), expected.schema());
+    }
+
+    /// A run's commands framed at once (ids and prompt parts apart from the other columns) are
+    /// the rows framed one by one, with a transcript's ids where its rows leave them out and
+    /// the command ids null until one is given.
+    #[test]
+    fn a_runs_commands_frame_as_their_rows_do() {
+        let transcript = |sid: &str, tid: &str| TranscriptRow {
+            session_id: Some(sid.into()),
+            transcript_id: Some(tid.into()),
+            ..TranscriptRow::default()
+        };
+        let row = |i: i64, ids: Option<(&str, &str)>| CommandRow {
+            command_id: ids.map(|(_, t)| format!("{t}#{i:05}")),
+            session_id: ids.map(|(s, _)| s.to_owned()),
+            transcript_id: ids.map(|(_, t)| t.to_owned()),
+            seq: Some(i),
+            time: crate::model::Timestamp(i * 1_000),
+            user: (i % 2 == 0).then(|| "root".into()),
+            host: Some("a-host-name-longer-than-a-view".into()),
+            cwd: (i % 3 != 0).then(|| format!("/srv/{}", i / 2).into()),
+            command: Some(format!("echo {i} and a command longer than a view")),
+            edited: Some(i % 2 == 1),
+            output_lines: Some(i),
+            output_bytes: Some(i * 10),
+            output_excerpt: (i % 4 != 0).then(|| format!("out {i}")),
+            confidence: Some(0.5 + i as f64 / 100.0),
+            ..CommandRow::default()
+        };
+        let ts = [
+            transcript("s1", "t1"),
+            transcript("s2", "t2"),
+            transcript("s3", "t3"),
+        ];
+        let given = [
+            (0..3).map(|i| row(i, None)).collect::<Vec<_>>(),
+            Vec::new(),
+            (3..6).map(|i| row(i, Some(("s3", "t3")))).collect(),
+        ];
+        let mut expected: Vec<CommandRow> = given.iter().flatten().cloned().collect();
+        for r in &mut expected[..3] {
+            r.session_id = Some("s1".into());
+            r.transcript_id = Some("t1".into());
+        }
+        let run = RunCommands::frame(ts.iter().zip(given), 6).unwrap();
+        assert_eq!(run.ranges, [0..3, 3..3, 3..6]);
+        let expected = CommandRow::to_frame(&expected).unwrap();
+        let names: Vec<String> = expected
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let got = run.frame.select(names).unwrap();
+        assert!(got.equals_missing(&expected), "{got} {expected}");
+        assert_eq!(got.schema(), expected.schema());
+        // Without any id given, the ids' column is null throughout.
+        let lean = [(0..4).map(|i| row(i, None)).collect::<Vec<_>>()];
+        let run = RunCommands::frame(ts.iter().zip(lean), 4).unwrap();
+        let ids = run.frame.column("command_id").unwrap();
+        assert_eq!(
+            (ids.null_count(), ids.dtype()),
+            (4, &polars::prelude::DataType::String)
+        );
     }
 
     #[test]

@@ -116,11 +116,15 @@ pub enum ColumnBuilder {
     F64(PrimitiveChunkedBuilder<Float64Type>),
     /// Milliseconds, a datetime column.
     Time(PrimitiveChunkedBuilder<Int64Type>),
+    /// A column the caller frames another way (see [`RowBuilder::skipping`]): values pushed
+    /// are dropped, and the column comes out null.
+    Skip(DataType),
 }
 
 impl ColumnBuilder {
-    fn finish(self) -> Column {
+    fn finish(self, name: &str, rows: usize) -> Column {
         match self {
+            ColumnBuilder::Skip(dtype) => Column::full_null(name.into(), rows, &dtype),
             ColumnBuilder::Str(b) => b.finish().into_column(),
             ColumnBuilder::Bool(b) => b.finish().into_column(),
             ColumnBuilder::I64(b) => b.finish().into_column(),
@@ -138,13 +142,38 @@ impl ColumnBuilder {
 /// on other threads, each pass over all of them).
 pub struct RowBuilder {
     columns: Vec<ColumnBuilder>,
+    names: Vec<&'static str>,
     rows: usize,
 }
 
 impl RowBuilder {
-    /// Builders of a table's columns, in order (see [`Table::builder`]).
-    pub fn new(columns: Vec<ColumnBuilder>) -> RowBuilder {
-        RowBuilder { columns, rows: 0 }
+    /// Builders of a table's columns, in order, and their names (see [`Table::builder`]).
+    pub fn new(columns: Vec<ColumnBuilder>, names: Vec<&'static str>) -> RowBuilder {
+        RowBuilder {
+            columns,
+            names,
+            rows: 0,
+        }
+    }
+
+    /// The builder without the columns named `skip`, which the caller frames another way
+    /// (ingest frames a transcript's ids and prompt parts once for all its commands): their
+    /// values are not copied, and the frame has them null.
+    pub fn skipping(mut self, skip: &[&str]) -> RowBuilder {
+        for (b, name) in self.columns.iter_mut().zip(&self.names) {
+            if skip.contains(name) {
+                let dtype = match b {
+                    ColumnBuilder::Str(_) => DataType::String,
+                    ColumnBuilder::Bool(_) => DataType::Boolean,
+                    ColumnBuilder::I64(_) => DataType::Int64,
+                    ColumnBuilder::F64(_) => DataType::Float64,
+                    ColumnBuilder::Time(_) => DataType::Datetime(TimeUnit::Milliseconds, None),
+                    ColumnBuilder::Skip(d) => d.clone(),
+                };
+                *b = ColumnBuilder::Skip(dtype);
+            }
+        }
+        self
     }
 
     /// Rows appended so far.
@@ -169,7 +198,8 @@ impl RowBuilder {
             self.rows,
             self.columns
                 .into_iter()
-                .map(ColumnBuilder::finish)
+                .zip(self.names)
+                .map(|(b, name)| b.finish(name, self.rows))
                 .collect(),
         )
     }
@@ -203,6 +233,7 @@ macro_rules! optional_string {
             fn push(self, b: &mut ColumnBuilder) {
                 match b {
                     ColumnBuilder::Str(b) => b.append_option(self.as_deref()),
+                    ColumnBuilder::Skip(_) => {}
                     _ => unreachable!("a string column's builder"),
                 }
             }
@@ -235,6 +266,7 @@ macro_rules! optional_primitive {
             fn push(self, b: &mut ColumnBuilder) {
                 match b {
                     ColumnBuilder::$variant(b) => b.append_option(self),
+                    ColumnBuilder::Skip(_) => {}
                     _ => unreachable!("the column's own builder"),
                 }
             }
@@ -306,6 +338,7 @@ impl FrameValue for Timestamp {
     fn push(self, b: &mut ColumnBuilder) {
         match b {
             ColumnBuilder::Time(b) => b.append_value(self.0),
+            ColumnBuilder::Skip(_) => {}
             _ => unreachable!("a time column's builder"),
         }
     }
@@ -333,6 +366,7 @@ impl FrameValue for Option<Timestamp> {
     fn push(self, b: &mut ColumnBuilder) {
         match b {
             ColumnBuilder::Time(b) => b.append_option(self.map(|t| t.0)),
+            ColumnBuilder::Skip(_) => {}
             _ => unreachable!("a time column's builder"),
         }
     }
@@ -414,9 +448,15 @@ macro_rules! table {
                 vec![$( self.$field.to_json() ),*]
             }
             fn builder(capacity: usize) -> $crate::model::frame::RowBuilder {
-                $crate::model::frame::RowBuilder::new(vec![$(
-                    <$ty as $crate::model::frame::FrameValue>::builder(stringify!($field), capacity)
-                ),*])
+                $crate::model::frame::RowBuilder::new(
+                    vec![$(
+                        <$ty as $crate::model::frame::FrameValue>::builder(
+                            stringify!($field),
+                            capacity,
+                        )
+                    ),*],
+                    vec![$( stringify!($field) ),*],
+                )
             }
             fn push_row(self, b: &mut $crate::model::frame::RowBuilder) {
                 let mut columns = b.columns_mut();
@@ -463,6 +503,31 @@ mod tests {
         let df = Demo::to_frame(&rows).unwrap();
         assert_eq!(df.height(), 2);
         assert_eq!(Demo::from_frame(&df).unwrap(), rows);
+    }
+
+    #[test]
+    fn skipped_columns_come_out_null_of_their_type_and_the_others_whole() {
+        let rows: Vec<Demo> = (0..50)
+            .map(|i| Demo {
+                at: Timestamp(i * 1_000),
+                name: Some(format!("name {i}")),
+                flag: Some(i % 2 == 0),
+            })
+            .collect();
+        let mut b = Demo::builder(4).skipping(&["at", "flag"]);
+        for r in rows.clone() {
+            r.push_row(&mut b);
+        }
+        let built = b.finish().unwrap();
+        let framed = Demo::to_frame(&rows).unwrap();
+        assert_eq!(built.schema(), framed.schema());
+        assert!(built
+            .column("name")
+            .unwrap()
+            .equals(framed.column("name").unwrap()));
+        for name in ["at", "flag"] {
+            assert_eq!(built.column(name).unwrap().null_count(), 50, "{name}");
+        }
     }
 
     #[test]
