@@ -66,7 +66,7 @@ echo "| --- | --- | --- |"
 # corpus into the page cache (the machine may have dropped it) come before the timed run.
 fresh() {
   rm -rf "$STORE"
-  find "$CORPUS" -type f -print0 | xargs -0 cat >/dev/null
+  find "$CORPUS" -type f -print0 | xargs -0 -r cat >/dev/null
 }
 PREPARE=fresh measure "ingest (fresh store)" "$BIN" ingest "$CORPUS" --store "$STORE" --quiet
 INGEST_BEST=$BEST

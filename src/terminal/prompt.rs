@@ -361,7 +361,7 @@ mod tests {
         let mut shells: Vec<&String> = shells.iter().collect();
         shells.sort();
         shells.dedup();
-        let mut agreed = 0;
+        assert!(shells.len() > 200, "{}", shells.len());
         for p in &prompts {
             let sk = skeleton(p);
             for &shell in &shells {
@@ -370,10 +370,8 @@ mod tests {
                     &sk == shell,
                     "{p:?} against {shell:?}"
                 );
-                agreed += usize::from(&sk == shell);
             }
         }
-        assert!(agreed >= prompts.len());
     }
 
     #[test]

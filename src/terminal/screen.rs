@@ -104,6 +104,10 @@ struct Model {
     /// The line being drawn is plain output appended to `text[line_start..]` (no rows in use):
     /// most lines never need the row model, which takes over at the first edit.
     in_text: bool,
+    /// The line kept in the text has a tab's blanks: the row model, which took such a line at
+    /// its first tab, trims and marks it at its end, so it is committed and read for a margin
+    /// mark as rows are.
+    text_tabbed: bool,
     line_start: usize,
     r: usize,
     c: usize,
@@ -239,6 +243,7 @@ impl Model {
     #[cold]
     fn move_text_to_rows(&mut self) {
         self.in_text = false;
+        self.text_tabbed = false;
         let (c, r) = (self.c, self.r);
         let line: Vec<char> = self.text[self.line_start..].chars().collect();
         self.text.truncate(self.line_start.saturating_sub(1));
@@ -336,6 +341,22 @@ impl Model {
         if self.in_text {
             // Plain output already in the text: trim it and account it.
             self.in_text = false;
+            if std::mem::take(&mut self.text_tabbed) {
+                // As the row model commits an output line: every trailing blank trimmed, and
+                // without a known editor the input flags cleared after it.
+                let kept = self.text[self.line_start..].trim_end().len();
+                self.text.truncate(self.line_start + kept);
+                let unknown = self.editor == Editor::Unknown;
+                self.output_line(self.line_start);
+                self.reset_line();
+                if unknown {
+                    self.clear_input_flags();
+                    if self.style == Editor::Busybox {
+                        self.in_input = false;
+                    }
+                }
+                return;
+            }
             if self
                 .text
                 .as_bytes()
@@ -829,6 +850,9 @@ impl Model {
     /// every prompt (so a resize is followed).
     #[cold]
     fn margin_mark(&mut self) {
+        if self.in_text && self.text_tabbed {
+            self.move_text_to_rows(); // read as the row model reads it
+        }
         let c = self.c;
         let (at, mark) = if self.in_text {
             // Most lines fail at once: a mark, then a blank.
@@ -934,6 +958,7 @@ impl Perform for Model {
                 }
                 self.line_start = self.text.len();
                 self.in_text = true;
+                self.text_tabbed = false;
                 self.text.push(ch);
                 self.c = 1;
                 return;
@@ -987,12 +1012,14 @@ impl Perform for Model {
                 && self.crs == 0
                 && self.cuf_since_cr.is_none()
                 && !self.insert_mode
+                && !self.row_input
             {
                 let next = ((self.c / 8 + 1) * 8).min(MAX_COL);
                 for _ in self.c..next {
                     self.text.push(' ');
                 }
                 self.c = self.c.max(next);
+                self.text_tabbed = true;
                 return;
             }
         }
@@ -2077,6 +2104,12 @@ mod tests {
         }
         let mut read = 0;
         for case in &cases {
+            // Read here or by vte, a screen of them draws as vte alone draws it.
+            let mut body = b"\x1b[?2004h$ ls".to_vec();
+            body.extend_from_slice(case);
+            body.extend_from_slice(b"x\r\r\nout\r\n");
+            let d = draw(&body);
+            assert_eq!((d.text, d.events), draw_with_vte_only(&body), "{case:?}");
             let mut seen = Seen::default();
             Parser::<1024>::new().advance(&mut seen, case);
             let mut params = [0u16; PLAIN_PARAMS];
@@ -2090,12 +2123,6 @@ mod tests {
             assert_eq!(&params[..csi.params], &firsts[..], "{case:?}");
             assert_eq!(csi.marker.as_slice(), &intermediates[..], "{case:?}");
             assert_eq!(char::from(csi.action), *action, "{case:?}");
-            // A whole screen of them draws as vte draws it.
-            let mut body = b"\x1b[?2004h$ ls".to_vec();
-            body.extend_from_slice(case);
-            body.extend_from_slice(b"x\r\r\nout\r\n");
-            let d = draw(&body);
-            assert_eq!((d.text, d.events), draw_with_vte_only(&body), "{case:?}");
         }
         assert!(read >= 25, "{read}");
         assert!(plain_csi(b"\x1b[1:2m", &mut [0; PLAIN_PARAMS]).is_none());
@@ -2145,6 +2172,23 @@ mod tests {
             let got: Vec<String> = rows(body).into_iter().map(|(t, _)| t).collect();
             assert_eq!(got, want, "{body:?}");
         }
+    }
+
+    #[test]
+    fn a_line_with_a_tab_ends_as_the_row_model_ends_it() {
+        // Trailing blanks of any kind trimmed (a line without a tab, kept in the text, loses
+        // only ASCII ones).
+        let d = draw("x\tb\u{a0}\r\nno tab\u{a0}\r\n".as_bytes());
+        assert_eq!(d.text, "x       b\nno tab\u{a0}");
+        // zsh's margin mark after output that did not end its line, once the width is known:
+        // the output keeps its line, the prompt gets its own.
+        let mut body = b"%".to_vec();
+        body.extend([b' '; 39]);
+        body.extend(b"\r\nab\tc%");
+        body.extend([b' '; 40]);
+        body.extend(b"\r$ x\r\n");
+        let got: Vec<String> = rows(&body).into_iter().map(|(t, _)| t).collect();
+        assert_eq!(got, ["%", "ab      c", "$ x"]);
     }
 
     #[test]
