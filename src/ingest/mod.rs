@@ -393,7 +393,7 @@ fn gather_spans(
 /// they are (not copied into the column's own buffers: the transcripts' texts, 916 MB for 100k
 /// transcripts, were copied once more so).
 fn owned_strings(name: &str, values: Vec<Option<String>>) -> polars::prelude::StringChunked {
-    use polars_arrow::array::{Utf8ViewArray, View};
+    use polars_arrow::array::View;
     use polars_arrow::bitmap::BitmapBuilder;
     let mut views = Vec::with_capacity(values.len());
     let mut buffers: Vec<polars_buffer::Buffer<u8>> = Vec::new();
@@ -415,8 +415,25 @@ fn owned_strings(name: &str, values: Vec<Option<String>>) -> polars::prelude::St
     }
     // SAFETY: each long view points at the start of its own buffer, of its length, holding
     // the UTF-8 of a `String`; short ones hold their bytes.
-    let array = unsafe {
-        Utf8ViewArray::new_unchecked(
+    let array = unsafe { view_array(views, buffers, validity, bytes, buffer_len) };
+    polars::prelude::StringChunked::with_chunk(name.into(), array)
+}
+
+/// A string array of views framed here, over `buffers`, with `bytes` the length of all its
+/// values and `buffer_len` the buffers'.
+///
+/// # Safety
+/// Every view holds UTF-8 (short) or points at UTF-8 within the buffer it names (long).
+unsafe fn view_array(
+    views: Vec<polars_arrow::array::View>,
+    buffers: Vec<polars_buffer::Buffer<u8>>,
+    validity: polars_arrow::bitmap::BitmapBuilder,
+    bytes: usize,
+    buffer_len: usize,
+) -> polars_arrow::array::Utf8ViewArray {
+    // SAFETY: as the caller promises.
+    unsafe {
+        polars_arrow::array::Utf8ViewArray::new_unchecked(
             polars_arrow::datatypes::ArrowDataType::Utf8View,
             views.into(),
             buffers.into(),
@@ -424,8 +441,7 @@ fn owned_strings(name: &str, values: Vec<Option<String>>) -> polars::prelude::St
             Some(bytes),
             buffer_len,
         )
-    };
-    polars::prelude::StringChunked::with_chunk(name.into(), array)
+    }
 }
 
 /// [`gather_spans`] for a string column: the spans' views, copied slice by slice, with the
@@ -476,16 +492,7 @@ fn gather_views(
     let total_buffer_len = buffers.iter().map(|b| b.len()).sum();
     // SAFETY: every view is of an array whose buffers sit, in order, from its index on; nulls'
     // views are counted in `bytes` as the arrays count them (a null's view has length 0).
-    unsafe {
-        Utf8ViewArray::new_unchecked(
-            polars_arrow::datatypes::ArrowDataType::Utf8View,
-            views.into(),
-            buffers.into(),
-            validity.into_opt_validity(),
-            Some(bytes),
-            total_buffer_len,
-        )
-    }
+    unsafe { view_array(views, buffers, validity, bytes, total_buffer_len) }
 }
 
 /// Everything one ingest pass produced.

@@ -346,14 +346,11 @@ impl Model {
                 // without a known editor the input flags cleared after it.
                 let kept = self.text[self.line_start..].trim_end().len();
                 self.text.truncate(self.line_start + kept);
-                let unknown = self.editor == Editor::Unknown;
                 self.output_line(self.line_start);
-                self.reset_line();
-                if unknown {
-                    self.clear_input_flags();
-                    if self.style == Editor::Busybox {
-                        self.in_input = false;
-                    }
+                if self.editor == Editor::Unknown {
+                    self.row_committed();
+                } else {
+                    self.reset_line();
                 }
                 return;
             }
@@ -398,6 +395,11 @@ impl Model {
             interrupted: input && self.interrupted,
             ..Row::default()
         }));
+        self.row_committed();
+    }
+
+    /// After a row's event: the line and the input flags start over.
+    fn row_committed(&mut self) {
         self.reset_line();
         self.clear_input_flags();
         if self.style == Editor::Busybox {

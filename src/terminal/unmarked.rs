@@ -120,13 +120,17 @@ struct Infer<'a> {
 impl<'a> Infer<'a> {
     /// A prompt at the start of `s`: (its end in bytes, a continuation prompt).
     fn leading_prompt(&self, s: &str) -> Option<(usize, bool)> {
-        if self.current.is_some() && self.lexer.incomplete() {
-            if let Some(end) = first_terminator(s).filter(|&end| is_continuation_prompt(&s[..end]))
-            {
-                return Some((end, true));
-            }
-        }
-        prompt_end(s, &self.shell).map(|end| (end, false))
+        self.continuation_prompt(s)
+            .map(|end| (end, true))
+            .or_else(|| prompt_end(s, &self.shell).map(|end| (end, false)))
+    }
+
+    /// A continuation prompt at the start of `s` (its end in bytes), while the command read
+    /// needs more lines.
+    fn continuation_prompt(&self, s: &str) -> Option<usize> {
+        (self.current.is_some() && self.lexer.incomplete())
+            .then(|| first_terminator(s).filter(|&end| is_continuation_prompt(&s[..end])))
+            .flatten()
     }
 
     /// [`prompt_end`] of row `k` (`line`): rows are looked at twice, as the row after a row of
@@ -144,12 +148,8 @@ impl<'a> Infer<'a> {
 
     /// [`Self::leading_prompt`] of row `k` (`line`), whole.
     fn row_leading_prompt(&mut self, k: usize, line: &str) -> Option<(usize, bool)> {
-        if self.current.is_some() && self.lexer.incomplete() {
-            if let Some(end) =
-                first_terminator(line).filter(|&end| is_continuation_prompt(&line[..end]))
-            {
-                return Some((end, true));
-            }
+        if let Some(end) = self.continuation_prompt(line) {
+            return Some((end, true));
         }
         self.row_prompt_end(k, line).map(|end| (end, false))
     }
