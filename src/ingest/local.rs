@@ -109,8 +109,11 @@ pub fn collect(paths: &[PathBuf]) -> Inputs {
             )),
             Ok(_) => {
                 let mut found: Vec<PathBuf> = Vec::new();
-                walk(root, false, &mut found, &mut out);
-                found.sort_unstable_by(|a, b| path_order(a, b));
+                walk(root, &mut found, &mut out);
+                {
+                    use rayon::slice::ParallelSliceMut;
+                    found.par_sort_unstable_by(|a, b| path_order(a, b));
+                }
                 out.files
                     .extend(found.into_iter().map(|path| Input { path, walked: true }));
             }
@@ -140,18 +143,97 @@ fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
 /// The files under `root`. Entries are told apart by the type the directory listing gives:
 /// following every link asked the file system for each file's metadata (100k transcripts: 0.3 s
 /// of one core before any was read). A link is followed where it is met: to a file, the file;
-/// to a folder, a walk that follows links, as before.
-fn walk(root: &Path, follow: bool, found: &mut Vec<PathBuf>, out: &mut Inputs) {
-    for entry in walkdir::WalkDir::new(root).follow_links(follow) {
+/// to a folder, a walk that follows links (and stops at loops).
+///
+/// Sibling folders are listed side by side: listing 100k transcripts in 220 folders was 0.1 s
+/// of one core while the other waited, before any file was read.
+fn walk(root: &Path, found: &mut Vec<PathBuf>, out: &mut Inputs) {
+    let mut tree = Walked::default();
+    list_tree(root, &mut tree);
+    found.append(&mut tree.files);
+    out.special.append(&mut tree.special);
+    out.unreadable.append(&mut tree.unreadable);
+}
+
+/// What listing part of a tree found.
+#[derive(Default)]
+struct Walked {
+    files: Vec<PathBuf>,
+    special: Vec<PathBuf>,
+    unreadable: Vec<(PathBuf, String)>,
+}
+
+impl Walked {
+    fn append(&mut self, mut other: Walked) {
+        self.files.append(&mut other.files);
+        self.special.append(&mut other.special);
+        self.unreadable.append(&mut other.unreadable);
+    }
+}
+
+/// Lists `dir` and, side by side, the folders in it (links to folders are walked where met).
+fn list_tree(dir: &Path, out: &mut Walked) {
+    use rayon::prelude::*;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => return out.unreadable.push((dir.to_path_buf(), e.to_string())),
+    };
+    let mut folders = Vec::new();
+    for entry in entries {
+        let (entry, kind) = match entry.and_then(|e| e.file_type().map(|t| (e, t))) {
+            Ok(found) => found,
+            Err(e) => {
+                out.unreadable.push((dir.to_path_buf(), e.to_string()));
+                continue;
+            }
+        };
+        let path = entry.path();
+        if kind.is_file() {
+            out.files.push(path);
+        } else if kind.is_dir() {
+            folders.push(path);
+        } else if kind.is_symlink() {
+            match fs::metadata(&path) {
+                Ok(m) if m.is_file() => out.files.push(path),
+                Ok(m) if m.is_dir() => {
+                    let mut inputs = Inputs::default();
+                    walk_links(&path, &mut out.files, &mut inputs);
+                    out.special.append(&mut inputs.special);
+                    out.unreadable.append(&mut inputs.unreadable);
+                }
+                Ok(_) => out.special.push(path),
+                Err(why) => out.unreadable.push((path, why.to_string())),
+            }
+        } else {
+            out.special.push(path);
+        }
+    }
+    match folders.len() {
+        0 => {}
+        1 => list_tree(&folders[0], out),
+        _ => {
+            let parts: Vec<Walked> = folders
+                .par_iter()
+                .map(|f| {
+                    let mut part = Walked::default();
+                    list_tree(f, &mut part);
+                    part
+                })
+                .collect();
+            for part in parts {
+                out.append(part);
+            }
+        }
+    }
+}
+
+/// The files under a linked folder, following links; walkdir stops at a link back to a folder
+/// the walk is in.
+fn walk_links(root: &Path, found: &mut Vec<PathBuf>, out: &mut Inputs) {
+    for entry in walkdir::WalkDir::new(root).follow_links(true) {
         match entry {
             Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
             Ok(e) if e.file_type().is_dir() => {}
-            Ok(e) if e.file_type().is_symlink() => match fs::metadata(e.path()) {
-                Ok(m) if m.is_file() => found.push(e.into_path()),
-                Ok(m) if m.is_dir() => walk(e.path(), true, found, out),
-                Ok(_) => out.special.push(e.into_path()),
-                Err(why) => out.unreadable.push((e.into_path(), why.to_string())),
-            },
             Ok(e) => out.special.push(e.into_path()),
             Err(e) => {
                 let p = e
@@ -506,6 +588,36 @@ mod tests {
         by_bytes.sort_unstable_by(|a, b| path_order(a, b));
         by_path.sort();
         assert_eq!(by_bytes, by_path);
+    }
+
+    #[test]
+    fn folders_listed_side_by_side_give_every_file_once_in_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("in");
+        // Siblings at several depths, empty folders, a folder of one folder, files beside folders.
+        for (i, sub) in ["a", "a/b", "a/b/c", "a/d", "e", "f/g/h", "i-j", "i", "k/l"]
+            .iter()
+            .enumerate()
+        {
+            let d = root.join(sub);
+            fs::create_dir_all(&d).unwrap();
+            for n in 0..(i % 4) {
+                write(&d, &format!("{n}.log"), b"x");
+            }
+        }
+        fs::create_dir_all(root.join("empty/too")).unwrap();
+        let inputs = collect(std::slice::from_ref(&root));
+        let mut expected: Vec<PathBuf> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .collect();
+        expected.sort();
+        let listed: Vec<PathBuf> = inputs.files.iter().map(|i| i.path.clone()).collect();
+        assert_eq!(listed.len(), 12);
+        assert_eq!(listed, expected);
+        assert!(inputs.unreadable.is_empty() && inputs.special.is_empty());
     }
 
     #[test]
