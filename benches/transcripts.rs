@@ -32,7 +32,7 @@ fn bodies_of(dir: &str) -> Vec<Vec<u8>> {
             out.extend(
                 transcript::read(&bytes, &p.to_string_lossy())
                     .into_iter()
-                    .map(|t| t.body),
+                    .map(|t| t.body.into_owned()),
             );
         }
     }

@@ -10,6 +10,7 @@
 //!
 //! The session id comes from the log stream name, the JSON `sessionId`, or the file name.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,12 +44,14 @@ impl Format {
 
 /// One transcript, unwrapped.
 #[derive(Debug, Clone)]
-pub struct RawTranscript {
+pub struct RawTranscript<'a> {
     pub session_id: Option<String>,
     pub source: String,
     pub format: Format,
-    /// The terminal stream between header and footer.
-    pub body: Vec<u8>,
+    /// The terminal stream between header and footer: borrowed from the file's bytes when
+    /// they hold it as it is (a `script` object within the cap; copying it was 1 GB of copies
+    /// for 100k transcripts), else its own.
+    pub body: Cow<'a, [u8]>,
     /// Total bytes of the transcript as stored.
     pub bytes: u64,
     /// `Script started on` time: when the agent generated the log, i.e. the end of the session.
@@ -84,10 +87,10 @@ pub fn max_bytes() -> u64 {
 
 /// `body` within the cap: its first and last halves around a line saying what was left out,
 /// and how many bytes that was.
-fn capped(body: &[u8], cap: u64) -> (Vec<u8>, u64) {
+fn capped(body: Cow<'_, [u8]>, cap: u64) -> (Cow<'_, [u8]>, u64) {
     let cap = usize::try_from(cap).unwrap_or(usize::MAX);
     if body.len() <= cap {
-        return (body.to_vec(), 0);
+        return (body, 0);
     }
     let half = cap / 2;
     let omitted = body.len() - 2 * half;
@@ -99,24 +102,42 @@ fn capped(body: &[u8], cap: u64) -> (Vec<u8>, u64) {
     out.extend_from_slice(&body[..half]);
     out.extend_from_slice(note.as_bytes());
     out.extend_from_slice(&body[body.len() - half..]);
-    (out, omitted as u64)
+    (Cow::Owned(out), omitted as u64)
 }
 
-impl RawTranscript {
+impl<'a> RawTranscript<'a> {
     /// Sets the body, within the cap (with a warning naming it when it was over).
-    fn set_body(&mut self, body: &[u8]) {
+    fn set_body(&mut self, body: Cow<'a, [u8]>) {
         let cap = max_bytes();
+        let len = body.len();
         let (kept, omitted) = capped(body, cap);
         if omitted > 0 {
             self.warnings.push(format!(
-                "oversized: {} bytes of terminal stream, over the --max-transcript-bytes cap of \
+                "oversized: {len} bytes of terminal stream, over the --max-transcript-bytes cap of \
                  {cap}: its first and last {} bytes read, {omitted} bytes in the middle left out",
-                body.len(),
                 cap / 2
             ));
         }
         self.body = kept;
         self.omitted = omitted;
+    }
+
+    /// The transcript with a body of its own.
+    fn into_owned(self) -> RawTranscript<'static> {
+        RawTranscript {
+            body: Cow::Owned(self.body.into_owned()),
+            session_id: self.session_id,
+            source: self.source,
+            format: self.format,
+            bytes: self.bytes,
+            header_time: self.header_time,
+            footer_time: self.footer_time,
+            uploaded: self.uploaded,
+            exit_code: self.exit_code,
+            complete: self.complete,
+            warnings: self.warnings,
+            omitted: self.omitted,
+        }
     }
 }
 
@@ -185,17 +206,17 @@ fn exit_code(footer: &str) -> Option<i64> {
 }
 
 /// Unwraps a `script` typescript: header, body, footer.
-pub fn from_script(
-    bytes: &[u8],
+pub fn from_script<'a>(
+    bytes: &'a [u8],
     source: &str,
     format: Format,
     session_id: Option<String>,
-) -> RawTranscript {
+) -> RawTranscript<'a> {
     let mut t = RawTranscript {
         session_id: session_id.or_else(|| session_id_from_source(source)),
         source: source.to_owned(),
         format,
-        body: Vec::new(),
+        body: Cow::Borrowed(&[]),
         bytes: bytes.len() as u64,
         header_time: None,
         footer_time: None,
@@ -239,12 +260,12 @@ pub fn from_script(
             .warnings
             .push("no `Script done on` footer: the transcript is cut off".into()),
     }
-    t.set_body(body);
+    t.set_body(Cow::Borrowed(body));
     t
 }
 
 /// Reads every transcript in one input. `doc` is the parsed JSON when the input is JSON.
-pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
+pub fn read<'a>(bytes: &'a [u8], source: &str) -> Vec<RawTranscript<'a>> {
     crate::alloc::transcripts_ahead();
     let trimmed = bytes
         .iter()
@@ -330,7 +351,7 @@ pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
             format!("{source}#{stream}")
         };
         let sid = session_id_in(&stream).or_else(|| (!stream.is_empty()).then(|| stream.clone()));
-        let mut t = from_script(joined.as_bytes(), &label, Format::CloudWatch, sid);
+        let mut t = from_script(joined.as_bytes(), &label, Format::CloudWatch, sid).into_owned();
         t.uploaded = events.last().map(|(ts, _)| Timestamp(*ts));
         out.push(t);
     }
@@ -342,7 +363,7 @@ pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
             source: source.to_owned(),
             format: Format::SessionManager,
             bytes: body.len() as u64,
-            body,
+            body: Cow::Borrowed(&[]),
             header_time: None,
             footer_time: None,
             uploaded: time,
@@ -352,8 +373,7 @@ pub fn read(bytes: &[u8], source: &str) -> Vec<RawTranscript> {
             omitted: 0,
         });
         if let Some(t) = out.last_mut() {
-            let body = std::mem::take(&mut t.body);
-            t.set_body(&body);
+            t.set_body(Cow::Owned(body));
         }
     }
     out
@@ -396,14 +416,14 @@ pub fn digest_of<'a>(commands: impl Iterator<Item = &'a str>) -> String {
 /// Reconstructs one transcript and gives its rows. A failure inside reconstruction (a bug met
 /// by some input) is caught here: that transcript is `unreadable`, with the reason, and the
 /// run goes on with the others.
-pub fn rows_of(raw: &RawTranscript) -> (TranscriptRow, Vec<CommandRow>) {
+pub fn rows_of(raw: &RawTranscript<'_>) -> (TranscriptRow, Vec<CommandRow>) {
     rows_with(raw, reconstruct, Ids::Each)
 }
 
 /// [`rows_of`] with the command rows' `command_id`, `session_id` and `transcript_id` left
 /// empty: they are the transcript's, and the frames of a batch take them from it
 /// (`ingest::Rows`), rather than 5 million rows each allocating three copies.
-pub(crate) fn rows_of_lean(raw: &RawTranscript) -> (TranscriptRow, Vec<CommandRow>) {
+pub(crate) fn rows_of_lean(raw: &RawTranscript<'_>) -> (TranscriptRow, Vec<CommandRow>) {
     rows_with(raw, reconstruct, Ids::FromTranscript)
 }
 
@@ -415,7 +435,7 @@ enum Ids {
 }
 
 fn rows_with(
-    raw: &RawTranscript,
+    raw: &RawTranscript<'_>,
     reconstruct: impl FnOnce(&[u8]) -> Reconstruction,
     ids: Ids,
 ) -> (TranscriptRow, Vec<CommandRow>) {
@@ -451,7 +471,7 @@ pub fn push_command_id(buf: &mut String, transcript_id: &str, seq: i64) {
 /// The reconstruction is consumed: its commands' strings and the text move into the rows
 /// (copied, they were ~25 million allocations and the whole text again for 100k transcripts).
 fn to_rows(
-    raw: &RawTranscript,
+    raw: &RawTranscript<'_>,
     mut r: Reconstruction,
     failure: Option<&str>,
     ids: Ids,
@@ -502,7 +522,12 @@ fn to_rows(
         .enumerate()
         .map(|(i, c)| CommandRow {
             command_id: (ids == Ids::Each).then(|| command_id(&transcript_id, i as i64 + 1)),
-            session_id: raw.session_id.clone().filter(|_| ids == Ids::Each),
+            // Lean rows leave the id out without copying it first (5 million copies freed at once).
+            session_id: if ids == Ids::Each {
+                raw.session_id.clone()
+            } else {
+                None
+            },
             transcript_id: (ids == Ids::Each).then(|| transcript_id.clone()),
             seq: Some(i as i64 + 1),
             time,
@@ -584,7 +609,7 @@ mod tests {
         assert_eq!(t.header_time, Timestamp::parse("2024-05-14T09:31:07Z"));
         assert_eq!(t.footer_time, Timestamp::parse("2024-05-14T09:31:09Z"));
         assert_eq!((t.exit_code, t.complete), (Some(0), true));
-        assert_eq!(t.body, b"$ id\r\r\n");
+        assert_eq!(&*t.body, b"$ id\r\r\n");
         let old = b"Script started on Tue May 14 09:31:07 2024\n$ id\r\r\n\nScript done on Tue May 14 09:31:07 2024\n";
         let t = from_script(old, "x.log", Format::Script, None);
         assert_eq!(t.header_time, Timestamp::parse("2024-05-14T09:31:07Z"));
@@ -641,8 +666,20 @@ mod tests {
         let doc = br#"{"eventVersion":"1.0","eventTime":"2024-05-14T09:12:40Z","sessionId":"jane-0abc","sessionData":["sh-5.2$ whoami","ssm-user"]}"#;
         let ts = read(doc, "m.json");
         assert_eq!(ts[0].session_id.as_deref(), Some("jane-0abc"));
-        assert_eq!(ts[0].body, b"sh-5.2$ whoami\nssm-user\n");
+        assert_eq!(&*ts[0].body, b"sh-5.2$ whoami\nssm-user\n");
         assert_eq!(ts[0].format, Format::SessionManager);
+    }
+
+    #[test]
+    fn a_script_objects_body_is_read_where_it_lies_and_a_streams_is_its_own() {
+        let file = b"Script started on 2024-05-14 09:31:07+00:00\n$ id\r\n\nScript done on 2024-05-14 09:31:09+00:00\n";
+        let t = &read(file, "b/p/ecs-execute-command-abc123.log")[0];
+        assert!(matches!(t.body, Cow::Borrowed(_)));
+        assert!(file.as_ptr_range().contains(&t.body.as_ptr()));
+        assert_eq!(&*t.body, b"$ id\r\n");
+        let stream = br#"{"events":[{"timestamp":1,"message":"Script started on 2024-05-14 09:31:07+00:00"},{"timestamp":2,"message":"$ id"}]}"#;
+        let t = &read(stream, "export.json")[0];
+        assert!(matches!(t.body, Cow::Owned(_)) && t.body.starts_with(b"$ id"));
     }
 
     #[test]
@@ -650,7 +687,7 @@ mod tests {
         let mut body = b"$ first\r\n".to_vec();
         body.extend(std::iter::repeat_n(b'x', 10_000));
         body.extend_from_slice(b"\r\n$ last\r\n");
-        let (kept, omitted) = capped(&body, 4096);
+        let (kept, omitted) = capped(Cow::Borrowed(&body), 4096);
         assert_eq!(omitted as usize, body.len() - 4096);
         let text = String::from_utf8_lossy(&kept);
         assert!(text.starts_with("$ first\r\n") && text.ends_with("$ last\r\n"));
@@ -661,7 +698,8 @@ mod tests {
             lines.contains(&"first") && lines.contains(&"last"),
             "{lines:?}"
         );
-        assert_eq!(capped(b"$ id\r\n", 4096), (b"$ id\r\n".to_vec(), 0));
+        let (small, none) = capped(Cow::Borrowed(b"$ id\r\n"), 4096);
+        assert!(matches!(small, Cow::Borrowed(b"$ id\r\n")) && none == 0);
     }
 
     #[test]

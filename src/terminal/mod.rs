@@ -736,6 +736,8 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
         ..Default::default()
     };
     let mut st = State::default();
+    // An input region's rows, gathered in one vector for the whole transcript.
+    let mut rows: Vec<&Row> = Vec::new();
     let mut i = 0;
     while i < events.len() {
         match &events[i] {
@@ -744,13 +746,11 @@ pub fn reconstruct(body: &[u8]) -> Reconstruction {
                 while matches!(events.get(j), Some(Event::Row(r)) if r.input && r.continues) {
                     j += 1;
                 }
-                let rows: Vec<&Row> = events[i..j]
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::Row(r) => Some(r),
-                        _ => None,
-                    })
-                    .collect();
+                rows.clear();
+                rows.extend(events[i..j].iter().filter_map(|e| match e {
+                    Event::Row(r) => Some(r),
+                    _ => None,
+                }));
                 add_region(&mut out, &mut st, &text, &rows, &learned, drawn.fish);
                 i = j;
                 continue;

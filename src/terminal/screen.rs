@@ -245,10 +245,13 @@ impl Model {
         self.in_text = false;
         self.text_tabbed = false;
         let (c, r) = (self.c, self.r);
-        let line: Vec<char> = self.text[self.line_start..].chars().collect();
-        self.text.truncate(self.line_start.saturating_sub(1));
         self.r = 0;
-        self.row().extend(line);
+        self.row();
+        // The line's characters go straight from the text into the row (collected first,
+        // they were a vector per line moved).
+        let row = &mut self.rows[0];
+        row.extend(self.text[self.line_start..].chars());
+        self.text.truncate(self.line_start.saturating_sub(1));
         self.r = r;
         self.c = c;
     }

@@ -290,10 +290,11 @@ pub fn infer_input_rows(events: &mut [Event], text: &str, upto: usize) {
             let content_is_command = std::cell::OnceCell::new();
             let ahead = st.pending.iter().position(|p| {
                 !content.is_empty()
-                    && command_like(p.text, known)
                     && ((echo_like(p.text) && p.text.contains(content))
                         || (p.contiguous
                             && !*content_is_command.get_or_init(|| command_like(content, known))))
+                    // Last: the costliest test, and most pending rows are a command's output.
+                    && command_like(p.text, known)
             });
             if let Some(at) = ahead {
                 let p = st.pending[at];
