@@ -263,16 +263,65 @@ pub fn first_word(line: &str) -> Option<&str> {
 
 /// Whether a word is a variable assignment (`NAME=value`): a name of letters, digits and `_`,
 /// not starting with a digit, before the first `=`.
+/// Read a byte at a time: the first byte that cannot be in a name ends it (most words are not
+/// assignments, and looking for `=` first read every word whole).
 fn assignment(w: &str) -> bool {
-    w.split_once('=').is_some_and(|(name, _)| {
-        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
+    let b = w.as_bytes();
+    if !b
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        return false;
+    }
+    for &c in &b[1..] {
+        if c == b'=' {
+            return true;
+        }
+        if !(c.is_ascii_alphanumeric() || c == b'_') {
+            return false;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assignments_are_names_before_the_first_equals_sign() {
+        let by_split = |w: &str| {
+            w.split_once('=').is_some_and(|(name, _)| {
+                name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        };
+        let words = [
+            "A=1",
+            "_x=",
+            "a_b9=c=d",
+            "=x",
+            "9a=1",
+            "a-b=1",
+            "ls",
+            "",
+            "a",
+            "PATH=/bin:$PATH",
+            "é=1",
+            "aé=1",
+            "a=é",
+            "--opt=x",
+            "a b=1",
+            "x==",
+            "_=",
+            "A",
+            "a=",
+            "ab9_",
+        ];
+        for w in words {
+            assert_eq!(assignment(w), by_split(w), "{w:?}");
+        }
+    }
 
     #[test]
     fn common_commands_are_sorted_for_the_binary_search() {
