@@ -44,10 +44,10 @@ unsafe extern "C" {
 }
 
 fn transcripts(c: &mut Criterion) {
-    // And its setting while it reconstructs transcripts (`src/alloc.rs`): freed memory held
-    // 2 s (`mi_option_purge_delay`).
+    // And its setting while it reconstructs transcripts (`src/alloc.rs`): freed memory kept
+    // (`mi_option_purge_delay` -1).
     // SAFETY: before any other thread allocates; mimalloc options may be set at any time.
-    unsafe { mi_option_set(15, 2000) };
+    unsafe { mi_option_set(15, -1) };
     // And no transparent huge pages, as the binary.
     execaudit::alloc::no_huge_pages();
     let cases = bodies();

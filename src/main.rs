@@ -23,13 +23,22 @@ unsafe extern "C" {
 }
 
 /// `mi_option_purge_delay`: how long freed memory is held before it goes back to the system
-/// (see `execaudit::alloc`: 200 or 10 ms by command, and 2 s once transcripts are reconstructed).
+/// (see `execaudit::alloc`: 200 or 10 ms by command; kept while a scan reconstructs transcripts,
+/// 2 s after). -1 is never.
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
-fn hold_freed_memory() {
+fn set_purge_delay(ms: std::ffi::c_long) {
     // SAFETY: the option was set (initialised) before any thread started; this stores a new
     // value in the same `long`, which mimalloc reads when it next considers purging.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, ms) };
+}
+
+fn keep_freed_memory() {
+    set_purge_delay(-1);
+}
+
+fn hold_freed_memory() {
+    set_purge_delay(2000);
 }
 
 fn main() {
@@ -45,7 +54,7 @@ fn main() {
                 execaudit::alloc::purge_delay_ms(&cli),
             )
         };
-        execaudit::alloc::on_transcripts(hold_freed_memory);
+        execaudit::alloc::on_transcripts(keep_freed_memory, hold_freed_memory);
     }
     let code = match execaudit::run::run(cli) {
         Ok(code) => code,

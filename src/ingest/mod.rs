@@ -1130,6 +1130,8 @@ pub fn scan_stream_with(
             }
         }
     });
+    // Every file is read: the allocator goes back to returning freed memory.
+    crate::alloc::transcripts_done();
     if let Some(e) = failure {
         return Err(e);
     }
