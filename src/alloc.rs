@@ -20,7 +20,12 @@
 use std::sync::{Once, OnceLock};
 
 /// What to do when transcripts are first met, and when the scan is over.
-static HOLD: OnceLock<(fn(), fn())> = OnceLock::new();
+struct Hooks {
+    hold: fn(),
+    release: fn(),
+}
+
+static HOLD: OnceLock<Hooks> = OnceLock::new();
 static HELD: Once = Once::new();
 
 unsafe extern "C" {
@@ -60,21 +65,21 @@ pub fn purge_delay_ms(cli: &crate::cli::Cli) -> std::ffi::c_long {
 /// memory) and when its scan is over (hold it 2 s). Without it (the library in tests) nothing
 /// happens.
 pub fn on_transcripts(hold: fn(), release: fn()) {
-    let _ = HOLD.set((hold, release));
+    let _ = HOLD.set(Hooks { hold, release });
 }
 
 /// Called before a transcript is reconstructed; runs the registered hook once per process.
 pub fn transcripts_ahead() {
-    if let Some((hold, _)) = HOLD.get() {
-        HELD.call_once(*hold);
+    if let Some(hooks) = HOLD.get() {
+        HELD.call_once(hooks.hold);
     }
 }
 
 /// Called when a scan has read every file: if transcripts were met, the second hook.
 pub fn transcripts_done() {
-    if let Some((_, release)) = HOLD.get() {
+    if let Some(hooks) = HOLD.get() {
         if HELD.is_completed() {
-            release();
+            (hooks.release)();
         }
     }
 }
