@@ -28,8 +28,9 @@ use syntax::{first_word, incomplete, Lexer};
 /// One reconstructed command line.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Command {
-    /// The prompt it was typed at (main prompt of the first line).
-    pub prompt: String,
+    /// The prompt it was typed at (main prompt of the first line): shared by the commands
+    /// typed at the same prompt (it was an allocation a command, dropped by ingest unread).
+    pub prompt: std::sync::Arc<str>,
     /// The command as submitted; continuation lines joined with `\n`.
     pub text: String,
     /// User, host and directory from the prompt: shared by the commands typed at it.
@@ -84,7 +85,7 @@ const EXCERPT_LINES: usize = 3;
 const EXCERPT_CHARS: usize = 240;
 
 /// Splits an input row (`text` is its line) into (prompt, command, confidence).
-fn split_row(row: &Row, text: &str, learned: &[String]) -> (String, String, f32) {
+fn split_row<'a>(row: &Row, text: &'a str, learned: &'a [String]) -> (&'a str, String, f32) {
     let exact = row.input_col.or(row.prompt_hint);
     if let Some(col) = exact {
         let at = char_to_byte(text, col);
@@ -95,18 +96,18 @@ fn split_row(row: &Row, text: &str, learned: &[String]) -> (String, String, f32)
         } else {
             1.0
         };
-        return (text[..at].to_owned(), text[at..].to_owned(), confidence);
+        return (&text[..at], text[at..].to_owned(), confidence);
     }
     if let Some(p) = learned
         .iter()
         .filter(|p| text.starts_with(p.as_str()))
         .max_by_key(|p| p.len())
     {
-        return (p.clone(), text[p.len()..].to_owned(), 0.95);
+        return (p, text[p.len()..].to_owned(), 0.95);
     }
     match first_terminator(text) {
-        Some(end) => (text[..end].to_owned(), text[end..].to_owned(), 0.8),
-        None => (String::new(), text.to_owned(), 0.5),
+        Some(end) => (&text[..end], text[end..].to_owned(), 0.8),
+        None => ("", text.to_owned(), 0.5),
     }
 }
 
@@ -255,7 +256,7 @@ struct State {
     /// The alternate screen is on: since which command, and the program that switched to it.
     alt_since: Option<(usize, Option<String>)>,
     /// The last prompt seen and what it says (most commands share their prompt).
-    last_prompt: Option<(String, PromptParts)>,
+    last_prompt: Option<(std::sync::Arc<str>, PromptParts)>,
 }
 
 type PromptParts = (Shared, Shared, Shared);
@@ -286,7 +287,11 @@ impl State {
     }
 
     fn is_shell_prompt(&mut self, prompt: &str, commands: &[Command]) -> bool {
-        if self.last_prompt.as_ref().is_some_and(|(p, _)| p == prompt) {
+        if self
+            .last_prompt
+            .as_ref()
+            .is_some_and(|(p, _)| **p == *prompt)
+        {
             return true; // the last shell prompt again
         }
         let sk = skeleton(prompt);
@@ -314,7 +319,7 @@ impl State {
 
 /// One input the editor accepted (or left), already split from its prompt.
 struct Input<'a> {
-    prompt: String,
+    prompt: &'a str,
     lines: Vec<String>,
     row: &'a Row,
     confidence: f32,
@@ -365,15 +370,16 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     if row.alt_screen && (program_input || full_screen_program) {
         return;
     }
-    let (mut user, mut host, mut cwd) = match &st.last_prompt {
-        Some((p, parts)) if *p == prompt => parts.clone(),
+    let (prompt, (mut user, mut host, mut cwd)) = match &st.last_prompt {
+        Some((p, parts)) if **p == *prompt => (p.clone(), parts.clone()),
         _ => {
-            let (u, h, c) = prompt_parts(&prompt);
+            let (u, h, c) = prompt_parts(prompt);
             let parts = (u.map(Into::into), h.map(Into::into), c.map(Into::into));
+            let prompt: std::sync::Arc<str> = prompt.into();
             if !program_input {
                 st.last_prompt = Some((prompt.clone(), parts.clone()));
             }
-            parts
+            (prompt, parts)
         }
     };
     let mut parts: Vec<String> = Vec::with_capacity(1);
@@ -402,22 +408,17 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     }
     let incomplete_end = lexer.incomplete();
     parts.retain(|text| !text.trim().is_empty());
-    let mut prompt = Some(prompt);
     let last = parts.len().saturating_sub(1);
     for (i, text) in parts.into_iter().enumerate() {
         if !program_input && !abandoned {
             st.last_shell_command = Some(out.commands.len());
             st.last_incomplete = incomplete_end;
         }
-        // The last (most often the only) part takes the prompt; the others copy it. The
-        // prompt's parts are shared (three allocations a command, 5 million commands).
+        // The last (most often the only) part takes the prompt's parts; the others share them
+        // (three allocations a command, 5 million commands), as they share the prompt.
         let share = |v: &mut Shared| if i == last { v.take() } else { v.clone() };
         out.commands.push(Command {
-            prompt: if i == last {
-                prompt.take().unwrap_or_default()
-            } else {
-                prompt.clone().unwrap_or_default()
-            },
+            prompt: prompt.clone(),
             multi_line: text.contains('\n'),
             text,
             user: share(&mut user),
@@ -485,7 +486,7 @@ fn add_region(
                 out,
                 st,
                 Input {
-                    prompt: prompt.clone(),
+                    prompt,
                     lines: vec![abandoned],
                     row: first,
                     confidence,
@@ -514,7 +515,7 @@ fn add_region(
     let mut segments: Vec<(String, Vec<(usize, usize)>)> = vec![(cmd0, Vec::new())];
     for r in &rows[1..] {
         let line = &text[r.start..r.end];
-        if !prompt.trim().is_empty() && line.starts_with(prompt.as_str()) {
+        if !prompt.trim().is_empty() && line.starts_with(prompt) {
             segments.push((line[prompt.len()..].to_owned(), Vec::new()));
         } else if let Some(seg) = segments.last_mut() {
             seg.1.push((r.start, r.end));
@@ -559,7 +560,7 @@ fn add_region(
             out,
             st,
             Input {
-                prompt: prompt.clone(),
+                prompt,
                 lines,
                 row: first,
                 confidence,
