@@ -339,7 +339,7 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     // A line typed ahead that a continuation prompt read continues the command as is.
     let continues = (row.continues && row.typed_ahead && !out.commands.is_empty())
         || st.last_was_input
-            && is_continuation_prompt(&prompt)
+            && is_continuation_prompt(prompt)
             && st.last_incomplete
             && out.commands.last().is_some_and(|c| !c.abandoned);
     if continues {
@@ -358,7 +358,7 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
         return;
     }
     // A line typed ahead was read by the prompt that followed it (the shell's).
-    let program_input = !row.typed_ahead && !st.is_shell_prompt(&prompt, &out.commands);
+    let program_input = !row.typed_ahead && !st.is_shell_prompt(prompt, &out.commands);
     // A program's own screen (vi switching bracketed paste on and off), not a shell's line:
     // at a prompt not the shell's, or on the screen of a program known to hold it for itself
     // (the text it shows may look like the shell's prompt: a file with `# rm -rf /` in vi).
