@@ -12,10 +12,13 @@
 //! soon, the kernel zeroes the same pages again and again (100k transcripts: 12.5-13 s held 2 s,
 //! 15-32 s held 10 ms). So while a scan reads transcripts the allocator keeps what is freed
 //! (held 2 s, it still gave back and took again about 40k pages, and returning them cost more:
-//! 4 alternating runs each, 11.3 -> 10.2 s and 21.0 -> 19.3 CPU-s, peak 367 -> 399 MB), and
-//! holds it 2 s once the scan is over (held to the end, `audit` peaked 140 MB higher). The
-//! binary registers both settings; the scan asks for the first before its first transcript and
-//! for the second when every file is read.
+//! 4 alternating runs each, 11.3 -> 10.2 s and 21.0 -> 19.3 CPU-s, peak 367 -> 399 MB). mimalloc
+//! 3 does not schedule memory freed then for return at all: it stays with the process, for
+//! reuse, until it is freed again. Once the scan is over, what is freed is returned after 2 s
+//! (kept to the end of the run, `audit` of 100k transcripts peaked 140 MB higher; as it is,
+//! 1.25 GB, where it was 1.20-1.30). The binary registers both settings; the scan asks for the
+//! first before its first transcript and for the second when every file is read (`sync` when
+//! its pull is over).
 
 use std::sync::{Once, OnceLock};
 

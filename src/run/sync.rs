@@ -207,6 +207,8 @@ pub fn sync(a: SyncArgs) -> anyhow::Result<i32> {
         return Ok(if failed { EXIT_ERROR } else { EXIT_OK });
     }
     let (reports, taken) = runtime.block_on(pull(&plan, &mut store))?;
+    // Its transcripts are read: the allocator goes back to returning freed memory.
+    crate::alloc::transcripts_done();
     print_summary(&mut io::stdout().lock(), &reports, &taken)?;
     let failed = reports.iter().any(|r| !r.errors.is_empty());
     Ok(if failed { EXIT_ERROR } else { EXIT_OK })
