@@ -320,7 +320,9 @@ impl State {
 /// One input the editor accepted (or left), already split from its prompt.
 struct Input<'a> {
     prompt: &'a str,
-    lines: Vec<String>,
+    /// The first line typed, and the lines below it (most inputs have none: no vector then).
+    first: String,
+    more: Vec<String>,
     row: &'a Row,
     confidence: f32,
     abandoned: bool,
@@ -331,7 +333,8 @@ struct Input<'a> {
 fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
     let Input {
         prompt,
-        lines,
+        first,
+        more,
         row,
         confidence,
         abandoned,
@@ -344,7 +347,7 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
             && out.commands.last().is_some_and(|c| !c.abandoned);
     if continues {
         let last = out.commands.last_mut().expect("checked");
-        for l in &lines {
+        for l in std::iter::once(&first).chain(&more) {
             last.text.push('\n');
             last.text.push_str(l.trim_end());
         }
@@ -382,17 +385,19 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
             (prompt, parts)
         }
     };
-    let mut parts: Vec<String> = Vec::with_capacity(1);
+    // The commands the lines make: most often one line, one command (kept without a vector).
+    let mut one: Option<String> = None;
+    let mut parts: Vec<String> = Vec::new();
     let mut lexer = Lexer::default();
-    if lines.len() == 1 {
+    if more.is_empty() {
         // The common case: one line, taken as it is (trimmed in place).
-        let mut line = lines.into_iter().next().expect("one line");
+        let mut line = first;
         line.truncate(line.trim_end().len());
         lexer.feed(&line);
-        parts.push(line);
+        one = Some(line);
     } else {
         let mut pending: Vec<&str> = Vec::new();
-        for l in &lines {
+        for l in std::iter::once(&first).chain(&more) {
             let l = l.trim_end();
             pending.push(l);
             lexer.feed(l);
@@ -407,9 +412,10 @@ fn add_input(out: &mut Reconstruction, st: &mut State, input: Input) {
         }
     }
     let incomplete_end = lexer.incomplete();
+    let one = one.filter(|text| !text.trim().is_empty());
     parts.retain(|text| !text.trim().is_empty());
-    let last = parts.len().saturating_sub(1);
-    for (i, text) in parts.into_iter().enumerate() {
+    let last = (usize::from(one.is_some()) + parts.len()).saturating_sub(1);
+    for (i, text) in one.into_iter().chain(parts).enumerate() {
         if !program_input && !abandoned {
             st.last_shell_command = Some(out.commands.len());
             st.last_incomplete = incomplete_end;
@@ -487,7 +493,8 @@ fn add_region(
                 st,
                 Input {
                     prompt,
-                    lines: vec![abandoned],
+                    first: abandoned,
+                    more: Vec::new(),
                     row: first,
                     confidence,
                     abandoned: true,
@@ -504,7 +511,8 @@ fn add_region(
         let abandoned = ctrl_c || first.interrupted;
         let input = Input {
             prompt,
-            lines: vec![cmd0],
+            first: cmd0,
+            more: Vec::new(),
             row: first,
             confidence,
             abandoned,
@@ -531,15 +539,16 @@ fn add_region(
             }
             continue;
         }
-        let mut lines = vec![if ctrl_c {
+        let line = if ctrl_c {
             cmd.trim_end().trim_end_matches("^C").to_owned()
         } else {
             cmd
-        }];
+        };
+        let mut more = Vec::new();
         let last = k + 1 == n;
         if last {
             let mut lexer = Lexer::default();
-            lexer.feed(&lines[0]);
+            lexer.feed(&line);
             for &(a, b) in &rest {
                 let l = &text[a..b];
                 // fish indents the lines of a multi-line command to the prompt's width, and
@@ -553,7 +562,7 @@ fn add_region(
                     l
                 };
                 lexer.feed(l);
-                lines.push(l.to_owned());
+                more.push(l.to_owned());
             }
         }
         add_input(
@@ -561,7 +570,8 @@ fn add_region(
             st,
             Input {
                 prompt,
-                lines,
+                first: line,
+                more,
                 row: first,
                 confidence,
                 abandoned: ctrl_c || (last && first.interrupted),
