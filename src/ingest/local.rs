@@ -221,12 +221,7 @@ fn list_dir(dir: &Path, out: &mut Walked) -> Vec<PathBuf> {
         } else if kind.is_symlink() {
             match fs::metadata(&path) {
                 Ok(m) if m.is_file() => out.files.push(path),
-                Ok(m) if m.is_dir() => {
-                    let mut inputs = Inputs::default();
-                    walk_links(&path, &mut out.files, &mut inputs);
-                    out.special.append(&mut inputs.special);
-                    out.unreadable.append(&mut inputs.unreadable);
-                }
+                Ok(m) if m.is_dir() => walk_links(&path, out),
                 Ok(_) => out.special.push(path),
                 Err(why) => out.unreadable.push((path, why.to_string())),
             }
@@ -270,10 +265,10 @@ fn list_tree(dir: &Path, level: usize, out: &mut Walked) {
 
 /// The files under a linked folder, following links; walkdir stops at a link back to a folder
 /// the walk is in.
-fn walk_links(root: &Path, found: &mut Vec<PathBuf>, out: &mut Inputs) {
+fn walk_links(root: &Path, out: &mut Walked) {
     for entry in walkdir::WalkDir::new(root).follow_links(true) {
         match entry {
-            Ok(e) if e.file_type().is_file() => found.push(e.into_path()),
+            Ok(e) if e.file_type().is_file() => out.files.push(e.into_path()),
             Ok(e) if e.file_type().is_dir() => {}
             Ok(e) => out.special.push(e.into_path()),
             Err(e) => {

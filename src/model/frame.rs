@@ -127,18 +127,8 @@ impl ColumnBuilder {
             ColumnBuilder::Skip(dtype) => Column::full_null(name.into(), rows, &dtype),
             ColumnBuilder::Str(b) => b.finish().into_column(),
             ColumnBuilder::Bool(b) => {
-                // Eight flags a byte, least significant bit first (Arrow's order).
-                let bytes: Vec<u8> = b
-                    .values
-                    .chunks(8)
-                    .map(|flags| {
-                        flags
-                            .iter()
-                            .enumerate()
-                            .fold(0u8, |byte, (i, &f)| byte | (u8::from(f) << i))
-                    })
-                    .collect();
-                let values = polars_arrow::bitmap::Bitmap::from_u8_vec(bytes, b.values.len());
+                let values =
+                    polars_arrow::bitmap::Bitmap::from_trusted_len_iter(b.values.iter().copied());
                 let array = polars_arrow::array::BooleanArray::new(
                     ArrowDataType::Boolean,
                     values,
