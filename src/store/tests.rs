@@ -427,3 +427,71 @@ fn a_damaged_transcripts_part_leaves_the_shared_sessions_unknown() {
     assert_eq!(m.parts(TranscriptRow::NAME).len(), 2);
     assert!(bad.exists(), "nothing is deleted");
 }
+
+#[test]
+fn runs_join_consecutive_rows_of_a_part() {
+    assert_eq!(
+        runs(vec![(1, 7), (0, 3), (0, 4), (0, 5), (0, 9), (1, 8), (0, 4)]),
+        [(0, 3, 3), (0, 9, 1), (1, 7, 2)]
+    );
+    assert!(runs(Vec::new()).is_empty());
+}
+
+/// A session's rows read by their row numbers are the rows a filter on its id reads: over
+/// parts of several days and appends, a session split between two row groups, and an id no
+/// row carries.
+#[test]
+fn a_sessions_rows_read_by_position_are_the_filters_rows() {
+    use crate::model::CommandRow;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    let day = 86_400_000i64;
+    let command = |s: usize, seq: i64, t: i64| CommandRow {
+        session_id: Some(format!("s{s:02}")),
+        transcript_id: Some(format!("s{s:02}~t{t}")),
+        seq: Some(seq),
+        time: Timestamp(t),
+        command: Some(format!("echo {s} {seq}")),
+        ..Default::default()
+    };
+    // 100 sessions of 400 commands on one day: more than a row group (32,768 rows).
+    let mut first = Vec::new();
+    for s in 0..100 {
+        for seq in 0..400 {
+            first.push(command(s, seq, day + s as i64));
+        }
+    }
+    store.append(first).unwrap();
+    store
+        .append(vec![
+            command(5, 1, day + 10),
+            command(50, 1, 2 * day),
+            command(50, 2, 2 * day),
+        ])
+        .unwrap();
+    drop(store);
+    let store = Store::open_for_read(dir.path()).unwrap();
+    for id in ["s00", "s05", "s50", "s81", "s82", "s99", "s100", ""] {
+        let by_filter = store
+            .scan(CommandRow::NAME, None)
+            .unwrap()
+            .filter(col("session_id").eq(lit(id)))
+            .collect()
+            .unwrap();
+        let by_position = store
+            .scan_session(CommandRow::NAME, id, None)
+            .unwrap()
+            .collect()
+            .unwrap();
+        assert!(
+            by_filter.equals_missing(&by_position),
+            "{id}: {by_filter}\n{by_position}"
+        );
+    }
+    let s50 = store
+        .scan_session(CommandRow::NAME, "s50", None)
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(s50.height(), 402);
+}
