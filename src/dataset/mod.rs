@@ -172,7 +172,7 @@ impl Dataset {
         crate::trace::stage("slice: exec events");
         let control = self.collect(damage, |d| d.table(ControlEvent::NAME, None))?;
         let transcripts = self.collect(damage, |d| {
-            let t = d.session_rows(TranscriptRow::NAME, id, None)?;
+            let t = d.sessions_rows(TranscriptRow::NAME, &[id.to_owned()], None)?;
             Ok(if with_text {
                 t
             } else {
@@ -193,7 +193,7 @@ impl Dataset {
         });
         let commands = match days {
             Some(days) => self.collect(damage, |d| {
-                d.session_rows(CommandRow::NAME, id, Some(&days))
+                d.sessions_rows(CommandRow::NAME, &[id.to_owned()], Some(&days))
             })?,
             // No transcript, no commands.
             None => CommandRow::to_frame(&[])?,
@@ -213,14 +213,19 @@ impl Dataset {
         }))
     }
 
-    /// The rows of a table that carry one session id, within `days` (all when `None`):
-    /// [`Store::scan_session`] for a store.
-    fn session_rows(&self, table: &str, id: &str, days: Option<&Days>) -> PolarsResult<LazyFrame> {
+    /// The rows of a table that carry one of some session ids, within `days` (all when
+    /// `None`): [`Store::scan_sessions`] for a store.
+    pub(crate) fn sessions_rows(
+        &self,
+        table: &str,
+        ids: &[String],
+        days: Option<&Days>,
+    ) -> PolarsResult<LazyFrame> {
         match &self.source {
-            Source::Store(s) => s.scan_session(table, id, days),
-            Source::Frames(_) => Ok(self
-                .table(table, days)?
-                .filter(col("session_id").eq(lit(id.to_owned())))),
+            Source::Store(s) => s.scan_sessions(table, ids, days),
+            Source::Frames(_) => Ok(self.table(table, days)?.filter(
+                col("session_id").is_in(lit(Series::new("ids".into(), ids)).implode(false), false),
+            )),
         }
     }
 

@@ -67,12 +67,12 @@ impl Dataset {
     fn live_transcripts(
         &self,
         days: Option<&Days>,
-        session: Option<&str>,
+        sessions: Option<&[String]>,
     ) -> PolarsResult<LazyFrame> {
-        let mut t = self.table(TranscriptRow::NAME, days)?;
-        if let Some(s) = session {
-            t = t.filter(col("session_id").eq(lit(s.to_owned())));
-        }
+        let mut t = match sessions {
+            Some(ids) => self.sessions_rows(TranscriptRow::NAME, ids, days)?,
+            None => self.table(TranscriptRow::NAME, days)?,
+        };
         if let Some(keep) = self.not_left_out(col("transcript_id"))? {
             t = t.filter(keep);
         }
@@ -130,21 +130,12 @@ impl Dataset {
     fn transcript_summary(
         &self,
         days: Option<&Days>,
-        session: Option<&str>,
+        ids: Option<&[String]>,
         sessions: LazyFrame,
-        narrowed: bool,
     ) -> PolarsResult<LazyFrame> {
-        let mut t = self.live_transcripts(days, session)?;
-        if narrowed {
-            // A filter kept few sessions: resolve only their transcripts (copies are counted
-            // per session, so the count stays whole).
-            t = t.join(
-                sessions.clone().select([col("session_id")]),
-                [col("session_id")],
-                [col("session_id")],
-                JoinArgs::new(JoinType::Semi),
-            );
-        }
+        // A filter that kept few sessions resolves only their transcripts (copies are counted
+        // per session, so the count stays whole).
+        let t = self.live_transcripts(days, ids)?;
         // Where each session's cluster sent transcripts when it started: the last logging
         // configuration of its account and cluster before it.
         let config = self
@@ -265,14 +256,22 @@ impl Dataset {
     fn sessions_with(&self, f: &Filter, transcripts: bool) -> PolarsResult<LazyFrame> {
         // Not `.cache()`d: a cached subplan is not optimised, and the filter would stay out of
         // the scan (polars' own common-subplan elimination caches it after pushdown).
-        let events = self.session_events(f)?;
+        let mut events = self.session_events(f)?;
         let narrowed = f.session.is_none() && filter::target_expr(f, true).is_some();
-        let mut t = self.transcript_summary(
-            transcript_days(f).as_ref(),
-            f.session.as_deref(),
-            events.clone(),
-            narrowed,
-        )?;
+        // One session, or the few a filter on who or where keeps: their ids first (a small
+        // query), then only their transcripts' rows.
+        let ids = match &f.session {
+            Some(s) => Some(vec![s.clone()]),
+            None if narrowed => {
+                let df = events.collect()?;
+                let ids = strings(&df, "session_id")?;
+                events = df.lazy();
+                Some(ids)
+            }
+            None => None,
+        };
+        let mut t =
+            self.transcript_summary(transcript_days(f).as_ref(), ids.as_deref(), events.clone())?;
         if !transcripts {
             t = DataFrame::empty_with_schema(t.collect_schema()?.as_ref()).lazy();
         }
@@ -402,8 +401,7 @@ impl Dataset {
                 Some(self.days_of_sessions(std::slice::from_ref(s))?),
                 within,
             );
-            self.table(table, days.as_ref())?
-                .filter(col("session_id").eq(lit(s.clone())))
+            self.sessions_rows(table, std::slice::from_ref(s), days.as_ref())?
         } else if narrow {
             if ids.is_empty() {
                 return Ok(self.table(table, None)?.filter(lit(false)).join(
@@ -414,8 +412,7 @@ impl Dataset {
                 ));
             }
             let days = both(Some(self.days_of_sessions(&ids)?), within);
-            self.table(table, days.as_ref())?
-                .filter(col("session_id").is_in(lit(series("ids", &ids)).implode(false), false))
+            self.sessions_rows(table, &ids, days.as_ref())?
         } else {
             self.table(table, both(transcript_days(f), within).as_ref())?
         };

@@ -479,7 +479,7 @@ fn a_sessions_rows_read_by_position_are_the_filters_rows() {
             .collect()
             .unwrap();
         let by_position = store
-            .scan_session(CommandRow::NAME, id, None)
+            .scan_sessions(CommandRow::NAME, &[id.to_owned()], None)
             .unwrap()
             .collect()
             .unwrap();
@@ -489,7 +489,7 @@ fn a_sessions_rows_read_by_position_are_the_filters_rows() {
         );
     }
     let s50 = store
-        .scan_session(CommandRow::NAME, "s50", None)
+        .scan_sessions(CommandRow::NAME, &["s50".to_owned()], None)
         .unwrap()
         .collect()
         .unwrap();
