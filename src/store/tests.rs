@@ -469,6 +469,10 @@ fn a_sessions_rows_read_by_position_are_the_filters_rows() {
             command(50, 2, 2 * day),
         ])
         .unwrap();
+    // A part holding a run of each of ten sessions more.
+    store
+        .append((0..10).map(|s| command(s, 1000, day + 20)).collect())
+        .unwrap();
     drop(store);
     let store = Store::open_for_read(dir.path()).unwrap();
     for id in ["s00", "s05", "s50", "s81", "s82", "s99", "s100", ""] {
@@ -486,6 +490,28 @@ fn a_sessions_rows_read_by_position_are_the_filters_rows() {
         assert!(
             by_filter.equals_missing(&by_position),
             "{id}: {by_filter}\n{by_position}"
+        );
+    }
+    // By position (60 ids, 72 runs: more runs than MAX_SLICES) and by the filter (more ids).
+    let names = |n: usize| (0..n).map(|s| format!("s{s:02}")).collect::<Vec<_>>();
+    for ids in [names(3), names(60), names(100)] {
+        let by_filter = store
+            .scan(CommandRow::NAME, None)
+            .unwrap()
+            .filter(
+                col("session_id").is_in(lit(Series::new("i".into(), &ids)).implode(false), false),
+            )
+            .collect()
+            .unwrap();
+        let read = store
+            .scan_sessions(CommandRow::NAME, &ids, None)
+            .unwrap()
+            .collect()
+            .unwrap();
+        assert!(
+            by_filter.equals_missing(&read),
+            "{}: {by_filter}\n{read}",
+            ids.len()
         );
     }
     let s50 = store
