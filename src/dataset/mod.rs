@@ -170,7 +170,6 @@ impl Dataset {
             })?
         };
         crate::trace::stage("slice: exec events");
-        let control = self.collect(damage, |d| d.table(ControlEvent::NAME, None))?;
         let transcripts = self.collect(damage, |d| {
             let t = d.sessions_rows(TranscriptRow::NAME, &[id.to_owned()], None)?;
             Ok(if with_text {
@@ -180,28 +179,17 @@ impl Dataset {
             })
         })?;
         crate::trace::stage("slice: transcripts");
-        // A command is filed under its transcript's time (see `commands_by_day`): only the days
-        // of the session's transcripts hold its commands.
-        let times = transcripts
-            .column("time")?
-            .as_materialized_series()
-            .cast(&DataType::Int64)?;
-        let times = times.i64()?;
-        let days = times.min().zip(times.max()).map(|(first, last)| Days {
-            first: Timestamp(first).day(),
-            last: Timestamp(last).day(),
-        });
-        let commands = match days {
-            Some(days) => self.collect(damage, |d| {
-                d.sessions_rows(CommandRow::NAME, &[id.to_owned()], Some(&days))
-            })?,
-            // No transcript, no commands.
-            None => CommandRow::to_frame(&[])?,
-        };
-        crate::trace::stage("slice: commands");
         if !known && transcripts.height() == 0 {
             return Ok(None);
         }
+        let control = self.collect(damage, |d| d.table(ControlEvent::NAME, None))?;
+        // A command is filed under its transcript's time (see `commands_by_day`): only the days
+        // of the session's transcripts hold its commands.
+        let days = views::days_of_times(&transcripts)?;
+        let commands = self.collect(damage, |d| {
+            d.sessions_rows(CommandRow::NAME, &[id.to_owned()], days.as_ref())
+        })?;
+        crate::trace::stage("slice: commands");
         let mut m = HashMap::new();
         m.insert(ExecEvent::NAME, exec);
         m.insert(ControlEvent::NAME, control);

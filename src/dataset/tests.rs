@@ -359,3 +359,56 @@ fn a_sessions_slice_gives_the_findings_the_whole_history_gives() {
     assert_eq!(strs(&row, "session_id"), ["a1"]);
     assert!(damage.parts.is_empty());
 }
+
+/// A transcript filed under no date (its time outside the years 0000-9999, as a planted
+/// CloudWatch export can make it) beside a dated one of the same session: both show their
+/// commands. The days of a session's transcripts were a range of day names from the first to
+/// the last, and `invalid` sorts after every date: the range held no day.
+#[test]
+fn commands_of_a_transcript_filed_under_no_date_are_found() {
+    let t = -100_000_000_000_000i64;
+    assert_eq!(crate::model::Timestamp(t).day(), "invalid");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::Store::open_for_write(dir.path()).unwrap();
+    store
+        .append(vec![ev("1", Some("s1"), "success", 1_000, "alice")])
+        .unwrap();
+    store
+        .append(vec![
+            transcript("s1", "present", t),
+            TranscriptRow {
+                transcript_id: Some("s1~2".into()),
+                ..transcript("s1", "present", 61_000)
+            },
+            transcript("s2", "present", 61_000),
+        ])
+        .unwrap();
+    store
+        .append(vec![
+            cmd("s1", 1, "whoami", t),
+            CommandRow {
+                command_id: Some("s1~2#00001".into()),
+                transcript_id: Some("s1~2".into()),
+                ..cmd("s1", 1, "id", 61_000)
+            },
+            cmd("s2", 1, "uname", 61_000),
+        ])
+        .unwrap();
+    drop(store);
+    let data = Dataset::open(dir.path()).unwrap();
+    let f = Filter {
+        session: Some("s1".into()),
+        ..Filter::default()
+    };
+    let mut got = strs(&get(&data, data.commands(&f)), "command");
+    got.sort();
+    assert_eq!(got, ["id", "whoami"]);
+    let mut damage = Damage::default();
+    let slice = data
+        .session_slice(&mut damage, "s1", false)
+        .unwrap()
+        .unwrap();
+    let mut got = strs(&get(&slice, slice.commands(&f)), "command");
+    got.sort();
+    assert_eq!(got, ["id", "whoami"]);
+}

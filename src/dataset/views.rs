@@ -133,9 +133,20 @@ impl Dataset {
         ids: Option<&[String]>,
         sessions: LazyFrame,
     ) -> PolarsResult<LazyFrame> {
-        // A filter that kept few sessions resolves only their transcripts (copies are counted
-        // per session, so the count stays whole).
-        let t = self.live_transcripts(days, ids)?;
+        // A filter that kept sessions resolves only their transcripts (copies are counted per
+        // session, so the count stays whole): a few read by position, many joined.
+        let t = match ids {
+            Some(ids) if ids.len() <= crate::store::MAX_SLICES => {
+                self.live_transcripts(days, Some(ids))?
+            }
+            Some(_) => self.live_transcripts(days, None)?.join(
+                sessions.clone().select([col("session_id")]),
+                [col("session_id")],
+                [col("session_id")],
+                JoinArgs::new(JoinType::Semi),
+            ),
+            None => self.live_transcripts(days, None)?,
+        };
         // Where each session's cluster sent transcripts when it started: the last logging
         // configuration of its account and cluster before it.
         let config = self
@@ -243,17 +254,6 @@ impl Dataset {
 
     /// The sessions view (columns of [`Session`]).
     pub fn sessions(&self, f: &Filter) -> PolarsResult<LazyFrame> {
-        self.sessions_with(f, true)
-    }
-
-    /// The sessions view without reading transcripts: who, where and when of each session,
-    /// the transcript columns empty (`transcript_status` says `missing`). What a session's
-    /// findings need of the other sessions of its principal (first use of a cluster).
-    pub fn session_starts(&self, f: &Filter) -> PolarsResult<LazyFrame> {
-        self.sessions_with(f, false)
-    }
-
-    fn sessions_with(&self, f: &Filter, transcripts: bool) -> PolarsResult<LazyFrame> {
         // Not `.cache()`d: a cached subplan is not optimised, and the filter would stay out of
         // the scan (polars' own common-subplan elimination caches it after pushdown).
         let mut events = self.session_events(f)?;
@@ -270,11 +270,8 @@ impl Dataset {
             }
             None => None,
         };
-        let mut t =
+        let t =
             self.transcript_summary(transcript_days(f).as_ref(), ids.as_deref(), events.clone())?;
-        if !transcripts {
-            t = DataFrame::empty_with_schema(t.collect_schema()?.as_ref()).lazy();
-        }
         let end = coalesce(&[col("footer_time"), col("header_time"), col("uploaded")]);
         let joined = events
             .left_join(t, col("session_id"), col("session_id"))
@@ -397,10 +394,7 @@ impl Dataset {
         let ids = strings(ctx, "session_id")?;
         let narrow = f.names_a_target();
         let mut lf = if let Some(s) = &f.session {
-            let days = both(
-                Some(self.days_of_sessions(std::slice::from_ref(s))?),
-                within,
-            );
+            let days = both(self.days_of_sessions(std::slice::from_ref(s))?, within);
             self.sessions_rows(table, std::slice::from_ref(s), days.as_ref())?
         } else if narrow {
             if ids.is_empty() {
@@ -411,7 +405,7 @@ impl Dataset {
                     JoinArgs::new(JoinType::Left),
                 ));
             }
-            let days = both(Some(self.days_of_sessions(&ids)?), within);
+            let days = both(self.days_of_sessions(&ids)?, within);
             self.sessions_rows(table, &ids, days.as_ref())?
         } else {
             self.table(table, both(transcript_days(f), within).as_ref())?
@@ -450,30 +444,16 @@ impl Dataset {
         Ok(joined.with_column(coalesce(&[col("start_time"), col("time")]).alias("time_of_row")))
     }
 
-    /// The transcript days of some sessions (a lookup in the small transcripts columns).
-    fn days_of_sessions(&self, ids: &[String]) -> PolarsResult<Days> {
+    /// The transcript days of some sessions (a lookup in the small transcripts columns); see
+    /// [`days_of_times`].
+    fn days_of_sessions(&self, ids: &[String]) -> PolarsResult<Option<Days>> {
         let df = self
             .table(TranscriptRow::NAME, None)?
             .select([col("session_id"), col("time")])
             .filter(col("session_id").is_in(lit(series("ids", ids)).implode(false), false))
-            .select([
-                col("time").min().alias("first"),
-                col("time").max().alias("last"),
-            ])
+            .select([col("time")])
             .collect()?;
-        let get = |name: &str| -> Option<String> {
-            let c = df.column(name).ok()?;
-            let v = c.cast(&DataType::Int64).ok()?.i64().ok()?.get(0)?;
-            Some(crate::model::Timestamp(v).day())
-        };
-        Ok(match (get("first"), get("last")) {
-            (Some(first), Some(last)) => Days { first, last },
-            // No transcript: an empty range.
-            _ => Days {
-                first: "9999-99-99".into(),
-                last: "0000-00-00".into(),
-            },
-        })
+        days_of_times(&df)
     }
 
     /// Reconstructed commands with who, when and where (columns of [`CommandHit`]).
@@ -538,6 +518,31 @@ fn likely_cause() -> Expr {
             |_, _| Ok(Field::new("likely_cause".into(), DataType::String)),
         )
         .alias("likely_cause")
+}
+
+/// The day partitions that hold rows filed under the `time`s of a frame's `time` column
+/// (transcripts; their commands are filed under the same time): an empty range when there are
+/// none, every day (`None`) when one lies outside the years 0000-9999 (filed under `invalid`,
+/// which a range of dates does not hold).
+pub(super) fn days_of_times(df: &DataFrame) -> PolarsResult<Option<Days>> {
+    let times = df
+        .column("time")?
+        .as_materialized_series()
+        .cast(&DataType::Int64)?;
+    let times = times.i64()?;
+    let (Some(first), Some(last)) = (times.min(), times.max()) else {
+        return Ok(Some(Days {
+            first: "9999-99-99".into(),
+            last: "0000-00-00".into(),
+        }));
+    };
+    let (first, last) = (
+        crate::model::Timestamp(first).day(),
+        crate::model::Timestamp(last).day(),
+    );
+    let dated = |d: &str| d.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    let both_dated = dated(&first) && dated(&last);
+    Ok(both_dated.then_some(Days { first, last }))
 }
 
 /// The days in both ranges (`None`: all days).

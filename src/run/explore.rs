@@ -160,7 +160,9 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
             crate::trace::stage("show: the session's rows read");
             Ok(found)
         })();
-        let rules = rules.join().expect("loading the rules does not panic");
+        let rules = rules
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
         crate::trace::stage("show: rules loaded");
         (rules, read)
     });
