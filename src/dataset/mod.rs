@@ -163,10 +163,9 @@ impl Dataset {
         let exec = if ids.is_empty() {
             ExecEvent::to_frame(&[])?
         } else {
-            let ids = Series::new("ids".into(), ids.into_iter().collect::<Vec<_>>());
+            let ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
             self.collect(damage, |d| {
-                Ok(d.table(ExecEvent::NAME, None)?
-                    .filter(col("session_id").is_in(lit(ids.clone()).implode(false), false)))
+                crate::store::keep_sessions(d.table(ExecEvent::NAME, None)?, &ids)
             })?
         };
         crate::trace::stage("slice: exec events");
@@ -211,9 +210,7 @@ impl Dataset {
     ) -> PolarsResult<LazyFrame> {
         match &self.source {
             Source::Store(s) => s.scan_sessions(table, ids, days),
-            Source::Frames(_) => Ok(self.table(table, days)?.filter(
-                col("session_id").is_in(lit(Series::new("ids".into(), ids)).implode(false), false),
-            )),
+            Source::Frames(_) => crate::store::keep_sessions(self.table(table, days)?, ids),
         }
     }
 

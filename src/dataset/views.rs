@@ -134,19 +134,8 @@ impl Dataset {
         sessions: LazyFrame,
     ) -> PolarsResult<LazyFrame> {
         // A filter that kept sessions resolves only their transcripts (copies are counted per
-        // session, so the count stays whole): a few read by position, many joined.
-        let t = match ids {
-            Some(ids) if ids.len() <= crate::store::MAX_SLICES => {
-                self.live_transcripts(days, Some(ids))?
-            }
-            Some(_) => self.live_transcripts(days, None)?.join(
-                sessions.clone().select([col("session_id")]),
-                [col("session_id")],
-                [col("session_id")],
-                JoinArgs::new(JoinType::Semi),
-            ),
-            None => self.live_transcripts(days, None)?,
-        };
+        // session, so the count stays whole).
+        let t = self.live_transcripts(days, ids)?;
         // Where each session's cluster sent transcripts when it started: the last logging
         // configuration of its account and cluster before it.
         let config = self
@@ -447,12 +436,13 @@ impl Dataset {
     /// The transcript days of some sessions (a lookup in the small transcripts columns); see
     /// [`days_of_times`].
     fn days_of_sessions(&self, ids: &[String]) -> PolarsResult<Option<Days>> {
-        let df = self
-            .table(TranscriptRow::NAME, None)?
-            .select([col("session_id"), col("time")])
-            .filter(col("session_id").is_in(lit(series("ids", ids)).implode(false), false))
-            .select([col("time")])
-            .collect()?;
+        let df = crate::store::keep_sessions(
+            self.table(TranscriptRow::NAME, None)?
+                .select([col("session_id"), col("time")]),
+            ids,
+        )?
+        .select([col("time")])
+        .collect()?;
         days_of_times(&df)
     }
 

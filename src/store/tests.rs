@@ -492,9 +492,10 @@ fn a_sessions_rows_read_by_position_are_the_filters_rows() {
             "{id}: {by_filter}\n{by_position}"
         );
     }
-    // By position (60 ids, 72 runs: more runs than MAX_SLICES) and by the filter (more ids).
+    // By position (60 ids, 72 runs: more runs than MAX_SLICES), by the filter (more ids) and
+    // by a join (more than MAX_LISTED).
     let names = |n: usize| (0..n).map(|s| format!("s{s:02}")).collect::<Vec<_>>();
-    for ids in [names(3), names(60), names(100)] {
+    for ids in [names(3), names(60), names(100), names(MAX_LISTED + 1)] {
         let by_filter = store
             .scan(CommandRow::NAME, None)
             .unwrap()
