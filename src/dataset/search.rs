@@ -102,12 +102,7 @@ impl Dataset {
         let typed = if sids.is_empty() {
             DataFrame::empty()
         } else {
-            let days = None;
-            self.table(CommandRow::NAME, days)?
-                .filter(
-                    col("session_id")
-                        .is_in(lit(Series::new("ids".into(), &sids)).implode(false), false),
-                )
+            self.sessions_rows(CommandRow::NAME, &sids, None)?
                 .select([col("session_id"), col("command")])
                 .collect()?
         };
@@ -159,6 +154,13 @@ impl Dataset {
 /// the commands' own input, not output.
 pub(crate) fn matching_lines(text: &str, re: &Regex, commands: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
+    // The last line of each command, once (not once a line: 51 commands by a million lines
+    // was most of a search of common output), and only for lines that match.
+    let tails: Vec<&str> = commands
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| c.lines().last().unwrap_or(c))
+        .collect();
     let lines: Vec<&str> = text.lines().collect();
     let blocks = crate::redact::key_blocks(&lines);
     let mut i = 0;
@@ -171,10 +173,7 @@ pub(crate) fn matching_lines(text: &str, re: &Regex, commands: &[&str]) -> Vec<S
             continue;
         }
         let line = lines[i];
-        let is_input = commands
-            .iter()
-            .any(|c| !c.is_empty() && line.ends_with(c.lines().last().unwrap_or(c)));
-        if !is_input && re.is_match(line) {
+        if re.is_match(line) && !tails.iter().any(|t| line.ends_with(t)) {
             out.push(line.to_owned());
         }
         i += 1;
