@@ -159,7 +159,10 @@ fn commands_follow_the_filter_and_orphans_only_without_a_target() {
         strs(&get(&d, d.commands(&window(60_000, 80_000))), "command"),
         ["history -c"]
     );
-    assert_eq!(get(&d, d.commands(&window(2_000_000, 3_000_000))).height(), 0);
+    assert_eq!(
+        get(&d, d.commands(&window(2_000_000, 3_000_000))).height(),
+        0
+    );
 }
 
 #[test]
