@@ -27,10 +27,11 @@ BIN=$CARGO_TARGET_DIR/release/execaudit
 STORE=${STORE:-$BENCH_DIR/store-$SESSIONS}
 if [ ! -f "$STORE/manifest.json" ]; then
   CORPUS=$BENCH_DIR/sessions-$SESSIONS
-  if [ ! -f "$CORPUS/.complete" ]; then
+  # The marker lies beside the corpus, as engine.sh keeps it: everything in the corpus is input.
+  if [ ! -f "$CORPUS.complete" ]; then
     rm -rf "$CORPUS"
     "$BIN" generate --out "$CORPUS" --sessions "$SESSIONS" >/dev/null 2>&1
-    touch "$CORPUS/.complete"
+    touch "$CORPUS.complete"
   fi
   rm -rf "$STORE"
   "$BIN" ingest "$CORPUS" --store "$STORE" --quiet
