@@ -256,6 +256,33 @@ fn a_damaged_part_is_named_and_the_other_parts_still_answer() {
     assert!(part.exists(), "nothing is deleted");
     // Sessions do not read commands: unaffected, exit 0.
     assert_eq!(run(&["sessions", "--store", s]).status.code(), Some(0));
+    // `show` reads a session's commands from the days of its transcripts only: a session
+    // filed on the damaged part's day is shown with the part named (exit 2), the others as
+    // before (exit 0).
+    let ids = json(&["sessions", "--store", s, "--format", "json"]);
+    let mut named = 0;
+    for id in ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["session_id"].as_str().unwrap())
+    {
+        let o = run(&["show", id, "--store", s]);
+        assert!(stdout(&o).contains(id), "{id}: {}", stderr(&o));
+        match o.status.code() {
+            Some(0) => {}
+            Some(2) => {
+                assert!(
+                    stderr(&o).contains(part.file_name().unwrap().to_str().unwrap()),
+                    "{}",
+                    stderr(&o)
+                );
+                named += 1;
+            }
+            c => panic!("{id}: exit {c:?}: {}", stderr(&o)),
+        }
+    }
+    assert!(named > 0, "a session of the damaged day names the part");
 }
 
 #[test]
