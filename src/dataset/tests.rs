@@ -431,3 +431,87 @@ fn commands_of_a_transcript_filed_under_no_date_are_found() {
     got.sort();
     assert_eq!(got, ["id", "whoami"]);
 }
+
+/// A session's slice holds, of the control events, the logging configurations and
+/// enablements, those carrying its id and the changes to a destination; a change to another
+/// resource stays out, and the findings are the whole history's.
+#[test]
+fn a_sessions_slice_holds_the_control_events_its_findings_read() {
+    use crate::model::ControlEvent;
+    let (detector, _) = crate::detect::Detector::load(&Default::default()).unwrap();
+    let at = |id: &str, t: i64| ControlEvent {
+        event_id: Some(id.into()),
+        event_time: Timestamp(t),
+        account: Some("111122223333".into()),
+        region: Some("us-east-1".into()),
+        ..Default::default()
+    };
+    let change = |id: &str, t: i64, group: &str| ControlEvent {
+        kind: Some("tampering".into()),
+        event_source: Some("logs.amazonaws.com".into()),
+        event_name: Some("DeleteLogGroup".into()),
+        resource: Some(group.into()),
+        principal: Some("mallory".into()),
+        ..at(id, t)
+    };
+    let ssm = |id: &str, t: i64, session: &str| ControlEvent {
+        kind: Some("ssm_session".into()),
+        event_source: Some("ssm.amazonaws.com".into()),
+        event_name: Some("StartSession".into()),
+        session_id: Some(session.into()),
+        ssm_target: Some("ecs:prod_task_container".into()),
+        ..at(id, t)
+    };
+    let control = vec![
+        ControlEvent {
+            kind: Some("exec_logging".into()),
+            event_name: Some("UpdateCluster".into()),
+            cluster: Some("prod".into()),
+            exec_logging: Some("OVERRIDE".into()),
+            exec_log_group: Some("/ecs/exec".into()),
+            ..at("c1", 500)
+        },
+        change("c2", 3_000, "/ecs/exec"),
+        change("c3", 3_500, "/other"),
+        ssm("c4", 1_000, "s1"),
+        ssm("c5", 5_000, "s3"),
+    ];
+    let with_place = |e: ExecEvent| ExecEvent {
+        account: Some("111122223333".into()),
+        region: Some("us-east-1".into()),
+        ..e
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::Store::open_for_write(dir.path()).unwrap();
+    store
+        .append(vec![
+            with_place(ev("1", Some("s1"), "success", 1_000, "alice")),
+            with_place(ev("5", Some("s3"), "success", 5_000, "bob")),
+        ])
+        .unwrap();
+    store.append(control).unwrap();
+    drop(store);
+    let data = Dataset::open(dir.path()).unwrap();
+    let mut damage = Damage::default();
+    let slice = data
+        .session_slice(&mut damage, "s1", false)
+        .unwrap()
+        .unwrap();
+    let held = get(&slice, slice.table("control_events", None));
+    assert_eq!(strs(&held, "event_id"), ["c1", "c4", "c2"]);
+    let all = data.findings(&detector, &mut damage).unwrap();
+    assert!(
+        strs(&all, "rule_id").iter().any(|r| r.contains("degraded")),
+        "{all}"
+    );
+    for id in ["s1", "s3"] {
+        let whole = all
+            .clone()
+            .lazy()
+            .filter(col("session_id").eq(lit(id)))
+            .collect()
+            .unwrap();
+        let (own, _) = data.session_findings(&detector, &mut damage, id).unwrap();
+        assert!(whole.equals_missing(&own), "{id}: {whole}\n{own}");
+    }
+}

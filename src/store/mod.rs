@@ -481,13 +481,30 @@ impl Store {
             .into_no_null_iter()
             .zip(found.column("row")?.idx()?.into_no_null_iter())
             .collect();
+        match self.rows_at(table, &parts, at)? {
+            Some(rows) => keep_sessions(rows, ids),
+            None => keep_sessions(self.scan(table, days)?, ids),
+        }
+    }
+
+    /// Rows of a table by position, `(index into parts, row of that part)` in any order, in
+    /// the order of the parts and their rows: a slice of its part per run of consecutive rows.
+    /// `None` when they lie in more than [`MAX_SLICES`] runs (the caller reads them otherwise).
+    pub fn rows_at(
+        &self,
+        table: &str,
+        parts: &[PathBuf],
+        at: Vec<(u32, IdxSize)>,
+    ) -> PolarsResult<Option<LazyFrame>> {
+        let Some(info) = self::table(table) else {
+            polars_bail!(ComputeError: "no table {table:?} in the store");
+        };
         let runs = runs(at);
         if runs.is_empty() {
-            // No row carries the ids: nothing more to read.
-            return Ok((info.empty)().lazy());
+            return Ok(Some((info.empty)().lazy()));
         }
         if runs.len() > MAX_SLICES {
-            return keep_sessions(self.scan(table, days)?, ids);
+            return Ok(None);
         }
         let slices = runs
             .into_iter()
@@ -497,7 +514,7 @@ impl Store {
                     .slice(start as i64, len))
             })
             .collect::<PolarsResult<Vec<_>>>()?;
-        keep_sessions(concat(slices, UnionArgs::default())?, ids)
+        Ok(Some(concat(slices, UnionArgs::default())?))
     }
 
     /// A lazy scan of one part of a table (for passes that go part by part).
