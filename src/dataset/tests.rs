@@ -321,6 +321,27 @@ fn copies_resolve_alike_with_and_without_the_manifests_list() {
     assert_eq!(answer(), listed);
 }
 
+/// Each session's findings, worked out over its slice, are the whole history's about it.
+fn same_findings(
+    data: &Dataset,
+    detector: &crate::detect::Detector,
+    all: &DataFrame,
+    ids: &[&str],
+) {
+    let mut damage = Damage::default();
+    for id in ids {
+        let whole = all
+            .clone()
+            .lazy()
+            .filter(col("session_id").eq(lit(*id)))
+            .collect()
+            .unwrap();
+        let (own, _) = data.session_findings(detector, &mut damage, id).unwrap();
+        assert!(whole.equals_missing(&own), "{id}: {whole}\n{own}");
+    }
+    assert!(damage.parts.is_empty());
+}
+
 /// A session's slice holds what its findings depend on: the sessions of its principal written
 /// in another case (first use of a cluster compares principals lowercased), and the whole of a
 /// session one of whose later events names the principal (its row takes the first event's).
@@ -361,16 +382,7 @@ fn a_sessions_slice_gives_the_findings_the_whole_history_gives() {
         v
     };
     assert_eq!(first_use(&all), ["a0", "c1", "x"]);
-    for id in ["x", "a0", "a1", "b1", "c1"] {
-        let whole = all
-            .clone()
-            .lazy()
-            .filter(col("session_id").eq(lit(id)))
-            .collect()
-            .unwrap();
-        let (own, _) = data.session_findings(&detector, &mut damage, id).unwrap();
-        assert!(whole.equals_missing(&own), "{id}: {whole}\n{own}");
-    }
+    same_findings(&data, &detector, &all, &["x", "a0", "a1", "b1", "c1"]);
     let (a1, row) = data.session_findings(&detector, &mut damage, "a1").unwrap();
     assert!(strs(&a1, "rule_id")
         .iter()
@@ -504,14 +516,5 @@ fn a_sessions_slice_holds_the_control_events_its_findings_read() {
         strs(&all, "rule_id").iter().any(|r| r.contains("degraded")),
         "{all}"
     );
-    for id in ["s1", "s3"] {
-        let whole = all
-            .clone()
-            .lazy()
-            .filter(col("session_id").eq(lit(id)))
-            .collect()
-            .unwrap();
-        let (own, _) = data.session_findings(&detector, &mut damage, id).unwrap();
-        assert!(whole.equals_missing(&own), "{id}: {whole}\n{own}");
-    }
+    same_findings(&data, &detector, &all, &["s1", "s3"]);
 }
