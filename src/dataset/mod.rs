@@ -234,43 +234,34 @@ impl Dataset {
         let parts = store.parts(ControlEvent::NAME, None);
         let others = col("kind").eq(lit("tampering")).and(held.not());
         let named = ["event_source", "resource", "kms_key", "account", "region"];
+        let df = store.positions(ControlEvent::NAME, &parts, others.clone(), &named)?;
+        let text = |c: &str| df.column(c).and_then(|c| c.str().cloned());
+        let (source, resource, key, account, region) = (
+            text("event_source")?,
+            text("resource")?,
+            text("kms_key")?,
+            text("account")?,
+            text("region")?,
+        );
         let mut at: Vec<(u32, IdxSize)> = Vec::new();
-        for (i, p) in parts.iter().enumerate() {
-            let df = store
-                .scan_part(ControlEvent::NAME, p)?
-                .with_row_index("row", None)
-                .filter(others.clone())
-                .select(
-                    std::iter::once(col("row"))
-                        .chain(named.iter().map(|c| col(*c)))
-                        .collect::<Vec<_>>(),
-                )
-                .collect()?;
-            let text = |c: &str| df.column(c).and_then(|c| c.str().cloned());
-            let (source, resource, key, account, region) = (
-                text("event_source")?,
-                text("resource")?,
-                text("kms_key")?,
-                text("account")?,
-                text("region")?,
-            );
-            for (n, row) in df.column("row")?.idx()?.into_no_null_iter().enumerate() {
-                let e = ControlEvent {
-                    event_source: source.get(n).map(str::to_owned),
-                    resource: resource.get(n).map(str::to_owned),
-                    kms_key: key.get(n).map(str::to_owned),
-                    ..ControlEvent::default()
-                };
-                let Some((kind, name)) = crate::detect::destinations::Destinations::resource_of(&e)
-                else {
-                    continue;
-                };
-                if !destinations
-                    .users_of(kind, account.get(n), region.get(n), &name)
-                    .is_empty()
-                {
-                    at.push((i as u32, row));
-                }
+        let places = df.column("part")?.u32()?.into_no_null_iter();
+        let rows = df.column("row")?.idx()?.into_no_null_iter();
+        for (n, (part, row)) in places.zip(rows).enumerate() {
+            let e = ControlEvent {
+                event_source: source.get(n).map(str::to_owned),
+                resource: resource.get(n).map(str::to_owned),
+                kms_key: key.get(n).map(str::to_owned),
+                ..ControlEvent::default()
+            };
+            let Some((kind, name)) = crate::detect::destinations::Destinations::resource_of(&e)
+            else {
+                continue;
+            };
+            if !destinations
+                .users_of(kind, account.get(n), region.get(n), &name)
+                .is_empty()
+            {
+                at.push((part, row));
             }
         }
         let changes = match store.rows_at(ControlEvent::NAME, &parts, at)? {

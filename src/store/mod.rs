@@ -456,25 +456,12 @@ impl Store {
             // At least a run each: the filter it would come to.
             return keep_sessions(self.scan(table, days)?, ids);
         }
-        let found = parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                Ok(self
-                    .scan_part(table, p)?
-                    .select([col("session_id")])
-                    .with_row_index("row", None)
-                    .filter(
-                        col("session_id")
-                            .is_in(lit(Series::new("ids".into(), ids)).implode(false), false),
-                    )
-                    .select([
-                        lit(i as u32).cast(DataType::UInt32).alias("part"),
-                        col("row"),
-                    ]))
-            })
-            .collect::<PolarsResult<Vec<_>>>()?;
-        let found = concat(found, UnionArgs::default())?.collect()?;
+        let found = self.positions(
+            table,
+            &parts,
+            col("session_id").is_in(lit(Series::new("ids".into(), ids)).implode(false), false),
+            &[],
+        )?;
         let at: Vec<(u32, IdxSize)> = found
             .column("part")?
             .u32()?
@@ -485,6 +472,44 @@ impl Store {
             Some(rows) => keep_sessions(rows, ids),
             None => keep_sessions(self.scan(table, days)?, ids),
         }
+    }
+
+    /// Where the rows `filter` keeps lie: a frame of `part` (an index into `parts`), `row` (its
+    /// row in that part) and the `columns` asked for, reading only the columns these name.
+    pub fn positions(
+        &self,
+        table: &str,
+        parts: &[PathBuf],
+        filter: Expr,
+        columns: &[&str],
+    ) -> PolarsResult<DataFrame> {
+        let Some(info) = self::table(table) else {
+            polars_bail!(ComputeError: "no table {table:?} in the store");
+        };
+        // No part: the same columns, no row.
+        let scans = if parts.is_empty() {
+            vec![(info.empty)().lazy()]
+        } else {
+            parts
+                .iter()
+                .map(|p| self.scan_part(table, p))
+                .collect::<PolarsResult<Vec<_>>>()?
+        };
+        let found: Vec<LazyFrame> = scans
+            .into_iter()
+            .enumerate()
+            .map(|(i, scan)| {
+                let mut keep = vec![
+                    lit(i as u32).cast(DataType::UInt32).alias("part"),
+                    col("row"),
+                ];
+                keep.extend(columns.iter().map(|c| col(*c)));
+                scan.with_row_index("row", None)
+                    .filter(filter.clone())
+                    .select(keep)
+            })
+            .collect();
+        concat(found, UnionArgs::default())?.collect()
     }
 
     /// Rows of a table by position, `(index into parts, row of that part)` in any order, in
