@@ -480,3 +480,51 @@ fn one_sessions_rows_in_memory_answer_as_the_whole_store_does() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn a_filter_that_matches_no_session_is_an_empty_answer_not_an_error() {
+    // Who or where naming no session (or a window without the sessions it names): `commands`
+    // and `search` answered with a polars planning error (a column missing from the empty
+    // answer) and exit 2.
+    let store = sample_store();
+    let filters: [&[&str]; 5] = [
+        &["--principal", "nobody@example.com"],
+        &["--container", "no-such-container"],
+        &["--cluster", "no-such-cluster"],
+        &["--task", "0000"],
+        &["--principal", "*", "--since", "2030-01-01"],
+    ];
+    let commands: [&[&str]; 4] = [
+        &["commands"],
+        &["search", "ls"],
+        &["search", "--regex", "l.s"],
+        &["search", "--in-output", "root"],
+    ];
+    for command in commands {
+        for filter in filters {
+            let args = [command, filter, &["--store", store]].concat();
+            let v = json(&[args.as_slice(), &["--format", "json"]].concat());
+            assert_eq!(v, serde_json::json!([]), "{args:?}");
+            let o = run(&[args.as_slice(), &["--format", "table"]].concat());
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+            assert!(stdout(&o).starts_with("time "), "{args:?}: {}", stdout(&o));
+        }
+    }
+    // A filter that does match still answers: every command with a principal (the orphan
+    // transcript's have none).
+    let all = json(&["commands", "--store", store, "--format", "json"]);
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 42, "the sample's 42 commands");
+    let v = json(&[
+        "commands",
+        "--principal",
+        "*",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    let with_principal = all.iter().filter(|c| !c["principal"].is_null()).count();
+    assert!(with_principal > 30);
+    assert_eq!(v.as_array().unwrap().len(), with_principal);
+}
