@@ -528,3 +528,40 @@ fn a_filter_that_matches_no_session_is_an_empty_answer_not_an_error() {
     assert!(with_principal > 30);
     assert_eq!(v.as_array().unwrap().len(), with_principal);
 }
+
+#[test]
+fn a_named_session_with_other_filters_keeps_to_all_of_them() {
+    // `--session` beside who, where or when ignored them: every command of the session came
+    // back, without its who and where.
+    let store = sample_store();
+    let rows = |extra: &[&str]| -> Vec<Value> {
+        let args = [&["commands", "--store", store, "--format", "json"], extra].concat();
+        json(&args).as_array().unwrap().clone()
+    };
+    let alone = rows(&["--session", "iz1hw"]);
+    assert_eq!(alone.len(), 4);
+    assert!(alone
+        .iter()
+        .all(|c| c["principal"] == "maria.garcia@example.com"));
+    for other in [
+        &["--principal", "nobody@example.com"][..],
+        &["--cluster", "no-such-cluster"],
+        &["--since", "2030-01-01"],
+        &["--until", "2020-01-01"],
+    ] {
+        let with = rows(&[&["--session", "iz1hw"], other].concat());
+        assert_eq!(with, Vec::<Value>::new(), "{other:?}");
+    }
+    assert_eq!(
+        rows(&["--session", "iz1hw", "--principal", "maria*"]),
+        alone
+    );
+    assert_eq!(
+        rows(&["--session", "iz1hw", "--since", "2024-01-01"]),
+        alone
+    );
+    // The orphan transcript's commands: all of them alone, none once a principal is asked for
+    // (as `commands --principal '*'` leaves them out).
+    assert_eq!(rows(&["--session", "0rph"]).len(), 3);
+    assert_eq!(rows(&["--session", "0rph", "--principal", "*"]).len(), 0);
+}

@@ -428,7 +428,11 @@ impl Dataset {
             [col("session_id")],
             JoinArgs::new(JoinType::Left),
         );
-        if f.session.is_none() {
+        // A named session alone is all of its rows, orphan or not; with who, where or when
+        // beside it, those hold as well (they were ignored, and the rows came back without
+        // their session's who and where).
+        let windowed = filter::time_expr(f, "time").is_some();
+        if f.session.is_none() || narrow || windowed {
             let matched = col("start_time").is_not_null();
             joined = if narrow {
                 joined.filter(matched)
