@@ -63,7 +63,7 @@ fn main() {
             let text = format!("{e:#}");
             eprintln!(
                 "execaudit: error: {}",
-                execaudit::report::escape::visible(&text, true)
+                execaudit::report::escape::visible(execaudit::run::without_plans(&text), true)
             );
             2
         }

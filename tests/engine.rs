@@ -143,6 +143,10 @@ fn bad_sql_is_an_error_with_the_tables_and_nothing_on_stdout() {
         "SELEC principal FROM sessions",
         "SELECT no_such_column FROM sessions",
         "SELECT * FROM no_such_table",
+        // Unknown columns past the SELECT list: polars appended its plan (100-200 lines, the
+        // store's paths included), twice.
+        "SELECT * FROM sessions WHERE no_such_column = 1",
+        "SELECT * FROM sessions ORDER BY no_such_column",
     ] {
         let o = run(&["query", sql, "--store", store, "--format", "csv"]);
         assert_eq!(o.status.code(), Some(2), "{sql}");
@@ -155,7 +159,19 @@ fn bad_sql_is_an_error_with_the_tables_and_nothing_on_stdout() {
         );
         // A mistake in the SQL is not a problem of the store.
         assert!(!e.contains("reading the store"), "{e}");
+        assert!(
+            !e.contains("Resolved plan") && !e.contains(".parquet") && e.lines().count() < 20,
+            "{e}"
+        );
     }
+    let o = run(&[
+        "query",
+        "SELECT min(time), max(time) FROM commands",
+        "--store",
+        store,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("name them with AS"), "{}", stderr(&o));
     let o = run(&[
         "query",
         "SELECT principal, cluster FROM sessions",
@@ -180,6 +196,24 @@ fn bad_sql_is_an_error_with_the_tables_and_nothing_on_stdout() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists(), "no partial file");
+    // A folder given as the file: refused, and nothing left beside it.
+    let o = run(&[
+        "query",
+        "SELECT 1 AS x",
+        "--store",
+        store,
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("a folder, not a file"),
+        "{}",
+        stderr(&o)
+    );
+    let parent = dir.path().parent().unwrap();
+    let name = format!(".{}.tmp", dir.path().file_name().unwrap().to_string_lossy());
+    assert!(!parent.join(name).exists());
 }
 
 #[test]

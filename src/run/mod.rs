@@ -104,6 +104,16 @@ const TRANSCRIPT_COLUMNS: &[&str] = &[
 ];
 
 /// Runs the parsed command line.
+/// An error's text for people: polars appends the query plan it failed on (a hundred lines or
+/// more, the store's part paths included) after its message, once per context; only the
+/// message is kept.
+pub fn without_plans(text: &str) -> &str {
+    match text.find("\n\nResolved plan until failure:") {
+        Some(at) => text[..at].trim_end(),
+        None => text,
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Audit(a) => audit::audit(a),

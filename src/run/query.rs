@@ -101,8 +101,11 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
         Ok(df) => df,
         Err(e) => {
             let text = format!("{e:#}");
+            let text = super::without_plans(&text);
             let hint = if text.contains("found: cluster") {
                 "\nhint: `cluster` is a keyword of this SQL dialect: quote it (\"cluster\") or qualify it (s.cluster)\n"
+            } else if text.contains("duplicate output name") {
+                "\nhint: two columns of the SELECT have the same name (`min(time), max(time)` are both `time`): name them with AS (`min(time) AS first, max(time) AS last`)\n"
             } else {
                 ""
             };
@@ -120,13 +123,23 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
                 path.file_name()
                     .map_or("out".into(), |n| n.to_string_lossy())
             ));
-            let mut out = io::BufWriter::new(
-                fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-            );
-            report::render(&mut out, &df, style, &[])?;
-            out.flush()?;
-            drop(out);
-            fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+            if path.is_dir() {
+                bail!("--out {}: a folder, not a file", path.display());
+            }
+            let result = (|| -> anyhow::Result<()> {
+                let file = fs::File::create(&tmp)
+                    .with_context(|| format!("creating {}", tmp.display()))?;
+                let mut out = io::BufWriter::new(file);
+                report::render(&mut out, &df, style, &[])?;
+                out.flush()?;
+                drop(out);
+                fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+            })();
+            // Nothing half-written is left behind (a rename onto a folder, a full disk).
+            if result.is_err() {
+                let _ = fs::remove_file(&tmp);
+            }
+            result?;
         }
         None => {
             refuse_binary_to_terminal(style.format)?;
