@@ -30,6 +30,82 @@ impl Pattern {
         glob(self.0.as_bytes(), value.to_lowercase().as_bytes())
     }
 
+    /// The parts of an ECS ARN pattern of `kind` (`cluster`, `task`):
+    /// `arn:<partition>:ecs:<region>:<account>:<kind>/.../<name>` gives the region, account and
+    /// name (the last path segment: a cluster's name, a task's id), each a pattern. Events that
+    /// name a resource by its name alone (failed calls, control events) are matched by these.
+    pub fn ecs_arn(&self, kind: &str) -> Option<(Pattern, Pattern, Pattern)> {
+        let parts: Vec<&str> = self.0.splitn(6, ':').collect();
+        let [arn, _, _, region, account, resource] = parts.as_slice() else {
+            return None;
+        };
+        if *arn != "arn" {
+            return None;
+        }
+        let name = resource
+            .strip_prefix(kind)?
+            .strip_prefix('/')?
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())?;
+        Some((
+            Pattern((*region).into()),
+            Pattern((*account).into()),
+            Pattern(name.into()),
+        ))
+    }
+
+    /// Whether a cluster or task (`kind`), named by `value` (name, id or ARN) in `account` and
+    /// `region`, matches: the value itself, or the name an ARN pattern gives, in its account
+    /// and region (where those are known).
+    pub fn matches_resource(
+        &self,
+        kind: &str,
+        value: Option<&str>,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> bool {
+        let Some(value) = value else {
+            return false;
+        };
+        if self.matches(value) {
+            return true;
+        }
+        let Some((r, a, name)) = self.ecs_arn(kind) else {
+            return false;
+        };
+        let last = value.rsplit('/').next().unwrap_or(value);
+        name.matches(last)
+            && account.is_none_or(|v| a.matches(v))
+            && region.is_none_or(|v| r.matches(v))
+    }
+
+    /// Whether a caller matches: the principal, its ARN, the role ARN, the role's name or its
+    /// Identity Center permission set (as `sessions` matches exec events, which carry the last
+    /// two as columns).
+    pub fn matches_who(
+        &self,
+        principal: Option<&str>,
+        principal_arn: Option<&str>,
+        role_arn: Option<&str>,
+    ) -> bool {
+        let role_name = role_arn
+            .filter(|a| a.contains(":role/"))
+            .and_then(|a| a.rsplit('/').next());
+        let set = role_name.and_then(crate::model::identity::sso_permission_set);
+        let found = [
+            principal,
+            principal_arn,
+            role_arn,
+            role_name,
+            set.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|v| self.matches(v));
+        found
+    }
+
     fn any(&self, values: &[&Option<String>]) -> bool {
         values
             .iter()
@@ -85,6 +161,7 @@ impl Filter {
 
     /// Whether an exec event passes.
     pub fn matches_exec(&self, e: &ExecEvent) -> bool {
+        let (account, region) = (e.account.as_deref(), e.region.as_deref());
         self.time_matches(e.event_time)
             && self.principal.as_ref().is_none_or(|p| {
                 p.any(&[
@@ -96,14 +173,14 @@ impl Filter {
                     &e.source_identity,
                 ])
             })
-            && self
-                .cluster
-                .as_ref()
-                .is_none_or(|p| p.any(&[&e.cluster, &e.cluster_arn]))
-            && self
-                .task
-                .as_ref()
-                .is_none_or(|p| p.any(&[&e.task_id, &e.task_arn]))
+            && self.cluster.as_ref().is_none_or(|p| {
+                p.any(&[&e.cluster_arn])
+                    || p.matches_resource("cluster", e.cluster.as_deref(), account, region)
+            })
+            && self.task.as_ref().is_none_or(|p| {
+                p.any(&[&e.task_arn])
+                    || p.matches_resource("task", e.task_id.as_deref(), account, region)
+            })
             && self
                 .container
                 .as_ref()
@@ -112,16 +189,23 @@ impl Filter {
 
     /// Whether a control event passes (task and container filters apply where the event names them).
     pub fn matches_control(&self, e: &ControlEvent) -> bool {
+        let (account, region) = (e.account.as_deref(), e.region.as_deref());
         self.time_matches(e.event_time)
-            && self
-                .principal
-                .as_ref()
-                .is_none_or(|p| p.any(&[&e.principal, &e.principal_arn, &e.role_arn]))
-            && self.cluster.as_ref().is_none_or(|p| p.any(&[&e.cluster]))
+            && self.principal.as_ref().is_none_or(|p| {
+                p.matches_who(
+                    e.principal.as_deref(),
+                    e.principal_arn.as_deref(),
+                    e.role_arn.as_deref(),
+                )
+            })
+            && self.cluster.as_ref().is_none_or(|p| {
+                p.matches_resource("cluster", e.cluster.as_deref(), account, region)
+            })
             && self.task.as_ref().is_none_or(|p| {
-                e.task_ids
-                    .as_deref()
-                    .is_some_and(|ids| ids.split(',').any(|id| p.matches(id)))
+                e.task_ids.as_deref().is_some_and(|ids| {
+                    ids.split(',')
+                        .any(|id| p.matches_resource("task", Some(id), account, region))
+                })
             })
             && self.container.as_ref().is_none_or(|p| {
                 e.command_overrides.as_deref().is_some_and(|o| {
@@ -295,6 +379,77 @@ pub fn now() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arn_patterns_match_resources_named_without_their_arn() {
+        let p = Pattern::new("arn:aws:ecs:us-east-1:111122223333:cluster/Payments-*");
+        let (region, account, name) = p.ecs_arn("cluster").unwrap();
+        assert_eq!(
+            (region.text(), account.text(), name.text()),
+            ("us-east-1", "111122223333", "payments-*")
+        );
+        assert!(p.ecs_arn("task").is_none());
+        assert!(Pattern::new("payments-prod").ecs_arn("cluster").is_none());
+        let here = (Some("111122223333"), Some("us-east-1"));
+        assert!(p.matches_resource("cluster", Some("payments-prod"), here.0, here.1));
+        assert!(p.matches_resource("cluster", Some("payments-prod"), None, None));
+        assert!(!p.matches_resource(
+            "cluster",
+            Some("payments-prod"),
+            Some("999999999999"),
+            here.1
+        ));
+        assert!(!p.matches_resource("cluster", Some("payments-prod"), here.0, Some("eu-west-1")));
+        assert!(!p.matches_resource("cluster", Some("web-prod"), here.0, here.1));
+        assert!(!p.matches_resource("cluster", None, here.0, here.1));
+        // A task ARN, with or without its cluster, gives the task id.
+        for arn in [
+            "arn:aws:ecs:us-east-1:111122223333:task/payments-prod/88bf49d0",
+            "arn:aws:ecs:us-east-1:111122223333:task/88bf49d0",
+        ] {
+            let t = Pattern::new(arn);
+            assert!(
+                t.matches_resource("task", Some("88bf49d0"), here.0, here.1),
+                "{arn}"
+            );
+            assert!(
+                !t.matches_resource("task", Some("88bf49d1"), here.0, here.1),
+                "{arn}"
+            );
+        }
+    }
+
+    #[test]
+    fn who_matches_the_role_name_and_permission_set_of_a_role_arn() {
+        let role = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Developer_1a2b3c4d5e6f7a8b";
+        for p in [
+            "developer",
+            "Dev*",
+            "AWSReservedSSO_Developer_1a2b3c4d5e6f7a8b",
+            role,
+            "maria*",
+        ] {
+            assert!(
+                Pattern::new(p).matches_who(Some("maria@example.com"), None, Some(role)),
+                "{p}"
+            );
+        }
+        for p in [
+            "BreakGlass",
+            "sso.amazonaws.com",
+            "1a2b3c4d5e6f7a8b",
+            "aws-reserved",
+        ] {
+            assert!(
+                !Pattern::new(p).matches_who(Some("maria@example.com"), None, Some(role)),
+                "{p}"
+            );
+        }
+        // Not an SSO role: its name, no permission set.
+        let plain = "arn:aws:iam::111122223333:role/ops/BreakGlassAdmin";
+        assert!(Pattern::new("breakglassadmin").matches_who(None, None, Some(plain)));
+        assert!(!Pattern::new("ops").matches_who(None, None, Some(plain)));
+    }
 
     #[test]
     fn patterns_are_exact_or_glob_and_case_insensitive() {

@@ -599,3 +599,78 @@ fn a_named_session_with_other_filters_keeps_to_all_of_them() {
     assert_eq!(rows(&["--session", "0rph"]).len(), 3);
     assert_eq!(rows(&["--session", "0rph", "--principal", "*"]).len(), 0);
 }
+
+#[test]
+fn who_and_where_mean_the_same_in_every_listing() {
+    // `--principal` took a permission set or role name, and `--cluster`/`--task` an ARN, only
+    // where exec events carry them as columns: `findings`, `control` and `attempts` answered
+    // nothing for them.
+    let store = sample_store();
+    let rows = |args: &[&str]| -> Vec<Value> {
+        let args = [args, &["--store", store, "--format", "json"]].concat();
+        json(&args).as_array().unwrap().clone()
+    };
+    let control = rows(&["control"]);
+    let by_developers = control
+        .iter()
+        .filter(|e| {
+            e["role_arn"]
+                .as_str()
+                .is_some_and(|a| a.contains("/AWSReservedSSO_Developer_"))
+        })
+        .count();
+    assert!(by_developers > 0);
+    let role = "AWSReservedSSO_Developer_1a2b3c4d5e6f7a8b";
+    for who in ["Developer", "developer", role] {
+        assert_eq!(
+            rows(&["control", "--principal", who]).len(),
+            by_developers,
+            "{who}"
+        );
+        let sessions = rows(&["sessions", "--principal", who]);
+        assert_eq!(sessions.len(), 10, "{who}");
+        let findings = rows(&["findings", "--principal", who]);
+        assert!(!findings.is_empty(), "{who}");
+        assert_eq!(rows(&["attempts", "--principal", who]).len(), 2, "{who}");
+    }
+    let cluster = "arn:aws:ecs:us-east-1:111122223333:cluster/payments-prod";
+    let task = "88bf49d0ea491da7e741e250d6ea495b";
+    for listing in ["sessions", "attempts", "control", "findings", "commands"] {
+        let by_name = rows(&[listing, "--cluster", "payments-prod"]);
+        assert!(!by_name.is_empty(), "{listing}");
+        assert_eq!(rows(&[listing, "--cluster", cluster]), by_name, "{listing}");
+        // Another account's cluster of the same name is not this one.
+        let elsewhere = cluster.replace("111122223333", "999999999999");
+        assert!(
+            rows(&[listing, "--cluster", &elsewhere]).is_empty(),
+            "{listing}"
+        );
+        let by_id = rows(&[listing, "--task", task]);
+        assert!(!by_id.is_empty(), "{listing}");
+        for arn in [
+            format!("arn:aws:ecs:us-east-1:111122223333:task/payments-prod/{task}"),
+            format!("arn:aws:ecs:us-east-1:111122223333:task/{task}"),
+        ] {
+            assert_eq!(rows(&[listing, "--task", &arn]), by_id, "{listing} {arn}");
+        }
+    }
+}
+
+#[test]
+fn audit_keeps_orphan_transcripts_to_the_filters() {
+    // The orphan transcript (no ExecuteCommand names it) was listed whatever the filters.
+    let orphans = |extra: &[&str]| -> usize {
+        let v = json(&[&["audit", "sample-data", "--format", "json"], extra].concat());
+        v["orphan_transcripts"].as_array().unwrap().len()
+    };
+    assert_eq!(orphans(&[]), 1);
+    assert_eq!(orphans(&["--since", "2024-11-01"]), 1);
+    for f in [
+        &["--since", "2030-01-01"][..],
+        &["--until", "2000-01-01"],
+        &["--principal", "*"],
+        &["--container", "no-such-container"],
+    ] {
+        assert_eq!(orphans(f), 0, "{f:?}");
+    }
+}

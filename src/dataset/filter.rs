@@ -93,10 +93,12 @@ pub fn target_expr(f: &Filter, full: bool) -> Option<Expr> {
         e = and(e, any(cols, p));
     }
     if let Some(p) = &f.cluster {
-        e = and(e, any(&["cluster", "cluster_arn"], p));
+        let named = any(&["cluster", "cluster_arn"], p);
+        e = and(e, or_some(named, arn_name("cluster", p, "cluster", full)));
     }
     if let Some(p) = &f.task {
-        e = and(e, any(&["task_id", "task_arn"], p));
+        let named = any(&["task_id", "task_arn"], p);
+        e = and(e, or_some(named, arn_name("task_id", p, "task", full)));
     }
     if let Some(p) = &f.container {
         e = and(e, matches("container", p));
@@ -105,6 +107,47 @@ pub fn target_expr(f: &Filter, full: bool) -> Option<Expr> {
         e = and(e, col("session_id").eq(lit(s.clone())));
     }
     e
+}
+
+fn or_some(a: Expr, b: Option<Expr>) -> Expr {
+    match b {
+        Some(b) => a.or(b),
+        None => a,
+    }
+}
+
+/// [`pattern_regex`] without its case flag, to be composed into a larger expression.
+fn inner_regex(p: &Pattern, item_sep: &str) -> String {
+    pattern_regex(p, item_sep)
+        .strip_prefix("(?i)")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// For a pattern that is an ECS ARN of `kind` (see [`Pattern::ecs_arn`]): `column` (a name,
+/// an id or an ARN) ends in the name it gives, and, when `placed`, the row's `account` and
+/// `region` (where known) are the ARN's. Failed calls and control events name clusters and
+/// tasks as the caller wrote them, often without the ARN.
+fn arn_name(column: &str, p: &Pattern, kind: &str, placed: bool) -> Option<Expr> {
+    let (region, account, name) = p.ecs_arn(kind)?;
+    let mut e = contains_regex(column, format!("(?i)^(?:.*/)?{}$", inner_regex(&name, "/")));
+    if placed {
+        e = e
+            .and(matches("account", &account).or(col("account").is_null()))
+            .and(matches("region", &region).or(col("region").is_null()));
+    }
+    Some(e)
+}
+
+/// A role ARN whose role name, or Identity Center permission set
+/// (`AWSReservedSSO_<set>_<hex>`), matches: what exec events carry as `role_name` and
+/// `sso_permission_set`, for frames that have only the ARN.
+fn role_named(p: &Pattern) -> Expr {
+    let n = inner_regex(p, "/");
+    contains_regex(
+        "role_arn",
+        format!("(?i):role/(?:.*/)?(?:{n}|awsreservedsso_{n}_[0-9a-f]+)$"),
+    )
 }
 
 /// The whole filter on exec events.
@@ -120,14 +163,30 @@ pub fn exec_expr(f: &Filter) -> Option<Expr> {
 pub fn control_expr(f: &Filter) -> Option<Expr> {
     let mut e = time_expr(f, "event_time");
     if let Some(p) = &f.principal {
-        e = and(e, any(&["principal", "principal_arn", "role_arn"], p));
+        e = and(
+            e,
+            any(&["principal", "principal_arn", "role_arn"], p).or(role_named(p)),
+        );
     }
     if let Some(p) = &f.cluster {
-        e = and(e, matches("cluster", p));
+        e = and(
+            e,
+            or_some(
+                matches("cluster", p),
+                arn_name("cluster", p, "cluster", true),
+            ),
+        );
     }
     if let Some(p) = &f.task {
         let re = format!("(^|,){}(,|$)", pattern_regex(p, ","));
-        e = and(e, contains_regex("task_ids", re));
+        let mut task = contains_regex("task_ids", re);
+        if let Some((region, account, id)) = p.ecs_arn("task") {
+            let re = format!("(?i)(^|,){}(,|$)", inner_regex(&id, ","));
+            task = task.or(contains_regex("task_ids", re)
+                .and(matches("account", &account).or(col("account").is_null()))
+                .and(matches("region", &region).or(col("region").is_null())));
+        }
+        e = and(e, task);
     }
     if let Some(p) = &f.container {
         let re = format!("(^|; ){}:", pattern_regex(p, ":;"));

@@ -105,7 +105,10 @@ fn one_session_per_id_joined_to_its_transcript() {
     assert_eq!(n, [Some(1), None]);
     let a = get(&d, d.attempts(&Filter::default()));
     assert_eq!(strs(&a, "event_id"), ["3"]);
-    assert_eq!(strs(&get(&d, d.orphans()), "session_id"), ["s9"]);
+    assert_eq!(
+        strs(&get(&d, d.orphans(&Filter::default())), "session_id"),
+        ["s9"]
+    );
 }
 
 #[test]

@@ -311,14 +311,25 @@ impl Dataset {
     }
 
     /// Transcripts whose session id no `ExecuteCommand` opened (any outcome), without text.
-    pub fn orphans(&self) -> PolarsResult<LazyFrame> {
+    pub fn orphans(&self, f: &Filter) -> PolarsResult<LazyFrame> {
         let known = self
             .table(ExecEvent::NAME, None)?
             .select([col("session_id")])
             .filter(col("session_id").is_not_null())
             .unique(None, UniqueKeepStrategy::Any);
+        // Who and where name no orphan (no `ExecuteCommand` says them); when is its time.
+        let keep = if f.names_a_target() {
+            lit(false)
+        } else {
+            let mut keep = when_some(filter::time_expr(f, "time"));
+            if let Some(s) = &f.session {
+                keep = keep.and(col("session_id").eq(lit(s.clone())));
+            }
+            keep
+        };
         let t = self
-            .table(TranscriptRow::NAME, None)?
+            .table(TranscriptRow::NAME, transcript_days(f).as_ref())?
+            .filter(keep)
             .with_column(lit(NULL).cast(DataType::String).alias("text"));
         Ok(sort(
             t.join(

@@ -24,7 +24,7 @@ pub struct Identity {
 }
 
 /// `AWSReservedSSO_<PermissionSet>_<16 hex>` -> `<PermissionSet>`.
-fn sso_permission_set(role_name: &str) -> Option<String> {
+pub fn sso_permission_set(role_name: &str) -> Option<String> {
     let rest = role_name.strip_prefix("AWSReservedSSO_")?;
     let (set, hex) = rest.rsplit_once('_')?;
     (!set.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| set.to_owned())

@@ -115,7 +115,7 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
     } else {
         0
     };
-    let orphans = get(&|d| d.orphans())?;
+    let orphans = get(&|d| d.orphans(f))?;
     crate::trace::stage("audit: views");
     let findings = data.findings(&detector, &mut damage)?;
     let findings = super::findings::filtered_frame(findings, f)?;

@@ -45,10 +45,18 @@ pub fn passes(f: &Finding, filter: &Filter, rule: Option<&Pattern>) -> bool {
                 .any(|v| v.as_deref().is_some_and(|v| p.matches(v)))
         })
     };
+    let (account, region) = (f.account.as_deref(), f.region.as_deref());
+    let resource = |p: &Option<Pattern>, kind: &str, v: &Option<String>| {
+        p.as_ref()
+            .is_none_or(|p| p.matches_resource(kind, v.as_deref(), account, region))
+    };
     filter.time_matches(f.time)
-        && any(&filter.principal, &[&f.principal, &f.role_arn])
-        && any(&filter.cluster, &[&f.cluster])
-        && any(&filter.task, &[&f.task_id])
+        && filter
+            .principal
+            .as_ref()
+            .is_none_or(|p| p.matches_who(f.principal.as_deref(), None, f.role_arn.as_deref()))
+        && resource(&filter.cluster, "cluster", &f.cluster)
+        && resource(&filter.task, "task", &f.task_id)
         && any(&filter.container, &[&f.container])
         && rule.is_none_or(|p| f.rule_id.as_deref().is_some_and(|id| p.matches(id)))
 }
