@@ -674,3 +674,48 @@ fn audit_keeps_orphan_transcripts_to_the_filters() {
         assert_eq!(orphans(f), 0, "{f:?}");
     }
 }
+
+#[test]
+fn lists_from_sql_are_written_whole_and_redacted() {
+    // A list (array_agg) was written as polars' display text, cut short with `…`.
+    let store = sample_store();
+    let sql = "SELECT account, array_agg(principal) AS ps FROM sessions GROUP BY account ORDER BY account";
+    let v = json(&["query", sql, "--store", store, "--format", "json"]);
+    let total: usize = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let ps = r["ps"].as_array().expect("a JSON array");
+            assert!(ps
+                .iter()
+                .all(|p| p.as_str().is_some_and(|p| !p.contains('…'))));
+            ps.len()
+        })
+        .sum();
+    assert_eq!(total, 20);
+    let o = run(&["query", sql, "--store", store, "--format", "csv"]);
+    assert_eq!(o.status.code(), Some(0));
+    let csv = stdout(&o);
+    assert!(!csv.contains('…'), "{csv}");
+    assert!(csv.contains(r#"[""maria.garcia@example.com"","#), "{csv}");
+    // Strings inside a list are redacted like any other.
+    let sql = "SELECT array_agg(output_excerpt) AS out FROM commands WHERE output_excerpt LIKE '%DB_PASSWORD%'";
+    let o = run(&["query", sql, "--store", store, "--format", "json"]);
+    assert!(
+        stdout(&o).contains("DB_PASSWORD=<redacted:"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("xK9#mQ2vL8"));
+    let o = run(&[
+        "query",
+        sql,
+        "--store",
+        store,
+        "--format",
+        "json",
+        "--show-secrets",
+    ]);
+    assert!(stdout(&o).contains("xK9#mQ2vL8"));
+}

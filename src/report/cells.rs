@@ -21,6 +21,9 @@ pub enum Cell<'a> {
     Str(Cow<'a, str>),
     /// A UTC time (milliseconds), printed as RFC 3339.
     Time(i64),
+    /// A nested value (a list from SQL's `array_agg`, say) whole, as JSON text: JSON output
+    /// writes it as it is, text formats print the text.
+    Json(String),
 }
 
 impl Cell<'_> {
@@ -33,6 +36,7 @@ impl Cell<'_> {
             Cell::Float(f) => Cow::Owned(f.to_string()),
             Cell::Str(s) => Cow::Borrowed(s),
             Cell::Time(t) => Cow::Owned(Timestamp(*t).to_rfc3339()),
+            Cell::Json(j) => Cow::Borrowed(j),
         }
     }
 }
@@ -95,7 +99,57 @@ pub fn column_cells(
                 .collect(),
             Err(_) => as_text(&s, scrub),
         },
+        DataType::List(_) => (0..s.len())
+            .map(|i| match s.get(i) {
+                Ok(AnyValue::Null) | Err(_) => Cell::Null,
+                Ok(v) => Cell::Json(json_of(v, show_secrets).to_string()),
+            })
+            .collect(),
         _ => as_text(&s, scrub),
+    }
+}
+
+/// A value as JSON, nested values whole (polars' own display of a list cuts it short), strings
+/// redacted unless `show_secrets`.
+fn json_of(v: AnyValue<'_>, show_secrets: bool) -> serde_json::Value {
+    use serde_json::Value;
+    let text = |t: &str| {
+        Value::String(if show_secrets {
+            t.to_owned()
+        } else {
+            redact(t).into_owned()
+        })
+    };
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::Bool(b),
+        AnyValue::String(t) => text(t),
+        AnyValue::StringOwned(ref t) => text(t.as_str()),
+        AnyValue::Float32(f) => {
+            serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number)
+        }
+        AnyValue::Float64(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        AnyValue::Datetime(t, unit, _) => {
+            let div = match unit {
+                TimeUnit::Milliseconds => 1,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Nanoseconds => 1_000_000,
+            };
+            Value::String(Timestamp(t.div_euclid(div)).to_rfc3339())
+        }
+        AnyValue::List(items) => Value::Array(
+            (0..items.len())
+                .map(|i| {
+                    items
+                        .get(i)
+                        .map_or(Value::Null, |v| json_of(v, show_secrets))
+                })
+                .collect(),
+        ),
+        v if v.dtype().is_integer() => v
+            .extract::<i64>()
+            .map_or_else(|| text(&v.to_string()), |i| Value::Number(i.into())),
+        v => text(&v.to_string()),
     }
 }
 

@@ -21,7 +21,10 @@ pub fn write(out: &mut dyn Write, df: &DataFrame, show_secrets: bool) -> io::Res
             if i > 0 {
                 line.push(',');
             }
-            line.push_str(&csv_field(&c.text(), matches!(c, Cell::Str(_))));
+            line.push_str(&csv_field(
+                &c.text(),
+                matches!(c, Cell::Str(_) | Cell::Json(_)),
+            ));
         }
         line.push('\n');
         out.write_all(line.as_bytes())

@@ -20,6 +20,7 @@ fn value(c: &Cell<'_>, out: &mut String) {
         Cell::Float(_) => out.push_str("null"),
         Cell::Str(s) => json_str(s, out),
         Cell::Time(_) => json_str(&c.text(), out),
+        Cell::Json(j) => out.push_str(j),
     }
 }
 
