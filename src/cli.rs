@@ -513,7 +513,8 @@ pub struct ReportArgs {
     /// complete ISO week]
     #[arg(long, value_name = "YYYY-Www", conflicts_with_all = ["since", "until"])]
     pub week: Option<String>,
-    /// Instead of a week: from this time on (same forms as elsewhere; needs --until)
+    /// Instead of a week: from this time on (same forms as elsewhere; needs --until; at most
+    /// 400 days)
     #[arg(long, value_name = "T", requires = "until")]
     pub since: Option<String>,
     /// Before this time (needs --since)

@@ -380,6 +380,11 @@ fn bad_arguments_stop_before_any_data_is_read() {
             "cannot be used with",
         ),
         (vec!["--since", "2024-11-18"], "--until"),
+        // Longer ranges were charted by their first 400 days, the days with data left out.
+        (
+            vec!["--since", "2020-01-01", "--until", "2025-01-01"],
+            "1827 days; a report covers at most 400",
+        ),
         (vec!["--policy", "no/such/policy.toml"], "policy"),
     ] {
         let mut a = vec!["report", "--store", s];
@@ -391,6 +396,30 @@ fn bad_arguments_stop_before_any_data_is_read() {
     }
     let o = run(&["report", "--store", "/no/such/store", "--week", "2024-W47"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_range_of_400_days_is_a_report_of_every_day() {
+    let store = sample_store();
+    let s = store.path().to_str().unwrap();
+    let (v, o) = json(&[
+        "report",
+        "--store",
+        s,
+        "--format",
+        "json",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2025-02-04",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let days = v["summary"]["sessions_per_day"].as_array().unwrap();
+    assert_eq!(days.len(), 400);
+    assert_eq!(days[399]["day"], "2025-02-03");
+    let sessions: i64 = days.iter().map(|d| d["sessions"].as_i64().unwrap()).sum();
+    assert_eq!(sessions, 20);
+    assert_eq!(v["report"]["missing_days"].as_array().unwrap().len(), 393);
 }
 
 #[test]

@@ -37,6 +37,15 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
             if until <= since {
                 anyhow::bail!("--until: must be later than --since");
             }
+            // The daily series and the list of days without data hold at most this many days
+            // (a longer range was charted by its first 400 days, the days with data left out).
+            let days = (until.0 - since.0).div_euclid(86_400_000);
+            if days > period::MAX_DAYS as i64 {
+                anyhow::bail!(
+                    "--since/--until: {days} days; a report covers at most {} (`query` answers over any range)",
+                    period::MAX_DAYS
+                );
+            }
             Period::between(since, until)
         }
         _ => Period::last_complete_week(now, &zone),

@@ -10,6 +10,9 @@ pub use crate::report::weekly::ReportZone;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The longest range a report covers, in days (a year and a month).
+pub const MAX_DAYS: usize = 400;
+
 /// What a report covers.
 #[derive(Debug, Clone)]
 pub struct Period {
@@ -100,12 +103,12 @@ impl Period {
         }
     }
 
-    /// The local days the period touches, in order (at most 400: a longer range is charted by
-    /// its first 400 days).
+    /// The local days the period touches, in order (at most [`MAX_DAYS`] and one: `report`
+    /// refuses longer ranges).
     pub fn days(&self, z: &ReportZone) -> Vec<Day> {
         let mut out = Vec::new();
         let mut d = z.local(self.since).date();
-        while out.len() < 400 {
+        while out.len() <= MAX_DAYS {
             let start = z.midnight(d).max(self.since);
             if start >= self.until {
                 break;
