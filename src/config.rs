@@ -231,10 +231,11 @@ impl Filter {
         }
         let first = self
             .since
-            .map_or_else(|| "0000-00-00".to_owned(), Timestamp::day);
-        let last = self
-            .until
-            .map_or_else(|| "9999-99-99".to_owned(), |u| Timestamp(u.0 - 1).day());
+            .map_or_else(|| "0000-00-00".to_owned(), Timestamp::bound_day);
+        let last = self.until.map_or_else(
+            || "9999-99-99".to_owned(),
+            |u| Timestamp(u.0.saturating_sub(1)).bound_day(),
+        );
         Some((first, last))
     }
 }

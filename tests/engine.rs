@@ -719,3 +719,20 @@ fn lists_from_sql_are_written_whole_and_redacted() {
     ]);
     assert!(stdout(&o).contains("xK9#mQ2vL8"));
 }
+
+#[test]
+fn a_bound_before_any_day_name_prunes_nothing() {
+    // A --since before 0000-03-01 had the day `invalid`, which sorts after every date: every
+    // day was pruned and the listings were empty (findings, which filter rows, were not).
+    let store = sample_store();
+    for listing in ["sessions", "attempts", "commands", "control"] {
+        let all = json(&[listing, "--store", store, "--format", "json"]);
+        assert!(!all.as_array().unwrap().is_empty(), "{listing}");
+        for since in ["0000-01-01", "1000000d"] {
+            let v = json(&[
+                listing, "--since", since, "--store", store, "--format", "json",
+            ]);
+            assert_eq!(v, all, "{listing} --since {since}");
+        }
+    }
+}

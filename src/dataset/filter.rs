@@ -204,10 +204,13 @@ pub fn event_days(f: &Filter) -> Option<Days> {
         return None;
     }
     Some(Days {
-        first: f.since.map_or_else(|| "0000-00-00".into(), Timestamp::day),
-        last: f
-            .until
-            .map_or_else(|| "9999-99-99".into(), |u| Timestamp(u.0 - 1).day()),
+        first: f
+            .since
+            .map_or_else(|| "0000-00-00".into(), Timestamp::bound_day),
+        last: f.until.map_or_else(
+            || "9999-99-99".into(),
+            |u| Timestamp(u.0.saturating_sub(1)).bound_day(),
+        ),
     })
 }
 
@@ -218,10 +221,12 @@ pub fn transcript_days(f: &Filter) -> Option<Days> {
         return None;
     }
     Some(Days {
-        first: f.since.map_or_else(|| "0000-00-00".into(), Timestamp::day),
+        first: f
+            .since
+            .map_or_else(|| "0000-00-00".into(), Timestamp::bound_day),
         last: f.until.map_or_else(
             || "9999-99-99".into(),
-            |u| Timestamp(u.0.saturating_add(TRANSCRIPT_LAG_MS)).day(),
+            |u| Timestamp(u.0.saturating_add(TRANSCRIPT_LAG_MS)).bound_day(),
         ),
     })
 }

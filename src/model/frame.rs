@@ -64,6 +64,17 @@ impl Timestamp {
         day_name(self.0.div_euclid(86_400_000))
     }
 
+    /// The day of a time bound, for pruning day partitions: a time before any day name
+    /// (before 0000-03-01) gives the lowest name, one past 9999 the highest (its day is
+    /// `invalid`, which sorts after every date: a `--since` of year 0 pruned every day).
+    pub fn bound_day(self) -> String {
+        match self.day() {
+            d if d != "invalid" => d,
+            _ if self.0 < 0 => "0000-00-00".into(),
+            _ => "9999-99-99".into(),
+        }
+    }
+
     /// Days since the epoch (the partition as a number).
     pub fn day_number(self) -> i64 {
         self.0.div_euclid(86_400_000)

@@ -404,8 +404,8 @@ async fn api_targets(
 /// The exec sessions the store holds for the range: whose transcripts to look for.
 fn sessions_in_range(store: &Store, range: &Range) -> anyhow::Result<Vec<Wanted>> {
     let days = Days {
-        first: Timestamp(range.since_ms).day(),
-        last: Timestamp(range.until_ms - 1).day(),
+        first: Timestamp(range.since_ms).bound_day(),
+        last: Timestamp(range.until_ms.saturating_sub(1)).bound_day(),
     };
     let events: Vec<ExecEvent> = store
         .read(Some(&days))
