@@ -403,7 +403,8 @@ pub struct QueryCmdArgs {
     /// Read only the days from this time on (whole UTC days; same forms as elsewhere)
     #[arg(long, value_name = "T")]
     pub since: Option<String>,
-    /// Read only the days before this time
+    /// Read only the days before this time (the views hold the sessions started before it;
+    /// the `transcripts` and `commands` tables, filed when a session ends, two days more)
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
     /// Rules and policy for the `findings` table (computed only when the SQL names it)
