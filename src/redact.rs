@@ -17,7 +17,8 @@ const PATTERNS: &[&str] = &[
     // Private key blocks (a block cut off by the end of the text too).
     r"(?s)(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$))",
     // AWS secret keys and session tokens given by name (env vars, CLI flags, config lines).
-    r#"(?i)(?:aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|aws_security_token)["']?\s*[=:]\s*["']?([A-Za-z0-9/+=]{16,})"#,
+    // (`aws configure set aws_secret_access_key VALUE` gives it after a space.)
+    r#"(?i)(?:aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|aws_security_token)["']?(?:\s*[=:]\s*|\s+)["']?([A-Za-z0-9/+=]{16,})"#,
     // JSON Web Tokens.
     r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
     // Tokens given by name (`"Token":"..."` in credential responses, token=...).
@@ -30,8 +31,11 @@ const PATTERNS: &[&str] = &[
     r"(?i)authorization:\s*(?:basic|digest|ntlm|negotiate)\s+([A-Za-z0-9+/=._-]{4,})",
     // API keys in headers (`X-Api-Key: ...`, `Private-Token: ...`).
     r"(?i)\b(?:x-api-key|api-key|private-token|x-auth-token)\s*:\s*([^\s'\x22]{8,})",
-    // Passwords and secrets given by name.
-    r#"(?i)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)["']?\s*[=:]\s*["']?([^\s"'&;]{3,})"#,
+    // Passwords and secrets given by name, the name's own ending included (`APP_SECRET_KEY=`,
+    // `DB_PASSWORD_PROD:`).
+    r#"(?i)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)[A-Za-z0-9_]*["']?\s*[=:]\s*["']?([^\s"'&;]{3,})"#,
+    // `redis-cli -a PASSWORD` (and `--pass`).
+    r#"(?i)\bredis-cli\b[^|;&\n]*?\s(?:-a|--pass)\s+['"]?([^\s'"]{3,})"#,
     // MySQL-style -pPASSWORD, and `sshpass -p PASSWORD`.
     r"(?:^|\s)-p([^\s-][^\s]{2,})",
     r"(?i)\bsshpass\s+(?:-\w+\s+)*-p\s*([^\s]{3,})",
@@ -147,6 +151,14 @@ mod tests {
             ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk", "b3BlbnNzaC1rZXk"),
             ("git clone https://ghp_0123456789abcdefABCDEF0123@github.com/o/r", "ghp_0123456789"),
             ("export GITLAB_TOKEN=glpat-0123456789abcdefghij", "glpat-0123456789"),
+            // Names with an ending of their own, a key after a space, redis-cli's -a.
+            ("APP_SECRET_KEY=EnvSecret7", "EnvSecret7"),
+            ("SECRET_KEY=django-insecure-k3y", "django-insecure"),
+            ("DB_PASSWORD_PROD: hunter2x", "hunter2x"),
+            ("export STRIPE_API_KEY_LIVE=abc123def456", "abc123def456"),
+            ("aws configure set aws_secret_access_key SECRETACCESSKEYVALUE2", "SECRETACCESSKEYVALUE2"),
+            ("redis-cli -a RedisPassXYZ ping", "RedisPassXYZ"),
+            ("redis-cli -h cache -p 6379 -a 'RedisPassXYZ' --no-auth-warning ping", "RedisPassXYZ"),
         ];
         for (text, secret) in secrets {
             let r = redact(text);
@@ -171,6 +183,9 @@ mod tests {
             "curl -u admin https://nexus.internal/",
             "echo $PASSWORD_FILE",
             "python3 manage.py changepassword alice",
+            "ls -a /tmp",
+            "aws configure get aws_secret_access_key",
+            "redis-cli -h cache info | grep -a used_memory",
         ];
         for text in look_alikes {
             assert_eq!(redact(text), text, "{text}");
