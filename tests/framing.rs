@@ -100,6 +100,16 @@ fn assert_conflicting(store: &str) {
         "{shown}"
     );
     assert!(shown.contains("planted"), "{shown}");
+    // The JSON says it too, and carries both transcripts (it showed the first alone).
+    let v = json(&["show", SESSION, "--store", store, "--format", "json"]);
+    assert!(
+        v["warning"].as_str().is_some_and(|w| w.contains("planted")),
+        "{v}"
+    );
+    let ts = v["transcripts"].as_array().expect("every transcript");
+    assert_eq!(ts.len(), 2);
+    assert_ne!(ts[0]["transcript_id"], ts[1]["transcript_id"]);
+    assert_eq!(v["transcript"], ts[0]);
 }
 
 #[test]

@@ -195,26 +195,40 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
             out.flush()?;
         }
         Format::Json => {
-            let doc = Document {
-                head: vec![("session_id".into(), id.clone().into())],
-                sections: vec![
-                    Section {
-                        single: true,
-                        ..Section::new("session", "Session", session, &[])
-                    },
-                    Section {
-                        single: true,
-                        ..Section::new("transcript", "Transcript", transcript, &[])
-                    },
-                    Section::new("commands", "Commands", commands, &[]),
-                    Section::new("findings", "Findings", findings, &[]),
-                ],
-            };
-            emit_document(&doc, st)?;
+            let mut head = vec![("session_id".into(), id.clone().into())];
+            let mut sections = vec![
+                Section {
+                    single: true,
+                    ..Section::new("session", "Session", session, &[])
+                },
+                Section {
+                    single: true,
+                    ..Section::new("transcript", "Transcript", transcript.clone(), &[])
+                },
+            ];
+            // Transcripts with different commands under one session id: `transcript` is the
+            // first, as ever; all of them, and the warning the table prints, come beside it
+            // (a JSON reader saw one and never learnt of the other, which may be planted).
+            if transcript.height() > 1 {
+                head.push((
+                    "warning".into(),
+                    conflict_warning(transcript.height()).into(),
+                ));
+                sections.push(Section::new("transcripts", "Transcripts", transcript, &[]));
+            }
+            sections.push(Section::new("commands", "Commands", commands, &[]));
+            sections.push(Section::new("findings", "Findings", findings, &[]));
+            emit_document(&Document { head, sections }, st)?;
         }
         _ => emit(&commands, st, HIT_COLUMNS)?,
     }
     Ok(finish(&damage))
+}
+
+fn conflict_warning(transcripts: usize) -> String {
+    format!(
+        "{transcripts} transcripts with different commands carry this session id: one may be planted (the commands below come from all of them)"
+    )
 }
 
 /// The table form of `show`: who, role, from where, when, where, what was asked, the
@@ -306,13 +320,7 @@ fn write_show(
             }
         }
         if transcript.height() > 1 {
-            line(
-                "warning",
-                format!(
-                    "{} transcripts with different commands carry this session id: one may be planted (the commands below come from all of them)",
-                    transcript.height()
-                ),
-            )?;
+            line("warning", conflict_warning(transcript.height()))?;
         }
     } else {
         line(
