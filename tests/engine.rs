@@ -736,3 +736,28 @@ fn a_bound_before_any_day_name_prunes_nothing() {
         }
     }
 }
+
+#[test]
+fn audit_lists_or_counts_every_control_event_the_store_keeps() {
+    // The sessions' KMS data-key calls were neither listed nor counted by `audit`, while
+    // `control` over a store of the same inputs lists them.
+    let store = sample_store();
+    let stored = json(&["control", "--store", store, "--format", "json"]);
+    let kms = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "kms_session")
+        .count();
+    assert!(kms > 0);
+    let v = json(&["audit", "sample-data", "--format", "json"]);
+    let listed = v["control_events"].as_array().unwrap().len();
+    assert_eq!(v["summary"]["kms_session_events"], kms);
+    assert_eq!(listed + kms, stored.as_array().unwrap().len());
+    let o = run(&["audit", "sample-data"]);
+    assert!(
+        stderr(&o).contains(&format!("{kms} KMS data-key call(s)")),
+        "{}",
+        stderr(&o)
+    );
+}
