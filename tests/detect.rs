@@ -94,6 +94,43 @@ no_match = ["mysqldump --help"]
 "#;
 
 #[test]
+fn linked_and_upper_case_rule_files_are_read() {
+    // A rule file linked into the folder, or named `.TOML`, was passed over without a word
+    // (and `rules lint` said every rule was valid).
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(shared.join("mysql.toml"), USER_RULE).unwrap();
+    std::os::unix::fs::symlink(shared.join("mysql.toml"), rules.join("mysql.toml")).unwrap();
+    std::fs::write(
+        rules.join("PSQL.TOML"),
+        USER_RULE
+            .replace("user-mysql-client", "user-psql-client")
+            .replace("mysql", "psql"),
+    )
+    .unwrap();
+    let o = run(&["rules", "list", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        out(&o).contains("user-mysql-client") && out(&o).contains("user-psql-client"),
+        "{}",
+        out(&o)
+    );
+    // A link loop is named, not followed for ever.
+    std::os::unix::fs::symlink(&rules, rules.join("loop")).unwrap();
+    let o = run(&["rules", "lint", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        format!("{}{}", out(&o), err(&o)).contains("loop"),
+        "{}{}",
+        out(&o),
+        err(&o)
+    );
+}
+
+#[test]
 fn bad_rule_and_policy_files_stop_before_any_data_is_read() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a-good.toml"), USER_RULE).unwrap();

@@ -309,13 +309,18 @@ pub fn load(dirs: &[&Path]) -> Loaded {
             ));
             continue;
         }
+        // Links are followed (a rule linked in from a shared checkout was passed over, and
+        // lint said all was valid); a loop is an error naming it. `.TOML` is TOML too.
         let mut found: Vec<_> = walkdir::WalkDir::new(dir)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_map(|e| match e {
                 Ok(e)
                     if e.file_type().is_file()
-                        && e.path().extension().is_some_and(|x| x == "toml") =>
+                        && e.path()
+                            .extension()
+                            .is_some_and(|x| x.eq_ignore_ascii_case("toml")) =>
                 {
                     Some(Ok(e.into_path()))
                 }
