@@ -94,6 +94,31 @@ no_match = ["mysqldump --help"]
 "#;
 
 #[test]
+fn a_rule_id_that_names_nothing_is_an_error_not_zero_findings() {
+    // `findings --rule no-such-rule --fail-on high` printed "0 findings" and passed.
+    let store = sample_store().to_str().unwrap();
+    let o = run(&[
+        "findings",
+        "--store",
+        store,
+        "--rule",
+        "no-such-rule",
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(o.stdout.is_empty(), "{}", out(&o));
+    assert!(
+        err(&o).contains("no check or rule has a matching id"),
+        "{}",
+        err(&o)
+    );
+    let (rows, o) = findings(sample_store(), &["--rule", "exec-*"]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(!rows.is_empty());
+}
+
+#[test]
 fn linked_and_upper_case_rule_files_are_read() {
     // A rule file linked into the folder, or named `.TOML`, was passed over without a word
     // (and `rules lint` said every rule was valid).

@@ -92,6 +92,16 @@ fn severity(f: &Finding) -> Severity {
 pub fn findings(a: FindingsArgs) -> anyhow::Result<i32> {
     let filter = Filter::from_args(&a.filter, config::now())?;
     let detector = load_detector(&a.detect)?;
+    // A --rule no check or rule answers to is a mistake, not "no findings" (with --fail-on it
+    // passed a gate whatever the store held).
+    if let Some(p) = a.rule.as_deref().map(Pattern::new) {
+        if !detector.catalog().iter().any(|r| p.matches(&r.id)) {
+            anyhow::bail!(
+                "--rule {}: no check or rule has a matching id (`execaudit rules list` shows them; checks of the break-glass policy need --policy)",
+                a.rule.as_deref().unwrap_or_default()
+            );
+        }
+    }
     let data = super::open_store(a.store.store.clone())?;
     let mut damage = Damage::default();
     // Detection needs the whole history (first use, logging configuration, probing), so every
