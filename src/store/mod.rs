@@ -259,12 +259,19 @@ impl Store {
     /// Opens (creating if needed) a store for writing; takes the writer lock, adopts a store
     /// written before manifests, and removes files no manifest lists (left by a crash).
     pub fn open_for_write(root: &Path) -> Result<Store, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if root.exists() && !root.is_dir() {
+            return Err(io(root)(std::io::Error::other(
+                "a file, not a store folder",
+            )));
+        }
         private_dir(root)?;
         let lock_path = root.join(".lock");
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&lock_path)
             .map_err(io(&lock_path))?;
         match lock.try_lock() {

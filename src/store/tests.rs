@@ -141,6 +141,17 @@ fn the_store_is_private() {
         assert_eq!(mode(&f), 0o600, "{}", f.display());
     }
     assert_eq!(mode(&root.join(manifest::FILE)), 0o600);
+    assert_eq!(mode(&root.join(".lock")), 0o600);
+}
+
+#[test]
+fn a_file_where_the_store_should_be_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("st");
+    fs::write(&file, b"x").unwrap();
+    let e = Store::open_for_write(&file).err().unwrap().to_string();
+    assert!(e.contains("a file, not a store folder"), "{e}");
+    assert_eq!(fs::read(&file).unwrap(), b"x");
 }
 
 /// Writes a part the way versions before the manifest did (no manifest entry).
