@@ -42,12 +42,13 @@ impl Pattern {
         if *arn != "arn" {
             return None;
         }
-        let name = resource
-            .strip_prefix(kind)?
-            .strip_prefix('/')?
-            .rsplit('/')
-            .next()
-            .filter(|n| !n.is_empty())?;
+        let path = resource.strip_prefix(kind)?.strip_prefix('/')?;
+        let name = path.rsplit('/').next().filter(|n| !n.is_empty())?;
+        // A glob over a task id (`task/payments-prod/*`) would stand for every task of the
+        // account and region, its cluster forgotten: such a pattern matches task ARNs only.
+        if kind == "task" && path.contains('/') && name.contains(['*', '?']) {
+            return None;
+        }
         Some((
             Pattern((*region).into()),
             Pattern((*account).into()),
@@ -391,6 +392,8 @@ mod tests {
         );
         assert!(p.ecs_arn("task").is_none());
         assert!(Pattern::new("payments-prod").ecs_arn("cluster").is_none());
+        let all_tasks = "arn:aws:ecs:us-east-1:111122223333:task/payments-prod/*";
+        assert!(Pattern::new(all_tasks).ecs_arn("task").is_none());
         let here = (Some("111122223333"), Some("us-east-1"));
         assert!(p.matches_resource("cluster", Some("payments-prod"), here.0, here.1));
         assert!(p.matches_resource("cluster", Some("payments-prod"), None, None));

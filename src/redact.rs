@@ -17,8 +17,9 @@ const PATTERNS: &[&str] = &[
     // Private key blocks (a block cut off by the end of the text too).
     r"(?s)(-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$))",
     // AWS secret keys and session tokens given by name (env vars, CLI flags, config lines).
-    // (`aws configure set aws_secret_access_key VALUE` gives it after a space.)
-    r#"(?i)(?:aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|aws_security_token)["']?(?:\s*[=:]\s*|\s+)["']?([A-Za-z0-9/+=]{16,})"#,
+    r#"(?i)(?:aws_secret_access_key|aws_session_token|secretaccesskey|sessiontoken|aws_security_token)["']?\s*[=:]\s*["']?([A-Za-z0-9/+=]{16,})"#,
+    // ... and after a space (`aws configure set aws_secret_access_key VALUE`; not a path).
+    r#"(?i)(?:aws_secret_access_key|aws_session_token|aws_security_token)["']?[ \t]+["']?([A-Za-z0-9+=][A-Za-z0-9/+=]{15,})"#,
     // JSON Web Tokens.
     r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
     // Tokens given by name (`"Token":"..."` in credential responses, token=...).
@@ -31,9 +32,11 @@ const PATTERNS: &[&str] = &[
     r"(?i)authorization:\s*(?:basic|digest|ntlm|negotiate)\s+([A-Za-z0-9+/=._-]{4,})",
     // API keys in headers (`X-Api-Key: ...`, `Private-Token: ...`).
     r"(?i)\b(?:x-api-key|api-key|private-token|x-auth-token)\s*:\s*([^\s'\x22]{8,})",
-    // Passwords and secrets given by name, the name's own ending included (`APP_SECRET_KEY=`,
-    // `DB_PASSWORD_PROD:`).
-    r#"(?i)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)[A-Za-z0-9_]*["']?\s*[=:]\s*["']?([^\s"'&;]{3,})"#,
+    // Passwords and secrets given by name, with an ending that still names a secret
+    // (`APP_SECRET_KEY=`, `DB_PASSWORD_PROD:`); not `SECRET_NAME=`, `DB_SECRET_ARN=`,
+    // `PASSWORD_FILE=`, `secretsmanager:`, which name where a secret is, not the secret.
+    // (A Secrets Manager ARN's `:secret:NAME` is a name, not the secret.)
+    r#"(?i)(?:^|[^:])(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)(?:_(?:key|token|value|pass|prod|production|staging|stage|dev|test|live|[0-9]+))*["']?\s*[=:]\s*["']?([^\s"'&;]{3,})"#,
     // `redis-cli -a PASSWORD` (and `--pass`).
     r#"(?i)\bredis-cli\b[^|;&\n]*?\s(?:-a|--pass)\s+['"]?([^\s'"]{3,})"#,
     // MySQL-style -pPASSWORD, and `sshpass -p PASSWORD`.
@@ -186,6 +189,14 @@ mod tests {
             "ls -a /tmp",
             "aws configure get aws_secret_access_key",
             "redis-cli -h cache info | grep -a used_memory",
+            "export SECRET_NAME=prod/db/creds",
+            "DB_SECRET_ARN=arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbC",
+            "PASSWORD_FILE=/run/secrets/db",
+            "PASSWORD_MIN_LENGTH=12",
+            "aws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbC",
+            "User is not authorized to perform: secretsmanager:GetSecretValue",
+            "secretKeyRef:",
+            "grep -r aws_secret_access_key /home/appuser/config",
         ];
         for text in look_alikes {
             assert_eq!(redact(text), text, "{text}");

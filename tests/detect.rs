@@ -143,16 +143,10 @@ fn linked_and_upper_case_rule_files_are_read() {
         "{}",
         out(&o)
     );
-    // A link loop is named, not followed for ever.
+    // A linked folder is not entered: no loop, and no rule read twice (`loop -> .`).
     std::os::unix::fs::symlink(&rules, rules.join("loop")).unwrap();
     let o = run(&["rules", "lint", "--rules", rules.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
-    assert!(
-        format!("{}{}", out(&o), err(&o)).contains("loop"),
-        "{}{}",
-        out(&o),
-        err(&o)
-    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
 }
 
 #[test]

@@ -408,6 +408,23 @@ fn hostile_text_reaches_no_output_raw() {
             "--store",
             s,
         ],
+        // Inside lists too (nested values were written by serde, controls raw).
+        vec![
+            "query",
+            "SELECT array_agg(user_agent) AS agents FROM sessions",
+            "--store",
+            s,
+            "--format",
+            "json",
+        ],
+        vec![
+            "query",
+            "SELECT array_agg(user_agent) AS agents FROM sessions",
+            "--store",
+            s,
+            "--format",
+            "jsonl",
+        ],
         vec!["audit", p],
     ] {
         let o = run(&args);
@@ -633,6 +650,20 @@ fn who_and_where_mean_the_same_in_every_listing() {
         assert!(!findings.is_empty(), "{who}");
         assert_eq!(rows(&["attempts", "--principal", who]).len(), 2, "{who}");
     }
+    // A glob over the tasks of a cluster stays a glob over task ARNs: it matched every task
+    // of the account once the id part stood alone.
+    let all_tasks = "arn:aws:ecs:us-east-1:111122223333:task/payments-prod/*";
+    assert_eq!(
+        rows(&["sessions", "--task", all_tasks]),
+        rows(&["sessions", "--cluster", "payments-prod"])
+    );
+    // A principal pattern with a path is matched against whole ARNs, in every listing.
+    for listing in ["sessions", "control", "findings"] {
+        assert!(
+            rows(&[listing, "--principal", "sso.amazonaws.com/*"]).is_empty(),
+            "{listing}"
+        );
+    }
     let cluster = "arn:aws:ecs:us-east-1:111122223333:cluster/payments-prod";
     let task = "88bf49d0ea491da7e741e250d6ea495b";
     for listing in ["sessions", "attempts", "control", "findings", "commands"] {
@@ -760,4 +791,40 @@ fn audit_lists_or_counts_every_control_event_the_store_keeps() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn lists_in_parquet_output_are_redacted() {
+    let store = sample_store();
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "SELECT array_agg(output_excerpt) AS out FROM commands WHERE output_excerpt LIKE '%DB_PASSWORD%'";
+    for (extra, secret_shown) in [(&[][..], false), (&["--show-secrets"][..], true)] {
+        let out = dir.path().join("l.parquet");
+        let args = [
+            &[
+                "query", sql, "--store", store, "--format", "parquet", "--out",
+            ][..],
+            &[out.to_str().unwrap()],
+            extra,
+        ]
+        .concat();
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        // LZ4 may compress the text: read it back through the tool's own SQL-free path.
+        let bytes = std::fs::read(&out).unwrap();
+        use polars::prelude::SerReader;
+        let df = polars::prelude::ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap();
+        let list = df
+            .column("out")
+            .unwrap()
+            .list()
+            .unwrap()
+            .get_as_series(0)
+            .unwrap();
+        let text: String = list.str().unwrap().iter().flatten().collect();
+        assert!(text.contains("DB_HOST="), "{text}");
+        assert_eq!(text.contains("xK9#mQ2vL8"), secret_shown, "{text}");
+    }
 }

@@ -385,6 +385,16 @@ fn bad_arguments_stop_before_any_data_is_read() {
             vec!["--since", "2020-01-01", "--until", "2025-01-01"],
             "1827 days; a report covers at most 400",
         ),
+        // Part of a day more counts as a day (it touches one more date).
+        (
+            vec![
+                "--since",
+                "2024-01-01T12:00:00Z",
+                "--until",
+                "2025-02-05T11:00:00Z",
+            ],
+            "401 days; a report covers at most 400",
+        ),
         (vec!["--policy", "no/such/policy.toml"], "policy"),
     ] {
         let mut a = vec!["report", "--store", s];

@@ -143,6 +143,10 @@ fn arn_name(column: &str, p: &Pattern, kind: &str, placed: bool) -> Option<Expr>
 /// (`AWSReservedSSO_<set>_<hex>`), matches: what exec events carry as `role_name` and
 /// `sso_permission_set`, for frames that have only the ARN.
 fn role_named(p: &Pattern) -> Expr {
+    // A pattern with a path (`ops/*`) is matched against the ARN itself, as elsewhere.
+    if p.text().contains('/') {
+        return lit(false);
+    }
     let n = inner_regex(p, "/");
     contains_regex(
         "role_arn",

@@ -309,18 +309,22 @@ pub fn load(dirs: &[&Path]) -> Loaded {
             ));
             continue;
         }
-        // Links are followed (a rule linked in from a shared checkout was passed over, and
-        // lint said all was valid); a loop is an error naming it. `.TOML` is TOML too.
+        // A file linked into the folder is read (one linked in from a shared checkout was
+        // passed over, and lint said all was valid); a linked folder is not entered (no loops,
+        // and `current -> v2` beside `v2/` would load each rule twice). `.TOML` is TOML too.
+        let toml = |p: &Path| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("toml"))
+        };
         let mut found: Vec<_> = walkdir::WalkDir::new(dir)
-            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_map(|e| match e {
+                Ok(e) if e.file_type().is_file() && toml(e.path()) => Some(Ok(e.into_path())),
                 Ok(e)
-                    if e.file_type().is_file()
-                        && e.path()
-                            .extension()
-                            .is_some_and(|x| x.eq_ignore_ascii_case("toml")) =>
+                    if e.file_type().is_symlink()
+                        && toml(e.path())
+                        && std::fs::metadata(e.path()).is_ok_and(|m| m.is_file()) =>
                 {
                     Some(Ok(e.into_path()))
                 }
@@ -328,9 +332,12 @@ pub fn load(dirs: &[&Path]) -> Loaded {
                 Err(e) => Some(Err(e)),
             })
             .collect();
+        // Errors first, then files in path order (a total order).
         found.sort_by(|a, b| match (a, b) {
             (Ok(a), Ok(b)) => a.cmp(b),
-            _ => std::cmp::Ordering::Equal,
+            (Err(_), Ok(_)) => std::cmp::Ordering::Less,
+            (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
+            (Err(_), Err(_)) => std::cmp::Ordering::Equal,
         });
         for f in found {
             match f {

@@ -102,10 +102,46 @@ pub fn column_cells(
         DataType::List(_) => (0..s.len())
             .map(|i| match s.get(i) {
                 Ok(AnyValue::Null) | Err(_) => Cell::Null,
-                Ok(v) => Cell::Json(json_of(v, show_secrets).to_string()),
+                Ok(v) => {
+                    let mut text = String::new();
+                    write_json(&json_of(v, show_secrets), &mut text);
+                    Cell::Json(text)
+                }
             })
             .collect(),
         _ => as_text(&s, scrub),
+    }
+}
+
+/// JSON text of a value, its strings escaped as every JSON output escapes them (control,
+/// bidirectional and line-separator characters too: serde's writer leaves them raw).
+fn write_json(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::String(t) => super::escape::json_str(t, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                super::escape::json_str(k, out);
+                out.push(':');
+                write_json(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
     }
 }
 

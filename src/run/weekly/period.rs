@@ -103,12 +103,12 @@ impl Period {
         }
     }
 
-    /// The local days the period touches, in order (at most [`MAX_DAYS`] and one: `report`
-    /// refuses longer ranges).
+    /// The local days the period touches, in order (a range of [`MAX_DAYS`] touches at most
+    /// two more, with the zone's offset changes: `report` refuses longer ranges).
     pub fn days(&self, z: &ReportZone) -> Vec<Day> {
         let mut out = Vec::new();
         let mut d = z.local(self.since).date();
-        while out.len() <= MAX_DAYS {
+        while out.len() < MAX_DAYS + 2 {
             let start = z.midnight(d).max(self.since);
             if start >= self.until {
                 break;
