@@ -60,7 +60,7 @@ fn main() {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            let text = format!("{e:#}");
+            let text = execaudit::run::error_text(&e);
             eprintln!(
                 "execaudit: error: {}",
                 execaudit::report::escape::visible(execaudit::run::without_plans(&text), true)

@@ -828,3 +828,14 @@ fn lists_in_parquet_output_are_redacted() {
         assert_eq!(text.contains("xK9#mQ2vL8"), secret_shown, "{text}");
     }
 }
+
+#[test]
+fn a_store_that_is_a_file_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("st");
+    std::fs::write(&file, b"x").unwrap();
+    let o = run(&["ingest", "sample-data", "--store", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.matches("a file, not a store folder").count(), 1, "{e}");
+}

@@ -104,6 +104,24 @@ const TRANSCRIPT_COLUMNS: &[&str] = &[
 ];
 
 /// Runs the parsed command line.
+/// An error and its causes, `: `-separated, each cause left out when the text before already
+/// ends with it (a store error says `path: cause` and also gives the cause as its source:
+/// `{:#}` printed it twice).
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if text.ends_with(&s) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&s);
+    }
+    text
+}
+
 /// An error's text for people: polars appends the query plan it failed on (a hundred lines or
 /// more, the store's part paths included) after its message, once per context; only the
 /// message is kept.
@@ -281,4 +299,27 @@ fn control(c: ControlArgs) -> anyhow::Result<i32> {
     let kind = c.kind.clone();
     let q = Query::open(c.query)?;
     q.list(move |d, f| d.control(f, kind.as_deref()), CONTROL_COLUMNS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("/st: {source}")]
+    struct AtPath {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_said_is_not_said_again() {
+        let e = anyhow::Error::new(AtPath {
+            source: std::io::Error::other("a file, not a store folder"),
+        })
+        .context("opening the store at /st");
+        assert_eq!(
+            super::error_text(&e),
+            "opening the store at /st: /st: a file, not a store folder"
+        );
+        let e = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(super::error_text(&e), "outer: inner");
+    }
 }
