@@ -839,3 +839,61 @@ fn a_store_that_is_a_file_is_said_once() {
     let e = stderr(&o);
     assert_eq!(e.matches("a file, not a store folder").count(), 1, "{e}");
 }
+
+#[test]
+fn output_that_ends_like_a_command_is_found() {
+    // `search --in-output` dropped every output line ending with one of the session's
+    // commands (`README  devtools` after `ls`), taking it for the command's own echo.
+    let dir = tempfile::tempdir().unwrap();
+    let tx = dir.path().join("tx");
+    std::fs::create_dir_all(&tx).unwrap();
+    std::fs::write(
+        tx.join("ecs-execute-command-m0q5opy05vfc03k661ra5u6eue.log"),
+        "Script started on 2024-11-22 10:00:00+00:00 [COMMAND=\"cat /var/lib/amazon/ssm/ipc/ecs-exec/ipcTempFile.log\" <not executed on terminal>]\n/app # ls\r\r\nREADME  devtools\r\r\n/app # cat /etc/hostname\r\r\nbuild-host-cat /etc/hostname\r\r\n/app # exit\r\r\n\nScript done on 2024-11-22 10:00:00+00:00 [COMMAND_EXIT_CODE=\"0\"]\n",
+    )
+    .unwrap();
+    let store = dir.path().join("st");
+    let s = store.to_str().unwrap();
+    assert_eq!(
+        run(&["ingest", tx.to_str().unwrap(), "--store", s])
+            .status
+            .code(),
+        Some(0)
+    );
+    for (pattern, line) in [
+        ("devtools", "README  devtools"),
+        ("build-host", "build-host-cat /etc/hostname"),
+    ] {
+        let v = json(&[
+            "search",
+            pattern,
+            "--in-output",
+            "--store",
+            s,
+            "--format",
+            "json",
+        ]);
+        let hits = v.as_array().unwrap();
+        assert_eq!(hits.len(), 1, "{pattern}: {v}");
+        assert_eq!(hits[0]["command"], line);
+        assert_eq!(hits[0]["found_in"], "output");
+    }
+    // The commands' own lines are still not output.
+    let v = json(&[
+        "search",
+        "hostname",
+        "--in-output",
+        "--store",
+        s,
+        "--format",
+        "json",
+    ]);
+    let found: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["found_in"] == "output")
+        .map(|h| h["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["build-host-cat /etc/hostname"], "{v}");
+}

@@ -173,12 +173,24 @@ pub(crate) fn matching_lines(text: &str, re: &Regex, commands: &[&str]) -> Vec<S
             continue;
         }
         let line = lines[i];
-        if re.is_match(line) && !tails.iter().any(|t| line.ends_with(t)) {
+        if re.is_match(line) && !tails.iter().any(|t| echoes(line, t)) {
             out.push(line.to_owned());
         }
         i += 1;
     }
     out
+}
+
+/// Whether an output line is a command's own input line: the command alone, or after a
+/// prompt (text ending in `$`, `#`, `>`, `%` or `❯` and a space). Output that merely ends with
+/// a command's text (`README  devtools` after `ls`) is output: it was dropped as input.
+fn echoes(line: &str, command: &str) -> bool {
+    let line = line.trim_end();
+    let Some(before) = line.strip_suffix(command) else {
+        return false;
+    };
+    before.trim().is_empty()
+        || (before.ends_with(' ') && before.trim_end().ends_with(['$', '#', '>', '%', '❯']))
 }
 
 /// A hit that is not a reconstructed command (a CloudTrail command string, an output line):
@@ -200,6 +212,14 @@ fn not_a_command(head: [Expr; 2]) -> Vec<Expr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_that_ends_like_a_command_is_output() {
+        let text = "/app # ls\nREADME  devtools\n/app # cat /etc/hostname\nbuild-host-cat /etc/hostname\nuser@h:~$ ls\nls\n";
+        let re = Regex::new("devtools|build-host|ls").unwrap();
+        let got = matching_lines(text, &re, &["ls", "cat /etc/hostname"]);
+        assert_eq!(got, ["README  devtools", "build-host-cat /etc/hostname"]);
+    }
 
     #[test]
     fn a_match_inside_a_key_block_reports_the_whole_block() {
