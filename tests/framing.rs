@@ -110,6 +110,10 @@ fn assert_conflicting(store: &str) {
     assert_eq!(ts.len(), 2);
     assert_ne!(ts[0]["transcript_id"], ts[1]["transcript_id"]);
     assert_eq!(v["transcript"], ts[0]);
+    // `transcript` is the one the session describes (at the configured log group), not the
+    // first by id, which here is the planted copy.
+    let source = v["transcript"]["source"].as_str().unwrap();
+    assert!(!source.contains("planted"), "{source}");
 }
 
 #[test]

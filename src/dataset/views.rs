@@ -108,6 +108,21 @@ impl Dataset {
         }))
     }
 
+    /// The id of the transcript a session's row describes (when several carry its id: the
+    /// one at the cluster's configured destination, else the most complete and earliest), as
+    /// a frame of one `transcript_id` column (no row without a transcript).
+    pub fn described_transcript(&self, session: &str) -> PolarsResult<LazyFrame> {
+        let f = Filter {
+            session: Some(session.to_owned()),
+            ..Filter::default()
+        };
+        let events = self.session_events(&f)?;
+        let ids = [session.to_owned()];
+        Ok(self
+            .transcript_summary(None, Some(&ids), events)?
+            .select([col("transcript_id")]))
+    }
+
     /// Every transcript of one session the views read (copies and superseded uploads left
     /// out), with its text or not.
     pub fn session_transcripts(&self, session: &str, with_text: bool) -> PolarsResult<LazyFrame> {

@@ -174,7 +174,30 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
     };
     let (findings, session) = slice.session_findings(&detector, &mut damage, &id)?;
     crate::trace::stage("show: session and findings");
-    let transcript = slice.collect(&mut damage, |d| d.session_transcripts(&id, with_text))?;
+    let mut transcript = slice.collect(&mut damage, |d| d.session_transcripts(&id, with_text))?;
+    if transcript.height() > 1 {
+        // The one the session's row describes first (the JSON's `transcript`): by id, a
+        // planted copy could come first.
+        let described = slice.collect(&mut damage, |d| d.described_transcript(&id))?;
+        if let Some(chosen) = described
+            .column("transcript_id")?
+            .str()?
+            .get(0)
+            .map(str::to_owned)
+        {
+            transcript = transcript
+                .lazy()
+                .with_column(col("transcript_id").eq(lit(chosen)).alias("described"))
+                .sort(
+                    ["described"],
+                    SortMultipleOptions::default()
+                        .with_order_descending(true)
+                        .with_maintain_order(true),
+                )
+                .drop(cols(["described"]))
+                .collect()?;
+        }
+    }
     crate::trace::stage("show: transcript");
     let commands = slice.collect(&mut damage, |d| d.commands(&f))?;
     crate::trace::stage("show: commands");
