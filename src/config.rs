@@ -93,18 +93,13 @@ impl Pattern {
         let role_name = role_arn
             .filter(|a| a.contains(":role/"))
             .and_then(|a| a.rsplit('/').next());
-        let set = role_name.and_then(crate::model::identity::sso_permission_set);
-        let found = [
-            principal,
-            principal_arn,
-            role_arn,
-            role_name,
-            set.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|v| self.matches(v));
-        found
+        [principal, principal_arn, role_arn, role_name]
+            .into_iter()
+            .flatten()
+            .any(|v| self.matches(v))
+            || role_name
+                .and_then(crate::model::identity::sso_permission_set)
+                .is_some_and(|set| self.matches(&set))
     }
 
     fn any(&self, values: &[&Option<String>]) -> bool {

@@ -63,7 +63,7 @@ fn main() {
             let text = execaudit::run::error_text(&e);
             eprintln!(
                 "execaudit: error: {}",
-                execaudit::report::escape::visible(execaudit::run::without_plans(&text), true)
+                execaudit::report::escape::visible(&text, true)
             );
             2
         }

@@ -132,11 +132,16 @@ fn arn_name(column: &str, p: &Pattern, kind: &str, placed: bool) -> Option<Expr>
     let (region, account, name) = p.ecs_arn(kind)?;
     let mut e = contains_regex(column, format!("(?i)^(?:.*/)?{}$", inner_regex(&name, "/")));
     if placed {
-        e = e
-            .and(matches("account", &account).or(col("account").is_null()))
-            .and(matches("region", &region).or(col("region").is_null()));
+        e = e.and(placed_in(&account, &region));
     }
     Some(e)
+}
+
+/// The row's `account` and `region` match an ARN's (or are not known).
+fn placed_in(account: &Pattern, region: &Pattern) -> Expr {
+    matches("account", account)
+        .or(col("account").is_null())
+        .and(matches("region", region).or(col("region").is_null()))
 }
 
 /// A role ARN whose role name, or Identity Center permission set
@@ -186,9 +191,7 @@ pub fn control_expr(f: &Filter) -> Option<Expr> {
         let mut task = contains_regex("task_ids", re);
         if let Some((region, account, id)) = p.ecs_arn("task") {
             let re = format!("(?i)(^|,){}(,|$)", inner_regex(&id, ","));
-            task = task.or(contains_regex("task_ids", re)
-                .and(matches("account", &account).or(col("account").is_null()))
-                .and(matches("region", &region).or(col("region").is_null())));
+            task = task.or(contains_regex("task_ids", re).and(placed_in(&account, &region)));
         }
         e = and(e, task);
     }
@@ -204,18 +207,7 @@ pub fn control_expr(f: &Filter) -> Option<Expr> {
 
 /// Day partitions of tables filed by event time.
 pub fn event_days(f: &Filter) -> Option<Days> {
-    if f.since.is_none() && f.until.is_none() {
-        return None;
-    }
-    Some(Days {
-        first: f
-            .since
-            .map_or_else(|| "0000-00-00".into(), Timestamp::bound_day),
-        last: f.until.map_or_else(
-            || "9999-99-99".into(),
-            |u| Timestamp(u.0.saturating_sub(1)).bound_day(),
-        ),
-    })
+    f.day_range().map(|(first, last)| Days { first, last })
 }
 
 /// Day partitions of tables filed by session end (transcripts, commands): from the first

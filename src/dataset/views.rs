@@ -457,7 +457,7 @@ impl Dataset {
         // A named session alone is all of its rows, orphan or not; with who, where or when
         // beside it, those hold as well (they were ignored, and the rows came back without
         // their session's who and where).
-        let windowed = filter::time_expr(f, "time").is_some();
+        let windowed = f.since.is_some() || f.until.is_some();
         if f.session.is_none() || narrow || windowed {
             let matched = col("start_time").is_not_null();
             joined = if narrow {

@@ -69,19 +69,13 @@ pub fn column_cells(
             .iter()
             .map(|v| v.map_or(Cell::Null, Cell::Bool))
             .collect(),
-        DataType::Datetime(unit, _) => {
-            let div = match unit {
-                TimeUnit::Milliseconds => 1,
-                TimeUnit::Microseconds => 1_000,
-                TimeUnit::Nanoseconds => 1_000_000,
-            };
-            s.datetime()
-                .expect("a datetime column")
-                .physical()
-                .iter()
-                .map(|v| v.map_or(Cell::Null, |v| Cell::Time(v.div_euclid(div))))
-                .collect()
-        }
+        DataType::Datetime(unit, _) => s
+            .datetime()
+            .expect("a datetime column")
+            .physical()
+            .iter()
+            .map(|v| v.map_or(Cell::Null, |v| Cell::Time(millis(v, *unit))))
+            .collect(),
         DataType::Float32 | DataType::Float64 => s
             .cast(&DataType::Float64)
             .expect("floats widen")
@@ -104,7 +98,7 @@ pub fn column_cells(
                 Ok(AnyValue::Null) | Err(_) => Cell::Null,
                 Ok(v) => {
                     let mut text = String::new();
-                    write_json(&json_of(v, show_secrets), &mut text);
+                    write_json(v, show_secrets, &mut text);
                     Cell::Json(text)
                 }
             })
@@ -113,79 +107,58 @@ pub fn column_cells(
     }
 }
 
-/// JSON text of a value, its strings escaped as every JSON output escapes them (control,
-/// bidirectional and line-separator characters too: serde's writer leaves them raw).
-fn write_json(v: &serde_json::Value, out: &mut String) {
-    use serde_json::Value;
+/// Milliseconds of a datetime value in `unit`.
+fn millis(v: i64, unit: TimeUnit) -> i64 {
+    v.div_euclid(match unit {
+        TimeUnit::Milliseconds => 1,
+        TimeUnit::Microseconds => 1_000,
+        TimeUnit::Nanoseconds => 1_000_000,
+    })
+}
+
+/// A value as JSON text, nested values whole (polars' own display of a list cuts it short),
+/// strings redacted unless `show_secrets` and escaped as every JSON output escapes them
+/// (control, bidirectional and line-separator characters too).
+fn write_json(v: AnyValue<'_>, show_secrets: bool, out: &mut String) {
+    let text = |t: &str, out: &mut String| {
+        if show_secrets {
+            super::escape::json_str(t, out)
+        } else {
+            super::escape::json_str(&redact(t), out)
+        }
+    };
+    let number = |f: f64, out: &mut String| match serde_json::Number::from_f64(f) {
+        Some(n) => out.push_str(&n.to_string()),
+        None => out.push_str("null"),
+    };
     match v {
-        Value::String(t) => super::escape::json_str(t, out),
-        Value::Array(items) => {
+        AnyValue::Null => out.push_str("null"),
+        AnyValue::Boolean(b) => out.push_str(if b { "true" } else { "false" }),
+        AnyValue::String(t) => text(t, out),
+        AnyValue::StringOwned(ref t) => text(t.as_str(), out),
+        AnyValue::Float32(f) => number(f64::from(f), out),
+        AnyValue::Float64(f) => number(f, out),
+        AnyValue::Datetime(t, unit, _) => {
+            super::escape::json_str(&Timestamp(millis(t, unit)).to_rfc3339(), out)
+        }
+        AnyValue::List(items) => {
             out.push('[');
-            for (i, item) in items.iter().enumerate() {
+            for i in 0..items.len() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_json(item, out);
+                match items.get(i) {
+                    Ok(v) => write_json(v, show_secrets, out),
+                    Err(_) => out.push_str("null"),
+                }
             }
             out.push(']');
         }
-        Value::Object(m) => {
-            out.push('{');
-            for (i, (k, item)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                super::escape::json_str(k, out);
-                out.push(':');
-                write_json(item, out);
-            }
-            out.push('}');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// A value as JSON, nested values whole (polars' own display of a list cuts it short), strings
-/// redacted unless `show_secrets`.
-fn json_of(v: AnyValue<'_>, show_secrets: bool) -> serde_json::Value {
-    use serde_json::Value;
-    let text = |t: &str| {
-        Value::String(if show_secrets {
-            t.to_owned()
-        } else {
-            redact(t).into_owned()
-        })
-    };
-    match v {
-        AnyValue::Null => Value::Null,
-        AnyValue::Boolean(b) => Value::Bool(b),
-        AnyValue::String(t) => text(t),
-        AnyValue::StringOwned(ref t) => text(t.as_str()),
-        AnyValue::Float32(f) => {
-            serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number)
-        }
-        AnyValue::Float64(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        AnyValue::Datetime(t, unit, _) => {
-            let div = match unit {
-                TimeUnit::Milliseconds => 1,
-                TimeUnit::Microseconds => 1_000,
-                TimeUnit::Nanoseconds => 1_000_000,
-            };
-            Value::String(Timestamp(t.div_euclid(div)).to_rfc3339())
-        }
-        AnyValue::List(items) => Value::Array(
-            (0..items.len())
-                .map(|i| {
-                    items
-                        .get(i)
-                        .map_or(Value::Null, |v| json_of(v, show_secrets))
-                })
-                .collect(),
-        ),
-        v if v.dtype().is_integer() => v
-            .extract::<i64>()
-            .map_or_else(|| text(&v.to_string()), |i| Value::Number(i.into())),
-        v => text(&v.to_string()),
+        v if v.dtype().is_integer() => match v.extract::<i64>() {
+            Some(i) => out.push_str(&i.to_string()),
+            None => text(&v.to_string(), out),
+        },
+        v => text(&v.to_string(), out),
     }
 }
 

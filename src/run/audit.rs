@@ -94,13 +94,16 @@ pub fn audit(a: AuditArgs) -> anyhow::Result<i32> {
         };
     let sessions = get(&|d| d.sessions(f))?;
     let attempts = get(&|d| d.attempts(f))?;
-    let control = get(&|d| {
-        Ok(d.control(f, None)?
-            .filter(polars::prelude::col("kind").neq(polars::prelude::lit("kms_session"))))
-    })?;
     // A session's KMS data-key calls (a few per session) are counted, not listed: they were
     // left out without a word, and `control` over a store of the same inputs lists them.
-    let kms = get(&|d| d.control(f, Some("kms_session")))?.height();
+    let (control, kms) = {
+        use polars::prelude::{col, lit, IntoLazy};
+        let all = get(&|d| d.control(f, None))?;
+        let kms = col("kind").eq(lit("kms_session"));
+        let listed = all.clone().lazy().filter(kms.clone().not()).collect()?;
+        let counted = all.lazy().filter(kms).collect()?.height();
+        (listed, counted)
+    };
     if let serde_json::Value::Object(m) = &mut summary {
         m.insert("kms_session_events".into(), kms.into());
     }

@@ -230,8 +230,9 @@ pub fn show(a: ShowArgs) -> anyhow::Result<i32> {
                 },
             ];
             // Transcripts with different commands under one session id: `transcript` is the
-            // first, as ever; all of them, and the warning the table prints, come beside it
-            // (a JSON reader saw one and never learnt of the other, which may be planted).
+            // one the session's row describes (first, above); all of them, and the warning the
+            // table prints, come beside it (a JSON reader saw one and never learnt of the
+            // other, which may be planted).
             if transcript.height() > 1 {
                 head.push((
                     "warning".into(),

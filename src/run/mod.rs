@@ -103,35 +103,30 @@ const TRANSCRIPT_COLUMNS: &[&str] = &[
     "source",
 ];
 
-/// Runs the parsed command line.
-/// An error and its causes, `: `-separated, each cause left out when the text before already
-/// ends with it (a store error says `path: cause` and also gives the cause as its source:
-/// `{:#}` printed it twice).
+/// An error and its causes for people, `: `-separated: each cause cut before the query plan
+/// polars appends to its message (a hundred lines or more, the store's part paths included),
+/// and left out when the text before already ends with it (a store error says `path: cause`
+/// and also gives the cause as its source: `{:#}` printed it twice).
 pub fn error_text(e: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in e.chain() {
-        let s = cause.to_string();
-        if text.ends_with(&s) {
+        let full = cause.to_string();
+        let s = match full.find("\n\nResolved plan until failure:") {
+            Some(at) => full[..at].trim_end(),
+            None => &full,
+        };
+        if text.ends_with(s) {
             continue;
         }
         if !text.is_empty() {
             text.push_str(": ");
         }
-        text.push_str(&s);
+        text.push_str(s);
     }
     text
 }
 
-/// An error's text for people: polars appends the query plan it failed on (a hundred lines or
-/// more, the store's part paths included) after its message, once per context; only the
-/// message is kept.
-pub fn without_plans(text: &str) -> &str {
-    match text.find("\n\nResolved plan until failure:") {
-        Some(at) => text[..at].trim_end(),
-        None => text,
-    }
-}
-
+/// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Audit(a) => audit::audit(a),

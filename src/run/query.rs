@@ -100,8 +100,7 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
     }) {
         Ok(df) => df,
         Err(e) => {
-            let text = format!("{e:#}");
-            let text = super::without_plans(&text);
+            let text = super::error_text(&e);
             let hint = if text.contains("found: cluster") {
                 "\nhint: `cluster` is a keyword of this SQL dialect: quote it (\"cluster\") or qualify it (s.cluster)\n"
             } else if text.contains("duplicate output name") {

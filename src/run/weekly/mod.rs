@@ -39,9 +39,8 @@ pub fn report(a: ReportArgs) -> anyhow::Result<i32> {
             }
             // The daily series and the list of days without data hold at most this many days
             // (a longer range was charted by its first 400 days, the days with data left out).
-            let span = until.0.saturating_sub(since.0);
-            let days = span.div_euclid(86_400_000) + i64::from(span % 86_400_000 != 0);
-            if days > period::MAX_DAYS as i64 {
+            let days = (until.0.saturating_sub(since.0) as u64).div_ceil(period::DAY_MS as u64);
+            if days > period::MAX_DAYS as u64 {
                 anyhow::bail!(
                     "--since/--until: {days} days; a report covers at most {} (`query` answers over any range)",
                     period::MAX_DAYS

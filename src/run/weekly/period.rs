@@ -8,7 +8,7 @@ use crate::config::{ConfigError, Filter};
 use crate::model::Timestamp;
 pub use crate::report::weekly::ReportZone;
 
-const DAY_MS: i64 = 86_400_000;
+pub(super) const DAY_MS: i64 = 86_400_000;
 
 /// The longest range a report covers, in days (a year and a month).
 pub const MAX_DAYS: usize = 400;
