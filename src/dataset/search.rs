@@ -2,8 +2,8 @@
 //! (asked for) in what the commands printed.
 //!
 //! Commands and command strings are matched by polars inside the scan (only matching rows are
-//! materialised). Output is matched per transcript by polars first; only the transcripts that
-//! contain a match are split into lines here. A line inside a private key block is reported as
+//! materialised). Output is matched per transcript by polars first, a run of days at a time;
+//! only the transcripts that contain a match are split into lines here. A line inside a private key block is reported as
 //! the whole block, so redaction at the output edge sees the block and hides every line of it.
 
 use polars::prelude::*;
@@ -14,6 +14,8 @@ use super::views::{columns_of, hits};
 use super::Dataset;
 use crate::config::Filter;
 use crate::model::{CommandHit, CommandRow, ExecEvent, Table, TranscriptRow};
+use crate::store::Days;
+use std::collections::HashMap;
 
 /// What to look for: text (case-insensitive) or a regular expression (Rust syntax).
 #[derive(Debug, Clone)]
@@ -47,6 +49,12 @@ impl Matcher {
     }
 }
 
+/// The most bytes of transcripts parts one query of `search --in-output` reads (their text is
+/// about five times as large): four days of 100k sessions a week. One query read them all
+/// (1.1 GB for `root --principal 'user00*'`, 1.7 GB for `root`: 0.76 and 1.1 GB now); runs
+/// of 64 MB took 0.54 and 0.8 GB but were slower on rare matches (1.4 s instead of 1.0 s).
+const OUTPUT_RUN_BYTES: u64 = 128 << 20;
+
 impl Dataset {
     /// Every match, sorted by time, session and order (columns of [`CommandHit`]).
     pub fn search(&self, f: &Filter, m: &Matcher, in_output: bool) -> PolarsResult<LazyFrame> {
@@ -65,6 +73,7 @@ impl Dataset {
             .select(columns_of::<CommandHit>());
         let mut parts = vec![typed, asked];
         if in_output {
+            crate::trace::stage("search: context");
             parts.push(self.search_output(f, &ctx, m)?);
         }
         Ok(concat(parts, UnionArgs::default())?.sort(
@@ -75,70 +84,55 @@ impl Dataset {
         ))
     }
 
-    /// Output lines that match, from the transcripts that contain a match at all.
+    /// Output lines that match, from the transcripts that contain a match at all, a run of
+    /// the store's days at a time ([`OUTPUT_RUN_BYTES`]): the matching lines are kept, the
+    /// text of the run's transcripts is not, and a search holds one run's text at most.
     fn search_output(&self, f: &Filter, ctx: &DataFrame, m: &Matcher) -> PolarsResult<LazyFrame> {
-        let found = self
-            .restrict(TranscriptRow::NAME, f, ctx, Some(m.expr("text")))?
-            .select([
-                col("session_id"),
-                col("time_of_row"),
-                col("text"),
-                col("principal"),
-                col("account"),
-                col("region"),
-                col("cluster"),
-                col("task_id"),
-                col("container"),
-            ])
-            .collect()?;
-        let sids: Vec<String> = found
-            .column("session_id")?
-            .str()?
-            .iter()
-            .flatten()
-            .map(str::to_owned)
-            .collect();
-        // The commands of those sessions: a line that is a command's own input is not output.
-        let typed = if sids.is_empty() {
-            DataFrame::empty()
-        } else {
-            self.sessions_rows(CommandRow::NAME, &sids, None)?
-                .select([col("session_id"), col("command")])
-                .collect()?
-        };
-        let mut by_session: std::collections::HashMap<&str, Vec<&str>> = Default::default();
-        if typed.height() > 0 {
-            for (s, c) in typed
-                .column("session_id")?
-                .str()?
-                .iter()
-                .zip(typed.column("command")?.str()?.iter())
-            {
-                if let (Some(s), Some(c)) = (s, c) {
-                    by_session.entry(s).or_default().push(c);
+        self.output_in_runs(f, ctx, m, OUTPUT_RUN_BYTES)
+    }
+
+    /// [`Dataset::search_output`] in runs of days whose transcripts parts hold `bytes` at most.
+    pub(super) fn output_in_runs(
+        &self,
+        f: &Filter,
+        ctx: &DataFrame,
+        m: &Matcher,
+        bytes: u64,
+    ) -> PolarsResult<LazyFrame> {
+        let mut picked: Option<DataFrame> = None;
+        for days in self.days_to_read(TranscriptRow::NAME, f, ctx, bytes)? {
+            let found = self
+                .restrict_within(
+                    TranscriptRow::NAME,
+                    f,
+                    ctx,
+                    Some(m.expr("text")),
+                    days.as_ref(),
+                )?
+                .select([
+                    col("session_id"),
+                    coalesce(&[col("transcript_id"), col("session_id")]).alias("transcript_id"),
+                    col("time_of_row"),
+                    col("text"),
+                    col("principal"),
+                    col("account"),
+                    col("region"),
+                    col("cluster"),
+                    col("task_id"),
+                    col("container"),
+                ])
+                .collect()?;
+            let lines = self.output_hits(&found, days.as_ref(), m)?;
+            drop(found);
+            crate::trace::stage("search: output of a run of days");
+            match &mut picked {
+                None => picked = Some(lines),
+                Some(all) => {
+                    all.vstack_mut(&lines)?;
                 }
             }
         }
-        let text = found.column("text")?.str()?;
-        let sid = found.column("session_id")?.str()?;
-        let mut rows: Vec<(u32, String)> = Vec::new();
-        for (i, (t, s)) in text.iter().zip(sid.iter()).enumerate() {
-            let (Some(t), s) = (t, s.unwrap_or("")) else {
-                continue;
-            };
-            let cmds = by_session.get(s).map_or(&[][..], Vec::as_slice);
-            for line in matching_lines(t, &m.re, cmds) {
-                rows.push((i as u32, line));
-            }
-        }
-        let idx = IdxCa::from_vec("i".into(), rows.iter().map(|r| r.0 as IdxSize).collect());
-        let picked = found.take(&idx)?;
-        let lines = Column::new(
-            "command".into(),
-            rows.into_iter().map(|r| r.1).collect::<Vec<_>>(),
-        );
-        let mut picked = picked.drop("text")?;
-        picked.with_column(lines)?;
+        let picked = picked.expect("days_to_read gives one range at least");
         Ok(picked
             .lazy()
             .with_columns(not_a_command([
@@ -147,11 +141,74 @@ impl Dataset {
             ]))
             .select(columns_of::<CommandHit>()))
     }
+
+    /// The matching output lines of the transcripts `found` (with their `text`), each line a
+    /// row with its transcript's other columns and the line as `command`. A line that is one
+    /// of its transcript's commands as typed is input, not output; a transcript's commands are
+    /// filed under its day, so those of `days` are all it has.
+    fn output_hits(
+        &self,
+        found: &DataFrame,
+        days: Option<&Days>,
+        m: &Matcher,
+    ) -> PolarsResult<DataFrame> {
+        let sids: Vec<String> = found
+            .column("session_id")?
+            .str()?
+            .iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect();
+        let typed = if sids.is_empty() {
+            DataFrame::empty()
+        } else {
+            self.sessions_rows(CommandRow::NAME, &sids, days)?
+                .select([
+                    coalesce(&[col("transcript_id"), col("session_id")]).alias("transcript_id"),
+                    col("command"),
+                ])
+                .collect()?
+        };
+        let mut by_transcript: HashMap<&str, Vec<&str>> = HashMap::new();
+        if typed.height() > 0 {
+            for (t, c) in typed
+                .column("transcript_id")?
+                .str()?
+                .iter()
+                .zip(typed.column("command")?.str()?.iter())
+            {
+                if let (Some(t), Some(c)) = (t, c) {
+                    by_transcript.entry(t).or_default().push(c);
+                }
+            }
+        }
+        let text = found.column("text")?.str()?;
+        let tid = found.column("transcript_id")?.str()?;
+        let mut rows: Vec<IdxSize> = Vec::new();
+        let mut lines: Vec<String> = Vec::new();
+        for (i, (t, id)) in text.iter().zip(tid.iter()).enumerate() {
+            let Some(t) = t else {
+                continue;
+            };
+            let cmds = by_transcript
+                .get(id.unwrap_or(""))
+                .map_or(&[][..], Vec::as_slice);
+            for line in matching_lines(t, &m.re, cmds) {
+                rows.push(i as IdxSize);
+                lines.push(line);
+            }
+        }
+        let mut picked = found
+            .take(&IdxCa::from_vec("i".into(), rows))?
+            .drop_many(["text", "transcript_id"]);
+        picked.with_column(Column::new("command".into(), lines))?;
+        Ok(picked)
+    }
 }
 
 /// The output lines of a transcript that match, each once; a matching line inside a private
-/// key block stands for the whole block. Lines ending with one of the session's commands are
-/// the commands' own input, not output.
+/// key block stands for the whole block. A line that is one of the transcript's `commands`
+/// (alone or after a prompt) is that command's input, not output.
 pub(crate) fn matching_lines(text: &str, re: &Regex, commands: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     // The last line of each command, once (not once a line: 51 commands by a million lines

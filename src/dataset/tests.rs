@@ -521,3 +521,90 @@ fn a_sessions_slice_holds_the_control_events_its_findings_read() {
     );
     same_findings(&data, &detector, &all, &["s1", "s3"]);
 }
+
+/// `search --in-output` reads a run of days at a time: a day at a time, it answers what one
+/// query over every day answers. A line that is one of its transcript's commands is input
+/// (`$ ls` in s2's first transcript, `# ls` in s3's); the same line in a transcript where no
+/// one typed `ls` is output (s1's, and s2's second, filed under another day). The days a
+/// filter leaves out are not read.
+#[test]
+fn output_searched_a_day_at_a_time_answers_as_one_query() {
+    const DAY: i64 = 86_400_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::Store::open_for_write(dir.path()).unwrap();
+    store
+        .append(vec![
+            ev("1", Some("s1"), "success", 1_000, "alice"),
+            ev("2", Some("s2"), "success", DAY + 1_000, "bob"),
+            ev("3", Some("s3"), "success", 2 * DAY + 1_000, "alice"),
+        ])
+        .unwrap();
+    let with_text = |s: &str, t: i64, text: &str| TranscriptRow {
+        text: Some(text.into()),
+        ..transcript(s, "present", t)
+    };
+    store
+        .append(vec![
+            with_text("s1", 60_000, "$ cat notes\nrun ls first\n$ ls\n"),
+            with_text("s2", DAY + 60_000, "$ ls\nls-output\n$ id\nuid=0(root)\n"),
+            with_text("s3", 2 * DAY + 60_000, "# ls\nroot-ls.txt\n"),
+            TranscriptRow {
+                transcript_id: Some("s2~2".into()),
+                ..with_text("s2", 2 * DAY + 90_000, "$ ls\n")
+            },
+        ])
+        .unwrap();
+    store
+        .append(vec![
+            cmd("s1", 1, "cat notes", 60_000),
+            cmd("s2", 1, "ls", DAY + 60_000),
+            cmd("s2", 2, "id", DAY + 60_000),
+            cmd("s3", 1, "ls", 2 * DAY + 60_000),
+        ])
+        .unwrap();
+    drop(store);
+    let data = Dataset::open(dir.path()).unwrap();
+    let lines = |f: &Filter, bytes: u64| {
+        let ctx = data.session_context(f).unwrap();
+        let m = Matcher::text("ls");
+        let df = get(&data, data.output_in_runs(f, &ctx, &m, bytes));
+        strs(&df, "session_id")
+            .into_iter()
+            .zip(strs(&df, "command"))
+            .collect::<Vec<_>>()
+    };
+    let pair = |s: &str, l: &str| (s.to_owned(), l.to_owned());
+    let all = Filter::default();
+    let one_query = lines(&all, u64::MAX);
+    assert_eq!(lines(&all, 0), one_query);
+    let mut sorted = one_query.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            pair("s1", "$ ls"),
+            pair("s1", "run ls first"),
+            pair("s2", "$ ls"),
+            pair("s2", "ls-output"),
+            pair("s3", "root-ls.txt"),
+        ]
+    );
+    let ctx = data.session_context(&all).unwrap();
+    let whole = data
+        .days_to_read(TranscriptRow::NAME, &all, &ctx, u64::MAX)
+        .unwrap();
+    assert_eq!(whole.len(), 1, "one run holds every day: {whole:?}");
+    // bob's session has transcripts on days 2 and 3: day 1 is not read.
+    let bob = Filter {
+        principal: Some(Pattern::new("bob")),
+        ..Filter::default()
+    };
+    let ctx = data.session_context(&bob).unwrap();
+    let runs = data
+        .days_to_read(TranscriptRow::NAME, &bob, &ctx, 0)
+        .unwrap();
+    assert_eq!(runs.len(), 2, "bob's two days: {runs:?}");
+    let mut got = lines(&bob, 0);
+    got.sort();
+    assert_eq!(got, [pair("s2", "$ ls"), pair("s2", "ls-output")]);
+}

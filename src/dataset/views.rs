@@ -394,32 +394,91 @@ impl Dataset {
         ctx: &DataFrame,
         extra: Option<Expr>,
     ) -> PolarsResult<LazyFrame> {
-        self.restrict_within(table, f, ctx, extra, None)
+        let days = self.restricted_days(f, ctx)?;
+        self.restrict_within(table, f, ctx, extra, days.as_ref())
     }
 
-    /// [`Dataset::restrict`] to the store's days `within` (all when `None`).
-    fn restrict_within(
+    /// The days of the store a restriction of `f` reads ([`Dataset::restrict`]): those of the
+    /// transcripts of the session it names or of the sessions it selects by who or where,
+    /// else those of its window; `None`: every day.
+    fn restricted_days(&self, f: &Filter, ctx: &DataFrame) -> PolarsResult<Option<Days>> {
+        if let Some(s) = &f.session {
+            return self.days_of_sessions(std::slice::from_ref(s));
+        }
+        if f.names_a_target() {
+            let ids = strings(ctx, "session_id")?;
+            if !ids.is_empty() {
+                return self.days_of_sessions(&ids);
+            }
+        }
+        Ok(transcript_days(f))
+    }
+
+    /// The days of the store's `table` a restriction of `f` reads, first to last, in runs of
+    /// consecutive days whose parts hold `bytes` at most (a day alone when it holds more): a
+    /// query a run holds a run's rows at most. One `None` (every row) when the rows are held
+    /// in memory; one range holding no day when the restriction reads none.
+    pub(super) fn days_to_read(
+        &self,
+        table: &str,
+        f: &Filter,
+        ctx: &DataFrame,
+        bytes: u64,
+    ) -> PolarsResult<Vec<Option<Days>>> {
+        let Some(store) = self.store() else {
+            return Ok(vec![None]);
+        };
+        let read = self.restricted_days(f, ctx)?;
+        let mut runs: Vec<(Days, u64)> = Vec::new();
+        for (day, size) in store.day_sizes(table) {
+            if read.as_ref().is_some_and(|r| !r.contains(&day)) {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((run, held)) if *held + size <= bytes => {
+                    run.last = day;
+                    *held += size;
+                }
+                _ => runs.push((
+                    Days {
+                        first: day.clone(),
+                        last: day,
+                    },
+                    size,
+                )),
+            }
+        }
+        if runs.is_empty() {
+            return Ok(vec![Some(Days {
+                first: "9".into(),
+                last: "0".into(),
+            })]);
+        }
+        Ok(runs.into_iter().map(|(d, _)| Some(d)).collect())
+    }
+
+    /// [`Dataset::restrict`] reading the store's `days` only (all when `None`), which
+    /// [`Dataset::restricted_days`] or [`Dataset::days_to_read`] settled.
+    pub(super) fn restrict_within(
         &self,
         table: &str,
         f: &Filter,
         ctx: &DataFrame,
         extra: Option<Expr>,
-        within: Option<&Days>,
+        days: Option<&Days>,
     ) -> PolarsResult<LazyFrame> {
         let ids = strings(ctx, "session_id")?;
         let narrow = f.names_a_target();
         let mut lf = if let Some(s) = &f.session {
-            let days = both(self.days_of_sessions(std::slice::from_ref(s))?, within);
-            self.sessions_rows(table, std::slice::from_ref(s), days.as_ref())?
+            self.sessions_rows(table, std::slice::from_ref(s), days)?
         } else if narrow && ids.is_empty() {
             // No session is who or where the filter says: no rows, in the same columns as
             // any other answer (`time_of_row` included, which the caller sorts by).
             self.table(table, None)?.filter(lit(false))
         } else if narrow {
-            let days = both(self.days_of_sessions(&ids)?, within);
-            self.sessions_rows(table, &ids, days.as_ref())?
+            self.sessions_rows(table, &ids, days)?
         } else {
-            let lf = self.table(table, both(transcript_days(f), within).as_ref())?;
+            let lf = self.table(table, days)?;
             match filter::time_expr(f, "time") {
                 // A time window: what the join below keeps is the rows of the window's
                 // sessions and orphans filed in the window; said in the scan, it reads those
@@ -501,24 +560,19 @@ impl Dataset {
     /// in its order (a command's time is its transcript's, which sets the day it is stored
     /// under), without ever holding them all. One query when the rows are held in memory.
     pub fn commands_by_day(&self, f: &Filter) -> PolarsResult<Vec<LazyFrame>> {
-        let Some(store) = self.store() else {
+        if self.store().is_none() {
             return Ok(vec![self.commands(f)?]);
-        };
+        }
         let ctx = self.session_context(f)?;
-        store
-            .days(crate::model::CommandRow::NAME)
+        self.days_to_read(crate::model::CommandRow::NAME, f, &ctx, 0)?
             .into_iter()
-            .map(|day| {
-                let days = Days {
-                    first: day.clone(),
-                    last: day,
-                };
+            .map(|days| {
                 let lf = self.restrict_within(
                     crate::model::CommandRow::NAME,
                     f,
                     &ctx,
                     None,
-                    Some(&days),
+                    days.as_ref(),
                 )?;
                 Ok(hits(lf, "command"))
             })
@@ -575,18 +629,6 @@ pub(super) fn days_of_times(df: &DataFrame) -> PolarsResult<Option<Days>> {
     let dated = |d: &str| d.as_bytes().first().is_some_and(u8::is_ascii_digit);
     let both_dated = dated(&first) && dated(&last);
     Ok(both_dated.then_some(Days { first, last }))
-}
-
-/// The days in both ranges (`None`: all days).
-fn both(a: Option<Days>, b: Option<&Days>) -> Option<Days> {
-    match (a, b) {
-        (a, None) => a,
-        (None, Some(b)) => Some(b.clone()),
-        (Some(a), Some(b)) => Some(Days {
-            first: a.first.max(b.first.clone()),
-            last: a.last.min(b.last.clone()),
-        }),
-    }
 }
 
 /// Commands joined by [`Dataset::restrict`] -> the [`CommandHit`] columns, sorted.

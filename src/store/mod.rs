@@ -426,6 +426,20 @@ impl Store {
         d
     }
 
+    /// The days holding parts of a table, first to last, each with the bytes of its parts.
+    pub fn day_sizes(&self, table: &str) -> Vec<(String, u64)> {
+        let mut d: Vec<(String, u64)> = Vec::new();
+        let mut parts: Vec<&manifest::Part> = self.manifest.parts(table).iter().collect();
+        parts.sort_by(|a, b| a.day.cmp(&b.day));
+        for p in parts {
+            match d.last_mut() {
+                Some((day, bytes)) if *day == p.day => *bytes += p.bytes,
+                _ => d.push((p.day.clone(), p.bytes)),
+            }
+        }
+        d
+    }
+
     /// A lazy scan of a table over the days asked for. Unknown tables are an error.
     pub fn scan(&self, table: &str, days: Option<&Days>) -> PolarsResult<LazyFrame> {
         let Some(t) = self::table(table) else {
