@@ -92,6 +92,75 @@ fn query_answers_sql_over_tables_and_views() {
     assert_eq!(df.finish().unwrap().height(), 20);
 }
 
+/// `query` reads: a statement that would change a table is refused (exit 2, nothing on
+/// stdout) and the store answers as before; `DESCRIBE` lists a table's columns and types.
+/// `DELETE FROM commands` printed an empty table with exit 0, which reads like an emptied
+/// store, and `DROP TABLE sessions` exited 0.
+#[test]
+fn query_refuses_statements_that_write_and_describes_tables() {
+    let store = sample_store();
+    for sql in [
+        "DELETE FROM commands",
+        "DROP TABLE sessions",
+        "TRUNCATE TABLE commands",
+        "CREATE TABLE x AS SELECT 1 AS a",
+        "INSERT INTO commands VALUES (1)",
+    ] {
+        let o = run(&["query", sql, "--store", store]);
+        assert_eq!(o.status.code(), Some(2), "{sql}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{sql}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("only reads the store"),
+            "{sql}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("TokenWithSpan"), "{}", stderr(&o));
+    }
+    let v = json(&[
+        "query",
+        "SELECT count(*) AS n FROM commands",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v[0]["n"], 42, "the sample's 42 commands are all there: {v}");
+    let v = json(&[
+        "query",
+        "DESCRIBE sessions",
+        "--store",
+        store,
+        "--format",
+        "json",
+    ]);
+    let cols: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["column"].as_str().unwrap())
+        .collect();
+    assert!(
+        cols.contains(&"principal") && cols.contains(&"start_time"),
+        "{v}"
+    );
+    assert!(
+        v.as_array().unwrap().iter().all(|r| r["type"].is_string()),
+        "{v}"
+    );
+    let o = run(&["query", "DESCRIBE nothing_here", "--store", store]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no table or view \"nothing_here\""),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("tables and their columns"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn the_shipped_sql_examples_run_over_the_sample() {
     let store = sample_store();

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use polars::prelude::{Column, DataFrame};
 
 use super::{finish, open_store, refuse_binary_to_terminal};
 use crate::cli::QueryCmdArgs;
@@ -58,8 +59,91 @@ fn sql_text(arg: &str) -> anyhow::Result<String> {
     Ok(text)
 }
 
+/// What a statement asks for: polars runs what reads; `DESCRIBE` is answered here.
+#[derive(Debug, PartialEq)]
+enum Statement {
+    Read,
+    Describe(String),
+}
+
+/// The SQL's first word, past comments and white space, upper-cased.
+fn first_word(sql: &str) -> (String, &str) {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("--") {
+            rest = r.find('\n').map_or("", |i| &r[i + 1..]).trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |i| &r[i + 2..]).trim_start();
+        } else {
+            break;
+        }
+    }
+    if rest.starts_with('(') {
+        return ("(".into(), &rest[1..]);
+    }
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .unwrap_or(rest.len());
+    (rest[..end].to_ascii_uppercase(), &rest[end..])
+}
+
+/// Which statements `query` runs: it reads the store and never changes it, so `DROP`,
+/// `CREATE`, `DELETE` and the like are refused (polars would change only its own catalogue,
+/// or answer `DELETE FROM commands` with no rows, which reads like an emptied table).
+fn statement(sql: &str) -> anyhow::Result<Statement> {
+    let (word, rest) = first_word(sql);
+    match word.as_str() {
+        "SELECT" | "WITH" | "SHOW" | "EXPLAIN" | "VALUES" | "FROM" | "TABLE" | "(" => {
+            Ok(Statement::Read)
+        }
+        "DESCRIBE" | "DESC" => {
+            // `DESCRIBE TABLE x` as well as `DESCRIBE x`.
+            let name = match first_word(rest) {
+                (w, after) if w == "TABLE" => after.trim(),
+                _ => rest.trim(),
+            }
+            .trim_matches('"')
+            .to_owned();
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                bail!("DESCRIBE takes one table or view name: `DESCRIBE sessions`");
+            }
+            Ok(Statement::Describe(name))
+        }
+        "" => bail!("no SQL statement found (only comments?)"),
+        other => bail!(
+            "`{other}` is not run: `query` only reads the store (SELECT, WITH, SHOW TABLES, EXPLAIN, DESCRIBE table); the store is changed by `ingest` and `sync` alone"
+        ),
+    }
+}
+
+/// `DESCRIBE name`: the columns of a table or view and their types, as a frame.
+fn describe(
+    data: &Dataset,
+    f: &Filter,
+    extra: Vec<(&str, DataFrame)>,
+    name: &str,
+) -> anyhow::Result<DataFrame> {
+    let ctx = data.sql_with(f, extra)?;
+    if !ctx.get_tables().iter().any(|t| t == name) {
+        bail!("no table or view {name:?}");
+    }
+    let schema = ctx
+        .clone()
+        .execute(&format!("SELECT * FROM \"{name}\" LIMIT 0"))
+        .and_then(|mut lf| lf.collect_schema())?;
+    let (names, types): (Vec<String>, Vec<String>) = schema
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .unzip();
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("column".into(), names),
+        Column::new("type".into(), types),
+    ])?)
+}
+
 pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
     let sql = sql_text(&a.sql)?;
+    let kind = statement(&sql)?;
     let filter = Filter::from_args(
         &crate::cli::FilterArgs {
             since: a.since.clone(),
@@ -95,12 +179,20 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
             ));
         }
     }
-    let df = match data.collect(&mut damage, |d| {
-        d.sql_with(&filter, extra.clone())?.execute(&sql)
-    }) {
+    let answer = match &kind {
+        Statement::Describe(name) => describe(&data, &filter, extra.clone(), name),
+        Statement::Read => data.collect(&mut damage, |d| {
+            d.sql_with(&filter, extra.clone())?.execute(&sql)
+        }),
+    };
+    let df = match answer {
         Ok(df) => df,
         Err(e) => {
-            let text = super::error_text(&e);
+            let mut text = super::error_text(&e);
+            // polars follows this with the statement's whole syntax tree.
+            if let Some(i) = text.find("statement type is not supported") {
+                text.truncate(i + "statement type is not supported".len());
+            }
             let hint = if text.contains("found: cluster") {
                 "\nhint: `cluster` is a keyword of this SQL dialect: quote it (\"cluster\") or qualify it (s.cluster)\n"
             } else if text.contains("duplicate output name") {
@@ -148,4 +240,50 @@ pub fn query(a: QueryCmdArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(finish(&damage))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_reading_statements_run() {
+        for sql in [
+            "SELECT 1",
+            "  select * from sessions",
+            "-- sessions per principal\nWITH x AS (SELECT 1) SELECT * FROM x",
+            "/* a\nb */ SELECT 1",
+            "(SELECT 1)",
+            "SHOW TABLES",
+            "EXPLAIN SELECT 1",
+        ] {
+            assert_eq!(statement(sql).unwrap(), Statement::Read, "{sql}");
+        }
+        for sql in [
+            "DROP TABLE sessions",
+            "delete from commands",
+            "TRUNCATE TABLE commands",
+            "CREATE TABLE x AS SELECT 1",
+            "-- looks harmless\nINSERT INTO commands VALUES (1)",
+            "UPDATE commands SET command = ''",
+        ] {
+            let e = statement(sql).unwrap_err().to_string();
+            assert!(e.contains("only reads the store"), "{sql}: {e}");
+        }
+        assert!(statement("-- nothing but a comment").is_err());
+    }
+
+    #[test]
+    fn describe_names_one_table() {
+        assert_eq!(
+            statement("DESCRIBE sessions").unwrap(),
+            Statement::Describe("sessions".into())
+        );
+        assert_eq!(
+            statement("desc table \"commands\"").unwrap(),
+            Statement::Describe("commands".into())
+        );
+        assert!(statement("DESCRIBE").is_err());
+        assert!(statement("DESCRIBE a b").is_err());
+    }
 }
