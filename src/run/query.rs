@@ -78,8 +78,8 @@ fn first_word(sql: &str) -> (String, &str) {
             break;
         }
     }
-    if rest.starts_with('(') {
-        return ("(".into(), &rest[1..]);
+    if let Some(after) = rest.strip_prefix('(') {
+        return ("(".into(), after);
     }
     let end = rest
         .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
