@@ -112,6 +112,7 @@ impl Dataset {
                 .select([
                     col("session_id"),
                     coalesce(&[col("transcript_id"), col("session_id")]).alias("transcript_id"),
+                    col("time").alias("transcript_time"),
                     col("time_of_row"),
                     col("text"),
                     col("principal"),
@@ -133,8 +134,21 @@ impl Dataset {
             }
         }
         let picked = picked.expect("days_to_read gives one range at least");
+        // In a fixed order, whatever the runs: the lines of one session share its start time
+        // and have no `seq`, so the search's own sort keeps the order they come in.
         Ok(picked
             .lazy()
+            .sort(
+                [
+                    "time_of_row",
+                    "session_id",
+                    "transcript_time",
+                    "transcript_id",
+                ],
+                SortMultipleOptions::default()
+                    .with_maintain_order(true)
+                    .with_nulls_last(true),
+            )
             .with_columns(not_a_command([
                 col("time_of_row").alias("time"),
                 lit("output").alias("found_in"),
@@ -159,16 +173,43 @@ impl Dataset {
             .flatten()
             .map(str::to_owned)
             .collect();
-        let typed = if sids.is_empty() {
+        // Transcripts no session id names (a file named otherwise): their commands by
+        // transcript id.
+        let lone: Vec<&str> = found
+            .column("session_id")?
+            .str()?
+            .iter()
+            .zip(found.column("transcript_id")?.str()?.iter())
+            .filter_map(|(s, t)| s.is_none().then_some(t).flatten())
+            .collect();
+        let columns = [
+            coalesce(&[col("transcript_id"), col("session_id")]).alias("transcript_id"),
+            col("command"),
+        ];
+        let mut typed = if sids.is_empty() {
             DataFrame::empty()
         } else {
             self.sessions_rows(CommandRow::NAME, &sids, days)?
-                .select([
-                    coalesce(&[col("transcript_id"), col("session_id")]).alias("transcript_id"),
-                    col("command"),
-                ])
+                .select(columns.clone())
                 .collect()?
         };
+        if !lone.is_empty() {
+            let more = self
+                .table(CommandRow::NAME, days)?
+                .filter(
+                    col("session_id").is_null().and(
+                        col("transcript_id")
+                            .is_in(lit(Series::new("t".into(), lone)).implode(false), false),
+                    ),
+                )
+                .select(columns)
+                .collect()?;
+            typed = if typed.height() == 0 {
+                more
+            } else {
+                typed.vstack(&more)?
+            };
+        }
         let mut by_transcript: HashMap<&str, Vec<&str>> = HashMap::new();
         if typed.height() > 0 {
             for (t, c) in typed
@@ -200,7 +241,7 @@ impl Dataset {
         }
         let mut picked = found
             .take(&IdxCa::from_vec("i".into(), rows))?
-            .drop_many(["text", "transcript_id"]);
+            .drop("text")?;
         picked.with_column(Column::new("command".into(), lines))?;
         Ok(picked)
     }

@@ -562,6 +562,45 @@ fn output_searched_a_day_at_a_time_answers_as_one_query() {
             cmd("s3", 1, "ls", 2 * DAY + 60_000),
         ])
         .unwrap();
+    // s4's transcripts written day 3 first, then day 1, then day 2, each its own part: the
+    // lines come in one order whatever the runs (by transcript time).
+    // (Each types its own command: copies with the same commands would be one transcript.)
+    for (i, day) in [2i64, 0, 1].into_iter().enumerate() {
+        let tid = format!("s4~{i}");
+        store
+            .append(vec![TranscriptRow {
+                transcript_id: Some(tid.clone()),
+                ..with_text(
+                    "s4",
+                    day * DAY + 120_000,
+                    &format!("$ echo {day}\nls-day-{day}\n"),
+                )
+            }])
+            .unwrap();
+        store
+            .append(vec![CommandRow {
+                transcript_id: Some(tid.clone()),
+                command_id: Some(format!("{tid}#00001")),
+                ..cmd("s4", 1, &format!("echo {day}"), day * DAY + 120_000)
+            }])
+            .unwrap();
+    }
+    // A transcript no session id names: its own command's echo is input too.
+    store
+        .append(vec![TranscriptRow {
+            session_id: None,
+            transcript_id: Some("source:notes.log".into()),
+            ..with_text("x", 60_000, "/app # ls /tmp\nlsof-output\n")
+        }])
+        .unwrap();
+    store
+        .append(vec![CommandRow {
+            session_id: None,
+            transcript_id: Some("source:notes.log".into()),
+            command_id: Some("source:notes.log#00001".into()),
+            ..cmd("x", 1, "ls /tmp", 60_000)
+        }])
+        .unwrap();
     drop(store);
     let data = Dataset::open(dir.path()).unwrap();
     let lines = |f: &Filter, bytes: u64| {
@@ -582,11 +621,24 @@ fn output_searched_a_day_at_a_time_answers_as_one_query() {
     assert_eq!(
         sorted,
         [
+            pair("", "lsof-output"),
             pair("s1", "$ ls"),
             pair("s1", "run ls first"),
             pair("s2", "$ ls"),
             pair("s2", "ls-output"),
             pair("s3", "root-ls.txt"),
+            pair("s4", "ls-day-0"),
+            pair("s4", "ls-day-1"),
+            pair("s4", "ls-day-2"),
+        ]
+    );
+    let s4: Vec<_> = one_query.iter().filter(|(s, _)| s == "s4").collect();
+    assert_eq!(
+        s4,
+        [
+            &pair("s4", "ls-day-0"),
+            &pair("s4", "ls-day-1"),
+            &pair("s4", "ls-day-2")
         ]
     );
     let ctx = data.session_context(&all).unwrap();
