@@ -15,6 +15,7 @@ use super::Dataset;
 use crate::config::Filter;
 use crate::model::{CommandHit, CommandRow, ExecEvent, Table, TranscriptRow};
 use crate::store::Days;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// What to look for: text (case-insensitive) or a regular expression (Rust syntax).
@@ -50,10 +51,10 @@ impl Matcher {
 }
 
 /// The most bytes of transcripts parts one query of `search --in-output` reads (their text is
-/// about five times as large): four days of 100k sessions a week. One query read them all
-/// (1.1 GB for `root --principal 'user00*'`, 1.7 GB for `root`: 0.76 and 1.1 GB now); runs
-/// of 64 MB took 0.54 and 0.8 GB but were slower on rare matches (1.4 s instead of 1.0 s).
-const OUTPUT_RUN_BYTES: u64 = 128 << 20;
+/// about five times as large): two days of 100k sessions a week. One query read them all
+/// (1.08 GB for `root --principal 'user00*'`, 1.73 GB for `root`: 0.47 and 0.93 GB now);
+/// runs of 128 MB held 0.68 and 1.57 GB.
+const OUTPUT_RUN_BYTES: u64 = 64 << 20;
 
 impl Dataset {
     /// Every match, sorted by time, session and order (columns of [`CommandHit`]).
@@ -123,6 +124,7 @@ impl Dataset {
                     col("container"),
                 ])
                 .collect()?;
+            crate::trace::stage("search: a run's transcripts");
             let lines = self.output_hits(&found, days.as_ref(), m)?;
             drop(found);
             crate::trace::stage("search: output of a run of days");
@@ -225,16 +227,25 @@ impl Dataset {
         }
         let text = found.column("text")?.str()?;
         let tid = found.column("transcript_id")?.str()?;
+        // Each transcript's lines on its own (both cores: a common word's lines were most
+        // of a search of every session's output).
+        let each: Vec<(Option<&str>, Option<&str>)> = text.iter().zip(tid.iter()).collect();
+        let found_lines: Vec<Vec<String>> = each
+            .par_iter()
+            .map(|(t, id)| {
+                let Some(t) = t else {
+                    return Vec::new();
+                };
+                let cmds = by_transcript
+                    .get(id.unwrap_or(""))
+                    .map_or(&[][..], Vec::as_slice);
+                matching_lines(t, &m.re, cmds)
+            })
+            .collect();
         let mut rows: Vec<IdxSize> = Vec::new();
         let mut lines: Vec<String> = Vec::new();
-        for (i, (t, id)) in text.iter().zip(tid.iter()).enumerate() {
-            let Some(t) = t else {
-                continue;
-            };
-            let cmds = by_transcript
-                .get(id.unwrap_or(""))
-                .map_or(&[][..], Vec::as_slice);
-            for line in matching_lines(t, &m.re, cmds) {
+        for (i, found) in found_lines.into_iter().enumerate() {
+            for line in found {
                 rows.push(i as IdxSize);
                 lines.push(line);
             }
