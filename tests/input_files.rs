@@ -222,3 +222,68 @@ fn a_time_too_far_back_is_refused() {
     assert!(text(&o).contains("--since"), "{}", text(&o));
     assert!(text(&o).contains("outside"), "{}", text(&o));
 }
+
+/// A record that reuses an `eventID` with another identity, target or command is not a copy
+/// of the same call: it was altered or forged. The first read is kept (first wins, as for
+/// every duplicate), and the other is named with the fields that differ, in the same run
+/// and against the store; a plain copy of the same record (another delivery) says nothing.
+/// Such a record was dropped as a plain duplicate, unseen.
+#[test]
+fn a_record_that_reuses_an_event_id_with_other_content_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("a.json"), trail((1..=3).map(exec_record))).unwrap();
+    // Another delivery of id-1 (the same record), and id-2 as someone else.
+    let forged = exec_record(2).replace(r#""userName":"bob""#, r#""userName":"mallory""#);
+    std::fs::write(
+        logs.join("b.json"),
+        trail([exec_record(1), forged.clone()].into_iter()),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let o = run(&["ingest", logs.to_str().unwrap(), "--store", store]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("1 ExecuteCommand record(s) reuse an eventID"),
+        "{out}"
+    );
+    assert!(out.contains("eventID id-2"), "{out}");
+    assert!(out.contains("in principal"), "{out}");
+    assert!(
+        !out.contains("eventID id-1"),
+        "a plain copy is no conflict: {out}"
+    );
+    assert_eq!(sessions(Path::new(store)).len(), 3);
+    // Later, a forged id-3 against the stored one (another command), and a plain copy.
+    let later = dir.path().join("later");
+    std::fs::create_dir(&later).unwrap();
+    let forged3 = exec_record(3).replace(r#""command":"/bin/sh""#, r#""command":"true""#);
+    std::fs::write(
+        later.join("c.json"),
+        trail([forged3, exec_record(1)].into_iter()),
+    )
+    .unwrap();
+    let o = run(&["ingest", later.to_str().unwrap(), "--store", store]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("eventID id-3"), "{out}");
+    assert!(out.contains("in command"), "{out}");
+    assert!(out.contains("the stored one is kept"), "{out}");
+    assert!(!out.contains("eventID id-1"), "{out}");
+    // The stored command is still the first one.
+    let o = run(&[
+        "query",
+        "SELECT command FROM exec_events WHERE event_id = 'id-3'",
+        "--store",
+        store,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "command\n/bin/sh"
+    );
+}

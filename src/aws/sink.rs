@@ -26,12 +26,14 @@ const FLUSH_ROWS: usize = 20_000;
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 /// What the store took, per table, over a whole run.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Taken {
     pub exec: Appended,
     pub control: Appended,
     pub transcripts: Appended,
     pub commands: Appended,
+    /// Exec events whose `eventID` was stored with other content.
+    pub conflicts: crate::model::Conflicts,
 }
 
 /// Flush failures.
@@ -122,7 +124,8 @@ impl<'s> Sink<'s> {
         }
         let (transcripts, commands) = transcript_frames(std::mem::take(&mut self.transcripts))?;
         let mut w = self.store.writer();
-        self.taken.exec += w.append(std::mem::take(&mut self.exec))?;
+        self.taken.exec += w.append_exec(std::mem::take(&mut self.exec))?;
+        self.taken.conflicts.extend(w.take_conflicts());
         self.taken.control += w.append(std::mem::take(&mut self.control))?;
         let (t, c) = w.append_transcripts(transcripts, commands)?;
         self.taken.transcripts += t;

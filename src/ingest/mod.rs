@@ -27,7 +27,7 @@ use polars::prelude::{DataFrame, PolarsResult};
 
 use crate::model::idset::IdSet;
 use crate::model::normalize::Classified;
-use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
+use crate::model::{CommandRow, Conflicts, ControlEvent, ExecEvent, Table, TranscriptRow};
 use cloudtrail::InputKind;
 use local::{Input, ReadError, Verdict};
 
@@ -518,6 +518,9 @@ pub struct ScanOutput {
     pub duplicate_transcripts: u64,
     /// Transcripts kept beside another of the same session id with different commands.
     pub conflicting_transcripts: u64,
+    /// `ExecuteCommand` records that reuse an `eventID` already read (or stored) with another
+    /// identity, target, time, command or outcome.
+    pub conflicting_events: Conflicts,
     /// Exec events kept (also when the rows went to a sink, not to `exec`).
     pub exec_count: u64,
     /// Of them, successful calls.
@@ -862,6 +865,9 @@ const BATCH_TEXT_BYTES: usize = 32 << 20;
 #[derive(Default)]
 struct Merger {
     seen: IdSet,
+    /// `eventID` -> the identity of the first `ExecuteCommand` read with it, and where it was
+    /// read ([`ExecEvent::identity`]): a later copy that differs is named.
+    first_exec: HashMap<Box<str>, (Box<str>, Box<str>)>,
     seen_transcripts: IdSet,
     /// Session id -> the first transcript read for it (its id, where it was read, complete).
     first_transcript: HashMap<String, (String, String, bool)>,
@@ -947,7 +953,19 @@ impl Merger {
             if let Some(id) = id {
                 if !self.seen.insert(id) {
                     out.duplicates += 1;
+                    if let Classified::Exec(e) = &event {
+                        self.compare_copy(id, e, out);
+                    }
                     continue;
+                }
+                if let Classified::Exec(e) = &event {
+                    self.first_exec.insert(
+                        id.into(),
+                        (
+                            e.identity().into(),
+                            e.source.as_deref().unwrap_or("").into(),
+                        ),
+                    );
                 }
             }
             match event {
@@ -965,6 +983,25 @@ impl Merger {
             }
         }
         out.note(report);
+    }
+
+    /// A second `ExecuteCommand` with an `eventID` already read: when it is not the same call
+    /// (another identity, target, time, command or outcome), it is counted and named; the
+    /// first stays.
+    fn compare_copy(&self, id: &str, e: &ExecEvent, out: &mut ScanOutput) {
+        let Some((first, source)) = self.first_exec.get(id) else {
+            return;
+        };
+        let identity = e.identity();
+        if identity == **first {
+            return;
+        }
+        let fields = ExecEvent::identity_differences(first, &identity);
+        out.conflicting_events.note(format!(
+            "eventID {id}: the ExecuteCommand read from {} differs from the one read from {source} in {}: the first is kept; one of the two was altered or forged",
+            e.source.as_deref().unwrap_or("?"),
+            fields.join(", ")
+        ));
     }
 
     fn full(&self) -> bool {

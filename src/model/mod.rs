@@ -476,3 +476,141 @@ crate::table! {
         likely_cause: Option<String>,
     }
 }
+
+/// What makes two copies of an `ExecuteCommand` record the same call: who, when, where, what,
+/// and how it ended. Copies of one event (a trail file, LookupEvents, EventBridge, Lake) carry
+/// the same record, so they agree on every one of these; a copy that reuses an `eventID` with
+/// another identity, target or command is not the same call (a forged or altered record).
+const EXEC_IDENTITY: [&str; 15] = [
+    "event_time",
+    "account",
+    "region",
+    "principal",
+    "principal_arn",
+    "role_arn",
+    "access_key_id",
+    "source_ip",
+    "cluster",
+    "task_id",
+    "container",
+    "session_id",
+    "command",
+    "outcome",
+    "error_code",
+];
+
+impl ExecEvent {
+    /// The fields of [`EXEC_IDENTITY`] as one string (compared whole, split to name what
+    /// differs).
+    pub fn identity(&self) -> String {
+        let values: [Option<&str>; 14] = [
+            self.account.as_deref(),
+            self.region.as_deref(),
+            self.principal.as_deref(),
+            self.principal_arn.as_deref(),
+            self.role_arn.as_deref(),
+            self.access_key_id.as_deref(),
+            self.source_ip.as_deref(),
+            self.cluster.as_deref(),
+            self.task_id.as_deref(),
+            self.container.as_deref(),
+            self.session_id.as_deref(),
+            self.command.as_deref(),
+            self.outcome.as_deref(),
+            self.error_code.as_deref(),
+        ];
+        let mut s = self.event_time.0.to_string();
+        for v in values {
+            s.push('\u{1f}');
+            match v {
+                // Absent and empty differ.
+                Some(v) => {
+                    s.push('=');
+                    s.push_str(v);
+                }
+                None => s.push('-'),
+            }
+        }
+        s
+    }
+
+    /// The names of the fields in which two [`ExecEvent::identity`] strings differ.
+    pub fn identity_differences(a: &str, b: &str) -> Vec<&'static str> {
+        EXEC_IDENTITY
+            .iter()
+            .zip(a.split('\u{1f}').zip(b.split('\u{1f}')))
+            .filter(|(_, (x, y))| x != y)
+            .map(|(name, _)| *name)
+            .collect()
+    }
+}
+
+/// Records that reuse an `eventID` with other content: how many, and the first few named.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Conflicts {
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+impl Conflicts {
+    /// Messages kept, at most.
+    const KEPT: usize = 20;
+
+    pub fn note(&mut self, message: String) {
+        self.count += 1;
+        if self.examples.len() < Self::KEPT {
+            self.examples.push(message);
+        }
+    }
+
+    pub fn extend(&mut self, other: Conflicts) {
+        self.count += other.count;
+        for m in other.examples {
+            if self.examples.len() < Self::KEPT {
+                self.examples.push(m);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn copies_of_one_call_agree_and_a_changed_copy_names_what_changed() {
+        let a = ExecEvent {
+            event_id: Some("e1".into()),
+            event_time: Timestamp(1_000),
+            principal_arn: Some("arn:aws:sts::1:assumed-role/Dev/alice".into()),
+            cluster: Some("prod".into()),
+            command: Some("/bin/sh".into()),
+            source: Some("trail.json.gz".into()),
+            user_agent: Some("aws-cli/2".into()),
+            ..Default::default()
+        };
+        // Another delivery of the same record: where it was read from does not matter.
+        let copy = ExecEvent {
+            source: Some("lookup-events.json".into()),
+            ..a.clone()
+        };
+        assert_eq!(a.identity(), copy.identity());
+        let forged = ExecEvent {
+            principal_arn: Some("arn:aws:sts::1:assumed-role/BreakGlass/alice".into()),
+            command: Some("".into()),
+            ..a.clone()
+        };
+        assert_eq!(
+            ExecEvent::identity_differences(&a.identity(), &forged.identity()),
+            ["principal_arn", "command"]
+        );
+        let later = ExecEvent {
+            event_time: Timestamp(2_000),
+            ..a.clone()
+        };
+        assert_eq!(
+            ExecEvent::identity_differences(&a.identity(), &later.identity()),
+            ["event_time"]
+        );
+    }
+}

@@ -342,7 +342,7 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
     let mut writer = store.writer();
     let scan = ingest::scan_stream_with(&a.paths, true, &opts, |batch| {
         stored.exec += writer
-            .append(batch.exec)
+            .append_exec(batch.exec)
             .context("writing exec events to the store")?;
         stored.control += writer
             .append(batch.control)
@@ -355,6 +355,8 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
         Ok(())
     })?;
     crate::trace::stage("inputs read and written");
+    let mut scan = scan;
+    scan.conflicting_events.extend(writer.take_conflicts());
     writer
         .commit()
         .context("publishing the ingest in the store")?;

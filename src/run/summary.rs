@@ -115,6 +115,8 @@ pub fn summary_json(scan: &ScanOutput, stored: Option<Stored>) -> Value {
         "transcript_status": statuses,
         "duplicate_transcripts": scan.duplicate_transcripts,
         "conflicting_transcripts": scan.conflicting_transcripts,
+        "conflicting_events": scan.conflicting_events.count,
+        "conflicting_event_examples": scan.conflicting_events.examples,
         "commands": scan.command_count,
         "files_skipped": skipped,
         "files_passed_over": passed_over,
@@ -140,6 +142,26 @@ pub fn had_problems(scan: &ScanOutput) -> bool {
             || !f.bad_records.is_empty()
             || (f.warning.is_some() && !transcript_file(f))
     }) || scan.unreadable_transcripts > 0
+}
+
+/// `ExecuteCommand` records that reuse an `eventID` with other content, named (the first
+/// few): always printed, `--quiet` or not, since one is a forged or altered record.
+pub fn print_conflicts(out: &mut dyn Write, c: &crate::model::Conflicts) -> io::Result<()> {
+    if c.count == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "warning: {} ExecuteCommand record(s) reuse an eventID already read or stored with other content (the first copy is kept):",
+        c.count
+    )?;
+    for m in &c.examples {
+        writeln!(out, "  {}", visible(m))?;
+    }
+    if c.count > c.examples.len() as u64 {
+        writeln!(out, "  ... and {} more", c.count - c.examples.len() as u64)?;
+    }
+    Ok(())
 }
 
 /// The human summary of a scan.
@@ -219,6 +241,7 @@ pub fn print_summary(
             st.already()
         )?;
     }
+    print_conflicts(out, &scan.conflicting_events)?;
     let skipped: Vec<_> = scan.skipped().collect();
     if !skipped.is_empty() {
         writeln!(out, "skipped {} files:", skipped.len())?;

@@ -521,6 +521,7 @@ fn print_summary(out: &mut impl Write, reports: &[SourceReport], taken: &Taken) 
         taken.commands.added,
         taken.exec.already_stored + taken.control.already_stored + taken.transcripts.already_stored
     )?;
+    super::summary::print_conflicts(out, &taken.conflicts)?;
     let errors: usize = reports.iter().map(|r| r.errors.len()).sum();
     if errors > 0 {
         writeln!(out, "{errors} problem(s), each named on stderr above")?;

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::model::frame::day_name;
 use crate::model::idset::IdSet;
-use crate::model::{CommandRow, ControlEvent, ExecEvent, Table, TranscriptRow};
+use crate::model::{CommandRow, Conflicts, ControlEvent, ExecEvent, Table, TranscriptRow};
 
 /// Parts in one day's partition before the small ones are merged.
 const COMPACT_AT: usize = 24;
@@ -121,6 +121,8 @@ pub struct Writer<'s> {
     /// Whether this write added transcripts (the manifest's shared sessions are then worked
     /// out again).
     transcripts_written: bool,
+    /// Exec events whose `eventID` is stored with other content ([`Writer::append_exec`]).
+    conflicts: Conflicts,
 }
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -143,6 +145,7 @@ impl<'s> Writer<'s> {
             held_bytes: 0,
             row_groups: 0,
             transcripts_written: false,
+            conflicts: Conflicts::default(),
         }
     }
 
@@ -173,6 +176,82 @@ impl<'s> Writer<'s> {
         let keep = self.fresh(&rows)?;
         self.write_rows(&rows, &keep)?;
         Ok(counted(&keep))
+    }
+
+    /// [`Writer::append`] for `ExecuteCommand` events, which also compares each event whose
+    /// `eventID` is already stored with the stored one: one that is not the same call
+    /// ([`ExecEvent::identity`]) is counted and named in [`Writer::take_conflicts`], and the
+    /// stored one stays.
+    pub fn append_exec(&mut self, rows: Vec<ExecEvent>) -> Result<Appended, StoreError> {
+        let keep = self.fresh(&rows)?;
+        self.compare_stored(&rows, &keep)?;
+        self.write_rows(&rows, &keep)?;
+        Ok(counted(&keep))
+    }
+
+    /// The exec events already stored, of those `keep` drops, against the stored copies
+    /// (read from the parts of their days, by key).
+    fn compare_stored(&mut self, rows: &[ExecEvent], keep: &[bool]) -> Result<(), StoreError> {
+        let dropped: Vec<&ExecEvent> = rows
+            .iter()
+            .zip(keep)
+            .filter(|(r, k)| !**k && r.event_id.is_some())
+            .map(|(r, _)| r)
+            .collect();
+        let (Some(first), Some(last)) = (
+            dropped.iter().map(|r| r.event_time.day()).min(),
+            dropped.iter().map(|r| r.event_time.day()).max(),
+        ) else {
+            return Ok(());
+        };
+        let days = Days { first, last };
+        let here = self.store.root.join(ExecEvent::NAME);
+        if self.store.parts(ExecEvent::NAME, Some(&days)).is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = dropped
+            .iter()
+            .filter_map(|r| r.event_id.as_deref())
+            .collect();
+        let df = self
+            .store
+            .scan(ExecEvent::NAME, Some(&days))
+            .and_then(|lf| {
+                lf.filter(
+                    col(ExecEvent::KEY)
+                        .is_in(lit(Series::new("ids".into(), ids)).implode(false), false),
+                )
+                .collect()
+            })
+            .map_err(pq(&here))?;
+        let stored = ExecEvent::from_frame(&df).map_err(pq(&here))?;
+        let mut by_id: HashMap<&str, &ExecEvent> = HashMap::new();
+        for r in &stored {
+            if let Some(id) = r.event_id.as_deref() {
+                by_id.entry(id).or_insert(r);
+            }
+        }
+        for r in dropped {
+            let id = r.event_id.as_deref().unwrap_or_default();
+            let Some(s) = by_id.get(id) else {
+                continue;
+            };
+            let (was, now) = (s.identity(), r.identity());
+            if was != now {
+                self.conflicts.note(format!(
+                    "eventID {id}: the ExecuteCommand read from {} differs from the one stored (read from {}) in {}: the stored one is kept; one of the two was altered or forged",
+                    r.source.as_deref().unwrap_or("?"),
+                    s.source.as_deref().unwrap_or("?"),
+                    ExecEvent::identity_differences(&was, &now).join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The exec events found stored with other content so far (see [`Writer::append_exec`]).
+    pub fn take_conflicts(&mut self) -> Conflicts {
+        std::mem::take(&mut self.conflicts)
     }
 
     /// Appends transcripts not already stored, with the commands reconstructed from them (a
