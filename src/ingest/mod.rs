@@ -992,11 +992,10 @@ impl Merger {
         let Some((first, source)) = self.first_exec.get(id) else {
             return;
         };
-        let identity = e.identity();
-        if identity == **first {
+        let fields = ExecEvent::identity_differences(first, &e.identity());
+        if fields.is_empty() {
             return;
         }
-        let fields = ExecEvent::identity_differences(first, &identity);
         out.conflicting_events.note(format!(
             "eventID {id}: the ExecuteCommand read from {} differs from the one read from {source} in {}: the first is kept; one of the two was altered or forged",
             e.source.as_deref().unwrap_or("?"),

@@ -503,10 +503,18 @@ impl ExecEvent {
     /// The fields of [`EXEC_IDENTITY`] as one string (compared whole, split to name what
     /// differs).
     pub fn identity(&self) -> String {
+        // The human's name with where it came from: a copy that names them from another field
+        // (a Lake row holding only the ARN) is not compared on it.
+        let principal = self.principal.as_deref().map(|p| {
+            format!(
+                "{}\u{1e}{p}",
+                self.principal_source.as_deref().unwrap_or_default()
+            )
+        });
         let values: [Option<&str>; 14] = [
             self.account.as_deref(),
             self.region.as_deref(),
-            self.principal.as_deref(),
+            principal.as_deref(),
             self.principal_arn.as_deref(),
             self.role_arn.as_deref(),
             self.access_key_id.as_deref(),
@@ -534,12 +542,18 @@ impl ExecEvent {
         s
     }
 
-    /// The names of the fields in which two [`ExecEvent::identity`] strings differ.
+    /// The names of the fields in which two [`ExecEvent::identity`] strings differ. A field
+    /// one copy lacks is not compared: a CloudTrail Lake row holds only the columns its query
+    /// selected (an absent field and an empty one do differ).
     pub fn identity_differences(a: &str, b: &str) -> Vec<&'static str> {
+        let known = |v: &str| v != "-";
+        let source = |v: &str| v.split('\u{1e}').next().unwrap_or_default().to_owned();
         EXEC_IDENTITY
             .iter()
             .zip(a.split('\u{1f}').zip(b.split('\u{1f}')))
-            .filter(|(_, (x, y))| x != y)
+            .filter(|(name, (x, y))| {
+                known(x) && known(y) && x != y && (**name != "principal" || source(x) == source(y))
+            })
             .map(|(name, _)| *name)
             .collect()
     }
@@ -611,6 +625,31 @@ mod identity_tests {
         assert_eq!(
             ExecEvent::identity_differences(&a.identity(), &later.identity()),
             ["event_time"]
+        );
+        // A CloudTrail Lake row with only some columns, its principal named from the ARN.
+        let lake = ExecEvent {
+            event_id: a.event_id.clone(),
+            event_time: a.event_time,
+            principal: Some("alice".into()),
+            principal_source: Some("role_session".into()),
+            principal_arn: a.principal_arn.clone(),
+            command: a.command.clone(),
+            ..Default::default()
+        };
+        let full = ExecEvent {
+            principal: Some("alice@example.com".into()),
+            principal_source: Some("source_identity".into()),
+            account: Some("111122223333".into()),
+            ..a.clone()
+        };
+        assert!(ExecEvent::identity_differences(&full.identity(), &lake.identity()).is_empty());
+        let emptied = ExecEvent {
+            command: Some(String::new()),
+            ..lake.clone()
+        };
+        assert_eq!(
+            ExecEvent::identity_differences(&full.identity(), &emptied.identity()),
+            ["command"]
         );
     }
 }

@@ -236,13 +236,13 @@ impl<'s> Writer<'s> {
             let Some(s) = by_id.get(id) else {
                 continue;
             };
-            let (was, now) = (s.identity(), r.identity());
-            if was != now {
+            let fields = ExecEvent::identity_differences(&s.identity(), &r.identity());
+            if !fields.is_empty() {
                 self.conflicts.note(format!(
                     "eventID {id}: the ExecuteCommand read from {} differs from the one stored (read from {}) in {}: the stored one is kept; one of the two was altered or forged",
                     r.source.as_deref().unwrap_or("?"),
                     s.source.as_deref().unwrap_or("?"),
-                    ExecEvent::identity_differences(&was, &now).join(", ")
+                    fields.join(", ")
                 ));
             }
         }
