@@ -93,9 +93,6 @@ fn first_word(sql: &str) -> (String, &str) {
 fn statement(sql: &str) -> anyhow::Result<Statement> {
     let (word, rest) = first_word(sql);
     match word.as_str() {
-        "SELECT" | "WITH" | "SHOW" | "EXPLAIN" | "VALUES" | "FROM" | "TABLE" | "(" => {
-            Ok(Statement::Read)
-        }
         "DESCRIBE" | "DESC" => {
             // `DESCRIBE TABLE x` as well as `DESCRIBE x`.
             let name = match first_word(rest) {
@@ -110,9 +107,13 @@ fn statement(sql: &str) -> anyhow::Result<Statement> {
             Ok(Statement::Describe(name))
         }
         "" => bail!("no SQL statement found (only comments?)"),
-        other => bail!(
-            "`{other}` is not run: `query` only reads the store (SELECT, WITH, SHOW TABLES, EXPLAIN, DESCRIBE table); the store is changed by `ingest` and `sync` alone"
+        "DROP" | "CREATE" | "DELETE" | "TRUNCATE" | "INSERT" | "UPDATE" | "ALTER" | "MERGE"
+        | "UPSERT" | "REPLACE" | "COPY" | "ATTACH" | "DETACH" | "RENAME" | "GRANT" | "REVOKE"
+        | "SET" | "USE" => bail!(
+            "`{word}` is not run: `query` only reads the store (SELECT, WITH, SHOW TABLES, EXPLAIN, DESCRIBE table); the store is changed by `ingest` and `sync` alone"
         ),
+        // Anything else (a typo of SELECT) is polars' to explain, with the tables.
+        _ => Ok(Statement::Read),
     }
 }
 
@@ -271,6 +272,8 @@ mod tests {
             assert!(e.contains("only reads the store"), "{sql}: {e}");
         }
         assert!(statement("-- nothing but a comment").is_err());
+        // A typo is polars' to explain (with the tables), not a refusal.
+        assert_eq!(statement("SELEC 1").unwrap(), Statement::Read);
     }
 
     #[test]
