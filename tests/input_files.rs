@@ -287,3 +287,53 @@ fn a_record_that_reuses_an_event_id_with_other_content_is_named() {
         "command\n/bin/sh"
     );
 }
+
+/// The store is private: a store made in an empty folder the user created beforehand
+/// (`mkdir`: 0755) becomes 0700 like one created by `ingest`; an existing store, or a folder
+/// holding other files, keeps its mode and each write warns that it is open. A store in a
+/// folder made beforehand stayed 0755, readable by every local user.
+#[test]
+fn a_store_is_made_private_or_said_to_be_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("a.json"), trail((1..=2).map(exec_record))).unwrap();
+    let logs = logs.to_str().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run(&["ingest", logs, "--store", store.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(mode(&store), 0o700);
+    assert!(
+        !text(&o).contains("open to group or others"),
+        "{}",
+        text(&o)
+    );
+    // Opened up by its owner: kept, and said at each write.
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let o = run(&["ingest", logs, "--store", store.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(mode(&store), 0o750);
+    assert!(
+        text(&o).contains("open to group or others (mode 750)"),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("chmod 700"), "{}", text(&o));
+    // A folder that holds something else is not the tool's to change.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("notes.txt"), "mine").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run(&["ingest", logs, "--store", shared.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(mode(&shared), 0o755);
+    assert!(
+        text(&o).contains("open to group or others (mode 755)"),
+        "{}",
+        text(&o)
+    );
+}

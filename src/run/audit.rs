@@ -338,6 +338,13 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
     let root = config::store_path(a.store.store);
     let mut store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;
+    if let Some(mode) = store.exposed_mode() {
+        eprintln!(
+            "warning: the store {} is open to group or others (mode {mode:o}) and its transcripts hold what was typed and printed, secrets included: `chmod 700 {}`",
+            root.display(),
+            root.display()
+        );
+    }
     let mut stored = StoredCounts::default();
     let mut writer = store.writer();
     let scan = ingest::scan_stream_with(&a.paths, true, &opts, |batch| {

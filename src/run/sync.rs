@@ -197,6 +197,13 @@ pub fn sync(a: SyncArgs) -> anyhow::Result<i32> {
     let root = config::store_path(a.store.store);
     let mut store = Store::open_for_write(&root)
         .with_context(|| format!("opening the store at {}", root.display()))?;
+    if let Some(mode) = store.exposed_mode() {
+        eprintln!(
+            "warning: the store {} is open to group or others (mode {mode:o}) and its transcripts hold what was typed and printed, secrets included: `chmod 700 {}`",
+            root.display(),
+            root.display()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -288,10 +288,32 @@ impl Store {
         };
         match Manifest::load(root)? {
             Some(m) => store.manifest = m,
-            None => store.adopt_legacy()?,
+            None => {
+                // A new store in an empty folder made beforehand (`mkdir store`: 0755) is
+                // made private like one created here; an existing store, or a folder holding
+                // other files, keeps the mode its owner chose ([`Store::exposed_mode`] says
+                // when that is open).
+                let empty = fs::read_dir(root)
+                    .map_err(io(root))?
+                    .all(|e| e.is_ok_and(|e| e.file_name() == ".lock"));
+                if empty {
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+                        .map_err(io(root))?;
+                }
+                store.adopt_legacy()?
+            }
         }
         store.remove_unlisted()?;
         Ok(store)
+    }
+
+    /// The store folder's mode when group or others may enter it (transcripts hold what was
+    /// typed and printed, secrets included); `None` when it is private.
+    pub fn exposed_mode(&self) -> Option<u32> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&self.root).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
     }
 
     /// Opens a store for reading. A folder that does not exist is an error (a mistyped
