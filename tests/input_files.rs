@@ -337,3 +337,61 @@ fn a_store_is_made_private_or_said_to_be_open() {
         text(&o)
     );
 }
+
+/// Forged copies the first checks missed (from an attack on them): a copy whose time moves
+/// it to another UTC day was stored a second time (keys were per day); a record of another
+/// kind that reused an `ExecuteCommand`'s id hid the call.
+#[test]
+fn a_copy_on_another_day_or_of_another_kind_does_not_hide_or_double_a_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::write(first.join("a.json"), trail((1..=2).map(exec_record))).unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let o = run(&["ingest", first.to_str().unwrap(), "--store", store]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let next_day = exec_record(1).replace("2024-05-14T09:12:01Z", "2024-05-15T00:00:01Z");
+    let later = dir.path().join("later");
+    std::fs::create_dir(&later).unwrap();
+    std::fs::write(later.join("b.json"), trail([next_day].into_iter())).unwrap();
+    let o = run(&["ingest", later.to_str().unwrap(), "--store", store]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("eventID id-1") && out.contains("in event_time"),
+        "{out}"
+    );
+    let o = run(&[
+        "query",
+        "SELECT event_id, CAST(event_time AS STRING) AS t FROM exec_events ORDER BY event_id",
+        "--store",
+        store,
+        "--format",
+        "csv",
+    ]);
+    let rows = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(rows.lines().count(), 3, "one row per eventID: {rows}");
+    assert!(rows.contains("2024-05-14 09:12:01"), "{rows}");
+    // A RunTask that reuses id-7 before the ExecuteCommand id-7 is read.
+    let kinds = dir.path().join("kinds");
+    std::fs::create_dir(&kinds).unwrap();
+    let run_task = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","userName":"eve"},"eventTime":"2024-05-14T09:00:00Z","eventSource":"ecs.amazonaws.com","eventName":"RunTask","awsRegion":"us-east-1","requestParameters":{"cluster":"c","taskDefinition":"td:1","enableExecuteCommand":true},"responseElements":{"tasks":[{"taskArn":"arn:aws:ecs:us-east-1:111122223333:task/c/0123456789abcdef0123456789abcdef"}]},"eventID":"id-7"}"#;
+    std::fs::write(
+        kinds.join("a.json"),
+        trail([run_task.to_owned()].into_iter()),
+    )
+    .unwrap();
+    std::fs::write(kinds.join("b.json"), trail([exec_record(7)].into_iter())).unwrap();
+    let o = run(&["ingest", kinds.to_str().unwrap(), "--store", store]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("eventID id-7") && out.contains("reuses the id"),
+        "{out}"
+    );
+    assert!(
+        sessions(Path::new(store)).contains(&"ecs-execute-command-sess00007".to_owned()),
+        "{out}"
+    );
+}

@@ -861,6 +861,14 @@ const BATCH_EVENTS: usize = 1_024;
 /// Transcript text handed to the sink at a time, at most (about).
 const BATCH_TEXT_BYTES: usize = 32 << 20;
 
+/// A value of a record as a message names it: at most 200 characters.
+pub(crate) fn shown(s: &str) -> String {
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 /// First-seen-wins deduplication across a whole scan, and the batch being filled.
 #[derive(Default)]
 struct Merger {
@@ -951,21 +959,29 @@ impl Merger {
                 Classified::Control(c) => c.event_id.as_deref(),
             };
             if let Some(id) = id {
-                if !self.seen.insert(id) {
-                    out.duplicates += 1;
-                    if let Classified::Exec(e) = &event {
-                        self.compare_copy(id, e, out);
+                // Exec and control events are told apart by their own ids: a record of
+                // another kind that reuses an `ExecuteCommand`'s id must not hide it.
+                let fresh = match &event {
+                    Classified::Exec(e) => self.first_exec_of(id, e, out),
+                    Classified::Control(c) => {
+                        let fresh = self.seen.insert(id);
+                        if fresh {
+                            if let Some((_, source)) = self.first_exec.get(id) {
+                                out.conflicting_events.note(format!(
+                                    "eventID {}: the {} read from {} reuses the id of the ExecuteCommand read from {}: both kept; one of the two was altered or forged",
+                                    shown(id),
+                                    shown(c.event_name.as_deref().unwrap_or("record")),
+                                    shown(c.source.as_deref().unwrap_or("?")),
+                                    shown(source)
+                                ));
+                            }
+                        }
+                        fresh
                     }
+                };
+                if !fresh {
+                    out.duplicates += 1;
                     continue;
-                }
-                if let Classified::Exec(e) = &event {
-                    self.first_exec.insert(
-                        id.into(),
-                        (
-                            e.identity().into(),
-                            e.source.as_deref().unwrap_or("").into(),
-                        ),
-                    );
                 }
             }
             match event {
@@ -985,22 +1001,37 @@ impl Merger {
         out.note(report);
     }
 
-    /// A second `ExecuteCommand` with an `eventID` already read: when it is not the same call
-    /// (another identity, target, time, command or outcome), it is counted and named; the
-    /// first stays.
-    fn compare_copy(&self, id: &str, e: &ExecEvent, out: &mut ScanOutput) {
+    /// Whether an `ExecuteCommand` is the first read with its `eventID`; when not and it is
+    /// not the same call as the first (another identity, target, time, command or outcome),
+    /// it is counted and named. The first stays (when the store already holds the id, the
+    /// stored one stays: see `Writer::append_exec`).
+    fn first_exec_of(&mut self, id: &str, e: &ExecEvent, out: &mut ScanOutput) -> bool {
+        let identity = e.identity();
         let Some((first, source)) = self.first_exec.get(id) else {
-            return;
+            if self.seen.contains(id) {
+                out.conflicting_events.note(format!(
+                    "eventID {}: the ExecuteCommand read from {} reuses the id of another kind of record read before it: both kept; one of the two was altered or forged",
+                    shown(id),
+                    shown(e.source.as_deref().unwrap_or("?"))
+                ));
+            }
+            self.first_exec.insert(
+                id.into(),
+                (identity.into(), e.source.as_deref().unwrap_or("").into()),
+            );
+            return true;
         };
-        let fields = ExecEvent::identity_differences(first, &e.identity());
-        if fields.is_empty() {
-            return;
+        let fields = ExecEvent::identity_differences(first, &identity);
+        if !fields.is_empty() {
+            out.conflicting_events.note(format!(
+                "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in {}: one copy is kept (the one read first, or the one already stored); one of the two was altered or forged",
+                shown(id),
+                shown(e.source.as_deref().unwrap_or("?")),
+                shown(source),
+                fields.join(", ")
+            ));
         }
-        out.conflicting_events.note(format!(
-            "eventID {id}: the ExecuteCommand read from {} differs from the one read from {source} in {}: the first is kept; one of the two was altered or forged",
-            e.source.as_deref().unwrap_or("?"),
-            fields.join(", ")
-        ));
+        false
     }
 
     fn full(&self) -> bool {

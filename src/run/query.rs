@@ -66,18 +66,41 @@ enum Statement {
     Describe(String),
 }
 
-/// The SQL's first word, past comments and white space, upper-cased.
-fn first_word(sql: &str) -> (String, &str) {
-    let mut rest = sql.trim_start();
+/// The text past white space and comments (`--` to the end of the line, `/* */` nested as
+/// the SQL parser nests them).
+fn past_comments(mut rest: &str) -> &str {
     loop {
+        rest = rest.trim_start();
         if let Some(r) = rest.strip_prefix("--") {
-            rest = r.find('\n').map_or("", |i| &r[i + 1..]).trim_start();
-        } else if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.find("*/").map_or("", |i| &r[i + 2..]).trim_start();
+            rest = r.find('\n').map_or("", |i| &r[i + 1..]);
+        } else if rest.starts_with("/*") {
+            let mut depth = 0usize;
+            let mut i = 0;
+            let b = rest.as_bytes();
+            while i < b.len() {
+                if b[i..].starts_with(b"/*") {
+                    depth += 1;
+                    i += 2;
+                } else if b[i..].starts_with(b"*/") {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            rest = if depth == 0 { &rest[i..] } else { "" };
         } else {
-            break;
+            return rest;
         }
     }
+}
+
+/// The SQL's first word, past comments and white space, upper-cased, and what follows it.
+fn first_word(sql: &str) -> (String, &str) {
+    let rest = past_comments(sql);
     if let Some(after) = rest.strip_prefix('(') {
         return ("(".into(), after);
     }
@@ -85,6 +108,45 @@ fn first_word(sql: &str) -> (String, &str) {
         .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .unwrap_or(rest.len());
     (rest[..end].to_ascii_uppercase(), &rest[end..])
+}
+
+/// The table name of a `DESCRIBE`: bare or quoted (`"x"`, `` `x` ``, `'x'`), a qualifier
+/// (`main.`) dropped, nothing but comments after it.
+fn described_name(rest: &str) -> anyhow::Result<String> {
+    let usage = "DESCRIBE takes one table or view name: `DESCRIBE sessions`";
+    let mut rest = past_comments(rest);
+    let name = loop {
+        let part;
+        if let Some(q) = rest
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '`' | '\''))
+        {
+            let Some(end) = rest[1..].find(q) else {
+                bail!("{usage} (a quote is not closed)");
+            };
+            part = rest[1..1 + end].to_owned();
+            rest = &rest[end + 2..];
+        } else {
+            let end = rest
+                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .unwrap_or(rest.len());
+            part = rest[..end].to_owned();
+            rest = &rest[end..];
+        }
+        if part.is_empty() {
+            bail!("{usage}");
+        }
+        match rest.strip_prefix('.') {
+            Some(r) => rest = r,
+            None => break part,
+        }
+    };
+    let tail = past_comments(rest);
+    if !past_comments(tail.strip_prefix(';').unwrap_or(tail)).is_empty() {
+        bail!("{usage}");
+    }
+    Ok(name)
 }
 
 /// Which statements `query` runs: it reads the store and never changes it, so `DROP`,
@@ -95,16 +157,21 @@ fn statement(sql: &str) -> anyhow::Result<Statement> {
     match word.as_str() {
         "DESCRIBE" | "DESC" => {
             // `DESCRIBE TABLE x` as well as `DESCRIBE x`.
-            let name = match first_word(rest) {
-                (w, after) if w == "TABLE" => after.trim(),
-                _ => rest.trim(),
-            }
-            .trim_matches('"')
-            .to_owned();
-            if name.is_empty() || name.contains(char::is_whitespace) {
-                bail!("DESCRIBE takes one table or view name: `DESCRIBE sessions`");
-            }
-            Ok(Statement::Describe(name))
+            let rest = match first_word(rest) {
+                (w, after) if w == "TABLE" => after,
+                _ => rest,
+            };
+            Ok(Statement::Describe(described_name(rest)?))
+        }
+        // What is explained must be a reading statement too.
+        "EXPLAIN" => {
+            let (next, after) = first_word(rest);
+            let inner = if matches!(next.as_str(), "ANALYZE" | "VERBOSE") {
+                after
+            } else {
+                rest
+            };
+            statement(inner).map(|_| Statement::Read)
         }
         "" => bail!("no SQL statement found (only comments?)"),
         "DROP" | "CREATE" | "DELETE" | "TRUNCATE" | "INSERT" | "UPDATE" | "ALTER" | "MERGE"
@@ -272,6 +339,16 @@ mod tests {
             assert!(e.contains("only reads the store"), "{sql}: {e}");
         }
         assert!(statement("-- nothing but a comment").is_err());
+        // Comments nest as the parser nests them.
+        assert!(statement("/* /* */ SELECT */ DELETE FROM commands").is_err());
+        assert_eq!(
+            statement("/* a /* b */ */ SELECT 1").unwrap(),
+            Statement::Read
+        );
+        // What EXPLAIN explains is judged too.
+        assert!(statement("EXPLAIN DELETE FROM commands").is_err());
+        assert!(statement("explain analyze drop table commands").is_err());
+        assert_eq!(statement("EXPLAIN SELECT 1").unwrap(), Statement::Read);
         // A typo is polars' to explain (with the tables), not a refusal.
         assert_eq!(statement("SELEC 1").unwrap(), Statement::Read);
     }
@@ -286,7 +363,21 @@ mod tests {
             statement("desc table \"commands\"").unwrap(),
             Statement::Describe("commands".into())
         );
+        for sql in [
+            "DESCRIBE `sessions`",
+            "DESCRIBE 'sessions'",
+            "DESCRIBE main.sessions",
+            "DESCRIBE sessions -- the view",
+            "DESCRIBE/**/sessions;",
+        ] {
+            assert_eq!(
+                statement(sql).unwrap(),
+                Statement::Describe("sessions".into()),
+                "{sql}"
+            );
+        }
         assert!(statement("DESCRIBE").is_err());
         assert!(statement("DESCRIBE a b").is_err());
+        assert!(statement("DESCRIBE \"sessions").is_err());
     }
 }

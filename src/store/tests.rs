@@ -533,3 +533,39 @@ fn a_sessions_rows_read_by_position_are_the_filters_rows() {
         .unwrap();
     assert_eq!(s50.height(), 402);
 }
+
+/// One writer fed copies of a call in two batches (a `sync` flushes without a merger): a copy
+/// that is not the same call is named, on the same day or another, and written once.
+#[test]
+fn copies_in_one_write_are_compared_and_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_for_write(dir.path()).unwrap();
+    let full = |id: &str, t: i64, ip: &str| ExecEvent {
+        event_version: Some("1.09".into()),
+        source_ip: Some(ip.into()),
+        source: Some(format!("{ip}.json")),
+        ..ev(id, t)
+    };
+    let mut w = store.writer();
+    let a = w
+        .append_exec(vec![
+            full("e1", 1_000, "10.0.0.1"),
+            full("e2", 1_000, "10.0.0.1"),
+        ])
+        .unwrap();
+    assert_eq!(a.added, 2);
+    let b = w
+        .append_exec(vec![
+            full("e1", 1_000, "6.6.6.6"),
+            full("e2", 1_000 + 86_400_000, "10.0.0.1"),
+            full("e1", 1_000, "10.0.0.1"),
+        ])
+        .unwrap();
+    assert_eq!(b.added, 0);
+    let c = w.take_conflicts();
+    assert_eq!(c.count, 2, "{c:?}");
+    assert!(c.examples[0].contains("eventID e1") && c.examples[0].contains("6.6.6.6.json"));
+    assert!(c.examples[1].contains("eventID e2"));
+    w.commit().unwrap();
+    assert_eq!(ids(&store), ["e1", "e2"]);
+}

@@ -123,6 +123,21 @@ pub struct Writer<'s> {
     transcripts_written: bool,
     /// Exec events whose `eventID` is stored with other content ([`Writer::append_exec`]).
     conflicts: Conflicts,
+    /// The `eventID`s of every stored exec event, whatever its day (loaded at the first
+    /// [`Writer::append_exec`]).
+    exec_stored: Option<IdSet>,
+    /// Exec events written in this run: a hash of their identity, and where they were read.
+    exec_written: HashMap<Box<str>, (Option<u64>, Box<str>)>,
+}
+
+/// A hash of a complete exec event's [`ExecEvent::identity`] (equal for copies of one call);
+/// `None` for a partial record (a Lake row), which is not compared this way.
+fn identity_hash(e: &ExecEvent) -> Option<u64> {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    e.event_version.as_ref().map(|_| {
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(e.identity())
+    })
 }
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -146,6 +161,8 @@ impl<'s> Writer<'s> {
             row_groups: 0,
             transcripts_written: false,
             conflicts: Conflicts::default(),
+            exec_stored: None,
+            exec_written: HashMap::new(),
         }
     }
 
@@ -178,44 +195,75 @@ impl<'s> Writer<'s> {
         Ok(counted(&keep))
     }
 
-    /// [`Writer::append`] for `ExecuteCommand` events, which also compares each event whose
-    /// `eventID` is already stored with the stored one: one that is not the same call
-    /// ([`ExecEvent::identity`]) is counted and named in [`Writer::take_conflicts`], and the
-    /// stored one stays.
+    /// [`Writer::append`] for `ExecuteCommand` events, deduplicated on `eventID` across every
+    /// day (a copy whose time was changed falls on another day; it was stored a second time),
+    /// and compared with the copy kept: one that is not the same call
+    /// ([`ExecEvent::identity`]) is counted and named in [`Writer::take_conflicts`]. The stored
+    /// copy (or the one written first in this run) stays.
     pub fn append_exec(&mut self, rows: Vec<ExecEvent>) -> Result<Appended, StoreError> {
-        let keep = self.fresh(&rows)?;
-        self.compare_stored(&rows, &keep)?;
+        let mut keep = self.fresh(&rows)?;
+        if self.exec_stored.is_none() {
+            let here = self.store.root.join(ExecEvent::NAME);
+            let mut set = IdSet::default();
+            if !self.store.parts(ExecEvent::NAME, None).is_empty() {
+                let df = self
+                    .store
+                    .scan(ExecEvent::NAME, None)
+                    .and_then(|lf| lf.select([col(ExecEvent::KEY)]).collect())
+                    .map_err(pq(&here))?;
+                let keys = df
+                    .column(ExecEvent::KEY)
+                    .and_then(|c| c.str().cloned())
+                    .map_err(pq(&here))?;
+                set.extend(keys.iter().flatten());
+            }
+            self.exec_stored = Some(set);
+        }
+        let stored = self.exec_stored.as_ref().expect("loaded above");
+        let mut against_store: Vec<&ExecEvent> = Vec::new();
+        for (r, k) in rows.iter().zip(keep.iter_mut()) {
+            let Some(id) = r.event_id.as_deref() else {
+                continue;
+            };
+            if let Some((hash, source)) = self.exec_written.get(id) {
+                // Written earlier in this run (a sync's flush holds no merger).
+                *k = false;
+                if matches!((*hash, identity_hash(r)), (Some(a), Some(b)) if a != b) {
+                    self.conflicts.note(format!(
+                        "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in this run: the first is kept; one of the two was altered or forged",
+                        crate::ingest::shown(id),
+                        crate::ingest::shown(r.source.as_deref().unwrap_or("?")),
+                        crate::ingest::shown(source)
+                    ));
+                }
+            } else if stored.contains(id) {
+                *k = false;
+                against_store.push(r);
+            } else if *k {
+                self.exec_written.insert(
+                    id.into(),
+                    (identity_hash(r), r.source.as_deref().unwrap_or("").into()),
+                );
+            }
+        }
+        self.compare_stored(&against_store)?;
         self.write_rows(&rows, &keep)?;
         Ok(counted(&keep))
     }
 
-    /// The exec events already stored, of those `keep` drops, against the stored copies
-    /// (read from the parts of their days, by key).
-    fn compare_stored(&mut self, rows: &[ExecEvent], keep: &[bool]) -> Result<(), StoreError> {
-        let dropped: Vec<&ExecEvent> = rows
-            .iter()
-            .zip(keep)
-            .filter(|(r, k)| !**k && r.event_id.is_some())
-            .map(|(r, _)| r)
-            .collect();
-        let (Some(first), Some(last)) = (
-            dropped.iter().map(|r| r.event_time.day()).min(),
-            dropped.iter().map(|r| r.event_time.day()).max(),
-        ) else {
-            return Ok(());
-        };
-        let days = Days { first, last };
-        let here = self.store.root.join(ExecEvent::NAME);
-        if self.store.parts(ExecEvent::NAME, Some(&days)).is_empty() {
+    /// Exec events whose `eventID` is stored, against the stored copies (read by key).
+    fn compare_stored(&mut self, dropped: &[&ExecEvent]) -> Result<(), StoreError> {
+        if dropped.is_empty() {
             return Ok(());
         }
+        let here = self.store.root.join(ExecEvent::NAME);
         let ids: Vec<&str> = dropped
             .iter()
             .filter_map(|r| r.event_id.as_deref())
             .collect();
         let df = self
             .store
-            .scan(ExecEvent::NAME, Some(&days))
+            .scan(ExecEvent::NAME, None)
             .and_then(|lf| {
                 lf.filter(
                     col(ExecEvent::KEY)
@@ -239,9 +287,10 @@ impl<'s> Writer<'s> {
             let fields = ExecEvent::identity_differences(&s.identity(), &r.identity());
             if !fields.is_empty() {
                 self.conflicts.note(format!(
-                    "eventID {id}: the ExecuteCommand read from {} differs from the one stored (read from {}) in {}: the stored one is kept; one of the two was altered or forged",
-                    r.source.as_deref().unwrap_or("?"),
-                    s.source.as_deref().unwrap_or("?"),
+                    "eventID {}: the ExecuteCommand read from {} differs from the one stored (read from {}) in {}: the stored one is kept; one of the two was altered or forged",
+                    crate::ingest::shown(id),
+                    crate::ingest::shown(r.source.as_deref().unwrap_or("?")),
+                    crate::ingest::shown(s.source.as_deref().unwrap_or("?")),
                     fields.join(", ")
                 ));
             }
