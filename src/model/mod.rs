@@ -554,6 +554,40 @@ impl ExecEvent {
         s
     }
 
+    /// A hash of [`ExecEvent::identity`] without building it: equal for copies of one call,
+    /// for copies that are both complete records; `None` for a partial record (a Lake row),
+    /// which only [`ExecEvent::identity_differences`] can compare.
+    pub fn identity_hash(&self) -> Option<u64> {
+        use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+        self.event_version.as_ref()?;
+        let mut h = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .build_hasher();
+        self.event_time.0.hash(&mut h);
+        for v in [
+            &self.account,
+            &self.region,
+            &self.principal_source,
+            &self.principal,
+            &self.principal_arn,
+            &self.role_arn,
+            &self.source_identity,
+            &self.access_key_id,
+            &self.source_ip,
+            &self.cluster,
+            &self.task_id,
+            &self.container,
+            &self.session_id,
+            &self.command,
+            &self.outcome,
+            &self.error_code,
+        ] {
+            v.hash(&mut h);
+        }
+        self.mfa.hash(&mut h);
+        self.interactive.hash(&mut h);
+        Some(h.finish())
+    }
+
     /// An [`ExecEvent::identity`] read back: complete or not, and its fields.
     fn identity_fields(s: &str) -> Option<(bool, Vec<Option<&str>>)> {
         let complete = s.starts_with('C');
@@ -652,11 +686,13 @@ mod identity_tests {
             ..a.clone()
         };
         assert_eq!(a.identity(), copy.identity());
+        assert_eq!(a.identity_hash(), copy.identity_hash());
         let forged = ExecEvent {
             principal_arn: Some("arn:aws:sts::1:assumed-role/BreakGlass/alice".into()),
             command: Some("".into()),
             ..a.clone()
         };
+        assert_ne!(a.identity_hash(), forged.identity_hash());
         assert_eq!(
             ExecEvent::identity_differences(&a.identity(), &forged.identity()),
             ["principal_arn", "command"]
@@ -699,6 +735,7 @@ mod identity_tests {
             ..a.clone()
         };
         assert!(ExecEvent::identity_differences(&full.identity(), &lake.identity()).is_empty());
+        assert_eq!(lake.identity_hash(), None, "a partial record is not hashed");
         let emptied = ExecEvent {
             command: Some(String::new()),
             ..lake.clone()

@@ -130,16 +130,6 @@ pub struct Writer<'s> {
     exec_written: HashMap<Box<str>, (Option<u64>, Box<str>)>,
 }
 
-/// A hash of a complete exec event's [`ExecEvent::identity`] (equal for copies of one call);
-/// `None` for a partial record (a Lake row), which is not compared this way.
-fn identity_hash(e: &ExecEvent) -> Option<u64> {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    e.event_version.as_ref().map(|_| {
-        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .hash_one(e.identity())
-    })
-}
-
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// Parts (or folders) flushed to disk at once when a write is committed.
@@ -228,7 +218,7 @@ impl<'s> Writer<'s> {
             if let Some((hash, source)) = self.exec_written.get(id) {
                 // Written earlier in this run (a sync's flush holds no merger).
                 *k = false;
-                if matches!((*hash, identity_hash(r)), (Some(a), Some(b)) if a != b) {
+                if matches!((*hash, r.identity_hash()), (Some(a), Some(b)) if a != b) {
                     self.conflicts.note(format!(
                         "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in this run: the first is kept; one of the two was altered or forged",
                         crate::ingest::shown(id),
@@ -242,7 +232,7 @@ impl<'s> Writer<'s> {
             } else if *k {
                 self.exec_written.insert(
                     id.into(),
-                    (identity_hash(r), r.source.as_deref().unwrap_or("").into()),
+                    (r.identity_hash(), r.source.as_deref().unwrap_or("").into()),
                 );
             }
         }
