@@ -875,7 +875,10 @@ struct Merger {
     seen: IdSet,
     /// `eventID` -> the identity of the first `ExecuteCommand` read with it, and where it was
     /// read ([`ExecEvent::identity`]): a later copy that differs is named.
-    first_exec: HashMap<Box<str>, (Box<str>, Box<str>)>,
+    first_exec: HashMap<Box<str>, (crate::model::Identity, u32)>,
+    /// Where events were read (one entry a file), for `first_exec`.
+    sources: Vec<Box<str>>,
+    source_index: HashMap<Box<str>, u32>,
     seen_transcripts: IdSet,
     /// Session id -> the first transcript read for it (its id, where it was read, complete).
     first_transcript: HashMap<String, (String, String, bool)>,
@@ -972,7 +975,7 @@ impl Merger {
                                     shown(id),
                                     shown(c.event_name.as_deref().unwrap_or("record")),
                                     shown(c.source.as_deref().unwrap_or("?")),
-                                    shown(source)
+                                    shown(&self.sources[*source as usize])
                                 ));
                             }
                         }
@@ -1015,19 +1018,26 @@ impl Merger {
                     shown(e.source.as_deref().unwrap_or("?"))
                 ));
             }
-            self.first_exec.insert(
-                id.into(),
-                (identity.into(), e.source.as_deref().unwrap_or("").into()),
-            );
+            let source = e.source.as_deref().unwrap_or("");
+            let index = match self.source_index.get(source) {
+                Some(i) => *i,
+                None => {
+                    let i = self.sources.len() as u32;
+                    self.sources.push(source.into());
+                    self.source_index.insert(source.into(), i);
+                    i
+                }
+            };
+            self.first_exec.insert(id.into(), (identity, index));
             return true;
         };
-        let fields = ExecEvent::identity_differences(first, &identity);
+        let fields = first.differences(&identity);
         if !fields.is_empty() {
             out.conflicting_events.note(format!(
                 "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in {}: one copy is kept (the one read first, or the one already stored); one of the two was altered or forged",
                 shown(id),
                 shown(e.source.as_deref().unwrap_or("?")),
-                shown(source),
+                shown(&self.sources[*source as usize]),
                 fields.join(", ")
             ));
         }

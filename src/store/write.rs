@@ -127,7 +127,7 @@ pub struct Writer<'s> {
     /// [`Writer::append_exec`]).
     exec_stored: Option<IdSet>,
     /// Exec events written in this run: a hash of their identity, and where they were read.
-    exec_written: HashMap<Box<str>, (Option<u64>, Box<str>)>,
+    exec_written: HashMap<Box<str>, (crate::model::Identity, Box<str>)>,
 }
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -215,15 +215,17 @@ impl<'s> Writer<'s> {
             let Some(id) = r.event_id.as_deref() else {
                 continue;
             };
-            if let Some((hash, source)) = self.exec_written.get(id) {
+            if let Some((first, source)) = self.exec_written.get(id) {
                 // Written earlier in this run (a sync's flush holds no merger).
                 *k = false;
-                if matches!((*hash, r.identity_hash()), (Some(a), Some(b)) if a != b) {
+                let fields = first.differences(&r.identity());
+                if !fields.is_empty() {
                     self.conflicts.note(format!(
-                        "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in this run: the first is kept; one of the two was altered or forged",
+                        "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in this run in {}: the first is kept; one of the two was altered or forged",
                         crate::ingest::shown(id),
                         crate::ingest::shown(r.source.as_deref().unwrap_or("?")),
-                        crate::ingest::shown(source)
+                        crate::ingest::shown(source),
+                        fields.join(", ")
                     ));
                 }
             } else if stored.contains(id) {
@@ -232,7 +234,7 @@ impl<'s> Writer<'s> {
             } else if *k {
                 self.exec_written.insert(
                     id.into(),
-                    (r.identity_hash(), r.source.as_deref().unwrap_or("").into()),
+                    (r.identity(), r.source.as_deref().unwrap_or("").into()),
                 );
             }
         }
@@ -274,7 +276,7 @@ impl<'s> Writer<'s> {
             let Some(s) = by_id.get(id) else {
                 continue;
             };
-            let fields = ExecEvent::identity_differences(&s.identity(), &r.identity());
+            let fields = s.identity().differences(&r.identity());
             if !fields.is_empty() {
                 self.conflicts.note(format!(
                     "eventID {}: the ExecuteCommand read from {} differs from the one stored (read from {}) in {}: the stored one is kept; one of the two was altered or forged",
