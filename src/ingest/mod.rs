@@ -875,7 +875,7 @@ struct Merger {
     seen: IdSet,
     /// `eventID` -> the identity of the first `ExecuteCommand` read with it, and where it was
     /// read ([`ExecEvent::identity`]): a later copy that differs is named.
-    first_exec: HashMap<Box<str>, (crate::model::Identity, u32)>,
+    first_exec: crate::model::idset::IdMap<(crate::model::Identity, u32)>,
     /// Where events were read (one entry a file), for `first_exec`.
     sources: Vec<Box<str>>,
     source_index: HashMap<Box<str>, u32>,
@@ -1028,7 +1028,7 @@ impl Merger {
                     i
                 }
             };
-            self.first_exec.insert(id.into(), (identity, index));
+            self.first_exec.insert(id, (identity, index));
             return true;
         };
         let fields = first.differences(&identity);

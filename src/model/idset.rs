@@ -75,6 +75,36 @@ impl IdSet {
     }
 }
 
+/// A map from ids to values, the ids held as [`IdSet`] holds them (16 bytes an id).
+pub struct IdMap<V> {
+    keys: (RandomState, RandomState),
+    map: std::collections::HashMap<u128, V, BuildHasherDefault<Spread>>,
+}
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        IdMap {
+            keys: (RandomState::new(), RandomState::new()),
+            map: Default::default(),
+        }
+    }
+}
+
+impl<V> IdMap<V> {
+    fn digest(&self, id: &str) -> u128 {
+        (u128::from(self.keys.0.hash_one(id)) << 64) | u128::from(self.keys.1.hash_one(id))
+    }
+
+    pub fn get(&self, id: &str) -> Option<&V> {
+        self.map.get(&self.digest(id))
+    }
+
+    pub fn insert(&mut self, id: &str, v: V) {
+        let d = self.digest(id);
+        self.map.insert(d, v);
+    }
+}
+
 impl<'a> Extend<&'a str> for IdSet {
     fn extend<I: IntoIterator<Item = &'a str>>(&mut self, ids: I) {
         for id in ids {

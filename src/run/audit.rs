@@ -347,6 +347,7 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<i32> {
     }
     let mut stored = StoredCounts::default();
     let mut writer = store.writer();
+    writer.copies_compared_by_caller();
     let scan = ingest::scan_stream_with(&a.paths, true, &opts, |batch| {
         stored.exec += writer
             .append_exec(batch.exec)
