@@ -877,8 +877,7 @@ struct Merger {
     /// read ([`ExecEvent::identity`]): a later copy that differs is named.
     first_exec: crate::model::idset::IdMap<(crate::model::Identity, u32)>,
     /// Where events were read (one entry a file), for `first_exec`.
-    sources: Vec<Box<str>>,
-    source_index: HashMap<Box<str>, u32>,
+    sources: crate::model::idset::Interned,
     seen_transcripts: IdSet,
     /// Session id -> the first transcript read for it (its id, where it was read, complete).
     first_transcript: HashMap<String, (String, String, bool)>,
@@ -975,7 +974,7 @@ impl Merger {
                                     shown(id),
                                     shown(c.event_name.as_deref().unwrap_or("record")),
                                     shown(c.source.as_deref().unwrap_or("?")),
-                                    shown(&self.sources[*source as usize])
+                                    shown(self.sources.get(*source))
                                 ));
                             }
                         }
@@ -1018,16 +1017,7 @@ impl Merger {
                     shown(e.source.as_deref().unwrap_or("?"))
                 ));
             }
-            let source = e.source.as_deref().unwrap_or("");
-            let index = match self.source_index.get(source) {
-                Some(i) => *i,
-                None => {
-                    let i = self.sources.len() as u32;
-                    self.sources.push(source.into());
-                    self.source_index.insert(source.into(), i);
-                    i
-                }
-            };
+            let index = self.sources.id(e.source.as_deref().unwrap_or(""));
             self.first_exec.insert(id, (identity, index));
             return true;
         };
@@ -1037,7 +1027,7 @@ impl Merger {
                 "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in {}: one copy is kept (the one read first, or the one already stored); one of the two was altered or forged",
                 shown(id),
                 shown(e.source.as_deref().unwrap_or("?")),
-                shown(&self.sources[*source as usize]),
+                shown(self.sources.get(*source)),
                 fields.join(", ")
             ));
         }

@@ -105,6 +105,32 @@ impl<V> IdMap<V> {
     }
 }
 
+/// Strings met again and again (the files events were read from), each held once and named
+/// by its index.
+#[derive(Default)]
+pub struct Interned {
+    all: Vec<Box<str>>,
+    index: std::collections::HashMap<Box<str>, u32>,
+}
+
+impl Interned {
+    /// The index of a string, added when new.
+    pub fn id(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.index.get(s) {
+            return *i;
+        }
+        let i = self.all.len() as u32;
+        self.all.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+
+    /// The string of an index [`Interned::id`] gave.
+    pub fn get(&self, i: u32) -> &str {
+        &self.all[i as usize]
+    }
+}
+
 impl<'a> Extend<&'a str> for IdSet {
     fn extend<I: IntoIterator<Item = &'a str>>(&mut self, ids: I) {
         for id in ids {

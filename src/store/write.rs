@@ -132,8 +132,7 @@ pub struct Writer<'s> {
     /// (ingest's merger), which saves ~20 MB at 100k events.
     track_written: bool,
     /// Where the events of `exec_written` were read (one entry a file).
-    sources: Vec<Box<str>>,
-    source_index: HashMap<Box<str>, u32>,
+    sources: crate::model::idset::Interned,
 }
 
 static PART_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -160,8 +159,7 @@ impl<'s> Writer<'s> {
             exec_stored: None,
             exec_written: Default::default(),
             track_written: true,
-            sources: Vec::new(),
-            source_index: HashMap::new(),
+            sources: Default::default(),
         }
     }
 
@@ -233,7 +231,7 @@ impl<'s> Writer<'s> {
                         "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in this run in {}: the first is kept; one of the two was altered or forged",
                         crate::ingest::shown(id),
                         crate::ingest::shown(r.source.as_deref().unwrap_or("?")),
-                        crate::ingest::shown(&self.sources[*source as usize]),
+                        crate::ingest::shown(self.sources.get(*source)),
                         fields.join(", ")
                     ));
                 }
@@ -241,16 +239,7 @@ impl<'s> Writer<'s> {
                 *k = false;
                 against_store.push(r);
             } else if *k && self.track_written {
-                let source = r.source.as_deref().unwrap_or("");
-                let index = match self.source_index.get(source) {
-                    Some(i) => *i,
-                    None => {
-                        let i = self.sources.len() as u32;
-                        self.sources.push(source.into());
-                        self.source_index.insert(source.into(), i);
-                        i
-                    }
-                };
+                let index = self.sources.id(r.source.as_deref().unwrap_or(""));
                 self.exec_written.insert(id, (r.identity(), index));
             }
         }
