@@ -10,7 +10,7 @@ use polars::prelude::*;
 use regex::Regex;
 
 use super::filter::{event_days, exec_expr};
-use super::views::{columns_of, hits};
+use super::views::{columns_of, hits, who_where};
 use super::Dataset;
 use crate::config::Filter;
 use crate::model::{CommandHit, CommandRow, ExecEvent, Table, TranscriptRow};
@@ -110,19 +110,18 @@ impl Dataset {
                     Some(m.expr("text")),
                     days.as_ref(),
                 )?
-                .select([
-                    col("session_id"),
-                    coalesce(&[col("transcript_id"), col("session_id")]).alias("transcript_id"),
-                    col("time").alias("transcript_time"),
-                    col("time_of_row"),
-                    col("text"),
-                    col("principal"),
-                    col("account"),
-                    col("region"),
-                    col("cluster"),
-                    col("task_id"),
-                    col("container"),
-                ])
+                .select(
+                    [
+                        col("session_id"),
+                        coalesce(&[col("transcript_id"), col("session_id")]).alias("transcript_id"),
+                        col("time").alias("transcript_time"),
+                        col("time_of_row"),
+                        col("text"),
+                    ]
+                    .into_iter()
+                    .chain(who_where())
+                    .collect::<Vec<_>>(),
+                )
                 .collect()?;
             crate::trace::stage("search: a run's transcripts");
             let lines = self.output_hits(&found, days.as_ref(), m)?;

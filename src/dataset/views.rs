@@ -360,16 +360,12 @@ impl Dataset {
     /// The sessions a filter selects, with who and where: what commands are joined to.
     pub(super) fn session_context(&self, f: &Filter) -> PolarsResult<DataFrame> {
         self.session_events(f)?
-            .select([
-                col("session_id"),
-                col("event_time").alias("start_time"),
-                col("principal"),
-                col("account"),
-                col("region"),
-                col("cluster"),
-                col("task_id"),
-                col("container"),
-            ])
+            .select(
+                [col("session_id"), col("event_time").alias("start_time")]
+                    .into_iter()
+                    .chain(who_where())
+                    .collect::<Vec<_>>(),
+            )
             .collect()
     }
 
@@ -629,6 +625,19 @@ pub(super) fn days_of_times(df: &DataFrame) -> PolarsResult<Option<Days>> {
     let dated = |d: &str| d.as_bytes().first().is_some_and(u8::is_ascii_digit);
     let both_dated = dated(&first) && dated(&last);
     Ok(both_dated.then_some(Days { first, last }))
+}
+
+/// A session's who and where, as [`Dataset::session_context`] gives them.
+pub(super) fn who_where() -> [Expr; 6] {
+    [
+        "principal",
+        "account",
+        "region",
+        "cluster",
+        "task_id",
+        "container",
+    ]
+    .map(col)
 }
 
 /// Commands joined by [`Dataset::restrict`] -> the [`CommandHit`] columns, sorted.
