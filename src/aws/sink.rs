@@ -61,6 +61,8 @@ pub struct Sink<'s> {
     pub taken: Taken,
     /// Flushes done.
     pub flushes: u64,
+    /// The stored exec events' ids as the last committed flush left them.
+    exec_ids: Option<crate::model::idset::IdSet>,
 }
 
 impl<'s> Sink<'s> {
@@ -77,6 +79,7 @@ impl<'s> Sink<'s> {
             last_flush: Instant::now(),
             taken: Taken::default(),
             flushes: 0,
+            exec_ids: None,
         }
     }
 
@@ -124,13 +127,19 @@ impl<'s> Sink<'s> {
         }
         let (transcripts, commands) = transcript_frames(std::mem::take(&mut self.transcripts))?;
         let mut w = self.store.writer();
+        if let Some(ids) = self.exec_ids.take() {
+            w.use_exec_ids(ids);
+        }
         self.taken.exec += w.append_exec(std::mem::take(&mut self.exec))?;
         self.taken.conflicts.extend(w.take_conflicts());
         self.taken.control += w.append(std::mem::take(&mut self.control))?;
         let (t, c) = w.append_transcripts(transcripts, commands)?;
         self.taken.transcripts += t;
         self.taken.commands += c;
+        let ids = w.take_exec_ids();
         w.commit()?;
+        // Only a committed flush's ids are kept (a failed one reads them again).
+        self.exec_ids = ids;
         // The commit fsync'd the parts and published the manifest durably.
         let durable = Durable::after_commit();
         for (key, value) in std::mem::take(&mut self.staged) {
@@ -172,5 +181,24 @@ mod tests {
         assert_eq!(sink.taken.exec.added, 1);
         assert_eq!(sink.taken.exec.already_stored, 1);
         assert_eq!(sink.store().read::<ExecEvent>(None).unwrap().len(), 1);
+    }
+
+    /// The ids a flush keeps are known to the next one without reading the store again: a
+    /// copy of an event flushed before, with its time moved to another day, is not stored a
+    /// second time, and is named.
+    #[test]
+    fn a_later_flush_knows_the_events_an_earlier_one_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_for_write(dir.path()).unwrap();
+        let mut sink = Sink::new(&mut store);
+        sink.add(scan_bytes(RECORD.as_bytes(), "s3://b/k1"));
+        sink.flush().unwrap();
+        let moved = RECORD.replace("2024-05-14T09:31:07Z", "2024-05-16T09:31:07Z");
+        sink.add(scan_bytes(moved.as_bytes(), "s3://b/k2"));
+        sink.flush().unwrap();
+        assert_eq!(sink.taken.exec.added, 1);
+        assert_eq!(sink.store().read::<ExecEvent>(None).unwrap().len(), 1);
+        assert_eq!(sink.taken.conflicts.count, 1, "{:?}", sink.taken.conflicts);
+        assert!(sink.taken.conflicts.examples[0].contains("event_time"));
     }
 }

@@ -126,6 +126,8 @@ pub struct Writer<'s> {
     /// The `eventID`s of every stored exec event, whatever its day (loaded at the first
     /// [`Writer::append_exec`]).
     exec_stored: Option<IdSet>,
+    /// The `eventID`s of the exec events this writer keeps, for [`Writer::take_exec_ids`].
+    exec_kept: Vec<Box<str>>,
     /// Exec events written in this run: a hash of their identity, and where they were read.
     exec_written: crate::model::idset::IdMap<(crate::model::Identity, u32)>,
     /// Whether `exec_written` is kept: not when the caller compared the run's copies itself
@@ -157,6 +159,7 @@ impl<'s> Writer<'s> {
             transcripts_written: false,
             conflicts: Conflicts::default(),
             exec_stored: None,
+            exec_kept: Vec::new(),
             exec_written: Default::default(),
             track_written: true,
             sources: Default::default(),
@@ -244,8 +247,30 @@ impl<'s> Writer<'s> {
             }
         }
         self.compare_stored(&against_store)?;
+        for (r, k) in rows.iter().zip(&keep) {
+            if let (true, Some(id)) = (*k, r.event_id.as_deref()) {
+                self.exec_kept.push(id.into());
+            }
+        }
         self.write_rows(&rows, &keep)?;
         Ok(counted(&keep))
+    }
+
+    /// The `eventID`s of every stored exec event, as a previous writer of this store left
+    /// them ([`Writer::take_exec_ids`]): not read again from the store (a `sync` writes every
+    /// few seconds; at 5M stored events a reading takes a second or two).
+    pub fn use_exec_ids(&mut self, ids: IdSet) {
+        self.exec_stored = Some(ids);
+    }
+
+    /// The `eventID`s of the stored exec events and of those this writer keeps: what the
+    /// store holds once [`Writer::commit`] has succeeded (only then may they be used).
+    pub fn take_exec_ids(&mut self) -> Option<IdSet> {
+        let mut ids = self.exec_stored.take()?;
+        for id in self.exec_kept.drain(..) {
+            ids.insert(&id);
+        }
+        Some(ids)
     }
 
     /// The caller compares the copies of an exec event within this run itself (ingest's
