@@ -27,7 +27,7 @@ use polars::prelude::{DataFrame, PolarsResult};
 
 use crate::model::idset::IdSet;
 use crate::model::normalize::Classified;
-use crate::model::{CommandRow, Conflicts, ControlEvent, ExecEvent, Table, TranscriptRow};
+use crate::model::{shown, CommandRow, Conflicts, ControlEvent, ExecEvent, Table, TranscriptRow};
 use cloudtrail::InputKind;
 use local::{Input, ReadError, Verdict};
 
@@ -860,14 +860,6 @@ pub const BATCH_ROWS: usize = 65_536;
 const BATCH_EVENTS: usize = 1_024;
 /// Transcript text handed to the sink at a time, at most (about).
 const BATCH_TEXT_BYTES: usize = 32 << 20;
-
-/// A value of a record as a message names it: at most 200 characters.
-pub(crate) fn shown(s: &str) -> String {
-    match s.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
 
 /// First-seen-wins deduplication across a whole scan, and the batch being filled.
 #[derive(Default)]

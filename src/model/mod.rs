@@ -584,6 +584,14 @@ impl Identity {
     }
 }
 
+/// A value of a record as a message names it: at most 200 characters.
+pub fn shown(s: &str) -> String {
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 /// Records that reuse an `eventID` with other content: how many, and the first few named.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Conflicts {

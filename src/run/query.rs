@@ -98,15 +98,19 @@ fn past_comments(mut rest: &str) -> &str {
     }
 }
 
+/// Where a bare word (letters, digits, `_`) at the start of `s` ends.
+fn word_end(s: &str) -> usize {
+    s.find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .unwrap_or(s.len())
+}
+
 /// The SQL's first word, past comments and white space, upper-cased, and what follows it.
 fn first_word(sql: &str) -> (String, &str) {
     let rest = past_comments(sql);
     if let Some(after) = rest.strip_prefix('(') {
         return ("(".into(), after);
     }
-    let end = rest
-        .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .unwrap_or(rest.len());
+    let end = word_end(rest);
     (rest[..end].to_ascii_uppercase(), &rest[end..])
 }
 
@@ -128,9 +132,7 @@ fn described_name(rest: &str) -> anyhow::Result<String> {
             part = rest[1..1 + end].to_owned();
             rest = &rest[end + 2..];
         } else {
-            let end = rest
-                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                .unwrap_or(rest.len());
+            let end = word_end(rest);
             part = rest[..end].to_owned();
             rest = &rest[end..];
         }

@@ -203,21 +203,7 @@ impl<'s> Writer<'s> {
     pub fn append_exec(&mut self, rows: Vec<ExecEvent>) -> Result<Appended, StoreError> {
         let mut keep = self.fresh(&rows)?;
         if self.exec_stored.is_none() {
-            let here = self.store.root.join(ExecEvent::NAME);
-            let mut set = IdSet::default();
-            if !self.store.parts(ExecEvent::NAME, None).is_empty() {
-                let df = self
-                    .store
-                    .scan(ExecEvent::NAME, None)
-                    .and_then(|lf| lf.select([col(ExecEvent::KEY)]).collect())
-                    .map_err(pq(&here))?;
-                let keys = df
-                    .column(ExecEvent::KEY)
-                    .and_then(|c| c.str().cloned())
-                    .map_err(pq(&here))?;
-                set.extend(keys.iter().flatten());
-            }
-            self.exec_stored = Some(set);
+            self.exec_stored = Some(self.stored_keys::<ExecEvent>(None)?);
         }
         let stored = self.exec_stored.as_ref().expect("loaded above");
         let mut against_store: Vec<&ExecEvent> = Vec::new();
@@ -232,9 +218,9 @@ impl<'s> Writer<'s> {
                 if !fields.is_empty() {
                     self.conflicts.note(format!(
                         "eventID {}: the ExecuteCommand read from {} differs from the one read from {} in this run in {}: the first is kept; one of the two was altered or forged",
-                        crate::ingest::shown(id),
-                        crate::ingest::shown(r.source.as_deref().unwrap_or("?")),
-                        crate::ingest::shown(self.sources.get(*source)),
+                        crate::model::shown(id),
+                        crate::model::shown(r.source.as_deref().unwrap_or("?")),
+                        crate::model::shown(self.sources.get(*source)),
                         fields.join(", ")
                     ));
                 }
@@ -317,9 +303,9 @@ impl<'s> Writer<'s> {
             if !fields.is_empty() {
                 self.conflicts.note(format!(
                     "eventID {}: the ExecuteCommand read from {} differs from the one stored (read from {}) in {}: the stored one is kept; one of the two was altered or forged",
-                    crate::ingest::shown(id),
-                    crate::ingest::shown(r.source.as_deref().unwrap_or("?")),
-                    crate::ingest::shown(s.source.as_deref().unwrap_or("?")),
+                    crate::model::shown(id),
+                    crate::model::shown(r.source.as_deref().unwrap_or("?")),
+                    crate::model::shown(s.source.as_deref().unwrap_or("?")),
                     fields.join(", ")
                 ));
             }
@@ -492,22 +478,30 @@ impl<'s> Writer<'s> {
                 first: day.to_owned(),
                 last: day.to_owned(),
             };
-            let mut set = IdSet::default();
-            if !self.store.parts(T::NAME, Some(&days)).is_empty() {
-                let df = self
-                    .store
-                    .scan(T::NAME, Some(&days))
-                    .and_then(|lf| lf.select([col(T::KEY)]).collect())
-                    .map_err(pq(&self.store.root.join(T::NAME)))?;
-                let keys = df
-                    .column(T::KEY)
-                    .and_then(|c| c.str().cloned())
-                    .map_err(pq(&self.store.root.join(T::NAME)))?;
-                set.extend(keys.iter().flatten());
-            }
+            let set = self.stored_keys::<T>(Some(&days))?;
             self.keys.insert(slot.clone(), set);
         }
         Ok(self.keys.get_mut(&slot).expect("just inserted"))
+    }
+
+    /// The keys a table holds within `days` (all days when `None`), read from its key column.
+    fn stored_keys<T: Stored>(&self, days: Option<&Days>) -> Result<IdSet, StoreError> {
+        let mut set = IdSet::default();
+        if self.store.parts(T::NAME, days).is_empty() {
+            return Ok(set);
+        }
+        let here = self.store.root.join(T::NAME);
+        let df = self
+            .store
+            .scan(T::NAME, days)
+            .and_then(|lf| lf.select([col(T::KEY)]).collect())
+            .map_err(pq(&here))?;
+        let keys = df
+            .column(T::KEY)
+            .and_then(|c| c.str().cloned())
+            .map_err(pq(&here))?;
+        set.extend(keys.iter().flatten());
+        Ok(set)
     }
 
     /// Writes a sorted frame of one day as row groups of that day's open part.
